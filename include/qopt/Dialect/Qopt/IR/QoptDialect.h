@@ -1,0 +1,35 @@
+//===- QoptDialect.h - qopt dialect ----------------------------*- C++ -*-===//
+//
+// Includes everything a user of the qopt dialect needs: the dialect, its
+// types, attributes and operations.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_DIALECT_QOPT_IR_QOPTDIALECT_H
+#define QOPT_DIALECT_QOPT_IR_QOPTDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "qopt/Dialect/Qopt/IR/QoptOpsDialect.h.inc"
+
+#include "qopt/Dialect/Qopt/IR/QoptEnums.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "qopt/Dialect/Qopt/IR/QoptOpsTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "qopt/Dialect/Qopt/IR/QoptAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "qopt/Dialect/Qopt/IR/QoptOps.h.inc"
+
+#endif // QOPT_DIALECT_QOPT_IR_QOPTDIALECT_H

@@ -1,0 +1,48 @@
+//===- Passes.td - qopt dialect passes ---------------------*- tablegen -*-===//
+
+#ifndef QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD
+#define QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ExpandQMatmul : Pass<"qopt-expand-qmatmul"> {
+  let summary = "Split qopt.qmatmul into its integer product and epilogue";
+  let description = [{
+    With quantized activations, `qopt.qmatmul` becomes `qopt.integer_matmul`
+    (exact int32 partial sums per weight group, zero points included) and a
+    linalg dequantization epilogue: `sum_g sa[m] * sw[n, g] * acc[m, n, g]`
+    in f32, the bias, the result type. Weight-only `qopt.qmatmul` becomes
+    `qopt.dequantize` of the weights and an f32-accumulating matmul (which
+    elementwise fusion later turns into dequantization inside the loop).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def BitplaneDecompose : Pass<"qopt-bitplane-decompose"> {
+  let summary = "Rewrite integer matmuls into binary bit-plane products";
+  let description = [{
+    `qopt.integer_matmul` of p-bit weights and q-bit activations becomes
+    p*q binary matrix products (as in ABQ-LLM and FlexQ):
+
+    1. `qopt.bitplane_pack` of both operands (weights from constants are
+       packed at compile time; activations at run time);
+    2. `qopt.bitplane_popcount`: the p*q popcount partial products, per
+       weight group;
+    3. `qopt.bitplane_combine`: their sum with weights 2^(i+j), negative for
+       two's-complement sign planes;
+    4. zero-point corrections: `- zw * rowsum(A) - za * rowsum(W) +
+       K_g * za * zw`, with weight row sums precomputed for constant
+       weights and activation row sums computed at run time.
+
+    The result equals the integer matmul exactly. Group sizes must be
+    multiples of 32 (one group per run of whole words); other integer
+    matmuls are left as they are.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+#endif // QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD

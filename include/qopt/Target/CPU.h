@@ -1,0 +1,90 @@
+//===- CPU.h - compiling imported models to shared libraries ---*- C++ -*-===//
+//
+// The stages qcc runs after import, each usable on its own:
+//   1. qopt lowering   (qopt ops -> linalg on byte storage)
+//   2. linalg opts     (elementwise fusion, cleanup)
+//   3. bufferization   (tensors -> memrefs, ownership-based deallocation)
+//   4. LLVM dialect    (loops, memref/arith/math/func/cf -> llvm)
+//   5. codegen         (LLVM IR, LLVM's -O pipeline, an object file)
+//   6. link            (the object + the model runtime -> model.so)
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_TARGET_CPU_H
+#define QOPT_TARGET_CPU_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <vector>
+
+namespace qopt {
+
+/// One input or output of a compiled model.
+struct TensorSignature {
+  std::string name;
+  int32_t dtype = 0; ///< ONNX TensorProto.DataType
+  llvm::SmallVector<int64_t> shape;       ///< -1 for dynamic dims
+  llvm::SmallVector<std::string> dimNames; ///< symbolic names, or ""
+};
+
+struct ModelSignature {
+  std::vector<TensorSignature> inputs, outputs;
+  /// The text the runtime parses (see lib/Runtime/ModelRuntime.cpp).
+  std::string serialize() const;
+};
+
+/// Name of the function the runtime calls (after prepareEntryFunction).
+constexpr const char *kGraphFunctionName = "qopt_graph";
+
+/// Reads the signature of the imported function `functionName` (from its
+/// types and onnx.* argument/result attributes), renames it to
+/// kGraphFunctionName, marks it for the C interface and its arguments as
+/// read-only for bufferization.
+mlir::FailureOr<ModelSignature>
+prepareEntryFunction(mlir::ModuleOp module, llvm::StringRef functionName);
+
+struct CpuPipelineOptions {
+  unsigned optLevel = 2;
+  /// Register block of contractions (rows x columns of f32).
+  int64_t tileM = 8, tileN = 32;
+  /// A register block that fits the vector registers of `cpu` ("native":
+  /// this machine): 8 x 32 with AVX-512, 4 x 16 otherwise.
+  static CpuPipelineOptions forCpu(llvm::StringRef cpu, unsigned optLevel);
+};
+
+/// The pass groups of the CPU lowering, as textual pipelines (also what
+/// `qopt-opt --pass-pipeline` accepts).
+std::string qoptLoweringPipeline();
+std::string linalgOptimizationPipeline(const CpuPipelineOptions &options);
+std::string bufferizationPipeline();
+std::string llvmLoweringPipeline();
+
+/// Appends a textual pipeline to `pm`; false (with a message) on error.
+mlir::LogicalResult addPipeline(mlir::OpPassManager &pm, llvm::StringRef text,
+                                std::string &error);
+
+struct CodegenOptions {
+  std::string cpu = "native"; ///< "native", or an LLVM CPU name
+  unsigned optLevel = 2;
+};
+
+/// Translates an LLVM-dialect module to LLVM IR, adds the runtime's entry
+/// point and signature, optimizes it and emits an object file. With
+/// `llvmIR`, also returns the optimized IR as text.
+mlir::LogicalResult emitObject(mlir::ModuleOp module,
+                               const ModelSignature &signature,
+                               const CodegenOptions &options,
+                               llvm::SmallVectorImpl<char> &object,
+                               std::string *llvmIR, std::string &error);
+
+/// Links `objectPath` with the model runtime into a shared library.
+mlir::LogicalResult linkSharedLibrary(llvm::StringRef objectPath,
+                                      llvm::StringRef outputPath,
+                                      std::string &error, bool verbose);
+
+} // namespace qopt
+
+#endif // QOPT_TARGET_CPU_H

@@ -1,0 +1,88 @@
+//===- Pipelines.cpp - the pass groups of the CPU lowering ----------------===//
+
+#include "qopt/Target/CPU.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+qopt::CpuPipelineOptions
+qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu, unsigned optLevel) {
+  CpuPipelineOptions options;
+  options.optLevel = optLevel;
+  bool avx512 = false;
+  if (cpu == "native") {
+    avx512 = llvm::sys::getHostCPUFeatures().lookup("avx512f");
+  } else {
+    llvm::InitializeNativeTarget();
+    std::string error;
+    llvm::Triple triple(llvm::sys::getProcessTriple());
+    if (const llvm::Target *target =
+            llvm::TargetRegistry::lookupTarget(triple, error)) {
+      std::unique_ptr<llvm::MCSubtargetInfo> sti(
+          target->createMCSubtargetInfo(triple, cpu, ""));
+      avx512 = sti && sti->checkFeatures("+avx512f");
+    }
+  }
+  if (!avx512) {
+    options.tileM = 4;
+    options.tileN = 16;
+  }
+  return options;
+}
+
+std::string qopt::qoptLoweringPipeline() {
+  return "convert-qopt-to-linalg,canonicalize,cse";
+}
+
+std::string qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
+  if (options.optLevel == 0)
+    return "canonicalize";
+  // Fuse producer/consumer elementwise linalg ops on tensors so chains of
+  // activations, normalizations and epilogues run as one loop nest; then
+  // register-tile and vectorize contractions (O2+), keeping accumulator
+  // blocks in registers across the reduction loop.
+  std::string pipeline = "linalg-fuse-elementwise-ops,canonicalize,cse";
+  if (options.optLevel >= 2)
+    pipeline += ",qopt-math-approximation,func.func(qopt-cpu-tile-and-vectorize{tile-m=" +
+                std::to_string(options.tileM) +
+                " tile-n=" + std::to_string(options.tileN) +
+                "}),canonicalize,cse,loop-invariant-subset-hoisting,"
+                "canonicalize,cse";
+  return pipeline;
+}
+
+std::string qopt::bufferizationPipeline() {
+  // Function boundaries use identity layouts, so the runtime gets dense
+  // row-major results; ownership-based deallocation frees temporaries and
+  // hands every result to the caller (cloning results that alias inputs or
+  // constants).
+  return "one-shot-bufferize{bufferize-function-boundaries "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "canonicalize,buffer-deallocation-pipeline,"
+         "convert-bufferization-to-memref";
+}
+
+std::string qopt::llvmLoweringPipeline() {
+  return "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
+         "lower-affine,convert-scf-to-cf,"
+         "qopt-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
+         "lower-affine,convert-math-to-funcs,convert-math-to-llvm,"
+         "convert-math-to-libm,"
+         "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
+         "finalize-memref-to-llvm,convert-arith-to-llvm,"
+         "convert-index-to-llvm,convert-ub-to-llvm,convert-func-to-llvm,"
+         "convert-cf-to-llvm,"
+         "reconcile-unrealized-casts";
+}
+
+LogicalResult qopt::addPipeline(OpPassManager &pm, llvm::StringRef text,
+                                std::string &error) {
+  llvm::raw_string_ostream os(error);
+  return parsePassPipeline(text, pm, os);
+}

@@ -1,0 +1,77 @@
+// RUN: qopt-opt %s --convert-qopt-to-linalg --split-input-file | FileCheck %s
+
+// bitplane_pack: K padded with zeros to the words of the result, viewed as
+// [R, words, 32]; bit b of value t of a word goes to bit t of plane b.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @pack
+// CHECK: %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0] high[0, %{{.*}}]
+// CHECK: tensor<?x300xi8> to tensor<?x512xi8>
+// CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[PAD]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 16, 32] : tensor<?x512xi8> into tensor<?x16x32xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[VIEW]] : tensor<?x16x32xi8>) outs(%{{.*}} : tensor<3x?x16xi32>)
+// CHECK: %[[X:.*]] = arith.extui %{{.*}} : i8 to i32
+// CHECK: %[[PLANE:.*]] = linalg.index 0 : index
+// CHECK: %[[BIT:.*]] = linalg.index 3 : index
+// CHECK: arith.shrui %[[X]]
+// CHECK: arith.andi
+// CHECK: arith.shli
+// CHECK: arith.ori
+func.func @pack(%a: tensor<?x300x!qopt.int<s3>>) -> tensor<3x?x16xi32> {
+  %p = qopt.bitplane_pack %a : tensor<?x300x!qopt.int<s3>> -> tensor<3x?x16xi32>
+  return %p : tensor<3x?x16xi32>
+}
+
+// -----
+
+// popcount feeding combine: one loop nest (m, n, g | i, j, s) over 64-bit
+// words (two 32-bit lanes), each popcount weighted by c_i c_j 2^(i+j), with
+// -2^(i+j) on the sign plane of the signed activations (j = 2); no
+// [P, Q, M, N, G] intermediate.
+// CHECK-DAG: #[[A0:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d0, d2, d5, 0)>
+// CHECK-DAG: #[[A1:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d0, d2, d5, 1)>
+// CHECK-DAG: #[[W0:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d1, d2, d5, 0)>
+// CHECK-DAG: #[[W1:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d1, d2, d5, 1)>
+// CHECK-DAG: #[[CO:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d4)>
+// CHECK-DAG: #[[ACC:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @popcount_combine_fused
+// CHECK-SAME: (%[[AP:.*]]: tensor<3x?x16xi32>, %[[WP:.*]]: tensor<2x5x16xi32>)
+// CHECK-DAG: %[[AV:.*]] = tensor.expand_shape %[[AP]] {{\[\[}}0], [1], [2, 3, 4]] output_shape [3, %{{.*}}, 1, 8, 2] : tensor<3x?x16xi32> into tensor<3x?x1x8x2xi32>
+// CHECK-DAG: %[[WV:.*]] = tensor.expand_shape %[[WP]] {{\[\[}}0], [1], [2, 3, 4]] output_shape [2, 5, 1, 8, 2] : tensor<2x5x16xi32> into tensor<2x5x1x8x2xi32>
+// CHECK-DAG: %[[TABLE:.*]] = arith.constant dense<{{\[\[}}1, 2, -4], [2, 4, -8]]> : tensor<2x3xi32>
+// CHECK: linalg.generic {indexing_maps = [#[[A0]], #[[A1]], #[[W0]], #[[W1]], #[[CO]], #[[ACC]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+// CHECK-SAME: ins(%[[AV]], %[[AV]], %[[WV]], %[[WV]], %[[TABLE]] :
+// CHECK-SAME: outs(%{{.*}} : tensor<?x5x1xi32>)
+// CHECK: arith.andi %{{.*}}, %{{.*}} : i64
+// CHECK: math.ctpop %{{.*}} : i64
+// CHECK: arith.trunci
+// CHECK: arith.muli
+// CHECK: arith.addi
+// CHECK-NOT: qopt.bitplane
+func.func @popcount_combine_fused(%ap: tensor<3x?x16xi32>, %wp: tensor<2x5x16xi32>) -> tensor<?x5x1xi32> {
+  %p = qopt.bitplane_popcount %ap, %wp {group_words = 16 : i64} : tensor<3x?x16xi32>, tensor<2x5x16xi32> -> tensor<2x3x?x5x1xi32>
+  %c = qopt.bitplane_combine %p {act_signed = true, weight_signed = false} : tensor<2x3x?x5x1xi32> -> tensor<?x5x1xi32>
+  return %c : tensor<?x5x1xi32>
+}
+
+// -----
+
+// Partials used elsewhere too: popcount and combine lowered apart; groups of
+// an odd word count (3) use 32-bit popcounts. Both operands signed: the
+// coefficient of the two sign planes is positive.
+// CHECK-DAG: #[[PA:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d2, d4, d5, 0)>
+// CHECK-DAG: #[[PW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d4, d5, 0)>
+// CHECK-DAG: #[[PO:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4)>
+// CHECK-DAG: #[[CP:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d3, d4, d0, d1, d2)>
+// CHECK-LABEL: func.func @popcount_and_combine
+// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[PA]], #[[PW]], #[[PO]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%{{.*}} : tensor<2x3x4x5x3xi32>)
+// CHECK: arith.andi %{{.*}}, %{{.*}} : i32
+// CHECK: math.ctpop %{{.*}} : i32
+// CHECK: %[[TABLE:.*]] = arith.constant dense<{{\[\[}}1, 2, -4], [-2, -4, 8]]> : tensor<2x3xi32>
+// CHECK: %[[C:.*]] = linalg.generic {indexing_maps = [#[[CP]], #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[P]], %[[TABLE]] : tensor<2x3x4x5x3xi32>, tensor<2x3xi32>)
+// CHECK: return %[[P]], %[[C]]
+func.func @popcount_and_combine(%ap: tensor<3x4x9xi32>, %wp: tensor<2x5x9xi32>) -> (tensor<2x3x4x5x3xi32>, tensor<4x5x3xi32>) {
+  %p = qopt.bitplane_popcount %ap, %wp {group_words = 3 : i64} : tensor<3x4x9xi32>, tensor<2x5x9xi32> -> tensor<2x3x4x5x3xi32>
+  %c = qopt.bitplane_combine %p {act_signed = true, weight_signed = true} : tensor<2x3x4x5x3xi32> -> tensor<4x5x3xi32>
+  return %p, %c : tensor<2x3x4x5x3xi32>, tensor<4x5x3xi32>
+}

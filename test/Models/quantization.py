@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""End-to-end checks of qcc's quantization on generated models.
+
+1. The integer path is exact: for a single linear layer, the int32
+   accumulators recovered from model.so's outputs equal an independent NumPy
+   integer matmul of the exported integer weights and of the activations
+   quantized in NumPy (static and dynamic, symmetric and asymmetric).
+2. On a block whose activations carry outlier channels (30-100x, as in
+   LLMs): W8A8 with SmoothQuant has clearly lower output error than without;
+   GPTQ has lower error than RTN at W3 and W4; the error decreases with the
+   weight bits from W2 to W8 at A8.
+3. Smoothing alone keeps the float function (the smoothed float model,
+   compiled from qcc's --stop-after-stage=smooth output, matches).
+4. Weight bytes shrink with the bits (W8 > W4 > W3 > W2, about bits/32 of
+   the float weights).
+
+usage: quantization.py --qcc PATH --work DIR
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import qopt  # noqa: E402
+from qopt_tools import quant_eval  # noqa: E402
+
+failures = []
+
+
+def check(condition, message):
+    print(("ok    " if condition else "FAIL  ") + message)
+    if not condition:
+        failures.append(message)
+
+
+def quantize_np(x, scale, zp, qmin, qmax):
+    """qopt.quantize in NumPy: f32 division, round half to even, clamp."""
+    q = np.rint(x.astype(np.float32) / np.float32(scale)) + zp
+    return np.clip(q, qmin, qmax).astype(np.int64)
+
+
+def exact_integer_path(qcc, work):
+    model = quant_eval.write_model("linear", work)
+    calib = quant_eval.write_batches("linear", os.path.join(work, "lin-calib"),
+                                     4, 32, seed=10)
+    x = quant_eval.load_batches(
+        quant_eval.write_batches("linear", os.path.join(work, "lin-test"), 1,
+                                 23, seed=99))[0]["x"]
+    for label, flags in [
+            ("W4A8 static sym", ["--wbits", "4", "--abits", "8",
+                                 "--act-quant", "static", "--calib", calib,
+                                 "--smooth", "off"]),
+            ("W3A6 static asym/asym", ["--wbits", "3", "--abits", "6",
+                                       "--act-quant", "static", "--scheme",
+                                       "asym", "--act-scheme", "asym",
+                                       "--calib", calib, "--smooth", "off"]),
+            ("W2A8 dynamic sym", ["--wbits", "2", "--abits", "8"]),
+            ("W5A7 dynamic asym/asym", ["--wbits", "5", "--abits", "7",
+                                        "--scheme", "asym", "--act-scheme",
+                                        "asym"])]:
+        # A new path per library: dlopen hands back a loaded one by name.
+        tag = label.replace(" ", "-").replace("/", "-")
+        so = os.path.join(work, "linear-%s.so" % tag)
+        export = os.path.join(work, "linear-%s.npz" % tag)
+        quant_eval.qcc(qcc, model, so, flags + ["--export-quantization",
+                                                export])
+        z = np.load(export)
+        prefix = [k for k in z.keys() if k.endswith("::weights")][0][:-9]
+        w = z[prefix + "::weights"].astype(np.int64)           # [N, K]
+        sw = z[prefix + "::weight_scales"].astype(np.float32)  # [N]
+        zw = (z[prefix + "::weight_zero_points"].astype(np.int64)
+              if prefix + "::weight_zero_points" in z else np.zeros_like(w[:, 0]))
+        abits = int(flags[flags.index("--abits") + 1])
+        asym = "asym" in flags[flags.index("--act-scheme") + 1] \
+            if "--act-scheme" in flags else False
+        qmin, qmax = (0, 2 ** abits - 1) if asym else \
+            (-2 ** (abits - 1), 2 ** (abits - 1) - 1)
+        if prefix + "::act_scale" in z:  # static, per tensor
+            sa = np.full(x.shape[0], z[prefix + "::act_scale"], np.float32)
+            za = np.full(x.shape[0], z[prefix + "::act_zero_point"]
+                         if prefix + "::act_zero_point" in z else 0, np.int64)
+        else:  # dynamic per token, as the generated code computes it
+            if asym:
+                lo = np.minimum(x.min(axis=1), 0).astype(np.float32)
+                hi = np.maximum(x.max(axis=1), 0).astype(np.float32)
+                sa = (hi - lo) / np.float32(qmax - qmin)
+                sa = np.where(sa > 0, sa, np.float32(1)).astype(np.float32)
+                za = np.clip(np.rint(np.float32(qmin) - lo / sa), qmin, qmax)
+                za = za.astype(np.int64)
+            else:
+                amax = np.abs(x).max(axis=1).astype(np.float32)
+                sa = amax / np.float32(max(qmax, 1))
+                sa = np.where(sa > 0, sa, np.float32(1)).astype(np.float32)
+                za = np.zeros(x.shape[0], np.int64)
+        xq = np.stack([quantize_np(x[m], sa[m], za[m], qmin, qmax)
+                       for m in range(x.shape[0])])
+        acc = (xq - za[:, None]) @ (w - zw[:, None]).T        # exact int64
+        y = qopt.load(so).run({"x": x})["y"].astype(np.float64)
+        scale = sa[:, None].astype(np.float32) * sw[None, :]  # f32, as the epilogue
+        recovered = np.rint(y / scale.astype(np.float64)).astype(np.int64)
+        check(np.array_equal(recovered, acc) and np.abs(acc).max() < 2 ** 23,
+              "integer path exact (%s): %d accumulators, max |acc| %d"
+              % (label, acc.size, np.abs(acc).max()))
+
+
+def outlier_block(qcc, work):
+    model = quant_eval.write_model("outlier_block", work)
+    calib = quant_eval.write_batches("outlier_block",
+                                     os.path.join(work, "ob-calib"), 8, 8,
+                                     seed=1000)
+    test = quant_eval.load_batches(quant_eval.write_batches(
+        "outlier_block", os.path.join(work, "ob-test"), 4, 4, seed=5000))
+    f32 = os.path.join(work, "ob-f32.so")
+    report = quant_eval.qcc(qcc, model, f32)
+    errors = {}
+
+    def run(label, flags):
+        so = os.path.join(work, "ob-%s.so" % label.replace(" ", "-"))
+        rep = quant_eval.qcc(qcc, model, so, flags,
+                             report=os.path.join(work, "ob-report.json"))
+        errors[label] = quant_eval.output_error(f32, so, test)
+        print("      %-28s rel. output error %.5f   weight bytes %d"
+              % (label, errors[label], rep["weight_bytes"]))
+        return rep
+
+    c = ["--calib", calib]
+    run("W8A8 smooth off", ["--wbits", "8", "--abits", "8", "--smooth", "off"])
+    run("W8A8 smooth auto", ["--wbits", "8", "--abits", "8"] + c)
+    run("W8A8 static smooth off", ["--wbits", "8", "--abits", "8",
+                                   "--act-quant", "static", "--smooth", "off"]
+        + c)
+    run("W8A8 static smooth auto", ["--wbits", "8", "--abits", "8",
+                                    "--act-quant", "static"] + c)
+    check(errors["W8A8 smooth auto"] < 0.7 * errors["W8A8 smooth off"],
+          "SmoothQuant lowers W8A8 (dynamic) error: %.5f vs %.5f"
+          % (errors["W8A8 smooth auto"], errors["W8A8 smooth off"]))
+    check(errors["W8A8 static smooth auto"] <
+          0.7 * errors["W8A8 static smooth off"],
+          "SmoothQuant lowers W8A8 (static) error: %.5f vs %.5f"
+          % (errors["W8A8 static smooth auto"],
+             errors["W8A8 static smooth off"]))
+
+    for bits in ("3", "4"):
+        run("W%sA16 rtn" % bits, ["--wbits", bits, "--weight-quantizer",
+                                  "rtn"] + c)
+        run("W%sA16 gptq" % bits, ["--wbits", bits, "--weight-quantizer",
+                                   "gptq"] + c)
+        check(errors["W%sA16 gptq" % bits] < errors["W%sA16 rtn" % bits],
+              "GPTQ beats RTN at W%s: %.5f vs %.5f"
+              % (bits, errors["W%sA16 gptq" % bits],
+                 errors["W%sA16 rtn" % bits]))
+
+    sizes = {}
+    for bits in range(2, 9):
+        rep = run("W%dA8" % bits, ["--wbits", str(bits), "--abits", "8"] + c)
+        sizes[bits] = rep["weight_bytes"]
+    seq = [errors["W%dA8" % b] for b in range(2, 9)]
+    check(all(a > b for a, b in zip(seq, seq[1:])),
+          "error decreases with weight bits W2..W8 at A8: " +
+          " > ".join("%.4f" % e for e in seq))
+    float_bytes = 4 * (128 * 512 + 512 * 128 + 128 * 64)
+    check(sizes[8] > sizes[4] > sizes[3] > sizes[2],
+          "weight bytes shrink with bits: W8 %d, W4 %d, W3 %d, W2 %d "
+          "(float %d)" % (sizes[8], sizes[4], sizes[3], sizes[2],
+                          float_bytes))
+    # Packed at the chosen bits: the W2 layers' weights take 1/16 of f32,
+    # plus scales and the float biases and norms.
+    check(sizes[2] < float_bytes / 16 * 1.3,
+          "W2 stores about 2 bits per weight: %d bytes for %d float bytes"
+          % (sizes[2], float_bytes))
+
+    # Smoothing alone keeps the function.
+    smoothed = os.path.join(work, "ob-smoothed.mlir")
+    quant_eval.qcc(qcc, model, smoothed,
+                   ["--wbits", "8", "--abits", "8", "--emit=mlir",
+                    "--stop-after-stage=smooth"] + c)
+    smoothed_so = os.path.join(work, "ob-smoothed.so")
+    quant_eval.qcc(qcc, smoothed, smoothed_so)
+    err = quant_eval.output_error(f32, smoothed_so, test)
+    check(err < 1e-5, "smoothing keeps the float function: rel. error %.2g"
+          % err)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--qcc", required=True)
+    parser.add_argument("--work", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    exact_integer_path(args.qcc, args.work)
+    outlier_block(args.qcc, args.work)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

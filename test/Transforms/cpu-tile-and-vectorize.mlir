@@ -1,0 +1,97 @@
+// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32}),canonicalize)" --split-input-file | FileCheck %s
+
+// A static matmul: 8 x 32 register blocks (N blocks outside M blocks), a K
+// loop of 1 around a vector.contract on vector<8x32xf32> accumulators.
+// CHECK-LABEL: func.func @static_matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c8
+// CHECK: scf.for %{{.*}} = %c0 to %c24 step %c1
+// CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-NOT: linalg.matmul
+func.func @static_matmul(%a: tensor<16x24xf32>, %b: tensor<24x64xf32>, %c: tensor<16x64xf32>) -> tensor<16x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x24xf32>, tensor<24x64xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}
+
+// -----
+
+// A dynamic M: full blocks vectorized, the last partial block (peeled) left
+// as a scalar linalg.matmul.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: scf.for
+// CHECK: vector.contract {{.*}} into vector<8x32xf32>
+// CHECK: scf.for
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x24xf32>, tensor<24x32xf32>)
+func.func @dynamic_rows(%a: tensor<?x24xf32>, %b: tensor<24x64xf32>, %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<?x24xf32>, tensor<24x64xf32>) outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// batch_matmul: the batch dim tiled by 1.
+// CHECK-LABEL: func.func @batch_matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1
+// CHECK: vector.contract {{.*}} into vector<1x8x32xf32>
+func.func @batch_matmul(%a: tensor<2x8x16xf32>, %b: tensor<2x16x32xf32>, %c: tensor<2x8x32xf32>) -> tensor<2x8x32xf32> {
+  %r = linalg.batch_matmul ins(%a, %b : tensor<2x8x16xf32>, tensor<2x16x32xf32>) outs(%c : tensor<2x8x32xf32>) -> tensor<2x8x32xf32>
+  return %r : tensor<2x8x32xf32>
+}
+
+// -----
+
+// The integer matmul of convert-qopt-to-linalg (widened i8 products into
+// i32) is a contraction too: widened and multiplied as vectors, the products
+// added into the i32 block.
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @int_matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c1
+// CHECK: arith.extsi %{{.*}} : vector<8x32x1xi8> to vector<8x32x1xi32>
+// CHECK: arith.muli %{{.*}} : vector<8x32x1xi32>
+// CHECK: arith.addi %{{.*}} : vector<8x32xi32>
+func.func @int_matmul(%a: tensor<8x64xi8>, %w: tensor<32x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x32xi32> {
+  %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<8x64xi8>, tensor<32x64xi8>) outs(%c : tensor<8x32xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<8x32xi32>
+  return %r : tensor<8x32xi32>
+}
+
+// -----
+
+// A 2-D NCHW convolution becomes im2col ([N, C*Kh*Kw, Ho*Wo]) + a
+// contraction in 8 x 32 blocks whose multiply-adds may contract into FMAs.
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT: linalg.conv_2d_nchw_fchw
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x36x64xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c36 step %c1
+// CHECK: arith.mulf %{{.*}} fastmath<contract> : vector<1x8x32x1xf32>
+// CHECK: arith.addf %{{.*}} fastmath<contract> : vector<1x8x32xf32>
+func.func @conv(%x: tensor<1x4x10x10xf32>, %w: tensor<16x4x3x3xf32>, %c: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x4x10x10xf32>, tensor<16x4x3x3xf32>) outs(%c : tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32>
+  return %r : tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// Not a contraction: left alone.
+// CHECK-LABEL: func.func @elementwise
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic
+func.func @elementwise(%a: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %e = math.exp %x : f32
+    linalg.yield %e : f32
+  } -> tensor<8x8xf32>
+  return %r : tensor<8x8xf32>
+}

@@ -1,0 +1,916 @@
+//===- qcc.cpp - the qopt model compiler ----------------------------------===//
+//
+//   qcc model.onnx -o model.so [--input-shape name=1x128] [-O0..3] [-v]
+//   qcc model.onnx --wbits 4 --abits 8 --calib data.npz -o model.so
+//
+// Imports an ONNX model, lowers it through the qopt pipeline and writes a
+// self-contained shared library exporting the C API of
+// include/qopt/Runtime/qopt_model.h. On any error it prints one line per
+// problem, exits non-zero and leaves no output file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Conversion/Passes.h"
+#include "qopt/Dialect/Qopt/IR/QoptDialect.h"
+#include "qopt/Import/ImportOnnx.h"
+#include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Quant/Calibration.h"
+#include "qopt/Quant/Npz.h"
+#include "qopt/Target/CPU.h"
+#include "qopt/Target/CPU/Calibrate.h"
+#include "qopt/Transforms/Passes.h"
+#include "qopt/Transforms/Quant/LinearLayers.h"
+#include "qopt/Transforms/Quant/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace mlir;
+using qopt::QuantConfigAttr;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory qccCategory("qcc options");
+
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<model.onnx | model.mlir>"),
+                                      cl::Required, cl::cat(qccCategory));
+static cl::opt<std::string>
+    outputFile("o", cl::desc("Output file (model.so; '-' for stdout with "
+                             "--emit=mlir or llvm)"),
+               cl::value_desc("path"), cl::cat(qccCategory));
+static cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Specialize an input's shape: NAME=DIMS, e.g. input_ids=1x128 "
+             "(? keeps a dimension dynamic); repeatable"),
+    cl::value_desc("name=dims"), cl::cat(qccCategory));
+static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"),
+                                  cl::Prefix, cl::init(2),
+                                  cl::cat(qccCategory));
+static cl::opt<bool> verbose("v", cl::desc("Print each stage with its time"),
+                             cl::cat(qccCategory));
+static cl::opt<std::string>
+    cpu("cpu", cl::desc("Target CPU (an LLVM CPU name, or 'native')"),
+        cl::init("native"), cl::cat(qccCategory));
+
+enum class EmitKind { SharedLibrary, Object, LLVM, MLIR };
+static cl::opt<EmitKind> emitKind(
+    "emit", cl::desc("What to write"), cl::init(EmitKind::SharedLibrary),
+    cl::values(clEnumValN(EmitKind::SharedLibrary, "so",
+                          "a shared library with the C API (default)"),
+               clEnumValN(EmitKind::Object, "obj", "the object file"),
+               clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(EmitKind::MLIR, "mlir",
+                          "MLIR after --stop-after-stage (default: after import)")),
+    cl::cat(qccCategory));
+
+enum class Stage {
+  Import,
+  QuantConfig,
+  Smooth,
+  Quantize,
+  Pack,
+  QoptLowering,
+  Linalg,
+  Bufferize,
+  LLVMDialect
+};
+static cl::opt<Stage> stopAfter(
+    "stop-after-stage", cl::desc("With --emit=mlir: the last stage to run"),
+    cl::init(Stage::Import),
+    cl::values(clEnumValN(Stage::Import, "import", "the imported model"),
+               clEnumValN(Stage::QuantConfig, "quant-config",
+                          "layers chosen and configured (#qopt.quant_config)"),
+               clEnumValN(Stage::Smooth, "smooth",
+                          "after SmoothQuant (float, smoothed)"),
+               clEnumValN(Stage::Quantize, "quantize",
+                          "weights and activations quantized (qopt.qmatmul)"),
+               clEnumValN(Stage::Pack, "pack",
+                          "weights stored as bit planes"),
+               clEnumValN(Stage::QoptLowering, "qopt-lowering",
+                          "qopt ops lowered to linalg"),
+               clEnumValN(Stage::Linalg, "linalg", "after linalg optimizations"),
+               clEnumValN(Stage::Bufferize, "bufferize", "after bufferization"),
+               clEnumValN(Stage::LLVMDialect, "llvm-dialect",
+                          "the LLVM dialect module")),
+    cl::cat(qccCategory));
+static cl::opt<bool> skipChecker("skip-onnx-checker",
+                                 cl::desc("Do not run ONNX's model checker"),
+                                 cl::cat(qccCategory));
+
+static cl::OptionCategory quantCategory(
+    "Quantization options",
+    "Without --wbits (or --layer-config) the model stays floating point.");
+static cl::opt<int> wbits(
+    "wbits",
+    cl::desc("Quantize the weights of every linear layer (MatMul, Gemm, "
+             "Conv) to N bits, 1 to 8"),
+    cl::value_desc("N"), cl::init(-1), cl::cat(quantCategory));
+static cl::opt<int> abits(
+    "abits",
+    cl::desc("Quantize the activations feeding those layers to M bits, 1 to "
+             "8; 16 (the default) keeps them floating point (weight-only)"),
+    cl::value_desc("M"), cl::init(-1), cl::cat(quantCategory));
+static cl::opt<int64_t> groupSize(
+    "group-size",
+    cl::desc("Weights sharing one scale along K; must divide every quantized "
+             "layer's K (0, the default: one scale per output channel)"),
+    cl::value_desc("G"), cl::init(0), cl::cat(quantCategory));
+static cl::opt<std::string>
+    weightScheme("scheme",
+                 cl::desc("Weights: sym (signed, no zero point; default) or "
+                          "asym (unsigned with zero points)"),
+                 cl::init("sym"), cl::cat(quantCategory));
+static cl::opt<std::string>
+    actScheme("act-scheme",
+              cl::desc("Activations: sym (default) or asym"),
+              cl::init("sym"), cl::cat(quantCategory));
+static cl::opt<std::string> actQuant(
+    "act-quant",
+    cl::desc("Activation scales: dynamic (one per token, computed at run "
+             "time; default) or static (one per tensor, from calibration)"),
+    cl::init("dynamic"), cl::cat(quantCategory));
+static cl::opt<std::string> actRange(
+    "act-range",
+    cl::desc("Static activation range: mse (clipping with the least expected "
+             "error; default), percentile or absmax"),
+    cl::init("mse"), cl::cat(quantCategory));
+static cl::opt<double> actPercentile(
+    "act-percentile",
+    cl::desc("With --act-range=percentile: the central mass kept, in %"),
+    cl::init(99.99), cl::cat(quantCategory));
+static cl::opt<std::string> weightQuantizer(
+    "weight-quantizer",
+    cl::desc("rtn (round to nearest with an MSE clipping search; default) or "
+             "gptq (error compensation from calibration data)"),
+    cl::init("rtn"), cl::cat(quantCategory));
+static cl::opt<double> gptqDamp("gptq-damp",
+                                cl::desc("GPTQ dampening (default 0.01)"),
+                                cl::init(0.01), cl::cat(quantCategory));
+static cl::opt<int64_t>
+    gptqBlock("gptq-block-size",
+              cl::desc("GPTQ columns per lazy update (default 128)"),
+              cl::init(128), cl::cat(quantCategory));
+static cl::opt<bool>
+    gptqActOrder("gptq-act-order",
+                 cl::desc("GPTQ in order of decreasing Hessian diagonal"),
+                 cl::cat(quantCategory));
+static cl::opt<std::string> smooth(
+    "smooth",
+    cl::desc("SmoothQuant for layers with quantized activations: auto "
+             "(search alpha per layer group; the default when --calib is "
+             "given), off, or an alpha in [0, 1]"),
+    cl::value_desc("auto|off|ALPHA"), cl::init(""), cl::cat(quantCategory));
+static cl::opt<std::string> calibPath(
+    "calib",
+    cl::desc("Calibration data: an .npz of named input arrays (one batch), "
+             "or a folder of them"),
+    cl::value_desc("path"), cl::cat(quantCategory));
+static cl::opt<std::string> calibrationFile(
+    "calibration-file",
+    cl::desc("Calibration statistics written by --save-calibration, used "
+             "instead of running the model"),
+    cl::value_desc("stats.npz"), cl::cat(quantCategory));
+static cl::opt<std::string> saveCalibration(
+    "save-calibration",
+    cl::desc("Write the calibration statistics the quantizers used"),
+    cl::value_desc("stats.npz"), cl::cat(quantCategory));
+static cl::list<std::string> keepFloat(
+    "keep-float",
+    cl::desc("Layers (glob patterns of names, comma-separated) that stay "
+             "floating point, e.g. 'lm_head,*embed*'"),
+    cl::CommaSeparated, cl::value_desc("patterns"), cl::cat(quantCategory));
+static cl::opt<std::string> layerConfig(
+    "layer-config",
+    cl::desc("Per-layer settings (JSON) overriding the flags; see "
+             "docs/quantization.md"),
+    cl::value_desc("config.json"), cl::cat(quantCategory));
+static cl::opt<std::string> quantReport(
+    "quant-report",
+    cl::desc("Write each layer's precision, smoothing and weight error "
+             "(JSON)"),
+    cl::value_desc("report.json"), cl::cat(quantCategory));
+static cl::opt<std::string> exportQuantization(
+    "export-quantization",
+    cl::desc("Write each quantized layer's integer weights, scales and zero "
+             "points (.npz, for checking and research)"),
+    cl::value_desc("layers.npz"), cl::cat(quantCategory));
+
+namespace {
+/// Prints "qcc: error: <message>" per diagnostic, with the ONNX node that
+/// caused it where known.
+struct DiagnosticPrinter {
+  bool sawError = false;
+  LogicalResult operator()(Diagnostic &diag) {
+    const char *kind = diag.getSeverity() == DiagnosticSeverity::Error
+                           ? "error"
+                       : diag.getSeverity() == DiagnosticSeverity::Warning
+                           ? "warning"
+                           : "note";
+    if (diag.getSeverity() == DiagnosticSeverity::Error)
+      sawError = true;
+    llvm::errs() << "qcc: " << kind << ": " << diag.str() << "\n";
+    return success();
+  }
+};
+
+class StageTimer {
+public:
+  void begin(llvm::StringRef name) {
+    stage = name.str();
+    start = std::chrono::steady_clock::now();
+  }
+  void end() {
+    if (!verbose)
+      return;
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    llvm::errs() << llvm::format("qcc: %-16s %9.1f ms\n", stage.c_str(), ms);
+  }
+
+private:
+  std::string stage;
+  std::chrono::steady_clock::time_point start;
+};
+} // namespace
+
+static std::string humanBytes(int64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    ++u;
+  }
+  return llvm::formatv("{0:f1} {1}", v, units[u]).str();
+}
+
+/// Writes `data` to `path` atomically ('-' is stdout).
+static LogicalResult writeOutput(llvm::StringRef path, llvm::StringRef data) {
+  std::string error;
+  auto file = mlir::openOutputFile(path, &error);
+  if (!file) {
+    llvm::errs() << "qcc: error: " << error << "\n";
+    return failure();
+  }
+  file->os() << data;
+  file->keep();
+  return success();
+}
+
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// What the quantization flags ask for, checked.
+struct QuantRequest {
+  bool enabled = false;
+  bool needsCalibration = false;
+  bool smoothing = false;
+  double alpha = -1; ///< < 0: search
+};
+
+/// One line per problem with the quantization flags; false on any.
+bool checkQuantFlags(QuantRequest &q) {
+  bool ok = true;
+  auto fail = [&](const llvm::Twine &message) {
+    llvm::errs() << "qcc: error: " << message << "\n";
+    ok = false;
+  };
+  q.enabled = wbits.getNumOccurrences() || !layerConfig.empty();
+  if (wbits.getNumOccurrences() && (wbits < 1 || wbits > 8))
+    fail("--wbits " + llvm::Twine(wbits.getValue()) +
+         ": weight bits must be 1 to 8");
+  if (abits.getNumOccurrences() && abits != 16 && (abits < 1 || abits > 8))
+    fail("--abits " + llvm::Twine(abits.getValue()) +
+         ": activation bits must be 1 to 8, or 16 for weight-only");
+  if (groupSize < 0)
+    fail("--group-size " + llvm::Twine(groupSize.getValue()) +
+         ": must be 0 (per channel) or a positive group size");
+  if (weightScheme != "sym" && weightScheme != "asym")
+    fail("--scheme " + weightScheme + ": must be sym or asym");
+  if (actScheme != "sym" && actScheme != "asym")
+    fail("--act-scheme " + actScheme + ": must be sym or asym");
+  if (actQuant != "dynamic" && actQuant != "static")
+    fail("--act-quant " + actQuant + ": must be dynamic or static");
+  if (actRange != "mse" && actRange != "percentile" && actRange != "absmax")
+    fail("--act-range " + actRange + ": must be mse, percentile or absmax");
+  if (weightQuantizer != "rtn" && weightQuantizer != "gptq")
+    fail("--weight-quantizer " + weightQuantizer + ": must be rtn or gptq");
+  if (!q.enabled) {
+    for (cl::Option *o : std::initializer_list<cl::Option *>{
+             &abits, &groupSize, &weightScheme, &actScheme, &actQuant,
+             &weightQuantizer, &smooth, &calibPath, &calibrationFile,
+             std::addressof(keepFloat), &quantReport,
+             &exportQuantization})
+      if (o->getNumOccurrences())
+        fail("--" + o->ArgStr + " needs --wbits (or --layer-config)");
+    return ok;
+  }
+  bool calibration = !calibPath.empty() || !calibrationFile.empty();
+  bool actQuantized = abits.getNumOccurrences() && abits != 16;
+  // Smoothing: on by default when there is calibration data.
+  std::string mode = smooth.empty() ? std::string(calibration ? "auto" : "off")
+                                    : smooth.getValue();
+  if (mode == "auto") {
+    q.smoothing = true;
+  } else if (mode != "off") {
+    double a;
+    if (llvm::StringRef(mode).getAsDouble(a) || a < 0 || a > 1)
+      fail("--smooth " + mode + ": must be auto, off, or an alpha in [0, 1]");
+    q.smoothing = true;
+    q.alpha = a;
+  }
+  // The layer config may quantize activations too: smoothing then applies
+  // to whichever layers end up with quantized activations.
+  bool mayQuantizeActs = actQuantized || !layerConfig.empty();
+  if (q.smoothing && !mayQuantizeActs)
+    q.smoothing = false;
+  if (q.smoothing && !calibration)
+    fail("--smooth " + mode +
+         " needs calibration data (--calib or --calibration-file)");
+  if (weightQuantizer == "gptq" && !calibration)
+    fail("--weight-quantizer gptq needs calibration data (--calib or "
+         "--calibration-file)");
+  if (actQuant == "static" && actQuantized && !calibration)
+    fail("--act-quant static needs calibration data (--calib or "
+         "--calibration-file)");
+  if (!calibPath.empty() && !calibrationFile.empty())
+    fail("give --calib or --calibration-file, not both");
+  q.needsCalibration = q.smoothing || weightQuantizer == "gptq" ||
+                       (actQuant == "static" && mayQuantizeActs);
+  if (!saveCalibration.empty() && calibPath.empty())
+    fail("--save-calibration needs --calib");
+  return ok;
+}
+
+/// Runs `build`'s passes on `module`; false (diagnostics printed) on failure.
+bool runPasses(ModuleOp module,
+               llvm::function_ref<void(PassManager &)> build) {
+  PassManager pm(module.getContext());
+  build(pm);
+  return succeeded(pm.run(module));
+}
+
+/// Whether any layer has a config (`act`: with quantized activations).
+bool anyConfiguredLayer(ModuleOp module, bool act) {
+  bool found = false;
+  module.walk([&](Operation *op) {
+    if (QuantConfigAttr cfg = qopt::getQuantConfig(op))
+      found |= !act || !cfg.isWeightOnly();
+  });
+  return found;
+}
+
+/// Bytes of all constant tensors in `module` (what model.so embeds).
+int64_t constantBytes(ModuleOp module) {
+  int64_t bytes = 0;
+  module.walk([&](arith::ConstantOp c) {
+    auto type = dyn_cast<RankedTensorType>(c.getType());
+    if (!type || !type.hasStaticShape())
+      return;
+    if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
+      if (dense.isSplat())
+        return;
+    bytes += type.getNumElements() *
+             ((type.getElementTypeBitWidth() + 7) / 8);
+  });
+  return bytes;
+}
+
+/// Whether smoothing changed any layer.
+bool anySmoothed(ModuleOp module) {
+  bool found = false;
+  module.walk([&](Operation *op) {
+    if (auto s = op->getAttrOfType<DictionaryAttr>("qopt.smoothing"))
+      if (auto t = s.getAs<StringAttr>("target"))
+        found |= t.getValue() != "none";
+  });
+  return found;
+}
+
+/// The integer weights of a qmatmul's weight operand (storage_cast of an i8
+/// constant), as int32.
+std::optional<std::vector<int32_t>> readIntWeights(Value w) {
+  auto cast = w.getDefiningOp<qopt::StorageCastOp>();
+  ElementsAttr attr;
+  if (!cast || !matchPattern(cast.getInput(), m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<int32_t> out;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    if (!resource.getRawHandle().getBlob())
+      return std::nullopt;
+    for (char c : resource.getRawHandle().getBlob()->getData())
+      out.push_back(static_cast<int8_t>(c));
+    return out;
+  }
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (APInt v : dense.getValues<APInt>())
+      out.push_back(static_cast<int32_t>(v.getSExtValue()));
+    return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<float>> readFloats(Value v) {
+  ElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return qopt::readFloatConstant(attr);
+}
+
+std::optional<std::vector<int32_t>> readInts(Value v) {
+  ElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<int32_t> out;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (APInt x : dense.getValues<APInt>())
+      out.push_back(static_cast<int32_t>(x.getSExtValue()));
+    return out;
+  }
+  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!resource || !resource.getRawHandle().getBlob())
+    return std::nullopt;
+  ArrayRef<char> data = resource.getRawHandle().getBlob()->getData();
+  out.resize(data.size() / 4);
+  std::memcpy(out.data(), data.data(), out.size() * 4);
+  return out;
+}
+
+/// --quant-report: one JSON object per layer, and --export-quantization:
+/// each layer's integer weights and parameters as .npz arrays
+/// "<layer>::weights" [N, K] (int32), "::weight_scales", "::weight_zero_points",
+/// and for static activations "::act_scale", "::act_zero_point".
+bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
+                       llvm::json::Object &report) {
+  llvm::json::Array layers;
+  std::vector<qopt::npz::NamedArray> arrays;
+  bool ok = true;
+  int64_t totalWeights = 0, totalBits = 0;
+  module.walk([&](qopt::QMatmulOp op) {
+    QuantConfigAttr cfg = qopt::getQuantConfig(op);
+    std::string name = qopt::getLayerName(op);
+    auto wType = op.getWeight().getType();
+    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+    llvm::json::Object layer{{"name", name}, {"n", n}, {"k", k}};
+    if (cfg) {
+      layer["wbits"] = cfg.getWbits();
+      layer["abits"] = cfg.getAbits();
+      layer["group_size"] = cfg.getGroupSize();
+      layer["weight_scheme"] = cfg.getWeightSymmetric() ? "sym" : "asym";
+      layer["act_scheme"] = cfg.getActSymmetric() ? "sym" : "asym";
+      layer["act_quant"] = stringifyActQuant(cfg.getActQuant()).str();
+      totalWeights += n * k;
+      totalBits += n * k * cfg.getWbits();
+    }
+    if (auto smoothing = op->getAttrOfType<DictionaryAttr>("qopt.smoothing")) {
+      llvm::json::Object s;
+      if (auto t = smoothing.getAs<StringAttr>("target"))
+        s["target"] = t.str();
+      if (auto a = smoothing.getAs<FloatAttr>("alpha"))
+        s["alpha"] = a.getValueAsDouble();
+      layer["smoothing"] = std::move(s);
+    }
+    if (auto err = op->getAttrOfType<DictionaryAttr>("qopt.weight_error")) {
+      llvm::json::Object e;
+      for (NamedAttribute a : err)
+        if (auto f = dyn_cast<FloatAttr>(a.getValue()))
+          e[a.getName().str()] = f.getValueAsDouble();
+      layer["weight_error"] = std::move(e);
+    }
+    if (auto range = op->getAttrOfType<DictionaryAttr>("qopt.act_range")) {
+      if (auto sc = range.getAs<FloatAttr>("scale"))
+        layer["act_scale"] = sc.getValueAsDouble();
+      if (auto zp = range.getAs<IntegerAttr>("zero_point"))
+        layer["act_zero_point"] = zp.getInt();
+    }
+    layers.push_back(std::move(layer));
+    if (exportQuantization.empty())
+      return;
+    std::optional<std::vector<int32_t>> w = readIntWeights(op.getWeight());
+    std::optional<std::vector<float>> scales = readFloats(op.getWeightScale());
+    if (!w || !scales) {
+      llvm::errs() << "qcc: error: --export-quantization: layer '" << name
+                   << "' has no constant integer weights\n";
+      ok = false;
+      return;
+    }
+    using qopt::npz::Array;
+    arrays.push_back({name + "::weights", Array::fromInt32({n, k}, *w)});
+    auto scaleShape = op.getWeightScale().getType().getShape();
+    std::vector<int64_t> sshape(scaleShape.begin(), scaleShape.end());
+    arrays.push_back({name + "::weight_scales", Array::fromFloat(sshape, *scales)});
+    if (auto zp = readInts(op.getWeightZeroPoint()))
+      arrays.push_back(
+          {name + "::weight_zero_points", Array::fromInt32(sshape, *zp)});
+    if (auto sa = readFloats(op.getActScale()))
+      arrays.push_back({name + "::act_scale", Array::fromFloat({}, *sa)});
+    if (auto za = readInts(op.getActZeroPoint()))
+      arrays.push_back({name + "::act_zero_point", Array::fromInt32({}, *za)});
+  });
+  report = llvm::json::Object{
+      {"model", inputFile.getValue()},
+      {"quantized_layers", static_cast<int64_t>(layers.size())},
+      {"float_layers", floatLayers},
+      {"average_weight_bits",
+       totalWeights ? static_cast<double>(totalBits) / totalWeights : 0.0},
+      {"layers", std::move(layers)}};
+  if (!exportQuantization.empty() && ok)
+    if (llvm::Error e = qopt::npz::writeNpz(exportQuantization, arrays)) {
+      llvm::errs() << "qcc: error: " << llvm::toString(std::move(e)) << "\n";
+      ok = false;
+    }
+  return ok;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions({&qccCategory, &quantCategory});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "qcc: compile an ONNX model into a shared library (model.so) with a C "
+      "API\n");
+
+  if (optLevel > 3) {
+    llvm::errs() << "qcc: error: -O" << optLevel
+                 << " is not an optimization level (use -O0 to -O3)\n";
+    return 1;
+  }
+  bool toStdout = emitKind == EmitKind::MLIR || emitKind == EmitKind::LLVM;
+  if (outputFile.empty()) {
+    if (!toStdout) {
+      llvm::errs() << "qcc: error: no output file given (use -o model.so)\n";
+      return 1;
+    }
+    outputFile = "-";
+  }
+  if (stopAfter != Stage::Import && emitKind != EmitKind::MLIR) {
+    llvm::errs() << "qcc: error: --stop-after-stage needs --emit=mlir\n";
+    return 1;
+  }
+  QuantRequest quant;
+  if (!checkQuantFlags(quant))
+    return 1;
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<qopt::QoptDialect>();
+  registerAllPasses();
+  qopt::registerQoptConversionPasses();
+  qopt::registerQoptTransformsPasses();
+  qopt::registerQoptDialectTransformsPasses();
+  qopt::registerQoptQuantPasses();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  DiagnosticPrinter printer;
+  context.getDiagEngine().registerHandler(
+      [&](Diagnostic &diag) { return printer(diag); });
+
+  StageTimer timer;
+  qopt::OnnxImportOptions importOptions;
+  qopt::OnnxImportStats stats;
+  importOptions.stats = &stats;
+  importOptions.runOnnxChecks = !skipChecker;
+  for (const std::string &spec : inputShapes) {
+    std::string error = qopt::parseInputShapeSpec(spec, importOptions);
+    if (!error.empty()) {
+      llvm::errs() << "qcc: error: --input-shape: " << error << "\n";
+      return 1;
+    }
+  }
+  timer.begin("import");
+  OwningOpRef<ModuleOp> module;
+  if (llvm::StringRef(inputFile).ends_with(".mlir")) {
+    // MLIR (e.g. from --emit=mlir, transformed with qopt-opt): its @main
+    // (or --function) is the model.
+    if (!inputShapes.empty()) {
+      llvm::errs() << "qcc: error: --input-shape applies to ONNX models only\n";
+      return 1;
+    }
+    std::string error;
+    auto file = mlir::openInputFile(inputFile, &error);
+    if (!file) {
+      llvm::errs() << "qcc: error: " << error << "\n";
+      return 1;
+    }
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1;
+    module->walk([&](Operation *op) {
+      ++stats.numNodes;
+      if (auto c = dyn_cast<arith::ConstantOp>(op))
+        if (auto t = dyn_cast<RankedTensorType>(c.getType()))
+          if (t.hasStaticShape() && !isa<DenseElementsAttr>(c.getValue()))
+            stats.weightBytes +=
+                t.getNumElements() * ((t.getElementTypeBitWidth() + 7) / 8);
+    });
+  } else {
+    module = qopt::importOnnxModel(inputFile, &context, importOptions);
+    if (!module)
+      return 1;
+  }
+  timer.end();
+
+  auto emitMLIR = [&]() -> int {
+    // With locations: they carry the layer names (ONNX node names) that the
+    // quantization passes key calibration statistics and configs on.
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os, OpPrintingFlags().enableDebugInfo());
+    return failed(writeOutput(outputFile, text)) ? 1 : 0;
+  };
+  if (emitKind == EmitKind::MLIR && stopAfter == Stage::Import)
+    return emitMLIR();
+
+  qopt::CpuPipelineOptions pipelineOptions =
+      qopt::CpuPipelineOptions::forCpu(cpu, optLevel);
+  qopt::CodegenOptions codegenOptions;
+  codegenOptions.cpu = cpu;
+  codegenOptions.optLevel = optLevel;
+  std::string quantizedSummary;
+  if (quant.enabled) {
+    int rc = -1;
+    auto stopHere = [&](Stage stage) {
+      if (emitKind == EmitKind::MLIR && stopAfter == stage)
+        rc = emitMLIR();
+      return rc >= 0;
+    };
+    timer.begin("quant-config");
+    if (!runPasses(*module, [&](PassManager &pm) {
+          qopt::AssignQuantConfigOptions o;
+          o.wbits = wbits.getNumOccurrences() ? wbits : 0;
+          o.abits = abits.getNumOccurrences() ? abits : 16;
+          o.groupSize = groupSize;
+          o.weightScheme = weightScheme;
+          o.actScheme = actScheme;
+          o.actQuant = actQuant;
+          o.keepFloat.assign(keepFloat.begin(), keepFloat.end());
+          o.configFile = layerConfig;
+          pm.addPass(qopt::createAssignQuantConfig(o));
+          pm.addNestedPass<func::FuncOp>(qopt::createConvToMatmul());
+        }))
+      return 1;
+    timer.end();
+    int64_t floatLayers = 0, quantizedLayers = 0;
+    module->walk([&](Operation *op) {
+      if (op->hasAttr(qopt::kLayerNameAttr))
+        ++(qopt::getQuantConfig(op) ? quantizedLayers : floatLayers);
+    });
+    if (stopHere(Stage::QuantConfig))
+      return rc;
+
+    // Calibration statistics: given, or measured by running the model.
+    llvm::SmallString<128> tempDir;
+    llvm::scope_exit removeTemp([&] {
+      if (!tempDir.empty())
+        llvm::sys::fs::remove_directories(tempDir);
+    });
+    std::string statsPath = calibrationFile;
+    std::vector<std::string> batches;
+    qopt::CalibrateOptions calibOptions;
+    calibOptions.functionName = importOptions.functionName;
+    calibOptions.pipeline = pipelineOptions;
+    calibOptions.codegen = codegenOptions;
+    calibOptions.statistics.hessian = weightQuantizer == "gptq";
+    calibOptions.verbose = verbose;
+    auto calibrate = [&](llvm::StringRef stageName) -> bool {
+      timer.begin(stageName);
+      auto stats = qopt::calibrateModel(*module, batches, calibOptions);
+      if (!stats) {
+        llvm::errs() << "qcc: error: " << llvm::toString(stats.takeError())
+                     << "\n";
+        return false;
+      }
+      if (tempDir.empty() &&
+          llvm::sys::fs::createUniqueDirectory("qcc-calibration", tempDir)) {
+        llvm::errs() << "qcc: error: cannot create a temporary folder\n";
+        return false;
+      }
+      llvm::SmallString<128> path(tempDir);
+      llvm::sys::path::append(path, std::string(stageName) + ".npz");
+      if (llvm::Error e = stats->save(path)) {
+        llvm::errs() << "qcc: error: " << llvm::toString(std::move(e)) << "\n";
+        return false;
+      }
+      statsPath = std::string(path);
+      timer.end();
+      return true;
+    };
+    bool needStats = quant.needsCalibration && anyConfiguredLayer(*module, false);
+    if (needStats && !calibPath.empty()) {
+      auto files = qopt::listCalibrationFiles(calibPath);
+      if (!files) {
+        llvm::errs() << "qcc: error: " << llvm::toString(files.takeError())
+                     << "\n";
+        return 1;
+      }
+      batches = std::move(*files);
+      if (!calibrate("calibrate"))
+        return 1;
+    }
+
+    if (quant.smoothing && anyConfiguredLayer(*module, true)) {
+      timer.begin("smooth");
+      if (!runPasses(*module, [&](PassManager &pm) {
+            qopt::SmoothQuantOptions o;
+            o.calibrationFile = statsPath;
+            o.alpha = quant.alpha;
+            pm.addNestedPass<func::FuncOp>(qopt::createSmoothQuant(o));
+          }))
+        return 1;
+      timer.end();
+      // The smoothed layers see other activations: measure them again.
+      if (anySmoothed(*module)) {
+        if (batches.empty()) {
+          llvm::errs() << "qcc: error: smoothing changed the activations the "
+                          "statistics of --calibration-file describe; give "
+                          "--calib to calibrate again, or --smooth off\n";
+          return 1;
+        }
+        if (!calibrate("recalibrate"))
+          return 1;
+      }
+    }
+    if (stopHere(Stage::Smooth))
+      return rc;
+    if (!saveCalibration.empty() && !statsPath.empty()) {
+      if (std::error_code ec = llvm::sys::fs::copy_file(statsPath, saveCalibration)) {
+        llvm::errs() << "qcc: error: cannot write '" << saveCalibration
+                     << "': " << ec.message() << "\n";
+        return 1;
+      }
+    }
+
+    timer.begin("quantize");
+    if (!runPasses(*module, [&](PassManager &pm) {
+          qopt::QuantizeWeightsOptions w;
+          w.method = weightQuantizer;
+          w.calibrationFile = statsPath;
+          w.damp = gptqDamp;
+          w.blockSize = gptqBlock;
+          w.actOrder = gptqActOrder;
+          pm.addNestedPass<func::FuncOp>(qopt::createQuantizeWeights(w));
+          qopt::QuantizeActivationsOptions a;
+          a.calibrationFile = statsPath;
+          a.range = actRange;
+          a.percentile = actPercentile;
+          pm.addNestedPass<func::FuncOp>(qopt::createQuantizeActivations(a));
+        }))
+      return 1;
+    timer.end();
+    llvm::json::Object report;
+    if (!writeQuantOutputs(*module, floatLayers, report))
+      return 1;
+    if (stopHere(Stage::Quantize))
+      return rc;
+    timer.begin("pack");
+    if (!runPasses(*module, [&](PassManager &pm) {
+          pm.addNestedPass<func::FuncOp>(qopt::createPackWeights());
+        }))
+      return 1;
+    timer.end();
+    int64_t bytesAfter = constantBytes(*module);
+    quantizedSummary = llvm::formatv(" ({0} quantized layers, {1} float; "
+                                     "{2} of weights after quantization)",
+                                     quantizedLayers, floatLayers,
+                                     humanBytes(bytesAfter))
+                           .str();
+    if (!quantReport.empty()) {
+      // Everything the library embeds: packed weights, scales, biases and
+      // the float layers' weights.
+      report["weight_bytes"] = bytesAfter;
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
+         << "\n";
+      if (failed(writeOutput(quantReport, text)))
+        return 1;
+    }
+    if (stopHere(Stage::Pack))
+      return rc;
+  } else if (emitKind == EmitKind::MLIR && stopAfter > Stage::Import &&
+             stopAfter <= Stage::Pack) {
+    llvm::errs() << "qcc: error: the quantization stages of "
+                    "--stop-after-stage need --wbits (or --layer-config)\n";
+    return 1;
+  }
+
+  FailureOr<qopt::ModelSignature> signature =
+      qopt::prepareEntryFunction(*module, importOptions.functionName);
+  if (failed(signature))
+    return 1;
+
+  struct PassStage {
+    Stage stage;
+    const char *name;
+    std::string pipeline;
+  } stages[] = {
+      {Stage::QoptLowering, "qopt-lowering", qopt::qoptLoweringPipeline()},
+      {Stage::Linalg, "linalg",
+       qopt::linalgOptimizationPipeline(pipelineOptions)},
+      {Stage::Bufferize, "bufferize", qopt::bufferizationPipeline()},
+      {Stage::LLVMDialect, "llvm-dialect", qopt::llvmLoweringPipeline()},
+  };
+  for (const PassStage &s : stages) {
+    timer.begin(s.name);
+    PassManager pm(&context);
+    std::string error;
+    if (failed(qopt::addPipeline(pm, s.pipeline, error))) {
+      llvm::errs() << "qcc: error: internal pipeline '" << s.name
+                   << "': " << error << "\n";
+      return 1;
+    }
+    if (failed(pm.run(*module))) {
+      llvm::errs() << "qcc: error: the " << s.name << " stage failed\n";
+      return 1;
+    }
+    timer.end();
+    if (emitKind == EmitKind::MLIR && stopAfter == s.stage)
+      return emitMLIR();
+  }
+
+  timer.begin("codegen");
+  llvm::SmallVector<char> object;
+  std::string llvmIR, error;
+  if (failed(qopt::emitObject(*module, *signature, codegenOptions, object,
+                              emitKind == EmitKind::LLVM ? &llvmIR : nullptr,
+                              error))) {
+    llvm::errs() << "qcc: error: " << error << "\n";
+    return 1;
+  }
+  timer.end();
+  if (emitKind == EmitKind::LLVM)
+    return failed(writeOutput(outputFile, llvmIR)) ? 1 : 0;
+  llvm::StringRef objectBytes(object.data(), object.size());
+  if (emitKind == EmitKind::Object)
+    return failed(writeOutput(outputFile, objectBytes)) ? 1 : 0;
+
+  // Link through temporary files next to the output, then rename, so a
+  // failure never leaves a partial model.so.
+  timer.begin("link");
+  llvm::SmallString<256> objPath, soPath;
+  llvm::SmallString<256> pattern(outputFile);
+  pattern += ".%%%%%%.o";
+  int fd;
+  if (llvm::sys::fs::createUniqueFile(pattern, fd, objPath)) {
+    llvm::errs() << "qcc: error: cannot write next to '" << outputFile
+                 << "'\n";
+    return 1;
+  }
+  llvm::FileRemover objRemover(objPath);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << objectBytes;
+  }
+  soPath = outputFile;
+  soPath += ".tmp";
+  llvm::FileRemover soRemover(soPath);
+  if (failed(qopt::linkSharedLibrary(objPath, soPath, error, verbose))) {
+    llvm::errs() << "qcc: error: " << error << "\n";
+    return 1;
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(soPath, outputFile)) {
+    llvm::errs() << "qcc: error: cannot write '" << outputFile
+                 << "': " << ec.message() << "\n";
+    return 1;
+  }
+  timer.end();
+  if (!verbose)
+    llvm::errs() << "qcc: " << inputFile << ": " << stats.numNodes
+                 << " ops, " << humanBytes(stats.weightBytes)
+                 << " of weights" << quantizedSummary << " -> " << outputFile
+                 << "\n";
+  return 0;
+}

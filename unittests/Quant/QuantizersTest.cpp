@@ -1,0 +1,232 @@
+//===- QuantizersTest.cpp - RTN, GPTQ, SmoothQuant, activation ranges -----===//
+
+#include "qopt/Quant/Quantizers.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace qopt::quant;
+
+namespace {
+
+TEST(Quantizers, ParamsForRange) {
+  // Symmetric 4 bits: [-8, 7], the magnitude maps onto 7.
+  QuantParams p = paramsForRange(-1.4, 0.7, {4, true});
+  EXPECT_FLOAT_EQ(p.scale, 0.2f);
+  EXPECT_EQ(p.zeroPoint, 0);
+  // Asymmetric 8 bits over [-1, 3]: scale 4/255, zero point round(255/4).
+  p = paramsForRange(-1.0, 3.0, {8, false});
+  EXPECT_FLOAT_EQ(p.scale, 4.0f / 255.0f);
+  EXPECT_EQ(p.zeroPoint, 64);
+  // A range not containing 0 is widened to it.
+  p = paramsForRange(2.0, 4.0, {2, false});
+  EXPECT_FLOAT_EQ(p.scale, 4.0f / 3.0f);
+  EXPECT_EQ(p.zeroPoint, 0);
+  // All zeros: a valid, positive scale.
+  p = paramsForRange(0, 0, {3, true});
+  EXPECT_GT(p.scale, 0.0f);
+  // 1-bit signed holds {-1, 0}.
+  p = paramsForRange(-0.5, 0.5, {1, true});
+  EXPECT_FLOAT_EQ(p.scale, 0.5f);
+  EXPECT_FLOAT_EQ(fakeQuantize(-0.5f, p, {1, true}), -0.5f);
+  EXPECT_FLOAT_EQ(fakeQuantize(0.5f, p, {1, true}), 0.0f);
+}
+
+TEST(Quantizers, ClipSearchNeverWorseAndClipsHeavyTails) {
+  // Laplace-distributed values: the rare large ones cost less clipped than
+  // the resolution they take from all the others at low bit widths.
+  std::mt19937 rng(1);
+  std::exponential_distribution<float> expo(1.0f);
+  std::vector<float> values(1024);
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = (i % 2 ? 1.0f : -1.0f) * expo(rng);
+  for (unsigned bits : {2u, 3u, 4u, 8u})
+    for (bool sym : {true, false}) {
+      QuantSpec spec{bits, sym};
+      QuantParams plain = chooseParams(values, spec, false);
+      QuantParams searched = chooseParams(values, spec, true);
+      EXPECT_LE(quantizationError(values, searched, spec),
+                quantizationError(values, plain, spec));
+      if (bits <= 4)
+        EXPECT_LT(searched.scale, plain.scale) << bits << (sym ? "s" : "a");
+    }
+}
+
+TEST(Quantizers, RtnRoundsEachGroupToNearest) {
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> uni(-1, 1);
+  int64_t n = 5, k = 64;
+  std::vector<float> w(n * k);
+  for (float &v : w)
+    v = uni(rng);
+  for (int64_t gs : {0, 16, 32})
+    for (bool sym : {true, false}) {
+      WeightQuantConfig cfg{{3, sym}, gs, /*clipSearch=*/false};
+      QuantizedWeights q = quantizeRtn(w, n, k, cfg);
+      ASSERT_EQ(q.groups, gs ? k / gs : 1);
+      std::vector<float> dq = q.dequantized();
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < k; ++c) {
+          int64_t g = r * q.groups + c / (k / q.groups);
+          EXPECT_GE(q.values[r * k + c], cfg.spec.qmin());
+          EXPECT_LE(q.values[r * k + c], cfg.spec.qmax());
+          // Without clipping, every weight is within half a step, except
+          // the positive end of a symmetric range (one level short).
+          if (!sym)
+            EXPECT_LE(std::fabs(dq[r * k + c] - w[r * k + c]),
+                      q.scales[g] * 0.5f + 1e-6f);
+        }
+    }
+}
+
+/// X with correlated channels: X = Z A, Z standard normal.
+static std::vector<double> correlatedHessian(int64_t k, int64_t rows,
+                                             unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::vector<double> a(k * k), x(rows * k, 0.0), h(k * k, 0.0);
+  for (double &v : a)
+    v = normal(rng) / std::sqrt(static_cast<double>(k));
+  for (int64_t i = 0; i < k; ++i)
+    a[i * k + i] += 1.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<double> z(k);
+    for (double &v : z)
+      v = normal(rng);
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i < k; ++i)
+        x[r * k + j] += z[i] * a[i * k + j];
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        h[i * k + j] += x[r * k + i] * x[r * k + j] / rows;
+  return h;
+}
+
+TEST(Quantizers, GptqWithIdentityHessianIsRtn) {
+  // With H = I, no error propagates (U is diagonal): GPTQ must equal RTN.
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0, 1);
+  int64_t n = 7, k = 48;
+  std::vector<float> w(n * k);
+  for (float &v : w)
+    v = normal(rng);
+  std::vector<double> identity(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    identity[i * k + i] = 1.0;
+  for (int64_t gs : {0, 16})
+    for (bool actOrder : {false, true}) {
+      WeightQuantConfig cfg{{4, true}, gs, true};
+      GptqOptions opts;
+      opts.actOrder = actOrder;
+      opts.blockSize = 8;
+      auto g = quantizeGptq(w, n, k, identity, cfg, opts);
+      ASSERT_TRUE(bool(g)) << llvm::toString(g.takeError());
+      QuantizedWeights r = quantizeRtn(w, n, k, cfg);
+      EXPECT_EQ(g->values, r.values);
+      EXPECT_EQ(g->scales, r.scales);
+    }
+}
+
+TEST(Quantizers, GptqBeatsRtnOnCorrelatedInputs) {
+  int64_t n = 32, k = 64;
+  for (unsigned seed : {11u, 12u, 13u}) {
+    std::vector<double> h = correlatedHessian(k, 1024, seed);
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0, 1);
+    std::vector<float> w(n * k);
+    for (float &v : w)
+      v = normal(rng);
+    for (unsigned bits : {2u, 3u, 4u})
+      for (int64_t gs : {0, 16})
+        for (bool actOrder : {false, true}) {
+          WeightQuantConfig cfg{{bits, bits > 2}, gs, true};
+          GptqOptions opts;
+          opts.actOrder = actOrder;
+          opts.blockSize = 16;
+          auto g = quantizeGptq(w, n, k, h, cfg, opts);
+          ASSERT_TRUE(bool(g)) << llvm::toString(g.takeError());
+          QuantizedWeights r = quantizeRtn(w, n, k, cfg);
+          double eg = hessianWeightedError(w, g->dequantized(), n, k, h);
+          double er = hessianWeightedError(w, r.dequantized(), n, k, h);
+          EXPECT_LT(eg, er)
+              << "W" << bits << " group " << gs
+              << (actOrder ? " act-order" : "") << " seed " << seed;
+          for (int32_t v : g->values) {
+            EXPECT_GE(v, cfg.spec.qmin());
+            EXPECT_LE(v, cfg.spec.qmax());
+          }
+        }
+  }
+}
+
+TEST(Quantizers, GptqHandlesDeadInputsAndRejectsBadHessians) {
+  int64_t n = 3, k = 8;
+  std::vector<float> w(n * k, 0.5f);
+  std::vector<double> h = correlatedHessian(k, 64, 5);
+  // Input 2 never fires.
+  for (int64_t i = 0; i < k; ++i)
+    h[2 * k + i] = h[i * k + 2] = 0;
+  auto g = quantizeGptq(w, n, k, h, {{4, true}, 0, false}, {});
+  ASSERT_TRUE(bool(g));
+  auto bad = quantizeGptq(w, n, k, std::vector<double>(k * k - 1),
+                          {{4, true}, 0, false}, {});
+  EXPECT_FALSE(bool(bad));
+  llvm::consumeError(bad.takeError());
+  std::vector<double> nan(k * k, NAN);
+  auto notSpd = quantizeGptq(w, n, k, nan, {{4, true}, 0, false}, {});
+  ASSERT_FALSE(bool(notSpd));
+  EXPECT_NE(llvm::toString(notSpd.takeError()).find("positive definite"),
+            std::string::npos);
+}
+
+TEST(Quantizers, SmoothingFactors) {
+  std::vector<float> act = {4.0f, 100.0f, 0.0f, 1.0f};
+  std::vector<float> wmax = {1.0f, 0.25f, 2.0f, 0.0f};
+  std::vector<float> s = smoothingFactors(act, wmax, 0.5);
+  EXPECT_FLOAT_EQ(s[0], 2.0f);                     // sqrt(4) / sqrt(1)
+  EXPECT_FLOAT_EQ(s[1], std::sqrt(100.0f) / 0.5f); // 10 / 0.5
+  EXPECT_FLOAT_EQ(s[2], 1.0f);                     // no activation
+  EXPECT_FLOAT_EQ(s[3], 1.0f);                     // no weight
+  std::vector<float> s0 = smoothingFactors(act, wmax, 0.0);
+  EXPECT_FLOAT_EQ(s0[1], 4.0f); // 1 / max|W|
+  std::vector<float> s1 = smoothingFactors(act, wmax, 1.0);
+  EXPECT_FLOAT_EQ(s1[1], 100.0f); // max|X|
+}
+
+TEST(Quantizers, ActivationRanges) {
+  // Mostly N(0, 1) with 0.01% of values at +-60.
+  Histogram h;
+  h.limit = 64;
+  h.counts.assign(4096, 0.0);
+  std::mt19937 rng(4);
+  std::normal_distribution<double> normal(0, 1);
+  auto add = [&](double x) {
+    h.counts[static_cast<size_t>((x + h.limit) / (2 * h.limit) * 4096)] += 1;
+  };
+  for (int i = 0; i < 100000; ++i)
+    add(normal(rng));
+  for (int i = 0; i < 10; ++i)
+    add(i % 2 ? 60.0 : -60.0);
+  QuantSpec spec{4, true};
+  QuantParams absmax =
+      chooseActivationParams(h, -60, 60, spec, RangeMethod::AbsMax);
+  QuantParams mse = chooseActivationParams(h, -60, 60, spec, RangeMethod::Mse);
+  QuantParams pct =
+      chooseActivationParams(h, -60, 60, spec, RangeMethod::Percentile, 99.9);
+  EXPECT_FLOAT_EQ(absmax.scale, 60.0f / 7.0f);
+  // MSE clips the rare outliers at 4 bits; the 99.9th |x| percentile of
+  // N(0, 1) is about 3.3.
+  EXPECT_LT(mse.scale, absmax.scale / 4);
+  EXPECT_NEAR(pct.scale * 7, 3.3, 0.2);
+  // Asymmetric over a one-sided (post-ReLU) distribution uses all levels
+  // on the positive side: zero point 0.
+  QuantParams relu =
+      chooseActivationParams(h, 0, 60, {8, false}, RangeMethod::AbsMax);
+  EXPECT_EQ(relu.zeroPoint, 0);
+}
+
+} // namespace
