@@ -72,7 +72,7 @@ namespace {
 /// elementwise generic that scales its result per channel, y = x * c (+ b).
 struct FoldTarget {
   linalg::GenericOp op;
-  unsigned scaleOperand;              ///< the input index of c
+  unsigned scaleOperand;               ///< the input index of c
   std::optional<unsigned> biasOperand; ///< the input index of b
 };
 } // namespace
@@ -110,8 +110,8 @@ static std::optional<unsigned> channelConstant(linalg::GenericOp op, Value v,
 static std::optional<FoldTarget> findFoldTarget(Value source,
                                                 int64_t channels) {
   auto op = source.getDefiningOp<linalg::GenericOp>();
-  if (!op || op.getNumResults() != 1 || op.getNumParallelLoops() !=
-                                            op.getNumLoops())
+  if (!op || op.getNumResults() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops())
     return std::nullopt;
   // The output is indexed by the identity (channel = last loop).
   if (!op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
@@ -149,6 +149,15 @@ static std::optional<FoldTarget> findFoldTarget(Value source,
       }
   }
   return std::nullopt;
+}
+
+/// Input `index` of `op` is an f32 constant whose values can be read.
+static bool isF32ConstantOperand(linalg::GenericOp op, unsigned index) {
+  auto constant =
+      op.getDpsInputOperand(index)->get().getDefiningOp<arith::ConstantOp>();
+  return constant &&
+         cast<RankedTensorType>(constant.getType()).getElementType().isF32() &&
+         readFloatConstant(constant.getValue()).has_value();
 }
 
 /// Replaces input `index` of `op` by a copy of its constant with every
@@ -263,13 +272,12 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
     MLIRContext *ctx = source.getContext();
     auto record = [&](StringRef target) {
       for (const LinearLayer &l : layers) {
-        SmallVector<NamedAttribute> fields = {
-            NamedAttribute(StringAttr::get(ctx, "target"),
-                           StringAttr::get(ctx, target))};
+        SmallVector<NamedAttribute> fields = {NamedAttribute(
+            StringAttr::get(ctx, "target"), StringAttr::get(ctx, target))};
         if (chosen)
-          fields.push_back(NamedAttribute(
-              StringAttr::get(ctx, "alpha"),
-              FloatAttr::get(Float64Type::get(ctx), *chosen)));
+          fields.push_back(
+              NamedAttribute(StringAttr::get(ctx, "alpha"),
+                             FloatAttr::get(Float64Type::get(ctx), *chosen)));
         l.op->setAttr("qopt.smoothing", DictionaryAttr::get(ctx, fields));
       }
     };
@@ -307,8 +315,8 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
       l.weight.getResult().replaceUsesWithIf(scaled, [&](OpOperand &use) {
         Operation *user = use.getOwner();
         return user == l.op.getOperation() ||
-               (l.weightTransposed && user == l.op.getInputs()[1]
-                                                  .getDefiningOp());
+               (l.weightTransposed &&
+                user == l.op.getInputs()[1].getDefiningOp());
       });
     }
 
@@ -316,15 +324,22 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
     std::optional<FoldTarget> target;
     if (onlyFeedsLayers(source, layers))
       target = findFoldTarget(source, k);
+    // Both constants are checked before either changes: a half-applied
+    // fold followed by the explicit multiply would divide twice.
+    if (target && (!isF32ConstantOperand(target->op, target->scaleOperand) ||
+                   (target->biasOperand &&
+                    !isF32ConstantOperand(target->op, *target->biasOperand))))
+      target.reset();
     if (target) {
-      if (failed(scaleConstantOperand(target->op, target->scaleOperand,
-                                      inverse)) ||
-          (target->biasOperand &&
-           failed(scaleConstantOperand(target->op, *target->biasOperand,
-                                       inverse))))
-        target.reset();
-      else
-        record("fold:" + getLayerName(target->op));
+      (void)scaleConstantOperand(target->op, target->scaleOperand, inverse);
+      if (target->biasOperand)
+        (void)scaleConstantOperand(target->op, *target->biasOperand, inverse);
+      // Producers carry their ONNX node name as location, when they have one.
+      std::string producer = getLayerName(target->op);
+      if (producer.empty())
+        if (auto name = dyn_cast<NameLoc>(target->op.getLoc()))
+          producer = name.getName().str();
+      record(producer.empty() ? "fold" : "fold:" + producer);
     }
     if (!target) {
       for (const LinearLayer &l : layers)
@@ -365,7 +380,8 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
               if (args[0].getType() != s.getType())
                 s = arith::TruncFOp::create(nb, nl, args[0].getType(), s);
               linalg::YieldOp::create(
-                  nb, nl, arith::MulFOp::create(nb, nl, args[0], s).getResult());
+                  nb, nl,
+                  arith::MulFOp::create(nb, nl, args[0], s).getResult());
             })
             .getResult(0);
     l.op->setOperand(0, scaled);
@@ -383,8 +399,8 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
       QuantConfigAttr cfg = getQuantConfig(l.op);
       // Bound the work: rows * K * N <= 3e7 per layer.
       int64_t rows = std::max<int64_t>(
-          1, std::min<int64_t>(s.numSamples, 30000000 / std::max<int64_t>(
-                                                            1, k * l.n)));
+          1, std::min<int64_t>(s.numSamples,
+                               30000000 / std::max<int64_t>(1, k * l.n)));
       std::vector<float> x(s.samples.begin(), s.samples.begin() + rows * k);
       std::vector<float> ws(w);
       if (factors)
@@ -396,7 +412,8 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
           for (int64_t c = 0; c < k; ++c)
             ws[r * k + c] *= (*factors)[c];
       WeightQuantConfig wcfg{{cfg.getWbits(), cfg.getWeightSymmetric()},
-                             cfg.getGroupSize(), /*clipSearch=*/true};
+                             cfg.getGroupSize(),
+                             /*clipSearch=*/true};
       std::vector<float> wq = quantizeRtn(ws, l.n, k, wcfg).dequantized();
       QuantSpec aspec{cfg.getAbits(), cfg.getActSymmetric()};
       if (cfg.getActQuant() == ActQuant::DynamicPerToken) {

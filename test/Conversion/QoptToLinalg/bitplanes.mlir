@@ -75,3 +75,41 @@ func.func @popcount_and_combine(%ap: tensor<3x4x9xi32>, %wp: tensor<2x5x9xi32>) 
   %c = qopt.bitplane_combine %p {act_signed = true, weight_signed = true} : tensor<2x3x4x5x3xi32> -> tensor<4x5x3xi32>
   return %p, %c : tensor<2x3x4x5x3xi32>, tensor<4x5x3xi32>
 }
+
+// -----
+
+// bitplane_unpack: element (r, k) reads word k / 32 of row r in every plane
+// (one input per plane), gathers bit k % 32 of plane b into bit b, and
+// sign-extends from bit B - 1 for signed storage (shift left then
+// arithmetic right by 32 - B).
+// CHECK-DAG: #[[P0:.*]] = affine_map<(d0, d1) -> (0, d0, d1 floordiv 32)>
+// CHECK-DAG: #[[P1:.*]] = affine_map<(d0, d1) -> (1, d0, d1 floordiv 32)>
+// CHECK-DAG: #[[P2:.*]] = affine_map<(d0, d1) -> (2, d0, d1 floordiv 32)>
+// CHECK-LABEL: func.func @unpack_signed
+// CHECK: linalg.generic {indexing_maps = [#[[P0]], #[[P1]], #[[P2]], #{{.*}}], iterator_types = ["parallel", "parallel"]} ins(%arg0, %arg0, %arg0 : {{.*}}) outs(%{{.*}} : tensor<5x40xi8>)
+// CHECK: %[[K:.*]] = linalg.index 1 : index
+// CHECK: %[[K32:.*]] = arith.index_cast %[[K]] : index to i32
+// CHECK: %[[T:.*]] = arith.andi %[[K32]], %c31_i32
+// CHECK: arith.shrui %{{.*}}, %[[T]] : i32
+// CHECK: arith.shli %{{.*}}, %c2_i32 : i32
+// CHECK: %[[HI:.*]] = arith.shli %{{.*}}, %[[SH:.*]] : i32
+// CHECK: %[[SX:.*]] = arith.shrsi %[[HI]], %[[SH]] : i32
+// CHECK: arith.trunci %[[SX]] : i32 to i8
+// CHECK: return %{{.*}} : tensor<5x40xi8>
+func.func @unpack_signed(%p: tensor<3x5x2xi32>) -> tensor<5x40x!qopt.int<s3>> {
+  %w = qopt.bitplane_unpack %p : tensor<3x5x2xi32> -> tensor<5x40x!qopt.int<s3>>
+  return %w : tensor<5x40x!qopt.int<s3>>
+}
+
+// -----
+
+// Unsigned storage: no sign extension.
+// CHECK-LABEL: func.func @unpack_unsigned
+// CHECK: linalg.generic
+// CHECK-NOT: arith.shrsi
+// CHECK: arith.trunci %{{.*}} : i32 to i8
+// CHECK: return %{{.*}} : tensor<5x7xi8>
+func.func @unpack_unsigned(%p: tensor<2x5x1xi32>) -> tensor<5x7x!qopt.int<u2>> {
+  %w = qopt.bitplane_unpack %p : tensor<2x5x1xi32> -> tensor<5x7x!qopt.int<u2>>
+  return %w : tensor<5x7x!qopt.int<u2>>
+}

@@ -38,3 +38,15 @@ func.func private @narrow_and_rounding() attributes {
   r1 = #qopt.scheme<per_tensor, symmetric, rounding = away_from_zero>,
   r2 = #qopt.scheme<per_tensor, symmetric, rounding = ceil>
 }
+
+// A layer's quantization configuration: every activation mode, and
+// weight-only (abits = 16) with per-group weights.
+// CHECK-LABEL: func.func private @quant_configs
+// CHECK-SAME: c0 = #qopt.quant_config<wbits = 4, abits = 8, group_size = 128, weight_symmetric = true, act_symmetric = true, act_quant = dynamic_per_token>
+// CHECK-SAME: c1 = #qopt.quant_config<wbits = 1, abits = 1, group_size = 0, weight_symmetric = false, act_symmetric = false, act_quant = static_per_tensor>
+// CHECK-SAME: c2 = #qopt.quant_config<wbits = 8, abits = 16, group_size = 32, weight_symmetric = false, act_symmetric = true, act_quant = none>
+func.func private @quant_configs() attributes {
+  c0 = #qopt.quant_config<wbits = 4, abits = 8, group_size = 128, weight_symmetric = true, act_symmetric = true, act_quant = dynamic_per_token>,
+  c1 = #qopt.quant_config<wbits = 1, abits = 1, group_size = 0, weight_symmetric = false, act_symmetric = false, act_quant = static_per_tensor>,
+  c2 = #qopt.quant_config<wbits = 8, abits = 16, group_size = 32, weight_symmetric = false, act_symmetric = true, act_quant = none>
+}

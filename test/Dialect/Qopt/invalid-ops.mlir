@@ -493,3 +493,35 @@ func.func @bitplane_combine_result(%p: tensor<2x8x4x5x1xi32>) {
   %0 = qopt.bitplane_combine %p {act_signed = true, weight_signed = true} : tensor<2x8x4x5x1xi32> -> tensor<4x6x1xi32>
   return
 }
+
+// -----
+
+func.func @bitplane_unpack_rank(%p: tensor<3x40xi32>) {
+  // expected-error @+1 {{unpacks [bits, R, words] planes into a 2-D [R, K] tensor}}
+  %0 = qopt.bitplane_unpack %p : tensor<3x40xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @bitplane_unpack_planes(%p: tensor<4x5x2xi32>) {
+  // expected-error @+1 {{has 4 planes for 3-bit values}}
+  %0 = qopt.bitplane_unpack %p : tensor<4x5x2xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @bitplane_unpack_rows(%p: tensor<3x6x2xi32>) {
+  // expected-error @+1 {{row counts differ: 6 planes rows, 5 result rows}}
+  %0 = qopt.bitplane_unpack %p : tensor<3x6x2xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @bitplane_unpack_words(%p: tensor<3x5x1xi32>) {
+  // expected-error @+1 {{planes of 1 words cannot hold K = 40 values}}
+  %0 = qopt.bitplane_unpack %p : tensor<3x5x1xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}

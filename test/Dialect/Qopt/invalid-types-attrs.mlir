@@ -58,3 +58,28 @@ func.func private @bad_option() attributes {s = #qopt.scheme<per_tensor, symmetr
 // Rounding comes last: nothing may follow it.
 // expected-error @+1 {{expected '>'}}
 func.func private @option_after_rounding() attributes {s = #qopt.scheme<per_tensor, symmetric, rounding = floor, narrow_range>}
+
+// -----
+
+// expected-error @+1 {{weight bits must be 1 to 8, got 9}}
+func.func private @config_wbits() attributes {c = #qopt.quant_config<wbits = 9, abits = 8, group_size = 0, weight_symmetric = true, act_symmetric = true, act_quant = dynamic_per_token>}
+
+// -----
+
+// expected-error @+1 {{weight bits must be 1 to 8, got 0}}
+func.func private @config_wbits_zero() attributes {c = #qopt.quant_config<wbits = 0, abits = 8, group_size = 0, weight_symmetric = true, act_symmetric = true, act_quant = dynamic_per_token>}
+
+// -----
+
+// expected-error @+1 {{activation bits must be 1 to 8 when quantized, 16 when not (act_quant = none), got 16}}
+func.func private @config_abits_quantized() attributes {c = #qopt.quant_config<wbits = 4, abits = 16, group_size = 0, weight_symmetric = true, act_symmetric = true, act_quant = static_per_tensor>}
+
+// -----
+
+// expected-error @+1 {{activation bits must be 1 to 8 when quantized, 16 when not (act_quant = none), got 8}}
+func.func private @config_abits_none() attributes {c = #qopt.quant_config<wbits = 4, abits = 8, group_size = 0, weight_symmetric = true, act_symmetric = true, act_quant = none>}
+
+// -----
+
+// expected-error @+1 {{group size must be non-negative, got -4}}
+func.func private @config_group() attributes {c = #qopt.quant_config<wbits = 4, abits = 8, group_size = -4, weight_symmetric = true, act_symmetric = true, act_quant = dynamic_per_token>}

@@ -106,3 +106,13 @@ func.func @bitplanes(%a: tensor<?x300x!qopt.int<s3>>, %w: tensor<5x300x!qopt.int
   %c = qopt.bitplane_combine %p {act_signed = true, weight_signed = false} : tensor<2x3x?x5x2xi32> -> tensor<?x5x2xi32>
   return %c : tensor<?x5x2xi32>
 }
+
+// Unpacking stored weight planes (K = 40 in 2 words; dynamic rows).
+// CHECK-LABEL: func.func @bitplane_unpack
+// CHECK: qopt.bitplane_unpack %{{.*}} : tensor<3x5x2xi32> -> tensor<5x40x!qopt.int<s3>>
+// CHECK: qopt.bitplane_unpack %{{.*}} : tensor<2x?x1xi32> -> tensor<?x7x!qopt.int<u2>>
+func.func @bitplane_unpack(%p: tensor<3x5x2xi32>, %q: tensor<2x?x1xi32>) -> (tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>) {
+  %w = qopt.bitplane_unpack %p : tensor<3x5x2xi32> -> tensor<5x40x!qopt.int<s3>>
+  %v = qopt.bitplane_unpack %q : tensor<2x?x1xi32> -> tensor<?x7x!qopt.int<u2>>
+  return %w, %v : tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>
+}
