@@ -17,6 +17,7 @@
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
 #include "qopt/Target/CPU.h"
+#include "qopt/Target/GPU.h"
 #include "qopt/Target/CPU/Calibrate.h"
 #include "qopt/Transforms/Passes.h"
 #include "qopt/Transforms/Quant/LinearLayers.h"
@@ -77,7 +78,7 @@ static cl::opt<std::string>
     cpu("cpu", cl::desc("Target CPU (an LLVM CPU name, or 'native')"),
         cl::init("native"), cl::cat(qccCategory));
 
-enum class EmitKind { SharedLibrary, Object, LLVM, MLIR };
+enum class EmitKind { SharedLibrary, Object, LLVM, MLIR, PTX };
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to write"), cl::init(EmitKind::SharedLibrary),
     cl::values(clEnumValN(EmitKind::SharedLibrary, "so",
@@ -85,7 +86,10 @@ static cl::opt<EmitKind> emitKind(
                clEnumValN(EmitKind::Object, "obj", "the object file"),
                clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
                clEnumValN(EmitKind::MLIR, "mlir",
-                          "MLIR after --stop-after-stage (default: after import)")),
+                          "MLIR after --stop-after-stage (default: after import)"),
+               clEnumValN(EmitKind::PTX, "ptx",
+                          "with --gpu-arch: the PTX of every generated GPU "
+                          "kernel")),
     cl::cat(qccCategory));
 
 enum class Stage {
@@ -94,6 +98,8 @@ enum class Stage {
   Smooth,
   Quantize,
   Pack,
+  GPU,
+  GPUKernels,
   QoptLowering,
   Linalg,
   Bufferize,
@@ -111,6 +117,12 @@ static cl::opt<Stage> stopAfter(
                           "weights and activations quantized (qopt.qmatmul)"),
                clEnumValN(Stage::Pack, "pack",
                           "weights stored as bit planes"),
+               clEnumValN(Stage::GPU, "gpu",
+                          "with --gpu-arch: matmuls as bit-plane GPU kernels "
+                          "(gpu.module, nvvm.mma.sync b1) and their launches"),
+               clEnumValN(Stage::GPUKernels, "gpu-kernels",
+                          "with --gpu-arch: the kernels lowered to NVVM for "
+                          "the chip"),
                clEnumValN(Stage::QoptLowering, "qopt-lowering",
                           "qopt ops lowered to linalg"),
                clEnumValN(Stage::Linalg, "linalg", "after linalg optimizations"),
@@ -118,6 +130,12 @@ static cl::opt<Stage> stopAfter(
                clEnumValN(Stage::LLVMDialect, "llvm-dialect",
                           "the LLVM dialect module")),
     cl::cat(qccCategory));
+static cl::opt<std::string> gpuArch(
+    "gpu-arch",
+    cl::desc("Compile quantized matmuls to NVIDIA binary tensor-core kernels "
+             "for this architecture (sm_80, sm_86, sm_89, sm_90, sm_90a); "
+             "with --emit=ptx or --emit=mlir"),
+    cl::value_desc("sm_XX"), cl::cat(qccCategory));
 static cl::opt<bool> skipChecker("skip-onnx-checker",
                                  cl::desc("Do not run ONNX's model checker"),
                                  cl::cat(qccCategory));
@@ -565,7 +583,8 @@ int main(int argc, char **argv) {
                  << " is not an optimization level (use -O0 to -O3)\n";
     return 1;
   }
-  bool toStdout = emitKind == EmitKind::MLIR || emitKind == EmitKind::LLVM;
+  bool toStdout = emitKind == EmitKind::MLIR || emitKind == EmitKind::LLVM ||
+                  emitKind == EmitKind::PTX;
   if (outputFile.empty()) {
     if (!toStdout) {
       llvm::errs() << "qcc: error: no output file given (use -o model.so)\n";
@@ -580,6 +599,28 @@ int main(int argc, char **argv) {
   QuantRequest quant;
   if (!checkQuantFlags(quant))
     return 1;
+  std::optional<qopt::GpuTarget> gpuTarget;
+  if (!gpuArch.empty()) {
+    std::string error;
+    FailureOr<qopt::GpuTarget> target = qopt::gpuTargetFor(gpuArch, error);
+    if (failed(target)) {
+      llvm::errs() << "qcc: error: --gpu-arch: " << error << "\n";
+      return 1;
+    }
+    gpuTarget = *target;
+    if (emitKind != EmitKind::PTX && emitKind != EmitKind::MLIR) {
+      llvm::errs() << "qcc: error: --gpu-arch compiles GPU kernels only: use "
+                      "--emit=ptx or --emit=mlir (there is no GPU model "
+                      "runtime yet)\n";
+      return 1;
+    }
+  } else if (emitKind == EmitKind::PTX ||
+             (emitKind == EmitKind::MLIR &&
+              (stopAfter == Stage::GPU || stopAfter == Stage::GPUKernels))) {
+    llvm::errs() << "qcc: error: --emit=ptx and the gpu stages need "
+                    "--gpu-arch\n";
+    return 1;
+  }
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -825,6 +866,49 @@ int main(int argc, char **argv) {
     llvm::errs() << "qcc: error: the quantization stages of "
                     "--stop-after-stage need --wbits (or --layer-config)\n";
     return 1;
+  }
+
+  if (gpuTarget) {
+    // The GPU path: quantized matmuls become bit-plane kernels.
+    timer.begin("gpu");
+    if (!runPasses(*module, [&](PassManager &pm) {
+          pm.addPass(qopt::createConvertBitplaneToGPU());
+          pm.addPass(createCanonicalizerPass());
+          pm.addPass(createCSEPass());
+        }))
+      return 1;
+    timer.end();
+    if (emitKind == EmitKind::MLIR && stopAfter == Stage::GPU)
+      return emitMLIR();
+    if (emitKind == EmitKind::MLIR && stopAfter == Stage::GPUKernels) {
+      timer.begin("gpu-kernels");
+      PassManager pm(&context);
+      std::string error;
+      if (failed(qopt::addPipeline(
+              pm, qopt::gpuKernelLoweringPipeline(*gpuTarget), error))) {
+        llvm::errs() << "qcc: error: internal pipeline: " << error << "\n";
+        return 1;
+      }
+      if (failed(pm.run(*module))) {
+        llvm::errs() << "qcc: error: the gpu-kernels stage failed\n";
+        return 1;
+      }
+      timer.end();
+      return emitMLIR();
+    }
+    if (emitKind != EmitKind::PTX) {
+      llvm::errs() << "qcc: error: with --gpu-arch, --stop-after-stage must "
+                      "be a quantization stage, gpu or gpu-kernels\n";
+      return 1;
+    }
+    timer.begin("ptx");
+    std::string ptx, error;
+    if (failed(qopt::emitKernelsPTX(*module, *gpuTarget, ptx, error))) {
+      llvm::errs() << "qcc: error: " << error << "\n";
+      return 1;
+    }
+    timer.end();
+    return failed(writeOutput(outputFile, ptx)) ? 1 : 0;
   }
 
   FailureOr<qopt::ModelSignature> signature =
