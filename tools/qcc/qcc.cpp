@@ -12,13 +12,13 @@
 
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
-#include "qopt/Import/ImportOnnx.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Import/ImportOnnx.h"
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
 #include "qopt/Target/CPU.h"
-#include "qopt/Target/GPU.h"
 #include "qopt/Target/CPU/Calibrate.h"
+#include "qopt/Target/GPU.h"
 #include "qopt/Transforms/Passes.h"
 #include "qopt/Transforms/Quant/LinearLayers.h"
 #include "qopt/Transforms/Quant/Passes.h"
@@ -26,25 +26,27 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/Matchers.h"
-#include "mlir/Parser/Parser.h"
-#include "llvm/Support/SourceMgr.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -61,8 +63,9 @@ static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("<model.onnx | model.mlir>"),
                                       cl::Required, cl::cat(qccCategory));
 static cl::opt<std::string>
-    outputFile("o", cl::desc("Output file (model.so; '-' for stdout with "
-                             "--emit=mlir or llvm)"),
+    outputFile("o",
+               cl::desc("Output file (model.so; '-' for stdout with "
+                        "--emit=mlir or llvm)"),
                cl::value_desc("path"), cl::cat(qccCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
@@ -81,15 +84,16 @@ static cl::opt<std::string>
 enum class EmitKind { SharedLibrary, Object, LLVM, MLIR, PTX };
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to write"), cl::init(EmitKind::SharedLibrary),
-    cl::values(clEnumValN(EmitKind::SharedLibrary, "so",
-                          "a shared library with the C API (default)"),
-               clEnumValN(EmitKind::Object, "obj", "the object file"),
-               clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
-               clEnumValN(EmitKind::MLIR, "mlir",
-                          "MLIR after --stop-after-stage (default: after import)"),
-               clEnumValN(EmitKind::PTX, "ptx",
-                          "with --gpu-arch: the PTX of every generated GPU "
-                          "kernel")),
+    cl::values(
+        clEnumValN(EmitKind::SharedLibrary, "so",
+                   "a shared library with the C API (default)"),
+        clEnumValN(EmitKind::Object, "obj", "the object file"),
+        clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
+        clEnumValN(EmitKind::MLIR, "mlir",
+                   "MLIR after --stop-after-stage (default: after import)"),
+        clEnumValN(EmitKind::PTX, "ptx",
+                   "with --gpu-arch: the PTX of every generated GPU "
+                   "kernel")),
     cl::cat(qccCategory));
 
 enum class Stage {
@@ -115,8 +119,7 @@ static cl::opt<Stage> stopAfter(
                           "after SmoothQuant (float, smoothed)"),
                clEnumValN(Stage::Quantize, "quantize",
                           "weights and activations quantized (qopt.qmatmul)"),
-               clEnumValN(Stage::Pack, "pack",
-                          "weights stored as bit planes"),
+               clEnumValN(Stage::Pack, "pack", "weights stored as bit planes"),
                clEnumValN(Stage::GPU, "gpu",
                           "with --gpu-arch: matmuls as bit-plane GPU kernels "
                           "(gpu.module, nvvm.mma.sync b1) and their launches"),
@@ -125,7 +128,8 @@ static cl::opt<Stage> stopAfter(
                           "the chip"),
                clEnumValN(Stage::QoptLowering, "qopt-lowering",
                           "qopt ops lowered to linalg"),
-               clEnumValN(Stage::Linalg, "linalg", "after linalg optimizations"),
+               clEnumValN(Stage::Linalg, "linalg",
+                          "after linalg optimizations"),
                clEnumValN(Stage::Bufferize, "bufferize", "after bufferization"),
                clEnumValN(Stage::LLVMDialect, "llvm-dialect",
                           "the LLVM dialect module")),
@@ -143,11 +147,11 @@ static cl::opt<bool> skipChecker("skip-onnx-checker",
 static cl::OptionCategory quantCategory(
     "Quantization options",
     "Without --wbits (or --layer-config) the model stays floating point.");
-static cl::opt<int> wbits(
-    "wbits",
-    cl::desc("Quantize the weights of every linear layer (MatMul, Gemm, "
-             "Conv) to N bits, 1 to 8"),
-    cl::value_desc("N"), cl::init(-1), cl::cat(quantCategory));
+static cl::opt<int>
+    wbits("wbits",
+          cl::desc("Quantize the weights of every linear layer (MatMul, Gemm, "
+                   "Conv) to N bits, 1 to 8"),
+          cl::value_desc("N"), cl::init(-1), cl::cat(quantCategory));
 static cl::opt<int> abits(
     "abits",
     cl::desc("Quantize the activations feeding those layers to M bits, 1 to "
@@ -164,8 +168,7 @@ static cl::opt<std::string>
                           "asym (unsigned with zero points)"),
                  cl::init("sym"), cl::cat(quantCategory));
 static cl::opt<std::string>
-    actScheme("act-scheme",
-              cl::desc("Activations: sym (default) or asym"),
+    actScheme("act-scheme", cl::desc("Activations: sym (default) or asym"),
               cl::init("sym"), cl::cat(quantCategory));
 static cl::opt<std::string> actQuant(
     "act-quant",
@@ -222,11 +225,11 @@ static cl::list<std::string> keepFloat(
     cl::desc("Layers (glob patterns of names, comma-separated) that stay "
              "floating point, e.g. 'lm_head,*embed*'"),
     cl::CommaSeparated, cl::value_desc("patterns"), cl::cat(quantCategory));
-static cl::opt<std::string> layerConfig(
-    "layer-config",
-    cl::desc("Per-layer settings (JSON) overriding the flags; see "
-             "docs/quantization.md"),
-    cl::value_desc("config.json"), cl::cat(quantCategory));
+static cl::opt<std::string>
+    layerConfig("layer-config",
+                cl::desc("Per-layer settings (JSON) overriding the flags; see "
+                         "docs/quantization.md"),
+                cl::value_desc("config.json"), cl::cat(quantCategory));
 static cl::opt<std::string> quantReport(
     "quant-report",
     cl::desc("Write each layer's precision, smoothing and weight error "
@@ -244,8 +247,7 @@ namespace {
 struct DiagnosticPrinter {
   bool sawError = false;
   LogicalResult operator()(Diagnostic &diag) {
-    const char *kind = diag.getSeverity() == DiagnosticSeverity::Error
-                           ? "error"
+    const char *kind = diag.getSeverity() == DiagnosticSeverity::Error ? "error"
                        : diag.getSeverity() == DiagnosticSeverity::Warning
                            ? "warning"
                            : "note";
@@ -301,7 +303,6 @@ static LogicalResult writeOutput(llvm::StringRef path, llvm::StringRef data) {
   return success();
 }
 
-
 //===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
@@ -346,8 +347,7 @@ bool checkQuantFlags(QuantRequest &q) {
     for (cl::Option *o : std::initializer_list<cl::Option *>{
              &abits, &groupSize, &weightScheme, &actScheme, &actQuant,
              &weightQuantizer, &smooth, &calibPath, &calibrationFile,
-             std::addressof(keepFloat), &quantReport,
-             &exportQuantization})
+             std::addressof(keepFloat), &quantReport, &exportQuantization})
       if (o->getNumOccurrences())
         fail("--" + o->ArgStr + " needs --wbits (or --layer-config)");
     return ok;
@@ -390,8 +390,7 @@ bool checkQuantFlags(QuantRequest &q) {
 }
 
 /// Runs `build`'s passes on `module`; false (diagnostics printed) on failure.
-bool runPasses(ModuleOp module,
-               llvm::function_ref<void(PassManager &)> build) {
+bool runPasses(ModuleOp module, llvm::function_ref<void(PassManager &)> build) {
   PassManager pm(module.getContext());
   build(pm);
   return succeeded(pm.run(module));
@@ -417,8 +416,7 @@ int64_t constantBytes(ModuleOp module) {
     if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
       if (dense.isSplat())
         return;
-    bytes += type.getNumElements() *
-             ((type.getElementTypeBitWidth() + 7) / 8);
+    bytes += type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
   });
   return bytes;
 }
@@ -485,8 +483,9 @@ std::optional<std::vector<int32_t>> readInts(Value v) {
 
 /// --quant-report: one JSON object per layer, and --export-quantization:
 /// each layer's integer weights and parameters as .npz arrays
-/// "<layer>::weights" [N, K] (int32), "::weight_scales", "::weight_zero_points",
-/// and for static activations "::act_scale", "::act_zero_point".
+/// "<layer>::weights" [N, K] (int32), "::weight_scales",
+/// "::weight_zero_points", and for static activations "::act_scale",
+/// "::act_zero_point".
 bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
                        llvm::json::Object &report) {
   llvm::json::Array layers;
@@ -545,7 +544,8 @@ bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
     arrays.push_back({name + "::weights", Array::fromInt32({n, k}, *w)});
     auto scaleShape = op.getWeightScale().getType().getShape();
     std::vector<int64_t> sshape(scaleShape.begin(), scaleShape.end());
-    arrays.push_back({name + "::weight_scales", Array::fromFloat(sshape, *scales)});
+    arrays.push_back(
+        {name + "::weight_scales", Array::fromFloat(sshape, *scales)});
     if (auto zp = readInts(op.getWeightZeroPoint()))
       arrays.push_back(
           {name + "::weight_zero_points", Array::fromInt32(sshape, *zp)});
@@ -625,6 +625,7 @@ int main(int argc, char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<qopt::QoptDialect>();
   registerAllPasses();
   qopt::registerQoptConversionPasses();
@@ -769,7 +770,8 @@ int main(int argc, char **argv) {
       timer.end();
       return true;
     };
-    bool needStats = quant.needsCalibration && anyConfiguredLayer(*module, false);
+    bool needStats =
+        quant.needsCalibration && anyConfiguredLayer(*module, false);
     if (needStats && !calibPath.empty()) {
       auto files = qopt::listCalibrationFiles(calibPath);
       if (!files) {
@@ -807,7 +809,8 @@ int main(int argc, char **argv) {
     if (stopHere(Stage::Smooth))
       return rc;
     if (!saveCalibration.empty() && !statsPath.empty()) {
-      if (std::error_code ec = llvm::sys::fs::copy_file(statsPath, saveCalibration)) {
+      if (std::error_code ec =
+              llvm::sys::fs::copy_file(statsPath, saveCalibration)) {
         llvm::errs() << "qcc: error: cannot write '" << saveCalibration
                      << "': " << ec.message() << "\n";
         return 1;
@@ -843,11 +846,11 @@ int main(int argc, char **argv) {
       return 1;
     timer.end();
     int64_t bytesAfter = constantBytes(*module);
-    quantizedSummary = llvm::formatv(" ({0} quantized layers, {1} float; "
-                                     "{2} of weights after quantization)",
-                                     quantizedLayers, floatLayers,
-                                     humanBytes(bytesAfter))
-                           .str();
+    quantizedSummary =
+        llvm::formatv(" ({0} quantized layers, {1} float; "
+                      "{2} of weights after quantization)",
+                      quantizedLayers, floatLayers, humanBytes(bytesAfter))
+            .str();
     if (!quantReport.empty()) {
       // Everything the library embeds: packed weights, scales, biases and
       // the float layers' weights.
@@ -969,8 +972,7 @@ int main(int argc, char **argv) {
   pattern += ".%%%%%%.o";
   int fd;
   if (llvm::sys::fs::createUniqueFile(pattern, fd, objPath)) {
-    llvm::errs() << "qcc: error: cannot write next to '" << outputFile
-                 << "'\n";
+    llvm::errs() << "qcc: error: cannot write next to '" << outputFile << "'\n";
     return 1;
   }
   llvm::FileRemover objRemover(objPath);
@@ -992,9 +994,8 @@ int main(int argc, char **argv) {
   }
   timer.end();
   if (!verbose)
-    llvm::errs() << "qcc: " << inputFile << ": " << stats.numNodes
-                 << " ops, " << humanBytes(stats.weightBytes)
-                 << " of weights" << quantizedSummary << " -> " << outputFile
-                 << "\n";
+    llvm::errs() << "qcc: " << inputFile << ": " << stats.numNodes << " ops, "
+                 << humanBytes(stats.weightBytes) << " of weights"
+                 << quantizedSummary << " -> " << outputFile << "\n";
   return 0;
 }

@@ -129,8 +129,6 @@ static gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc,
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
-  func->setAttr("nvvm.maxntid",
-                b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
   b.setInsertionPointToStart(&func.getBody().front());
   gpu::ReturnOp::create(b, loc);
   return func;
@@ -229,13 +227,12 @@ static gpu::GPUFuncOp buildRowSumKernel(OpBuilder &b, Location loc,
 /// Index of a scale/zero point for output element (row, col) in group g.
 static Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
                        Value g) {
-  auto type = cast<MemRefType>(param.getType());
   SmallVector<Value> is;
   switch (kind) {
   case ParamKind::None:
     return {};
   case ParamKind::Scalar:
-    is.assign(type.getRank(), k.idx(0));
+    is.assign(cast<MemRefType>(param.getType()).getRank(), k.idx(0));
     break;
   case ParamKind::Row:
     is = {row};
@@ -343,9 +340,11 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     copies(wPlanes, sW, c.p, c.bn, n0, nLast);
     (void)tokens;
   };
+  // One commit group per k-step, committed even when it is empty (past
+  // the last k-step) so that "wait until S-1 groups are pending" always
+  // means "this k-step has landed".
   auto commit = [&](OpBuilder &nb, Location l) {
-    return nvgpu::DeviceAsyncCreateGroupOp::create(
-        nb, l, nvgpu::DeviceAsyncTokenType::get(ctx), ValueRange{});
+    NVVM::CpAsyncCommitGroupOp::create(nb, l);
   };
 
   // Prologue: k-steps 0 .. S-2 in flight.
@@ -377,9 +376,8 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
       nb.setInsertionPointToStart(&ifLoad.getThenRegion().front());
       issueLoads(nb, l, next, n.remu(next, n.idx(c.stages)));
     }
-    Value group = commit(nb, l);
-    nvgpu::DeviceAsyncWaitOp::create(nb, l, group,
-                                     nb.getI32IntegerAttr(c.stages - 1));
+    commit(nb, l);
+    NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
     gpu::BarrierOp::create(nb, l);
     Value stage = n.remu(ks, n.idx(c.stages));
     Value zero = n.i32(0);
