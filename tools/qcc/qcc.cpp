@@ -12,12 +12,13 @@
 
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
-#include "qopt/Import/ImportOnnx.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Import/ImportOnnx.h"
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
 #include "qopt/Target/CPU.h"
 #include "qopt/Target/CPU/Calibrate.h"
+#include "qopt/Target/GPU.h"
 #include "qopt/Transforms/Passes.h"
 #include "qopt/Transforms/Quant/LinearLayers.h"
 #include "qopt/Transforms/Quant/Passes.h"
@@ -25,25 +26,27 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/Matchers.h"
-#include "mlir/Parser/Parser.h"
-#include "llvm/Support/SourceMgr.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -60,8 +63,9 @@ static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("<model.onnx | model.mlir>"),
                                       cl::Required, cl::cat(qccCategory));
 static cl::opt<std::string>
-    outputFile("o", cl::desc("Output file (model.so; '-' for stdout with "
-                             "--emit=mlir or llvm)"),
+    outputFile("o",
+               cl::desc("Output file (model.so; '-' for stdout with "
+                        "--emit=mlir or llvm)"),
                cl::value_desc("path"), cl::cat(qccCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
@@ -77,15 +81,19 @@ static cl::opt<std::string>
     cpu("cpu", cl::desc("Target CPU (an LLVM CPU name, or 'native')"),
         cl::init("native"), cl::cat(qccCategory));
 
-enum class EmitKind { SharedLibrary, Object, LLVM, MLIR };
+enum class EmitKind { SharedLibrary, Object, LLVM, MLIR, PTX };
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to write"), cl::init(EmitKind::SharedLibrary),
-    cl::values(clEnumValN(EmitKind::SharedLibrary, "so",
-                          "a shared library with the C API (default)"),
-               clEnumValN(EmitKind::Object, "obj", "the object file"),
-               clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
-               clEnumValN(EmitKind::MLIR, "mlir",
-                          "MLIR after --stop-after-stage (default: after import)")),
+    cl::values(
+        clEnumValN(EmitKind::SharedLibrary, "so",
+                   "a shared library with the C API (default)"),
+        clEnumValN(EmitKind::Object, "obj", "the object file"),
+        clEnumValN(EmitKind::LLVM, "llvm", "optimized LLVM IR"),
+        clEnumValN(EmitKind::MLIR, "mlir",
+                   "MLIR after --stop-after-stage (default: after import)"),
+        clEnumValN(EmitKind::PTX, "ptx",
+                   "with --gpu-arch: the PTX of every generated GPU "
+                   "kernel")),
     cl::cat(qccCategory));
 
 enum class Stage {
@@ -94,6 +102,8 @@ enum class Stage {
   Smooth,
   Quantize,
   Pack,
+  GPU,
+  GPUKernels,
   QoptLowering,
   Linalg,
   Bufferize,
@@ -109,15 +119,27 @@ static cl::opt<Stage> stopAfter(
                           "after SmoothQuant (float, smoothed)"),
                clEnumValN(Stage::Quantize, "quantize",
                           "weights and activations quantized (qopt.qmatmul)"),
-               clEnumValN(Stage::Pack, "pack",
-                          "weights stored as bit planes"),
+               clEnumValN(Stage::Pack, "pack", "weights stored as bit planes"),
+               clEnumValN(Stage::GPU, "gpu",
+                          "with --gpu-arch: matmuls as bit-plane GPU kernels "
+                          "(gpu.module, nvvm.mma.sync b1) and their launches"),
+               clEnumValN(Stage::GPUKernels, "gpu-kernels",
+                          "with --gpu-arch: the kernels lowered to NVVM for "
+                          "the chip"),
                clEnumValN(Stage::QoptLowering, "qopt-lowering",
                           "qopt ops lowered to linalg"),
-               clEnumValN(Stage::Linalg, "linalg", "after linalg optimizations"),
+               clEnumValN(Stage::Linalg, "linalg",
+                          "after linalg optimizations"),
                clEnumValN(Stage::Bufferize, "bufferize", "after bufferization"),
                clEnumValN(Stage::LLVMDialect, "llvm-dialect",
                           "the LLVM dialect module")),
     cl::cat(qccCategory));
+static cl::opt<std::string> gpuArch(
+    "gpu-arch",
+    cl::desc("Compile quantized matmuls to NVIDIA binary tensor-core kernels "
+             "for this architecture (sm_80, sm_86, sm_89, sm_90, sm_90a); "
+             "with --emit=ptx or --emit=mlir"),
+    cl::value_desc("sm_XX"), cl::cat(qccCategory));
 static cl::opt<bool> skipChecker("skip-onnx-checker",
                                  cl::desc("Do not run ONNX's model checker"),
                                  cl::cat(qccCategory));
@@ -125,11 +147,11 @@ static cl::opt<bool> skipChecker("skip-onnx-checker",
 static cl::OptionCategory quantCategory(
     "Quantization options",
     "Without --wbits (or --layer-config) the model stays floating point.");
-static cl::opt<int> wbits(
-    "wbits",
-    cl::desc("Quantize the weights of every linear layer (MatMul, Gemm, "
-             "Conv) to N bits, 1 to 8"),
-    cl::value_desc("N"), cl::init(-1), cl::cat(quantCategory));
+static cl::opt<int>
+    wbits("wbits",
+          cl::desc("Quantize the weights of every linear layer (MatMul, Gemm, "
+                   "Conv) to N bits, 1 to 8"),
+          cl::value_desc("N"), cl::init(-1), cl::cat(quantCategory));
 static cl::opt<int> abits(
     "abits",
     cl::desc("Quantize the activations feeding those layers to M bits, 1 to "
@@ -146,8 +168,7 @@ static cl::opt<std::string>
                           "asym (unsigned with zero points)"),
                  cl::init("sym"), cl::cat(quantCategory));
 static cl::opt<std::string>
-    actScheme("act-scheme",
-              cl::desc("Activations: sym (default) or asym"),
+    actScheme("act-scheme", cl::desc("Activations: sym (default) or asym"),
               cl::init("sym"), cl::cat(quantCategory));
 static cl::opt<std::string> actQuant(
     "act-quant",
@@ -204,11 +225,11 @@ static cl::list<std::string> keepFloat(
     cl::desc("Layers (glob patterns of names, comma-separated) that stay "
              "floating point, e.g. 'lm_head,*embed*'"),
     cl::CommaSeparated, cl::value_desc("patterns"), cl::cat(quantCategory));
-static cl::opt<std::string> layerConfig(
-    "layer-config",
-    cl::desc("Per-layer settings (JSON) overriding the flags; see "
-             "docs/quantization.md"),
-    cl::value_desc("config.json"), cl::cat(quantCategory));
+static cl::opt<std::string>
+    layerConfig("layer-config",
+                cl::desc("Per-layer settings (JSON) overriding the flags; see "
+                         "docs/quantization.md"),
+                cl::value_desc("config.json"), cl::cat(quantCategory));
 static cl::opt<std::string> quantReport(
     "quant-report",
     cl::desc("Write each layer's precision, smoothing and weight error "
@@ -226,8 +247,7 @@ namespace {
 struct DiagnosticPrinter {
   bool sawError = false;
   LogicalResult operator()(Diagnostic &diag) {
-    const char *kind = diag.getSeverity() == DiagnosticSeverity::Error
-                           ? "error"
+    const char *kind = diag.getSeverity() == DiagnosticSeverity::Error ? "error"
                        : diag.getSeverity() == DiagnosticSeverity::Warning
                            ? "warning"
                            : "note";
@@ -283,7 +303,6 @@ static LogicalResult writeOutput(llvm::StringRef path, llvm::StringRef data) {
   return success();
 }
 
-
 //===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
@@ -328,8 +347,7 @@ bool checkQuantFlags(QuantRequest &q) {
     for (cl::Option *o : std::initializer_list<cl::Option *>{
              &abits, &groupSize, &weightScheme, &actScheme, &actQuant,
              &weightQuantizer, &smooth, &calibPath, &calibrationFile,
-             std::addressof(keepFloat), &quantReport,
-             &exportQuantization})
+             std::addressof(keepFloat), &quantReport, &exportQuantization})
       if (o->getNumOccurrences())
         fail("--" + o->ArgStr + " needs --wbits (or --layer-config)");
     return ok;
@@ -372,8 +390,7 @@ bool checkQuantFlags(QuantRequest &q) {
 }
 
 /// Runs `build`'s passes on `module`; false (diagnostics printed) on failure.
-bool runPasses(ModuleOp module,
-               llvm::function_ref<void(PassManager &)> build) {
+bool runPasses(ModuleOp module, llvm::function_ref<void(PassManager &)> build) {
   PassManager pm(module.getContext());
   build(pm);
   return succeeded(pm.run(module));
@@ -399,8 +416,7 @@ int64_t constantBytes(ModuleOp module) {
     if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
       if (dense.isSplat())
         return;
-    bytes += type.getNumElements() *
-             ((type.getElementTypeBitWidth() + 7) / 8);
+    bytes += type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
   });
   return bytes;
 }
@@ -467,8 +483,9 @@ std::optional<std::vector<int32_t>> readInts(Value v) {
 
 /// --quant-report: one JSON object per layer, and --export-quantization:
 /// each layer's integer weights and parameters as .npz arrays
-/// "<layer>::weights" [N, K] (int32), "::weight_scales", "::weight_zero_points",
-/// and for static activations "::act_scale", "::act_zero_point".
+/// "<layer>::weights" [N, K] (int32), "::weight_scales",
+/// "::weight_zero_points", and for static activations "::act_scale",
+/// "::act_zero_point".
 bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
                        llvm::json::Object &report) {
   llvm::json::Array layers;
@@ -527,7 +544,8 @@ bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
     arrays.push_back({name + "::weights", Array::fromInt32({n, k}, *w)});
     auto scaleShape = op.getWeightScale().getType().getShape();
     std::vector<int64_t> sshape(scaleShape.begin(), scaleShape.end());
-    arrays.push_back({name + "::weight_scales", Array::fromFloat(sshape, *scales)});
+    arrays.push_back(
+        {name + "::weight_scales", Array::fromFloat(sshape, *scales)});
     if (auto zp = readInts(op.getWeightZeroPoint()))
       arrays.push_back(
           {name + "::weight_zero_points", Array::fromInt32(sshape, *zp)});
@@ -565,7 +583,8 @@ int main(int argc, char **argv) {
                  << " is not an optimization level (use -O0 to -O3)\n";
     return 1;
   }
-  bool toStdout = emitKind == EmitKind::MLIR || emitKind == EmitKind::LLVM;
+  bool toStdout = emitKind == EmitKind::MLIR || emitKind == EmitKind::LLVM ||
+                  emitKind == EmitKind::PTX;
   if (outputFile.empty()) {
     if (!toStdout) {
       llvm::errs() << "qcc: error: no output file given (use -o model.so)\n";
@@ -580,10 +599,33 @@ int main(int argc, char **argv) {
   QuantRequest quant;
   if (!checkQuantFlags(quant))
     return 1;
+  std::optional<qopt::GpuTarget> gpuTarget;
+  if (!gpuArch.empty()) {
+    std::string error;
+    FailureOr<qopt::GpuTarget> target = qopt::gpuTargetFor(gpuArch, error);
+    if (failed(target)) {
+      llvm::errs() << "qcc: error: --gpu-arch: " << error << "\n";
+      return 1;
+    }
+    gpuTarget = *target;
+    if (emitKind != EmitKind::PTX && emitKind != EmitKind::MLIR) {
+      llvm::errs() << "qcc: error: --gpu-arch compiles GPU kernels only: use "
+                      "--emit=ptx or --emit=mlir (there is no GPU model "
+                      "runtime yet)\n";
+      return 1;
+    }
+  } else if (emitKind == EmitKind::PTX ||
+             (emitKind == EmitKind::MLIR &&
+              (stopAfter == Stage::GPU || stopAfter == Stage::GPUKernels))) {
+    llvm::errs() << "qcc: error: --emit=ptx and the gpu stages need "
+                    "--gpu-arch\n";
+    return 1;
+  }
 
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
   registry.insert<qopt::QoptDialect>();
   registerAllPasses();
   qopt::registerQoptConversionPasses();
@@ -728,7 +770,8 @@ int main(int argc, char **argv) {
       timer.end();
       return true;
     };
-    bool needStats = quant.needsCalibration && anyConfiguredLayer(*module, false);
+    bool needStats =
+        quant.needsCalibration && anyConfiguredLayer(*module, false);
     if (needStats && !calibPath.empty()) {
       auto files = qopt::listCalibrationFiles(calibPath);
       if (!files) {
@@ -766,7 +809,8 @@ int main(int argc, char **argv) {
     if (stopHere(Stage::Smooth))
       return rc;
     if (!saveCalibration.empty() && !statsPath.empty()) {
-      if (std::error_code ec = llvm::sys::fs::copy_file(statsPath, saveCalibration)) {
+      if (std::error_code ec =
+              llvm::sys::fs::copy_file(statsPath, saveCalibration)) {
         llvm::errs() << "qcc: error: cannot write '" << saveCalibration
                      << "': " << ec.message() << "\n";
         return 1;
@@ -802,11 +846,11 @@ int main(int argc, char **argv) {
       return 1;
     timer.end();
     int64_t bytesAfter = constantBytes(*module);
-    quantizedSummary = llvm::formatv(" ({0} quantized layers, {1} float; "
-                                     "{2} of weights after quantization)",
-                                     quantizedLayers, floatLayers,
-                                     humanBytes(bytesAfter))
-                           .str();
+    quantizedSummary =
+        llvm::formatv(" ({0} quantized layers, {1} float; "
+                      "{2} of weights after quantization)",
+                      quantizedLayers, floatLayers, humanBytes(bytesAfter))
+            .str();
     if (!quantReport.empty()) {
       // Everything the library embeds: packed weights, scales, biases and
       // the float layers' weights.
@@ -825,6 +869,49 @@ int main(int argc, char **argv) {
     llvm::errs() << "qcc: error: the quantization stages of "
                     "--stop-after-stage need --wbits (or --layer-config)\n";
     return 1;
+  }
+
+  if (gpuTarget) {
+    // The GPU path: quantized matmuls become bit-plane kernels.
+    timer.begin("gpu");
+    if (!runPasses(*module, [&](PassManager &pm) {
+          pm.addPass(qopt::createConvertBitplaneToGPU());
+          pm.addPass(createCanonicalizerPass());
+          pm.addPass(createCSEPass());
+        }))
+      return 1;
+    timer.end();
+    if (emitKind == EmitKind::MLIR && stopAfter == Stage::GPU)
+      return emitMLIR();
+    if (emitKind == EmitKind::MLIR && stopAfter == Stage::GPUKernels) {
+      timer.begin("gpu-kernels");
+      PassManager pm(&context);
+      std::string error;
+      if (failed(qopt::addPipeline(
+              pm, qopt::gpuKernelLoweringPipeline(*gpuTarget), error))) {
+        llvm::errs() << "qcc: error: internal pipeline: " << error << "\n";
+        return 1;
+      }
+      if (failed(pm.run(*module))) {
+        llvm::errs() << "qcc: error: the gpu-kernels stage failed\n";
+        return 1;
+      }
+      timer.end();
+      return emitMLIR();
+    }
+    if (emitKind != EmitKind::PTX) {
+      llvm::errs() << "qcc: error: with --gpu-arch, --stop-after-stage must "
+                      "be a quantization stage, gpu or gpu-kernels\n";
+      return 1;
+    }
+    timer.begin("ptx");
+    std::string ptx, error;
+    if (failed(qopt::emitKernelsPTX(*module, *gpuTarget, ptx, error))) {
+      llvm::errs() << "qcc: error: " << error << "\n";
+      return 1;
+    }
+    timer.end();
+    return failed(writeOutput(outputFile, ptx)) ? 1 : 0;
   }
 
   FailureOr<qopt::ModelSignature> signature =
@@ -885,8 +972,7 @@ int main(int argc, char **argv) {
   pattern += ".%%%%%%.o";
   int fd;
   if (llvm::sys::fs::createUniqueFile(pattern, fd, objPath)) {
-    llvm::errs() << "qcc: error: cannot write next to '" << outputFile
-                 << "'\n";
+    llvm::errs() << "qcc: error: cannot write next to '" << outputFile << "'\n";
     return 1;
   }
   llvm::FileRemover objRemover(objPath);
@@ -908,9 +994,8 @@ int main(int argc, char **argv) {
   }
   timer.end();
   if (!verbose)
-    llvm::errs() << "qcc: " << inputFile << ": " << stats.numNodes
-                 << " ops, " << humanBytes(stats.weightBytes)
-                 << " of weights" << quantizedSummary << " -> " << outputFile
-                 << "\n";
+    llvm::errs() << "qcc: " << inputFile << ": " << stats.numNodes << " ops, "
+                 << humanBytes(stats.weightBytes) << " of weights"
+                 << quantizedSummary << " -> " << outputFile << "\n";
   return 0;
 }

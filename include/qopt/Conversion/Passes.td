@@ -32,4 +32,48 @@ def ConvertQoptToLinalg : Pass<"convert-qopt-to-linalg", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Lower quantized matmuls to bit-plane binary tensor-core GPU kernels";
+  let description = [{
+    Rewrites every `qopt.qmatmul` with integer activations (WpAq, p, q in
+    1..8) into the bit-plane form on the GPU: a `gpu.module @qopt_kernels`
+    with, per matmul,
+
+    * `..._pack_act`: activations (one value per byte) to `Q` bit planes,
+      `[Q, M, KW]` i32, K padded to whole 256-bit MMA steps (the layout of
+      `qopt.bitplane_pack`); `..._rowsum_act` when the weights have a zero
+      point (and the same two kernels for run-time weights);
+    * `..._bmma`: the WpAq product as P*Q binary products on the tensor
+      cores: `nvvm.mma.sync` with b1 operands and `and_popc` (m16n8k256, or
+      m8n8k128 for small M), each combined with `+-2^(i+j)` in s32
+      registers. Block tiles of bit planes are staged in shared memory by a
+      multi-stage `cp.async` pipeline (`nvgpu.device_async_copy` + groups).
+      The epilogue runs in registers before the one store: zero-point
+      corrections from row sums, per-tensor/per-channel/per-group weight
+      scales (folded at each group's end), per-tensor or per-row activation
+      scales, bias, and f16 or f32 output.
+
+    Constant weights are repacked at compile time (from `qopt.bitplane_unpack`
+    of stored planes or a constant); their row sums too. The host side
+    copies operands to the device (`gpu.alloc`, `gpu.memcpy`), launches the
+    kernels with `gpu.launch_func`, and copies the result back.
+  }];
+  let options = [
+    Option<"mmaShape", "mma-shape", "std::string", /*default=*/"\"auto\"",
+           "MMA shape: m16n8k256, m8n8k128 (small M), or auto (m8n8k128 "
+           "when M is static and at most 8)">,
+    Option<"maxStages", "max-stages", "int64_t", /*default=*/"3",
+           "Most cp.async pipeline stages (bounded by 48 KiB of shared memory)">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::gpu::GPUDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::NVVM::NVVMDialect",
+                           "mlir::nvgpu::NVGPUDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 #endif // QOPT_CONVERSION_PASSES_TD

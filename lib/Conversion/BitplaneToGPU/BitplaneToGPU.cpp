@@ -1,0 +1,893 @@
+//===- BitplaneToGPU.cpp - WpAq matmuls as binary tensor-core kernels -----===//
+//
+// The GPU lowering of the bit-plane decomposition (see docs/bitplane.md):
+//
+//   sum_k a[m, k] w[n, k] = sum_{i, j} c_i c_j 2^(i+j) popcount(A_j[m] &
+//   W_i[n])
+//
+// Every qopt.qmatmul with integer activations becomes kernels in one
+// gpu.module: a pack kernel (activations to bit planes), a row-sum kernel
+// (for zero points), and the binary MMA kernel. The MMA kernel tiles the
+// output in blocks of BM x BN; each k-step (256 bits) stages the Q activation
+// planes and P weight planes of the block in shared memory through a
+// multi-stage cp.async pipeline; every warp then issues one
+// `mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc` (or two
+// m8n8k128 for small M) per fragment and plane pair and adds the result,
+// shifted by i + j (subtracted for one sign plane), into s32 registers. At
+// each weight group's end the exact integer sums get their zero-point
+// corrections and are scaled into f32 registers; the activation scale, the
+// bias and the conversion to the output type come last, before one store.
+//
+// Fragment layouts (PTX ISA, b1): with g = lane / 4 and t = lane % 4, for
+// m16n8k256 a0..a3 hold row g, g + 8, g, g + 8 at K bits 32t..32t+31 (a0,
+// a1) and 128 + 32t.. (a2, a3); b0, b1 hold column g at K bits 32t.. and
+// 128 + 32t..; c0..c3 hold (g, 2t), (g, 2t+1), (g+8, 2t), (g+8, 2t+1). With
+// K packed in 32-bit words (bit b of word w is element 32w + b) every
+// register is exactly one packed word: no shuffling.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qopt/Conversion/Passes.h"
+#include "qopt/Dialect/Qopt/IR/QoptDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+
+#include <cstring>
+
+namespace qopt {
+#define GEN_PASS_DEF_CONVERTBITPLANETOGPU
+#include "qopt/Conversion/Passes.h.inc"
+} // namespace qopt
+
+using namespace mlir;
+using namespace qopt;
+
+namespace {
+
+/// How a scale or zero point is indexed.
+enum class ParamKind { None, Scalar, Row, Col, ColGroup };
+
+/// Everything one BMMA kernel is specialized on.
+struct BmmaConfig {
+  int64_t p = 0, q = 0; // weight / activation bits (planes)
+  bool wSigned = false, aSigned = false;
+  int64_t n = 0, k = 0;  // output channels, real K
+  int64_t kw = 0;        // packed words per row (K padded to 256 bits)
+  int64_t groupSize = 0; // bits per weight group, 0: one group
+  int64_t groups = 1;
+  bool smallM = false; // m8n8k128 instead of m16n8k256
+  int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
+  ParamKind sa = ParamKind::None, za = ParamKind::None;
+  ParamKind sw = ParamKind::None, zw = ParamKind::None;
+  bool bias = false;
+  Type outType;
+  Type saType, swType, biasType;
+
+  int64_t mmaM() const { return smallM ? 8 : 16; }
+  int64_t threads() const { return warpsM * warpsN * 32; }
+  int64_t warpM() const { return bm / warpsM; }
+  int64_t warpN() const { return bn / warpsN; }
+  int64_t mf() const { return warpM() / mmaM(); }
+  int64_t nf() const { return warpN() / 8; }
+  int64_t accPerFrag() const { return mmaM() / 4; } // s32 per thread
+  int64_t stageBytes() const { return (q * bm + p * bn) * 32; }
+};
+
+/// Small builder helpers on index and i32 values.
+struct KB {
+  OpBuilder &b;
+  Location loc;
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value addc(Value x, int64_t c) { return c ? add(x, idx(c)) : x; }
+  Value mulc(Value x, int64_t c) { return c == 1 ? x : mul(x, idx(c)); }
+  Value load(Value m, ValueRange is) {
+    return memref::LoadOp::create(b, loc, m, is);
+  }
+  Value toF32(Value v) {
+    if (v.getType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  }
+};
+
+/// The builder of one gpu.func kernel.
+static gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc,
+                                 gpu::GPUModuleOp module, StringRef name,
+                                 TypeRange args, int64_t threads,
+                                 TypeRange workgroup = {}) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}),
+                                     workgroup);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  b.setInsertionPointToStart(&func.getBody().front());
+  gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+/// The global thread index of a 1-D launch.
+static Value globalThread(KB &k, int64_t threads) {
+  Value bid = gpu::BlockIdOp::create(k.b, k.loc, gpu::Dimension::x);
+  Value tid = gpu::ThreadIdOp::create(k.b, k.loc, gpu::Dimension::x);
+  return k.add(k.mulc(bid, threads), tid);
+}
+
+/// src [R, K] i8 -> planes [B, R, KW] i32: one thread per (row, word).
+static gpu::GPUFuncOp buildPackKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      MemRefType srcType, MemRefType dstType,
+                                      int64_t bits, int64_t kReal, int64_t kw) {
+  const int64_t threads = 256;
+  auto func = makeKernel(b, loc, module, name, {srcType, dstType}, threads);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  Value src = func.getArgument(0), dst = func.getArgument(1);
+  Value rows = memref::DimOp::create(b, loc, src, 0);
+  Value gid = globalThread(k, threads);
+  Value total = k.mulc(rows, kw);
+  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, total),
+                                   /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value kwV = k.idx(kw);
+  Value r = k.divu(gid, kwV), w = k.remu(gid, kwV);
+  Value base = k.mulc(w, 32);
+  SmallVector<Value> init(bits, k.i32(0));
+  auto loop = scf::ForOp::create(
+      b, loc, k.idx(0), k.idx(32), k.idx(1), init,
+      [&](OpBuilder &nb, Location l, Value t, ValueRange words) {
+        KB n{nb, l};
+        Value kk = n.add(base, t);
+        Value valid = n.ult(kk, n.idx(kReal));
+        Value v = n.load(src, {r, n.minu(kk, n.idx(kReal - 1))});
+        v = arith::ExtUIOp::create(nb, l, nb.getI32Type(), v);
+        v = arith::SelectOp::create(nb, l, valid, v, n.i32(0));
+        Value t32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), t);
+        SmallVector<Value> next;
+        for (int64_t bit = 0; bit < bits; ++bit) {
+          Value x =
+              bit ? arith::ShRUIOp::create(nb, l, v, n.i32(bit)).getResult()
+                  : v;
+          x = arith::AndIOp::create(nb, l, x, n.i32(1));
+          x = arith::ShLIOp::create(nb, l, x, t32);
+          next.push_back(arith::OrIOp::create(nb, l, words[bit], x));
+        }
+        scf::YieldOp::create(nb, l, next);
+      });
+  for (int64_t bit = 0; bit < bits; ++bit)
+    memref::StoreOp::create(b, loc, loop.getResult(bit), dst,
+                            ValueRange{k.idx(bit), r, w});
+  return func;
+}
+
+/// src [R, K] i8 -> sums [R, G] i32 of each group: one thread per (row,
+/// group).
+static gpu::GPUFuncOp buildRowSumKernel(OpBuilder &b, Location loc,
+                                        gpu::GPUModuleOp module, StringRef name,
+                                        MemRefType srcType, MemRefType dstType,
+                                        bool isSigned, int64_t groupLen,
+                                        int64_t groups) {
+  const int64_t threads = 256;
+  auto func = makeKernel(b, loc, module, name, {srcType, dstType}, threads);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  Value src = func.getArgument(0), dst = func.getArgument(1);
+  Value rows = memref::DimOp::create(b, loc, src, 0);
+  Value gid = globalThread(k, threads);
+  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, groups)),
+                                   /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value r = k.divu(gid, k.idx(groups)), g = k.remu(gid, k.idx(groups));
+  Value start = k.mulc(g, groupLen);
+  auto loop = scf::ForOp::create(
+      b, loc, start, k.add(start, k.idx(groupLen)), k.idx(1),
+      ValueRange{k.i32(0)},
+      [&](OpBuilder &nb, Location l, Value kk, ValueRange acc) {
+        KB n{nb, l};
+        Value v = n.load(src, {r, kk});
+        v = isSigned
+                ? arith::ExtSIOp::create(nb, l, nb.getI32Type(), v).getResult()
+                : arith::ExtUIOp::create(nb, l, nb.getI32Type(), v).getResult();
+        scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], v)});
+      });
+  memref::StoreOp::create(b, loc, loop.getResult(0), dst, ValueRange{r, g});
+  return func;
+}
+
+/// Index of a scale/zero point for output element (row, col) in group g.
+static Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
+                       Value g) {
+  SmallVector<Value> is;
+  switch (kind) {
+  case ParamKind::None:
+    return {};
+  case ParamKind::Scalar:
+    is.assign(cast<MemRefType>(param.getType()).getRank(), k.idx(0));
+    break;
+  case ParamKind::Row:
+    is = {row};
+    break;
+  case ParamKind::Col:
+    is = {col};
+    break;
+  case ParamKind::ColGroup:
+    is = {col, g};
+    break;
+  }
+  return k.load(param, is);
+}
+
+/// The binary MMA kernel with its fused epilogue.
+///
+/// Arguments: act planes [Q, M, KW], weight planes [P, N, KW], then the
+/// optional act row sums [M, G] (with zw), weight row sums [N, G] (with za),
+/// sa, za, sw, zw, bias (those present), and out [M, N].
+static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
+                                      gpu::GPUModuleOp module, StringRef name,
+                                      const BmmaConfig &c,
+                                      ArrayRef<Type> argTypes) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto sAType = MemRefType::get({c.stages, c.q, c.bm, 8}, i32,
+                                MemRefLayoutAttrInterface{}, shared);
+  auto sWType = MemRefType::get({c.stages, c.p, c.bn, 8}, i32,
+                                MemRefLayoutAttrInterface{}, shared);
+  const int64_t threads = c.threads();
+  auto func = makeKernel(b, loc, module, name, argTypes, threads,
+                         TypeRange{sAType, sWType});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+
+  unsigned arg = 0;
+  Value aPlanes = func.getArgument(arg++), wPlanes = func.getArgument(arg++);
+  Value rowSumA = c.zw != ParamKind::None ? func.getArgument(arg++) : Value();
+  Value rowSumW = c.za != ParamKind::None ? func.getArgument(arg++) : Value();
+  Value sa = c.sa != ParamKind::None ? func.getArgument(arg++) : Value();
+  Value za = c.za != ParamKind::None ? func.getArgument(arg++) : Value();
+  Value sw = func.getArgument(arg++);
+  Value zw = c.zw != ParamKind::None ? func.getArgument(arg++) : Value();
+  Value bias = c.bias ? func.getArgument(arg++) : Value();
+  Value out = func.getArgument(arg++);
+  Value sA = func.getWorkgroupAttributions()[0];
+  Value sW = func.getWorkgroupAttributions()[1];
+
+  Value m = memref::DimOp::create(b, loc, aPlanes, 1);
+  Value mLast = k.sub(m, k.idx(1));
+  Value nLast = k.idx(c.n - 1);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value m0 = k.mulc(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x), c.bm);
+  Value n0 = k.mulc(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), c.bn);
+  Value warp = k.divu(tid, k.idx(32)), lane = k.remu(tid, k.idx(32));
+  Value wm = k.divu(warp, k.idx(c.warpsN)), wn = k.remu(warp, k.idx(c.warpsN));
+  Value g = k.divu(lane, k.idx(4)), t = k.remu(lane, k.idx(4));
+  // 16-byte swizzle: rows 4..7 of every 8 swap their two halves, so the
+  // eight rows a fragment load touches hit 32 distinct banks.
+  auto swizzle = [&](Value row) {
+    return k.remu(k.divu(row, k.idx(4)), k.idx(2));
+  };
+  Value gSw = swizzle(g);
+  // Word offset of half h (0: K bits 0..127, 1: 128..255) for this lane.
+  auto halfWord = [&](int64_t h) {
+    Value hh = arith::XOrIOp::create(b, loc, gSw, k.idx(h));
+    return k.add(k.mulc(hh, 4), t);
+  };
+  Value word0 = halfWord(0), word1 = halfWord(1);
+  Value warpRow = k.mulc(wm, c.warpM()), warpCol = k.mulc(wn, c.warpN());
+
+  // --- cp.async tile loads of one k-step into one stage ---------------
+  int64_t kSteps = c.kw / 8;
+  auto issueLoads = [&](OpBuilder &nb, Location l, Value kstep, Value stage) {
+    KB n{nb, l};
+    SmallVector<Value> tokens;
+    auto copies = [&](Value src, Value dst, int64_t planes, int64_t rows,
+                      Value origin, Value last) {
+      int64_t chunks = planes * rows * 2;
+      for (int64_t base = 0; base < chunks; base += threads) {
+        Value cIdx = n.addc(tid, base);
+        OpBuilder::InsertionGuard g2(nb);
+        if (base + threads > chunks) {
+          auto guardIf = scf::IfOp::create(nb, l, n.ult(cIdx, n.idx(chunks)),
+                                           /*withElseRegion=*/false);
+          nb.setInsertionPointToStart(&guardIf.getThenRegion().front());
+        }
+        Value plane = n.divu(cIdx, n.idx(rows * 2));
+        Value r = n.remu(n.divu(cIdx, n.idx(2)), n.idx(rows));
+        Value h = n.remu(cIdx, n.idx(2));
+        Value srcRow = n.minu(n.add(origin, r), last);
+        Value srcWord = n.add(n.mulc(kstep, 8), n.mulc(h, 4));
+        Value dstHalf = arith::XOrIOp::create(nb, l, h, swizzle(r));
+        auto copy = nvgpu::DeviceAsyncCopyOp::create(
+            nb, l, nvgpu::DeviceAsyncTokenType::get(ctx), dst,
+            ValueRange{stage, plane, r, n.mulc(dstHalf, 4)}, src,
+            ValueRange{plane, srcRow, srcWord}, nb.getIndexAttr(4),
+            /*srcElements=*/Value(), /*bypassL1=*/nb.getUnitAttr());
+        tokens.push_back(copy.getAsyncToken());
+      }
+    };
+    copies(aPlanes, sA, c.q, c.bm, m0, mLast);
+    copies(wPlanes, sW, c.p, c.bn, n0, nLast);
+    (void)tokens;
+  };
+  // One commit group per k-step, committed even when it is empty (past
+  // the last k-step) so that "wait until S-1 groups are pending" always
+  // means "this k-step has landed".
+  auto commit = [&](OpBuilder &nb, Location l) {
+    NVVM::CpAsyncCommitGroupOp::create(nb, l);
+  };
+
+  // Prologue: k-steps 0 .. S-2 in flight.
+  for (int64_t s = 0; s + 1 < c.stages; ++s) {
+    if (s < kSteps)
+      issueLoads(b, loc, k.idx(s), k.idx(s));
+    commit(b, loc);
+  }
+
+  int64_t nAcc = c.mf() * c.nf() * c.accPerFrag();
+  bool grouped = c.groups > 1;
+  int64_t stepsPerGroup = kSteps / c.groups;
+  auto structTy = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(c.smallM ? 2 : 4, i32));
+  NVVM::MMATypes b1 = NVVM::MMATypes::b1;
+  std::array<NVVM::MMATypes, 2> ptxTypes = {b1, b1};
+  std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
+                                            NVVM::MMALayout::col};
+
+  // One k-step: wait for its stage, P*Q binary MMAs per fragment.
+  auto kStepBody = [&](OpBuilder &nb, Location l, Value ks,
+                       SmallVector<Value> acc) -> SmallVector<Value> {
+    KB n{nb, l};
+    Value next = n.addc(ks, c.stages - 1);
+    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, n.idx(kSteps)),
+                                    /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard g2(nb);
+      nb.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+      issueLoads(nb, l, next, n.remu(next, n.idx(c.stages)));
+    }
+    commit(nb, l);
+    NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
+    gpu::BarrierOp::create(nb, l);
+    Value stage = n.remu(ks, n.idx(c.stages));
+    Value zero = n.i32(0);
+    for (int64_t i = 0; i < c.p; ++i) {
+      // B fragments of weight plane i: [nf][half].
+      SmallVector<std::array<Value, 2>> bFrag;
+      for (int64_t f = 0; f < c.nf(); ++f) {
+        Value col = n.add(n.addc(warpCol, f * 8), g);
+        bFrag.push_back({n.load(sW, {stage, n.idx(i), col, word0}),
+                         n.load(sW, {stage, n.idx(i), col, word1})});
+      }
+      for (int64_t j = 0; j < c.q; ++j) {
+        int64_t shift = i + j;
+        bool negative =
+            (c.wSigned && i == c.p - 1) != (c.aSigned && j == c.q - 1);
+        for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+          Value row = n.add(n.addc(warpRow, mfI * c.mmaM()), g);
+          SmallVector<Value> aFrag;
+          if (c.smallM) {
+            aFrag = {n.load(sA, {stage, n.idx(j), row, word0}),
+                     n.load(sA, {stage, n.idx(j), row, word1})};
+          } else {
+            Value row8 = n.addc(row, 8);
+            aFrag = {n.load(sA, {stage, n.idx(j), row, word0}),
+                     n.load(sA, {stage, n.idx(j), row8, word0}),
+                     n.load(sA, {stage, n.idx(j), row, word1}),
+                     n.load(sA, {stage, n.idx(j), row8, word1})};
+          }
+          for (int64_t f = 0; f < c.nf(); ++f) {
+            SmallVector<Value> d;
+            if (c.smallM) {
+              // Two m8n8k128 per 256-bit step, chained through C.
+              Value part = NVVM::MmaOp::create(
+                  nb, l, structTy, ValueRange{aFrag[0]},
+                  ValueRange{bFrag[f][0]}, ValueRange{zero, zero},
+                  ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                  std::nullopt, ptxTypes, layouts);
+              SmallVector<Value> cIn;
+              for (int64_t e = 0; e < 2; ++e)
+                cIn.push_back(LLVM::ExtractValueOp::create(nb, l, part, e));
+              Value res = NVVM::MmaOp::create(
+                  nb, l, structTy, ValueRange{aFrag[1]},
+                  ValueRange{bFrag[f][1]}, cIn, ArrayRef<int64_t>{8, 8, 128},
+                  NVVM::MMAB1Op::and_popc, std::nullopt, ptxTypes, layouts);
+              for (int64_t e = 0; e < 2; ++e)
+                d.push_back(LLVM::ExtractValueOp::create(nb, l, res, e));
+            } else {
+              Value res = NVVM::MmaOp::create(
+                  nb, l, structTy, aFrag, ValueRange{bFrag[f][0], bFrag[f][1]},
+                  ValueRange{zero, zero, zero, zero},
+                  ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
+                  std::nullopt, ptxTypes, layouts);
+              for (int64_t e = 0; e < 4; ++e)
+                d.push_back(LLVM::ExtractValueOp::create(nb, l, res, e));
+            }
+            for (int64_t e = 0; e < c.accPerFrag(); ++e) {
+              Value v = d[e];
+              if (shift)
+                v = arith::ShLIOp::create(nb, l, v, n.i32(shift));
+              int64_t a = (mfI * c.nf() + f) * c.accPerFrag() + e;
+              acc[a] = negative ? n.sub(acc[a], v) : n.add(acc[a], v);
+            }
+          }
+        }
+      }
+    }
+    // The next iteration's loads overwrite the stage read here.
+    gpu::BarrierOp::create(nb, l);
+    return acc;
+  };
+
+  // Output coordinates of accumulator a (clamped for parameter loads).
+  auto coords = [&](KB &n, int64_t a) {
+    int64_t e = a % c.accPerFrag();
+    int64_t f = (a / c.accPerFrag()) % c.nf();
+    int64_t mfI = a / (c.accPerFrag() * c.nf());
+    Value row =
+        n.add(n.add(m0, n.addc(warpRow, mfI * c.mmaM() + (e / 2) * 8)), g);
+    Value col = n.add(n.add(n0, n.addc(warpCol, f * 8 + e % 2)), n.mulc(t, 2));
+    return std::make_pair(row, col);
+  };
+  // acc (exact integers of group gIdx) -> f32 with zero points and sw.
+  int64_t groupLen = c.groupSize ? c.groupSize : c.k;
+  auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
+                  SmallVector<Value> facc) {
+    KB n{nb, l};
+    for (int64_t a = 0; a < nAcc; ++a) {
+      auto [row, col] = coords(n, a);
+      Value rowC = n.minu(row, mLast), colC = n.minu(col, nLast);
+      Value v = acc[a];
+      Value zaV = loadParam(n, za, c.za, rowC, colC, gIdx);
+      Value zwV = loadParam(n, zw, c.zw, rowC, colC, gIdx);
+      if (zwV)
+        v = n.sub(v, n.mul(zwV, n.load(rowSumA, {rowC, gIdx})));
+      if (zaV)
+        v = n.sub(v, n.mul(zaV, n.load(rowSumW, {colC, gIdx})));
+      if (zaV && zwV)
+        v = n.add(v, n.mul(n.i32(groupLen), n.mul(zaV, zwV)));
+      Value f = arith::SIToFPOp::create(nb, l, nb.getF32Type(), v);
+      Value swV = n.toF32(loadParam(n, sw, c.sw, rowC, colC, gIdx));
+      f = arith::MulFOp::create(nb, l, f, swV);
+      facc[a] =
+          facc[a] ? arith::AddFOp::create(nb, l, facc[a], f).getResult() : f;
+    }
+    return facc;
+  };
+
+  SmallVector<Value> zeros(nAcc, k.i32(0));
+  SmallVector<Value> facc;
+  Value one = k.idx(1);
+  if (!grouped) {
+    auto loop = scf::ForOp::create(
+        b, loc, k.idx(0), k.idx(kSteps), one, zeros,
+        [&](OpBuilder &nb, Location l, Value ks, ValueRange acc) {
+          scf::YieldOp::create(nb, l,
+                               kStepBody(nb, l, ks, SmallVector<Value>(acc)));
+        });
+    facc = fold(b, loc, k.idx(0), loop.getResults(),
+                SmallVector<Value>(nAcc, Value()));
+  } else {
+    SmallVector<Value> fzeros(nAcc, k.f32(0.0));
+    auto outer = scf::ForOp::create(
+        b, loc, k.idx(0), k.idx(c.groups), one, fzeros,
+        [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
+          KB o{ob, l};
+          Value first = o.mulc(gIdx, stepsPerGroup);
+          auto inner = scf::ForOp::create(
+              ob, l, first, o.addc(first, stepsPerGroup), o.idx(1), zeros,
+              [&](OpBuilder &nb, Location l2, Value ks, ValueRange acc) {
+                scf::YieldOp::create(
+                    nb, l2, kStepBody(nb, l2, ks, SmallVector<Value>(acc)));
+              });
+          scf::YieldOp::create(
+              ob, l,
+              fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
+        });
+    facc.assign(outer.getResults().begin(), outer.getResults().end());
+  }
+
+  // Epilogue in registers: sa, bias, output type; one store per element.
+  for (int64_t a = 0; a < nAcc; ++a) {
+    auto [row, col] = coords(k, a);
+    Value rowC = k.minu(row, mLast), colC = k.minu(col, nLast);
+    Value y = facc[a];
+    if (Value saV = loadParam(k, sa, c.sa, rowC, colC, Value()))
+      y = arith::MulFOp::create(b, loc, y, k.toF32(saV));
+    if (bias)
+      y = arith::AddFOp::create(b, loc, y, k.toF32(k.load(bias, {colC})));
+    if (!c.outType.isF32())
+      y = arith::TruncFOp::create(b, loc, c.outType, y);
+    Value inBounds =
+        arith::AndIOp::create(b, loc, k.ult(row, m), k.ult(col, k.idx(c.n)));
+    auto store = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&store.getThenRegion().front());
+    memref::StoreOp::create(b, loc, y, out, ValueRange{row, col});
+  }
+  return func;
+}
+
+//===----------------------------------------------------------------------===//
+// Compile-time weights
+//===----------------------------------------------------------------------===//
+
+/// The raw integers of a constant (dense or dense_resource).
+static std::optional<std::vector<int64_t>> readIntConstant(Value v) {
+  ElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  auto type = cast<ShapedType>(attr.getType());
+  auto intType = dyn_cast<IntegerType>(type.getElementType());
+  if (!intType)
+    return std::nullopt;
+  std::vector<int64_t> out;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (APInt x : dense.getValues<APInt>())
+      out.push_back(x.getSExtValue());
+    return out;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    unsigned bytes = (intType.getWidth() + 7) / 8;
+    if (data.size() != static_cast<size_t>(type.getNumElements()) * bytes)
+      return std::nullopt;
+    for (int64_t i = 0; i < type.getNumElements(); ++i) {
+      int64_t x = 0;
+      std::memcpy(&x, data.data() + i * bytes, bytes);
+      unsigned shift = 64 - 8 * bytes;
+      out.push_back(shift ? (x << shift) >> shift : x);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+/// The values [N * K] of constant weights: stored bit planes
+/// (qopt.bitplane_unpack of a constant) or a storage_cast constant.
+static std::optional<std::vector<int64_t>>
+constantWeights(Value weight, IntType type, int64_t n, int64_t kk) {
+  unsigned bits = type.getWidth();
+  auto sext = [&](int64_t x) {
+    int64_t low = x & ((int64_t(1) << bits) - 1);
+    if (type.getIsSigned() && (low >> (bits - 1)) & 1)
+      low -= int64_t(1) << bits;
+    return low;
+  };
+  if (auto unpack = weight.getDefiningOp<BitplaneUnpackOp>()) {
+    auto raw = readIntConstant(unpack.getPlanes());
+    if (!raw)
+      return std::nullopt;
+    int64_t words =
+        cast<RankedTensorType>(unpack.getPlanes().getType()).getDimSize(2);
+    std::vector<int64_t> out(n * kk);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t c = 0; c < kk; ++c) {
+        int64_t v = 0;
+        for (unsigned bit = 0; bit < bits; ++bit) {
+          uint32_t word =
+              static_cast<uint32_t>((*raw)[(bit * n + r) * words + c / 32]);
+          v |= int64_t((word >> (c % 32)) & 1) << bit;
+        }
+        out[r * kk + c] = sext(v);
+      }
+    return out;
+  }
+  if (auto cast = weight.getDefiningOp<StorageCastOp>()) {
+    auto raw = readIntConstant(cast.getInput());
+    if (!raw)
+      return std::nullopt;
+    for (int64_t &x : *raw)
+      x = sext(x);
+    return raw;
+  }
+  return std::nullopt;
+}
+
+static Value i32Resource(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                         ArrayRef<int32_t> data, StringRef name) {
+  auto type = RankedTensorType::get(shape, b.getI32Type());
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(data);
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct BitplaneToGPUPass
+    : qopt::impl::ConvertBitplaneToGPUBase<BitplaneToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<QMatmulOp> matmuls;
+    module.walk([&](QMatmulOp op) { matmuls.push_back(op); });
+    if (matmuls.empty())
+      return;
+    if (mmaShape != "auto" && mmaShape != "m16n8k256" &&
+        mmaShape != "m8n8k128") {
+      module.emitError("qopt-bitplane-to-gpu: unknown mma-shape '")
+          << mmaShape << "' (m16n8k256, m8n8k128 or auto)";
+      return signalPassFailure();
+    }
+    OpBuilder b(module.getContext());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule =
+        gpu::GPUModuleOp::create(b, module.getLoc(), "qopt_kernels");
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    b.getUnitAttr());
+    unsigned index = 0;
+    for (QMatmulOp op : matmuls)
+      if (failed(lower(op, gpuModule, index++)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(QMatmulOp op, gpu::GPUModuleOp gpuModule, unsigned index);
+};
+
+LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
+                                       unsigned index) {
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  if (op.isWeightOnly())
+    return op.emitOpError("weight-only (float activation) matmuls have no "
+                          "bit-plane GPU kernel; quantize the activations");
+  auto actType = op.getAct().getType();
+  auto weightType = op.getWeight().getType();
+  IntType aq = op.getActStorageType(), wq = op.getWeightStorageType();
+  int64_t kk = actType.getDimSize(1), n = weightType.getDimSize(0);
+  if (ShapedType::isDynamic(kk) || ShapedType::isDynamic(n) ||
+      ShapedType::isDynamic(weightType.getDimSize(1)))
+    return op.emitOpError("the GPU kernels need static K and N");
+  if (aq.getWidth() > 8 || wq.getWidth() > 8)
+    return op.emitOpError("bit planes on the GPU take at most 8 bits per "
+                          "operand (got W")
+           << wq.getWidth() << "A" << aq.getWidth() << ")";
+  QuantSchemeAttr wScheme = op.getWeightScheme();
+  int64_t groupSize = wScheme.isPerGroup() ? wScheme.getGroupSize() : 0;
+  if (groupSize && groupSize % 256)
+    return op.emitOpError("per-group weights need groups of a multiple of "
+                          "256 on the GPU (whole m16n8k256 steps), got ")
+           << groupSize;
+  auto resultType = op.getResult().getType();
+
+  BmmaConfig c;
+  c.p = wq.getWidth();
+  c.q = aq.getWidth();
+  c.wSigned = wq.getIsSigned();
+  c.aSigned = aq.getIsSigned();
+  c.n = n;
+  c.k = kk;
+  c.kw = (kk + 255) / 256 * 8;
+  c.groupSize = groupSize;
+  c.groups = groupSize ? kk / groupSize : 1;
+  int64_t mStatic = actType.getDimSize(0);
+  c.smallM =
+      mmaShape == "m8n8k128" ||
+      (mmaShape == "auto" && !ShapedType::isDynamic(mStatic) && mStatic <= 8);
+  if (c.smallM) {
+    // Decode shapes: one 8-row strip, four warps side by side along N.
+    c.bm = 8;
+    c.bn = 128;
+    c.warpsM = 1;
+    c.warpsN = 4;
+  }
+  c.stages = std::max<int64_t>(
+      1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
+  if (c.stageBytes() > 48 * 1024)
+    return op.emitOpError("one pipeline stage of W")
+           << c.p << "A" << c.q << " needs " << c.stageBytes()
+           << " bytes of shared memory, more than 48 KiB";
+  QuantSchemeAttr aScheme = op.getActSchemeAttr();
+  auto kindOf = [](Value v, bool perTensor, ParamKind vector) {
+    if (!v)
+      return ParamKind::None;
+    auto t = cast<RankedTensorType>(v.getType());
+    if (perTensor || t.getRank() == 0 ||
+        llvm::all_of(t.getShape(), [](int64_t s) { return s == 1; }))
+      return ParamKind::Scalar;
+    return vector;
+  };
+  bool actPerTensor = !aScheme || aScheme.isPerTensor();
+  c.sa = kindOf(op.getActScale(), actPerTensor, ParamKind::Row);
+  c.za = kindOf(op.getActZeroPoint(), false, ParamKind::Row);
+  c.sw = kindOf(op.getWeightScale(), wScheme.isPerTensor(),
+                wScheme.isPerGroup() ? ParamKind::ColGroup : ParamKind::Col);
+  ParamKind zwVector = ParamKind::Col;
+  if (Value zwv = op.getWeightZeroPoint())
+    if (cast<RankedTensorType>(zwv.getType()).getRank() == 2)
+      zwVector = ParamKind::ColGroup;
+  c.zw = kindOf(op.getWeightZeroPoint(), false, zwVector);
+  c.bias = static_cast<bool>(op.getBias());
+  c.outType = resultType.getElementType();
+
+  // --- kernels ---------------------------------------------------------
+  OpBuilder b(ctx);
+  Type i8 = b.getI8Type(), i32 = b.getI32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  auto memrefOf = [](RankedTensorType t, Type elem = {}) {
+    return MemRefType::get(t.getShape(), elem ? elem : t.getElementType());
+  };
+  auto actBytes = MemRefType::get({mStatic, kk}, i8);
+  auto actPlanesType = MemRefType::get({c.q, mStatic, c.kw}, i32);
+  auto wPlanesType = MemRefType::get({c.p, n, c.kw}, i32);
+  std::string prefix = ("qmatmul" + Twine(index)).str();
+  int64_t groupLen = groupSize ? groupSize : kk;
+  buildPackKernel(b, loc, gpuModule, prefix + "_pack_act", actBytes,
+                  actPlanesType, c.q, kk, c.kw);
+  if (c.zw != ParamKind::None)
+    buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_act", actBytes,
+                      MemRefType::get({mStatic, c.groups}, i32), c.aSigned,
+                      groupLen, c.groups);
+  std::optional<std::vector<int64_t>> wConst =
+      constantWeights(op.getWeight(), wq, n, kk);
+  auto wBytes = MemRefType::get({n, kk}, i8);
+  auto wSumsType = MemRefType::get({n, c.groups}, i32);
+  if (!wConst) {
+    buildPackKernel(b, loc, gpuModule, prefix + "_pack_weight", wBytes,
+                    wPlanesType, c.p, kk, c.kw);
+    if (c.za != ParamKind::None)
+      buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_weight", wBytes,
+                        wSumsType, c.wSigned, groupLen, c.groups);
+  }
+  SmallVector<Type> argTypes = {actPlanesType, wPlanesType};
+  SmallVector<Value> params; // host tensors, in argument order after sums
+  if (c.zw != ParamKind::None)
+    argTypes.push_back(MemRefType::get({mStatic, c.groups}, i32));
+  if (c.za != ParamKind::None)
+    argTypes.push_back(wSumsType);
+  for (Value v : {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
+                  op.getWeightZeroPoint(), op.getBias()})
+    if (v) {
+      params.push_back(v);
+      argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
+    }
+  argTypes.push_back(memrefOf(resultType));
+  gpu::GPUFuncOp bmma =
+      buildBmmaKernel(b, loc, gpuModule, prefix + "_bmma", c, argTypes);
+  bmma->setAttr(
+      "qopt.bitplane",
+      b.getDictionaryAttr(
+          {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
+           b.getNamedAttr("act_bits", b.getI64IntegerAttr(c.q)),
+           b.getNamedAttr("mma",
+                          b.getStringAttr(c.smallM ? "m8n8k128" : "m16n8k256")),
+           b.getNamedAttr("block_tile", b.getDenseI64ArrayAttr({c.bm, c.bn})),
+           b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+           b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
+
+  // --- host side -------------------------------------------------------
+  b.setInsertionPoint(op);
+  KB k{b, loc};
+  SmallVector<Value> deviceBuffers;
+  Value mV = tensor::DimOp::create(b, loc, op.getAct(), 0);
+  auto dynSizes = [&](MemRefType t) {
+    SmallVector<Value> sizes;
+    for (int64_t s : t.getShape())
+      if (s == dyn)
+        sizes.push_back(mV);
+    return sizes;
+  };
+  auto deviceAlloc = [&](MemRefType t) {
+    Value buf = gpu::AllocOp::create(b, loc, t, Type(), ValueRange{},
+                                     dynSizes(t), ValueRange{})
+                    .getMemref();
+    deviceBuffers.push_back(buf);
+    return buf;
+  };
+  auto toDevice = [&](Value tensor) {
+    auto t = cast<RankedTensorType>(tensor.getType());
+    if (isa<IntType>(t.getElementType())) {
+      t = RankedTensorType::get(t.getShape(), i8);
+      tensor = StorageCastOp::create(b, loc, t, tensor);
+    }
+    Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor);
+    Value dev = deviceAlloc(memrefOf(t));
+    gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
+    return dev;
+  };
+  auto launch1D = [&](StringRef name, Value work, ValueRange args) {
+    auto func = gpuModule.lookupSymbol<gpu::GPUFuncOp>(name);
+    Value blocks = k.divu(k.addc(work, 255), k.idx(256));
+    gpu::LaunchFuncOp::create(
+        b, loc, func, gpu::KernelDim3{blocks, k.idx(1), k.idx(1)},
+        gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), args);
+  };
+
+  Value actDev = toDevice(op.getAct());
+  Value actPlanes = deviceAlloc(actPlanesType);
+  launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
+  SmallVector<Value> args = {actPlanes};
+  Value rowSumA, rowSumW, wPlanes;
+  if (c.zw != ParamKind::None) {
+    rowSumA = deviceAlloc(MemRefType::get({mStatic, c.groups}, i32));
+    launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
+  }
+  if (wConst) {
+    std::vector<int32_t> planes(c.p * n * c.kw, 0);
+    std::vector<int32_t> sums(n * c.groups, 0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t x = 0; x < kk; ++x) {
+        int64_t v = (*wConst)[r * kk + x];
+        sums[r * c.groups + x / groupLen] += static_cast<int32_t>(v);
+        for (int64_t bit = 0; bit < c.p; ++bit)
+          if ((static_cast<uint64_t>(v) >> bit) & 1)
+            planes[(bit * n + r) * c.kw + x / 32] |=
+                static_cast<int32_t>(uint32_t(1) << (x % 32));
+      }
+    wPlanes =
+        toDevice(i32Resource(b, loc, {c.p, n, c.kw}, planes, "gpu_bitplanes"));
+    if (c.za != ParamKind::None)
+      rowSumW = toDevice(
+          i32Resource(b, loc, {n, c.groups}, sums, "gpu_weight_row_sums"));
+  } else {
+    Value wDev = toDevice(op.getWeight());
+    wPlanes = deviceAlloc(wPlanesType);
+    launch1D(prefix + "_pack_weight", k.idx(n * c.kw), {wDev, wPlanes});
+    if (c.za != ParamKind::None) {
+      rowSumW = deviceAlloc(wSumsType);
+      launch1D(prefix + "_rowsum_weight", k.idx(n * c.groups), {wDev, rowSumW});
+    }
+  }
+  args.push_back(wPlanes);
+  if (rowSumA)
+    args.push_back(rowSumA);
+  if (rowSumW)
+    args.push_back(rowSumW);
+  for (Value v : params)
+    args.push_back(toDevice(v));
+  auto outType = memrefOf(resultType);
+  Value outDev = deviceAlloc(outType);
+  args.push_back(outDev);
+  Value gridX = k.divu(k.addc(mV, c.bm - 1), k.idx(c.bm));
+  gpu::LaunchFuncOp::create(
+      b, loc, bmma,
+      gpu::KernelDim3{gridX, k.idx((n + c.bn - 1) / c.bn), k.idx(1)},
+      gpu::KernelDim3{k.idx(c.threads()), k.idx(1), k.idx(1)}, Value(), args);
+  Value host = memref::AllocOp::create(b, loc, outType, dynSizes(outType));
+  gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, outDev);
+  for (Value buf : deviceBuffers)
+    gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buf);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, resultType, host, /*restrict=*/true, /*writable=*/true);
+  op.replaceAllUsesWith(result);
+  op.erase();
+  return success();
+}
+
+} // namespace

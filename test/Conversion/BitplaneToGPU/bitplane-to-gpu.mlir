@@ -1,0 +1,95 @@
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu --split-input-file | FileCheck %s
+
+// W2A8, per-channel weights (run time), per-token activations, bias, f16 out,
+// dynamic M: pack kernels for both operands, then the m16n8k256 binary MMA
+// kernel with 64x64 blocks, 2 cp.async stages (20 KiB each).
+// CHECK-LABEL: func.func @w2a8_per_channel
+// CHECK: %[[M:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[AB:.*]] = qopt.storage_cast %arg0 : tensor<?x512x!qopt.int<s8>> to tensor<?x512xi8>
+// CHECK: %[[AH:.*]] = bufferization.to_buffer %[[AB]]
+// CHECK: %[[AD:.*]] = gpu.alloc  (%[[M]]) : memref<?x512xi8>
+// CHECK: gpu.memcpy  %[[AD]], %[[AH]]
+// CHECK: %[[AP:.*]] = gpu.alloc  (%[[M]]) : memref<8x?x16xi32>
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act {{.*}} args(%[[AD]] : memref<?x512xi8>, %[[AP]] : memref<8x?x16xi32>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_weight
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma {{.*}} threads in (%c128, {{.*}} args(%[[AP]] : memref<8x?x16xi32>, %{{.*}} : memref<2x64x16xi32>, %{{.*}} : memref<?xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<64xf32>, %[[OUT:.*]] : memref<?x64xf16>)
+// CHECK: %[[HOST:.*]] = memref.alloc(%[[M]]) : memref<?x64xf16>
+// CHECK: gpu.memcpy  %[[HOST]], %[[OUT]]
+// CHECK: gpu.dealloc
+// CHECK: %[[Y:.*]] = bufferization.to_tensor %[[HOST]] restrict writable
+// CHECK: return %[[Y]]
+// CHECK-NOT: qopt.qmatmul
+
+// CHECK: gpu.module @qopt_kernels
+// CHECK: gpu.func @qmatmul0_pack_act(%{{.*}}: memref<?x512xi8>, %{{.*}}: memref<8x?x16xi32>) kernel
+// CHECK: scf.for
+// CHECK: arith.shrui
+// CHECK: arith.shli
+// CHECK: arith.ori
+// CHECK: gpu.func @qmatmul0_pack_weight(%{{.*}}: memref<64x512xi8>, %{{.*}}: memref<2x64x16xi32>) kernel
+// CHECK: gpu.func @qmatmul0_bmma(
+// CHECK-SAME: workgroup(%[[SA:.*]] : memref<2x8x64x8xi32, #gpu.address_space<workgroup>>, %[[SW:.*]] : memref<2x2x64x8xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", stages = 2 : i64, weight_bits = 2 : i64}}
+// Prologue: one k-step in flight.
+// CHECK: nvgpu.device_async_copy %arg0[{{.*}}], %[[SA]][{{.*}}], 4 {bypassL1}
+// CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[SW]][{{.*}}], 4 {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NEXT: nvvm.cp.async.wait.group 1
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<b1>, multiplicandBPtxType = #nvvm.mma_type<b1>, shape = #nvvm.shape<m = 16, n = 8, k = 256>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+// The sign plane of the activations (j = 7) with weight plane 1: -2^8.
+// CHECK: arith.constant 8 : i32
+// CHECK: gpu.barrier
+// CHECK: scf.yield
+// Epilogue: sw, sa, bias in f32, then f16 and one guarded store.
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: arith.truncf {{.*}} : f32 to f16
+// CHECK: scf.if
+// CHECK-NEXT: memref.store {{.*}} : memref<?x64xf16>
+// CHECK-NOT: xor_popc
+func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>, %w: tensor<64x512x!qopt.int<s2>>, %sw: tensor<64xf32>, %b: tensor<64xf32>) -> tensor<?x64xf16> {
+  %y = qopt.qmatmul %a scale(%sa), %w scale(%sw) bias(%b)
+      {act_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>, weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
+      : (tensor<?x512x!qopt.int<s8>>, tensor<?xf32>, tensor<64x512x!qopt.int<s2>>, tensor<64xf32>, tensor<64xf32>) -> tensor<?x64xf16>
+  return %y : tensor<?x64xf16>
+}
+
+// -----
+
+// W2A4 with zero points and per-group scales (two groups of 256), constant
+// weights, M = 4: m8n8k128 (8 x 128 blocks), 3 stages; the weights' planes
+// and row sums are packed at compile time, the activations' row sums at run
+// time.
+// CHECK-LABEL: func.func @w2a4_groups_zero_points
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_rowsum_act
+// CHECK: arith.constant dense_resource<gpu_bitplanes> : tensor<2x8x16xi32>
+// CHECK: arith.constant dense_resource<gpu_weight_row_sums> : tensor<8x2xi32>
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma
+// CHECK-NOT: qopt.qmatmul
+// CHECK: gpu.func @qmatmul0_rowsum_act(%{{.*}}: memref<4x512xi8>, %{{.*}}: memref<4x2xi32>)
+// CHECK: arith.extui
+// CHECK: gpu.func @qmatmul0_bmma(
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x4x8x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x128x8xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: mma = "m8n8k128", stages = 3
+// Two m8n8k128 per 256-bit step, chained through C.
+// CHECK: %[[P:.*]] = nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[Z:.*]], %[[Z]]]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 128>} : (i32, i32, i32) -> !llvm.struct<(i32, i32)>
+// CHECK: %[[C0:.*]] = llvm.extractvalue %[[P]][0]
+// CHECK: %[[C1:.*]] = llvm.extractvalue %[[P]][1]
+// CHECK: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[C0]], %[[C1]]]  {b1Op = #nvvm.mma_b1op<and_popc>
+// Group end: acc - zw * rowsum(A) - za * rowsum(W) + 256 * za * zw, times sw.
+// CHECK: arith.constant 256 : i32
+// CHECK: scf.yield
+// CHECK-NOT: xor_popc
+func.func @w2a4_groups_zero_points(%a: tensor<4x512x!qopt.int<u4>>, %sa: tensor<f32>, %za: tensor<i32>, %sw: tensor<8x2xf32>, %zw: tensor<8x2xi32>) -> tensor<4x8xf32> {
+  %w8 = arith.constant dense<1> : tensor<8x512xi8>
+  %w = qopt.storage_cast %w8 : tensor<8x512xi8> to tensor<8x512x!qopt.int<u2>>
+  %y = qopt.qmatmul %a scale(%sa) zero_point(%za), %w scale(%sw) zero_point(%zw)
+      {act_scheme = #qopt.scheme<per_tensor, asymmetric>, weight_scheme = #qopt.scheme<per_group(axis = 1, group_size = 256), asymmetric>}
+      : (tensor<4x512x!qopt.int<u4>>, tensor<f32>, tensor<i32>, tensor<8x512x!qopt.int<u2>>, tensor<8x2xf32>, tensor<8x2xi32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
