@@ -33,7 +33,9 @@ struct LayerSettings {
 /// One entry of the configuration file.
 struct ConfigEntry {
   std::string match;
-  llvm::GlobPattern pattern;
+  /// Compiled from `match` once the entries no longer move: a GlobPattern
+  /// keeps pointers into the text it was made from.
+  std::optional<llvm::GlobPattern> pattern;
   std::optional<unsigned> wbits, abits;
   std::optional<int64_t> groupSize;
   std::optional<bool> weightSymmetric, actSymmetric, keepFloat;
@@ -86,15 +88,16 @@ llvm::Expected<std::vector<ConfigEntry>> parseConfigFile(llvm::StringRef path) {
       return fail(where + " has no \"match\" pattern");
     entry.match = match->str();
     where += " (\"" + entry.match + "\")";
-    auto pattern = llvm::GlobPattern::create(*match);
-    if (!pattern)
-      return fail(where + ": bad pattern: " +
-                  llvm::toString(pattern.takeError()));
-    entry.pattern = std::move(*pattern);
+    // Validated here, compiled by the pass (see ConfigEntry::pattern).
+    if (auto pattern = llvm::GlobPattern::create(entry.match); !pattern)
+      return fail(where +
+                  ": bad pattern: " + llvm::toString(pattern.takeError()));
     for (const auto &kv : *e) {
       llvm::StringRef key = kv.first;
       const llvm::json::Value &v = kv.second;
-      auto integer = [&]() -> std::optional<int64_t> { return v.getAsInteger(); };
+      auto integer = [&]() -> std::optional<int64_t> {
+        return v.getAsInteger();
+      };
       if (key == "match")
         continue;
       if (key == "wbits" || key == "abits") {
@@ -105,8 +108,9 @@ llvm::Expected<std::vector<ConfigEntry>> parseConfigFile(llvm::StringRef path) {
           return fail(where + ": weight bits must be 1 to 8, got " +
                       llvm::Twine(*bits));
         if (key == "abits" && *bits != 16 && (*bits < 1 || *bits > 8))
-          return fail(where + ": activation bits must be 1 to 8, or 16 for "
-                              "weight-only, got " +
+          return fail(where +
+                      ": activation bits must be 1 to 8, or 16 for "
+                      "weight-only, got " +
                       llvm::Twine(*bits));
         (key == "wbits" ? entry.wbits : entry.abits) =
             static_cast<unsigned>(*bits);
@@ -180,8 +184,8 @@ struct AssignQuantConfigPass
       return fail("weight scheme must be sym or asym, got '" + weightScheme +
                   "'");
     if (!as)
-      return fail("activation scheme must be sym or asym, got '" +
-                  actScheme + "'");
+      return fail("activation scheme must be sym or asym, got '" + actScheme +
+                  "'");
     if (!aq)
       return fail("activation quantization must be dynamic or static, got '" +
                   actQuant + "'");
@@ -194,6 +198,8 @@ struct AssignQuantConfigPass
       if (!parsed)
         return fail(llvm::toString(parsed.takeError()));
       entries = std::move(*parsed);
+      for (ConfigEntry &e : entries)
+        e.pattern = cantFail(llvm::GlobPattern::create(e.match));
     }
     std::vector<std::pair<std::string, llvm::GlobPattern>> keep;
     for (const std::string &p : keepFloat) {
@@ -230,7 +236,7 @@ struct AssignQuantConfigPass
 
       LayerSettings s = defaults;
       for (ConfigEntry &e : entries) {
-        if (!e.pattern.match(name))
+        if (!e.pattern->match(name))
           continue;
         e.used = true;
         if (e.keepFloat && *e.keepFloat) {
@@ -287,8 +293,7 @@ struct AssignQuantConfigPass
       ActQuant act = s.abits == 16 ? ActQuant::None : s.dynamicOrStatic;
       op->setAttr(kQuantConfigAttr,
                   QuantConfigAttr::get(ctx, s.wbits, s.abits, s.groupSize,
-                                       s.weightSymmetric, s.actSymmetric,
-                                       act));
+                                       s.weightSymmetric, s.actSymmetric, act));
     }
     for (const ConfigEntry &e : entries)
       if (!e.used)
