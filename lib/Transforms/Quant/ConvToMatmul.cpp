@@ -69,7 +69,8 @@ static LogicalResult convertConv(linalg::Conv2DNchwFchwOp conv) {
           ValueRange{patchesInit},
           SmallVector<AffineMap>{
               AffineMap::get(6, 0,
-                             {d(0), d(3), d(1) * strides[0] + d(4) * dilations[0],
+                             {d(0), d(3),
+                              d(1) * strides[0] + d(4) * dilations[0],
                               d(2) * strides[1] + d(5) * dilations[1]},
                              ctx),
               AffineMap::getMultiDimIdentityMap(6, ctx)},
@@ -92,7 +93,8 @@ static LogicalResult convertConv(linalg::Conv2DNchwFchwOp conv) {
   if (!wAttr)
     return conv.emitWarning("quantized convolution stays float: unreadable "
                             "filter constant");
-  Value weights = arith::ConstantOp::create(b, loc, wType, cast<TypedAttr>(wAttr));
+  Value weights =
+      arith::ConstantOp::create(b, loc, wType, cast<TypedAttr>(wAttr));
   Value wT = linalg::TransposeOp::create(
                  b, loc, weights,
                  tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{k, f},
@@ -113,9 +115,9 @@ static LogicalResult convertConv(linalg::Conv2DNchwFchwOp conv) {
   Value zero = arith::ConstantOp::create(
       b, loc, b.getZeroAttr(outType.getElementType()));
   mmInit = linalg::FillOp::create(b, loc, zero, mmInit).getResult(0);
-  auto matmul = linalg::MatmulOp::create(b, loc, TypeRange{mmInit.getType()},
-                                         ValueRange{matrix, wT},
-                                         ValueRange{mmInit});
+  auto matmul =
+      linalg::MatmulOp::create(b, loc, TypeRange{mmInit.getType()},
+                               ValueRange{matrix, wT}, ValueRange{mmInit});
   copyLayerAttributes(conv, matmul);
 
   // [N * OH * OW, F] -> [N, OH, OW, F] -> [N, F, OH, OW], plus the conv's
@@ -137,11 +139,15 @@ static LogicalResult convertConv(linalg::Conv2DNchwFchwOp conv) {
           SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
           [](OpBuilder &nb, Location l, ValueRange args) {
             linalg::YieldOp::create(
-                nb, l, arith::AddFOp::create(nb, l, args[0], args[1]).getResult());
+                nb, l,
+                arith::AddFOp::create(nb, l, args[0], args[1]).getResult());
           })
           .getResult(0);
   conv.getResult(0).replaceAllUsesWith(result);
   conv.erase();
+  // The float filter would otherwise stay in the model (and in its size).
+  if (filterConst->use_empty())
+    filterConst->erase();
   return success();
 }
 

@@ -1,6 +1,7 @@
 // qopt-conv-to-matmul: a quantized convolution becomes im2col + matmul +
 // transpose back to NCHW; convolutions without a config stay.
 // RUN: qopt-opt %s --split-input-file --qopt-conv-to-matmul | FileCheck %s
+// RUN: qopt-opt %s --split-input-file --qopt-conv-to-matmul -verify-diagnostics -o /dev/null
 
 // Stride 3, dilation 2: patch element (c, kh, kw) of output pixel (oh, ow) is
 // x[n, c, 3 oh + 2 kh, 3 ow + 2 kw].
@@ -8,6 +9,8 @@
 // CHECK-DAG: #[[ID6:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>
 // CHECK-DAG: #[[NHWC:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>
 // CHECK-LABEL: func.func @strided_dilated
+// The float filter is gone: only its [F, K] reshape remains.
+// CHECK-NOT: tensor<3x2x2x2xf32>
 // CHECK: %[[INIT:.*]] = linalg.fill
 // CHECK: %[[PATCHES:.*]] = linalg.generic {indexing_maps = [#[[IM2COL]], #[[ID6]]], {{.*}}} ins(%arg0 : tensor<2x2x7x7xf32>) outs(%{{.*}} : tensor<2x2x2x2x2x2xf32>)
 // CHECK: %[[ROWS:.*]] = tensor.collapse_shape %[[PATCHES]] {{\[\[}}0, 1, 2], [3, 4, 5]] : tensor<2x2x2x2x2x2xf32> into tensor<8x8xf32>
@@ -43,4 +46,30 @@ func.func @float_conv(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x3x3xf32> {
   %i = linalg.fill ins(%c0 : f32) outs(%e : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>, qopt.layer_name = "conv"} ins(%x, %w : tensor<1x2x4x4xf32>, tensor<3x2x2x2xf32>) outs(%i : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
   return %y : tensor<1x3x3x3xf32>
+}
+
+// -----
+
+// A filter that is not a constant, or dynamic spatial sizes: the layer stays
+// float, with a warning, and loses its config.
+// CHECK-LABEL: func.func @filter_argument
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, qopt.layer_name = "conv", strides = dense<1> : tensor<2xi64>}
+func.func @filter_argument(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x2x2xf32>) -> tensor<1x3x3x3xf32> {
+  %c0 = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x3x3xf32>
+  %i = linalg.fill ins(%c0 : f32) outs(%e : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
+  // expected-warning @below {{quantized convolution stays float: its filter is not a constant}}
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>, qopt.layer_name = "conv", qopt.quant_config = #qopt.quant_config<wbits = 4, abits = 16, group_size = 0, weight_symmetric = true, act_symmetric = true, act_quant = none>} ins(%x, %w : tensor<1x2x4x4xf32>, tensor<3x2x2x2xf32>) outs(%i : tensor<1x3x3x3xf32>) -> tensor<1x3x3x3xf32>
+  return %y : tensor<1x3x3x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @dynamic_spatial
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, qopt.layer_name = "conv", strides = dense<1> : tensor<2xi64>}
+func.func @dynamic_spatial(%x: tensor<1x2x?x4xf32>, %i: tensor<1x3x?x3xf32>) -> tensor<1x3x?x3xf32> {
+  %w = arith.constant dense<0.5> : tensor<3x2x2x2xf32>
+  // expected-warning @below {{quantized convolution stays float: dynamic channel or spatial sizes}}
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>, qopt.layer_name = "conv", qopt.quant_config = #qopt.quant_config<wbits = 4, abits = 16, group_size = 0, weight_symmetric = true, act_symmetric = true, act_quant = none>} ins(%x, %w : tensor<1x2x?x4xf32>, tensor<3x2x2x2xf32>) outs(%i : tensor<1x3x?x3xf32>) -> tensor<1x3x?x3xf32>
+  return %y : tensor<1x3x?x3xf32>
 }
