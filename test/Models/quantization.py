@@ -185,6 +185,33 @@ def outlier_block(qcc, work):
           % err)
 
 
+def cnn(qcc, work):
+    """Convolutions quantize through im2col: the W8A8 CNN stays close to the
+    float one and stores fewer weight bytes than the float initializers."""
+    import onnx
+    import onnx.numpy_helper
+    model = quant_eval.write_model("cnn", work)
+    calib = quant_eval.write_batches("cnn", os.path.join(work, "cnn-calib"),
+                                     4, 8, seed=1000)
+    test = quant_eval.load_batches(quant_eval.write_batches(
+        "cnn", os.path.join(work, "cnn-test"), 2, 8, seed=5000))
+    f32 = os.path.join(work, "cnn-f32.so")
+    quant_eval.qcc(qcc, model, f32)
+    so = os.path.join(work, "cnn-w8a8.so")
+    rep = quant_eval.qcc(qcc, model, so, ["--wbits", "8", "--abits", "8",
+                                          "--calib", calib],
+                         report=os.path.join(work, "cnn-report.json"))
+    err = quant_eval.output_error(f32, so, test)
+    float_bytes = sum(onnx.numpy_helper.to_array(t).nbytes
+                      for t in onnx.load(model).graph.initializer)
+    check(err < 0.03 and rep["quantized_layers"] == 3,
+          "CNN W8A8 (convolutions through im2col): rel. output error %.5f, "
+          "%d layers quantized" % (err, rep["quantized_layers"]))
+    check(rep["weight_bytes"] < 0.6 * float_bytes,
+          "CNN W8A8 stores %d weight bytes for %d float bytes"
+          % (rep["weight_bytes"], float_bytes))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--qcc", required=True)
@@ -193,6 +220,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     exact_integer_path(args.qcc, args.work)
     outlier_block(args.qcc, args.work)
+    cnn(args.qcc, args.work)
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1
