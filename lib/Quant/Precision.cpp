@@ -47,13 +47,16 @@ paretoStates(ArrayRef<std::vector<PrecisionOption>> layers, int64_t budget) {
                         static_cast<uint32_t>(p), static_cast<uint32_t>(o)});
       }
     // By cost, then sensitivity; keep each state strictly better than every
-    // cheaper one. The sort is stable so ties resolve deterministically.
-    std::stable_sort(next.begin(), next.end(),
-                     [](const State &a, const State &b) {
-                       if (a.cost != b.cost)
-                         return a.cost < b.cost;
-                       return a.sensitivity < b.sensitivity;
-                     });
+    // cheaper one. Ties resolve by generation order (deterministic).
+    std::sort(next.begin(), next.end(), [](const State &a, const State &b) {
+      if (a.cost != b.cost)
+        return a.cost < b.cost;
+      if (a.sensitivity != b.sensitivity)
+        return a.sensitivity < b.sensitivity;
+      if (a.parent != b.parent)
+        return a.parent < b.parent;
+      return a.option < b.option;
+    });
     current.clear();
     for (const State &s : next)
       if (current.empty() || s.sensitivity < current.back().sensitivity)
