@@ -98,9 +98,8 @@ llvm::Error checkLayers(ArrayRef<std::vector<PrecisionOption>> layers) {
 }
 } // namespace
 
-llvm::Expected<Allocation>
-qopt::quant::solvePrecisionKnapsack(ArrayRef<std::vector<PrecisionOption>> layers,
-                                    int64_t budget) {
+llvm::Expected<Allocation> qopt::quant::solvePrecisionKnapsack(
+    ArrayRef<std::vector<PrecisionOption>> layers, int64_t budget) {
   if (llvm::Error e = checkLayers(layers))
     return std::move(e);
   // The cheapest allocation, to explain an infeasible budget.
@@ -115,8 +114,7 @@ qopt::quant::solvePrecisionKnapsack(ArrayRef<std::vector<PrecisionOption>> layer
   }
   if (budget < cheapest)
     return error("budget " + llvm::Twine(budget) +
-                 " is below the cheapest allocation (" +
-                 llvm::Twine(cheapest) +
+                 " is below the cheapest allocation (" + llvm::Twine(cheapest) +
                  ": every layer at its smallest candidate)");
   if (layers.empty())
     return Allocation{};
@@ -137,8 +135,9 @@ std::vector<Allocation> qopt::quant::precisionParetoFront(
   return front;
 }
 
-std::optional<Allocation> qopt::quant::bruteForcePrecision(
-    ArrayRef<std::vector<PrecisionOption>> layers, int64_t budget) {
+std::optional<Allocation>
+qopt::quant::bruteForcePrecision(ArrayRef<std::vector<PrecisionOption>> layers,
+                                 int64_t budget) {
   std::optional<Allocation> best;
   std::vector<unsigned> choice(layers.size(), 0);
   while (true) {

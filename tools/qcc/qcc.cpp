@@ -406,20 +406,18 @@ bool checkQuantFlags(QuantRequest &q) {
     if (q.wbitsCandidates.empty())
       q.wbitsCandidates = {2, 3, 4, 6, 8};
     if (avgWbits.getNumOccurrences() && avgWbits <= 0)
-      fail("--avg-wbits " + llvm::Twine(avgWbits.getValue()) +
+      fail("--avg-wbits " + qopt::shortNumber(avgWbits) +
            ": must be positive");
     else if (avgWbits.getNumOccurrences() &&
              avgWbits < q.wbitsCandidates.front())
-      fail(llvm::formatv("--avg-wbits {0}: impossible budget, below the "
-                         "smallest weight bits candidate ({1})",
-                         avgWbits.getValue(), q.wbitsCandidates.front())
-               .str());
+      fail("--avg-wbits " + qopt::shortNumber(avgWbits) +
+           ": impossible budget, below the smallest weight bits candidate (" +
+           llvm::Twine(q.wbitsCandidates.front()) + ")");
     if (maxWeightBytes.getNumOccurrences() && maxWeightBytes <= 0)
       fail("--max-weight-bytes " + llvm::Twine(maxWeightBytes.getValue()) +
            ": must be positive");
     if (avgCost.getNumOccurrences() && avgCost <= 0)
-      fail("--avg-cost " + llvm::Twine(avgCost.getValue()) +
-           ": must be positive");
+      fail("--avg-cost " + qopt::shortNumber(avgCost) + ": must be positive");
     if (avgCost.getNumOccurrences() && precisionCostTable.empty())
       fail("--avg-cost needs --precision-cost-table");
     if (!avgCost.getNumOccurrences() && !precisionCostTable.empty())

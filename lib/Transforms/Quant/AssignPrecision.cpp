@@ -13,6 +13,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 namespace qopt {
@@ -26,6 +27,12 @@ using namespace qopt::quant;
 
 std::string qopt::precisionCandidateKey(unsigned wbits, unsigned abits) {
   return "W" + std::to_string(wbits) + "A" + std::to_string(abits);
+}
+
+std::string qopt::shortNumber(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", value);
+  return buffer;
 }
 
 namespace {
@@ -48,7 +55,7 @@ std::optional<std::vector<PrecisionLayer>> collectLayers(ModuleOp module) {
     QuantConfigAttr cfg = getQuantConfig(op);
     if (!cfg)
       return;
-    PrecisionLayer l{op, getLayerName(op), cfg};
+    PrecisionLayer l{op, getLayerName(op), cfg, 0, 0, {}};
     std::optional<std::vector<float>> w;
     if (auto mm = dyn_cast<linalg::MatmulOp>(op)) {
       if (std::optional<LinearLayer> ll = matchLinearLayer(mm)) {
@@ -85,10 +92,9 @@ readKeyedNumbers(const llvm::json::Object &object, llvm::StringRef what) {
   for (const auto &kv : object) {
     std::optional<double> v = kv.second.getAsNumber();
     if (!v || !std::isfinite(*v) || *v < 0)
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          what + ": \"" + kv.first.str() +
-              "\" must be a non-negative number");
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     what + ": \"" + kv.first.str() +
+                                         "\" must be a non-negative number");
     out[kv.first.str()] = *v;
   }
   return out;
@@ -154,10 +160,9 @@ struct AssignPrecisionPass
     llvm::sort(acands);
     acands.erase(llvm::unique(acands), acands.end());
     if (avgWbits != 0 && avgWbits < wcands.front())
-      return fail(llvm::formatv("impossible budget: avg-wbits {0} is below "
-                                "the smallest weight bits candidate ({1})",
-                                avgWbits.getValue(), wcands.front())
-                      .str());
+      return fail("impossible budget: avg-wbits " + shortNumber(avgWbits) +
+                  " is below the smallest weight bits candidate (" +
+                  llvm::Twine(wcands.front()) + ")");
 
     std::optional<std::map<std::string, double>> table;
     if (!costTable.empty()) {
@@ -281,8 +286,8 @@ struct AssignPrecisionPass
               return signalPassFailure();
             }
             // Milli-units per weight: costs stay exact integers.
-            o.cost = static_cast<int64_t>(std::llround(it->second * 1000)) *
-                     params;
+            o.cost =
+                static_cast<int64_t>(std::llround(it->second * 1000)) * params;
           }
           if (measuredLayer) {
             std::optional<double> v = measuredLayer->getNumber(key);
@@ -296,9 +301,9 @@ struct AssignPrecisionPass
             WeightQuantConfig wcfg{{w, cfg.getWeightSymmetric()},
                                    cfg.getGroupSize(),
                                    /*clipSearch=*/true};
-            o.sensitivity = proxySensitivity(
-                l.weights, l.n, l.k, hessian, s->samples, s->numSamples, wcfg,
-                a, cfg.getActSymmetric());
+            o.sensitivity =
+                proxySensitivity(l.weights, l.n, l.k, hessian, s->samples,
+                                 s->numSamples, wcfg, a, cfg.getActSymmetric());
           }
           options.push_back(o);
         }
@@ -347,12 +352,10 @@ struct AssignPrecisionPass
                                   budget, wcands.front(), cheapest)
                         .str());
       if (kind == "avg-cost")
-        return fail(llvm::formatv("impossible budget: avg-cost {0} is below "
-                                  "the cheapest allocation ({1:f3} per "
-                                  "weight)",
-                                  avgCost.getValue(),
-                                  cheapest / 1000.0 / totalParams)
-                        .str());
+        return fail("impossible budget: avg-cost " + shortNumber(avgCost) +
+                    " is below the cheapest allocation (" +
+                    shortNumber(cheapest / 1000.0 / totalParams) +
+                    " per weight)");
       return fail("impossible budget: " + why);
     }
 
@@ -367,18 +370,16 @@ struct AssignPrecisionPass
                          ? ActQuant::DynamicPerToken
                          : cfg.getActQuant();
       l.op->setAttr(kQuantConfigAttr,
-                    QuantConfigAttr::get(ctx, c.wbits, c.abits,
-                                         cfg.getGroupSize(),
-                                         cfg.getWeightSymmetric(),
-                                         cfg.getActSymmetric(), act));
+                    QuantConfigAttr::get(
+                        ctx, c.wbits, c.abits, cfg.getGroupSize(),
+                        cfg.getWeightSymmetric(), cfg.getActSymmetric(), act));
       SmallVector<int64_t> w, a, cost, bytes;
       SmallVector<double> sens;
       for (const PrecisionOption &o : options) {
         w.push_back(o.wbits);
         a.push_back(o.abits);
         cost.push_back(o.cost);
-        bytes.push_back(packedWeightBytes(l.n, l.k, o.wbits,
-                                          cfg.getGroupSize(),
+        bytes.push_back(packedWeightBytes(l.n, l.k, o.wbits, cfg.getGroupSize(),
                                           cfg.getWeightSymmetric()));
         sens.push_back(o.sensitivity);
       }

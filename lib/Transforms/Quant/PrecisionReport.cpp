@@ -44,10 +44,12 @@ std::vector<RecordedLayer> recordedLayers(ModuleOp module) {
     auto params = p.getAs<IntegerAttr>("params");
     if (!w || !a || !cost || !bytes || !sens || !chosen || !params ||
         w.size() != a.size() || w.size() != cost.size() ||
-        w.size() != sens.size() || w.size() != bytes.size())
+        w.size() != sens.size() || w.size() != bytes.size() ||
+        chosen.getInt() < 0 ||
+        chosen.getInt() >= static_cast<int64_t>(w.size()))
       return;
     l.params = params.getInt();
-    for (size_t i = 0; i < w.size(); ++i) {
+    for (int64_t i = 0; i < w.size(); ++i) {
       l.options.push_back({static_cast<unsigned>(w[i]),
                            static_cast<unsigned>(a[i]), cost[i], sens[i]});
       l.bytes.push_back(bytes[i]);
@@ -140,9 +142,8 @@ llvm::json::Object qopt::precisionReport(ModuleOp module,
   std::set<size_t> keep;
   size_t count = front.size();
   for (size_t i = 0; i < std::min(count, maxParetoPoints); ++i)
-    keep.insert(count <= maxParetoPoints
-                    ? i
-                    : i * (count - 1) / (maxParetoPoints - 1));
+    keep.insert(
+        count <= maxParetoPoints ? i : i * (count - 1) / (maxParetoPoints - 1));
   llvm::json::Array pareto;
   for (size_t i = 0; i < count; ++i) {
     bool isChosen = front[i].choice == chosen;
@@ -197,8 +198,8 @@ llvm::Error qopt::writePrecisionJson(llvm::StringRef path,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "cannot write the precision report: " +
                                        error);
-  file->os() << llvm::formatv("{0:2}", llvm::json::Value(
-                                           llvm::json::Object(report)))
+  file->os() << llvm::formatv("{0:2}",
+                              llvm::json::Value(llvm::json::Object(report)))
              << "\n";
   file->keep();
   return llvm::Error::success();
@@ -346,14 +347,13 @@ std::string plot(llvm::StringRef title, llvm::StringRef xLabel,
                           "fill='{3}' stroke='{4}'><title>{5}</title>"
                           "</circle>",
                           px(p.first), py(p.second), big ? 7 : 3.5,
-                          big ? "#ffd400" : s.color,
-                          big ? "#000" : s.color,
+                          big ? "#ffd400" : s.color, big ? "#000" : s.color,
                           escape(i < s.tips.size() ? s.tips[i] : ""));
     }
     os << llvm::formatv("<circle cx='{0}' cy='{1}' r='4' fill='{2}'/>"
                         "<text x='{3}' y='{4}' font-size='11'>{5}</text>",
-                        W - R - 150, legendY, s.color, W - R - 142,
-                        legendY + 4, escape(s.label));
+                        W - R - 150, legendY, s.color, W - R - 142, legendY + 4,
+                        escape(s.label));
     legendY += 16;
   }
   os << "</svg>";
@@ -416,10 +416,9 @@ std::string qopt::precisionReportHtml(const llvm::json::Object &report) {
         static_cast<int64_t>(number(*totals, "weight_bytes")),
         number(*totals, "predicted"));
     if (std::isfinite(number(*totals, "measured")))
-      os << llvm::formatv(", measured output error {0:e3} ({1})",
-                          number(*totals, "measured"),
-                          escape(report.getString("measured_metric")
-                                     .value_or("relative MSE")));
+      os << llvm::formatv(
+          ", measured output error {0:e3} ({1})", number(*totals, "measured"),
+          escape(report.getString("measured_metric").value_or("relative MSE")));
     os << ".</p>\n";
   }
 
@@ -436,14 +435,14 @@ std::string qopt::precisionReportHtml(const llvm::json::Object &report) {
       if (p->getBoolean("chosen").value_or(false))
         s.highlight = s.points.size();
       s.points.push_back({number(*p, xKey), number(*p, yKey)});
-      std::string tip = llvm::formatv("{0} {1:f3} avg bits, {2} bytes, {3}: "
-                                      "{4:e3}",
-                                      p->getString("label").value_or(""),
-                                      number(*p, "avg_wbits"),
-                                      static_cast<int64_t>(
-                                          number(*p, "weight_bytes")),
-                                      yKey, number(*p, yKey))
-                            .str();
+      std::string tip =
+          llvm::formatv("{0} {1:f3} avg bits, {2} bytes, {3}: "
+                        "{4:e3}",
+                        p->getString("label").value_or(""),
+                        number(*p, "avg_wbits"),
+                        static_cast<int64_t>(number(*p, "weight_bytes")), yKey,
+                        number(*p, yKey))
+              .str();
       s.tips.push_back(tip);
     }
     return s;
@@ -452,20 +451,18 @@ std::string qopt::precisionReportHtml(const llvm::json::Object &report) {
   const llvm::json::Array *uniform = report.getArray("uniform");
   const llvm::json::Array *measured = report.getArray("measured");
   os << "<h2>Pareto front: budget against error</h2><div class='plots'>\n";
-  os << plot("Predicted error (sum of layer sensitivities)", xLabel,
-             "predicted error (log)",
-             {seriesFrom(pareto, "predicted", "Pareto front (mixed)",
-                         "#3a6ea5", true),
-              seriesFrom(uniform, "predicted", "uniform precision", "#d62728",
-                         false)},
-             budgetX);
-  os << plot("Measured output error on calibration data", xLabel,
-             "measured error (log)",
-             {seriesFrom(measured, "measured", "mixed (solver)", "#3a6ea5",
-                         true),
-              seriesFrom(uniform, "measured", "uniform precision", "#d62728",
-                         false)},
-             budgetX);
+  os << plot(
+      "Predicted error (sum of layer sensitivities)", xLabel,
+      "predicted error (log)",
+      {seriesFrom(pareto, "predicted", "Pareto front (mixed)", "#3a6ea5", true),
+       seriesFrom(uniform, "predicted", "uniform precision", "#d62728", false)},
+      budgetX);
+  os << plot(
+      "Measured output error on calibration data", xLabel,
+      "measured error (log)",
+      {seriesFrom(measured, "measured", "mixed (solver)", "#3a6ea5", true),
+       seriesFrom(uniform, "measured", "uniform precision", "#d62728", false)},
+      budgetX);
   os << "</div>\n<p style='font-size:12px;color:#555'>The chosen allocation "
         "is the large yellow point; the dashed line is the budget.</p>\n";
 
@@ -502,10 +499,10 @@ std::string qopt::precisionReportHtml(const llvm::json::Object &report) {
       std::string chosenKey =
           chosen ? chosen->getString("config").value_or("").str() : "";
       double wb = chosen ? number(*chosen, "wbits") : 0;
-      os << "<tr><td class='name'>"
-         << escape(l->getString("name").value_or("")) << "</td><td>"
-         << static_cast<int64_t>(number(*l, "params")) << "</td><td>"
-         << escape(chosenKey) << "</td><td style='text-align:left'>"
+      os << "<tr><td class='name'>" << escape(l->getString("name").value_or(""))
+         << "</td><td>" << static_cast<int64_t>(number(*l, "params"))
+         << "</td><td>" << escape(chosenKey)
+         << "</td><td style='text-align:left'>"
          << llvm::formatv("<span class='bar' style='width:{0}px'></span> {1}",
                           static_cast<int>(wb * 10), wb)
          << "</td><td>"
@@ -544,16 +541,15 @@ std::string qopt::precisionReportHtml(const llvm::json::Object &report) {
       const llvm::json::Object *p = v.getAsObject();
       if (!p)
         continue;
-      os << llvm::formatv("<tr><td class='name'>{0}</td><td>{1:f3}</td>"
-                          "<td>{2}</td><td>{3:e3}</td><td>{4}</td></tr>\n",
-                          escape(p->getString("label").value_or("")),
-                          number(*p, "avg_wbits"),
-                          static_cast<int64_t>(number(*p, "weight_bytes")),
-                          number(*p, "predicted"),
-                          std::isfinite(number(*p, "measured"))
-                              ? llvm::formatv("{0:e3}", number(*p, "measured"))
-                                    .str()
-                              : std::string("-"));
+      os << llvm::formatv(
+          "<tr><td class='name'>{0}</td><td>{1:f3}</td>"
+          "<td>{2}</td><td>{3:e3}</td><td>{4}</td></tr>\n",
+          escape(p->getString("label").value_or("")), number(*p, "avg_wbits"),
+          static_cast<int64_t>(number(*p, "weight_bytes")),
+          number(*p, "predicted"),
+          std::isfinite(number(*p, "measured"))
+              ? llvm::formatv("{0:e3}", number(*p, "measured")).str()
+              : std::string("-"));
     }
     os << "</table>\n";
   };

@@ -27,8 +27,8 @@ module {
 }
 
 //--- impossible-bytes.mlir
-// Two layers at 2 bits take 2 x 32 bytes.
-// expected-error @+1 {{impossible budget: max-weight-bytes 40 is below the smallest allocation, every layer at W2 (64 bytes)}}
+// Two layers at 2 bits take 2 x 48 bytes.
+// expected-error @+1 {{impossible budget: max-weight-bytes 40 is below the smallest allocation, every layer at W2 (96 bytes)}}
 module {
   func.func @main(%x: tensor<4x8xf32>, %i: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
     %w = arith.constant dense<[[1.0, 2.0, 3.0, -4.0], [0.5, 0.25, -1.0, 2.0], [1.0, 2.0, 3.0, -4.0], [0.5, 0.25, -1.0, 2.0], [1.0, 2.0, 3.0, -4.0], [0.5, 0.25, -1.0, 2.0], [1.0, 2.0, 3.0, -4.0], [0.5, 0.25, -1.0, 2.0]]> : tensor<8x4xf32>

@@ -1,4 +1,5 @@
-//===- PrecisionReport.h - the precision allocation as JSON and HTML -*- C++ -*-//
+//===- PrecisionReport.h - the precision allocation as JSON and HTML -*- C++
+//-*-//
 //
 // qopt-assign-precision records its work in the IR: per layer
 // `qopt.precision` (candidates, costs, packed bytes, sensitivities, the
@@ -23,6 +24,9 @@ constexpr const char *kPrecisionBudgetAttr = "qopt.precision_budget";
 
 /// "W4A16".
 std::string precisionCandidateKey(unsigned wbits, unsigned abits);
+
+/// A number as printf's %g writes it ("1.5", "3.25", "1e+06").
+std::string shortNumber(double value);
 
 /// The allocation recorded in `module`: {"budget": {...}, "layers": [{name,
 /// n, k, params, candidates: [{wbits, abits, cost, bytes, sensitivity}],
