@@ -12,8 +12,8 @@
 
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
-#include "qopt/Import/ImportOnnx.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Import/ImportOnnx.h"
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
 #include "qopt/Target/CPU.h"
@@ -117,11 +117,11 @@ static cl::opt<Stage> stopAfter(
                           "(qopt.precision)"),
                clEnumValN(Stage::Quantize, "quantize",
                           "weights and activations quantized (qopt.qmatmul)"),
-               clEnumValN(Stage::Pack, "pack",
-                          "weights stored as bit planes"),
+               clEnumValN(Stage::Pack, "pack", "weights stored as bit planes"),
                clEnumValN(Stage::QoptLowering, "qopt-lowering",
                           "qopt ops lowered to linalg"),
-               clEnumValN(Stage::Linalg, "linalg", "after linalg optimizations"),
+               clEnumValN(Stage::Linalg, "linalg",
+                          "after linalg optimizations"),
                clEnumValN(Stage::Bufferize, "bufferize", "after bufferization"),
                clEnumValN(Stage::LLVMDialect, "llvm-dialect",
                           "the LLVM dialect module")),
@@ -252,17 +252,16 @@ static cl::opt<std::string> precisionCostTable(
     cl::desc("JSON object of each candidate's cost per weight, "
              "{\"W4A8\": 2.0, ...}"),
     cl::value_desc("costs.json"), cl::cat(precisionCategory));
-static cl::list<std::string> wbitsCandidates(
-    "wbits-candidates",
-    cl::desc("Weight bits to choose from (default 2,3,4,6,8)"),
-    cl::CommaSeparated, cl::value_desc("B,B,..."),
-    cl::cat(precisionCategory));
+static cl::list<std::string>
+    wbitsCandidates("wbits-candidates",
+                    cl::desc("Weight bits to choose from (default 2,3,4,6,8)"),
+                    cl::CommaSeparated, cl::value_desc("B,B,..."),
+                    cl::cat(precisionCategory));
 static cl::list<std::string> abitsCandidates(
     "abits-candidates",
     cl::desc("Activation bits to choose from, 16 for weight-only (default: "
              "--abits)"),
-    cl::CommaSeparated, cl::value_desc("B,B,..."),
-    cl::cat(precisionCategory));
+    cl::CommaSeparated, cl::value_desc("B,B,..."), cl::cat(precisionCategory));
 static cl::opt<std::string> precisionEstimator(
     "precision-estimator",
     cl::desc("Layer sensitivity: proxy (Hessian-weighted error from the "
@@ -395,8 +394,7 @@ bool checkQuantFlags(QuantRequest &q) {
                 maxWeightBytes.getNumOccurrences() +
                 avgCost.getNumOccurrences();
   q.precision = budgets > 0;
-  q.enabled =
-      wbits.getNumOccurrences() || !layerConfig.empty() || q.precision;
+  q.enabled = wbits.getNumOccurrences() || !layerConfig.empty() || q.precision;
   if (budgets > 1)
     fail("give one budget: --avg-wbits, --max-weight-bytes or --avg-cost");
   if (!parseCandidates(wbitsCandidates, true, q.wbitsCandidates) ||
@@ -406,8 +404,7 @@ bool checkQuantFlags(QuantRequest &q) {
     if (q.wbitsCandidates.empty())
       q.wbitsCandidates = {2, 3, 4, 6, 8};
     if (avgWbits.getNumOccurrences() && avgWbits <= 0)
-      fail("--avg-wbits " + qopt::shortNumber(avgWbits) +
-           ": must be positive");
+      fail("--avg-wbits " + qopt::shortNumber(avgWbits) + ": must be positive");
     else if (avgWbits.getNumOccurrences() &&
              avgWbits < q.wbitsCandidates.front())
       fail("--avg-wbits " + qopt::shortNumber(avgWbits) +
@@ -431,7 +428,7 @@ bool checkQuantFlags(QuantRequest &q) {
     if (precisionEstimator == "proxy" && calibPath.empty() &&
         calibrationFile.empty())
       fail("mixed precision (--" +
-           std::string(avgWbits.getNumOccurrences()       ? "avg-wbits"
+           std::string(avgWbits.getNumOccurrences()         ? "avg-wbits"
                        : maxWeightBytes.getNumOccurrences() ? "max-weight-bytes"
                                                             : "avg-cost") +
            ") needs calibration data for its sensitivities (--calib or "
@@ -506,8 +503,7 @@ bool checkQuantFlags(QuantRequest &q) {
   if (!calibPath.empty() && !calibrationFile.empty())
     fail("give --calib or --calibration-file, not both");
   q.needsCalibration = q.smoothing || weightQuantizer == "gptq" ||
-                       (actQuant == "static" && mayQuantizeActs) ||
-                       q.precision;
+                       (actQuant == "static" && mayQuantizeActs) || q.precision;
   if (!saveCalibration.empty() && calibPath.empty())
     fail("--save-calibration needs --calib");
   return ok;
@@ -772,8 +768,8 @@ public:
   }
 
 private:
-  static bool isDistribution(
-      const std::vector<std::vector<qopt::OutputTensor>> &outputs) {
+  static bool
+  isDistribution(const std::vector<std::vector<qopt::OutputTensor>> &outputs) {
     bool any = false;
     for (const auto &batch : outputs)
       for (const qopt::OutputTensor &t : batch) {
@@ -896,17 +892,16 @@ bool assignPrecision(ModuleOp module, const QuantRequest &quant,
         for (unsigned a : as) {
           auto e = meter->measure({{name, {w, a}}});
           if (!e) {
-            fail("measuring layer '" + name + "': " +
-                 llvm::toString(e.takeError()));
+            fail("measuring layer '" + name +
+                 "': " + llvm::toString(e.takeError()));
             ok = false;
             return;
           }
           errors[qopt::precisionCandidateKey(w, a)] = *e;
           if (verbose)
-            llvm::errs() << llvm::formatv("qcc:   sensitivity {0} {1}: {2:e3}\n",
-                                          name,
-                                          qopt::precisionCandidateKey(w, a),
-                                          *e);
+            llvm::errs() << llvm::formatv(
+                "qcc:   sensitivity {0} {1}: {2:e3}\n", name,
+                qopt::precisionCandidateKey(w, a), *e);
         }
       layers[name] = std::move(errors);
     });
@@ -917,10 +912,9 @@ bool assignPrecision(ModuleOp module, const QuantRequest &quant,
     sensitivityPath = std::string(path);
     llvm::json::Object root{{"metric", meter->metric()},
                             {"layers", std::move(layers)}};
-    if (failed(writeOutput(sensitivityPath,
-                           llvm::formatv("{0:2}",
-                                         llvm::json::Value(std::move(root)))
-                               .str())))
+    if (failed(writeOutput(
+            sensitivityPath,
+            llvm::formatv("{0:2}", llvm::json::Value(std::move(root))).str())))
       return false;
   }
 
@@ -984,11 +978,10 @@ bool assignPrecision(ModuleOp module, const QuantRequest &quant,
         if (!measureInto(point))
           return false;
         point["label"] =
-            llvm::formatv("mixed {0:f2} bits{1}",
-                          point.getNumber("avg_wbits").value_or(0),
-                          point.getBoolean("chosen").value_or(false)
-                              ? " (chosen)"
-                              : "")
+            llvm::formatv(
+                "mixed {0:f2} bits{1}",
+                point.getNumber("avg_wbits").value_or(0),
+                point.getBoolean("chosen").value_or(false) ? " (chosen)" : "")
                 .str();
         if (point.getBoolean("chosen").value_or(false))
           if (llvm::json::Object *totals = report.getObject("totals"))
@@ -1254,9 +1247,8 @@ int main(int argc, char **argv) {
       return rc;
 
     timer.begin("quantize");
-    if (!runPasses(*module, [&](PassManager &pm) {
-          addQuantizePasses(pm, statsPath);
-        }))
+    if (!runPasses(*module,
+                   [&](PassManager &pm) { addQuantizePasses(pm, statsPath); }))
       return 1;
     timer.end();
     llvm::json::Object report;

@@ -149,6 +149,46 @@ TEST(Precision, InfeasibleAndInvalidInstances) {
   llvm::consumeError(a.takeError());
 }
 
+TEST(Precision, LargeModelIsExactAndQuick) {
+  // 224 layers of LLM shapes (7B-like: q/k/v/o 4096x4096, up/gate/down
+  // 4096x11008) with per-layer scales: the Pareto states stay few because
+  // the costs are multiples of large parameter counts.
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> uni(0, 1);
+  Layers layers;
+  int64_t params = 0;
+  for (int block = 0; block < 32; ++block)
+    for (int64_t p :
+         {4096LL * 4096, 4096LL * 4096, 4096LL * 4096, 4096LL * 4096,
+          4096LL * 11008, 4096LL * 11008, 4096LL * 11008}) {
+      double scale = std::exp(6 * uni(rng));
+      std::vector<PrecisionOption> options;
+      for (unsigned bits : {2u, 3u, 4u, 6u, 8u})
+        options.push_back({bits, 16, bits * p, scale * std::pow(0.25, bits)});
+      layers.push_back(options);
+      params += p;
+    }
+  int64_t budget = params * 4;
+  llvm::Expected<Allocation> a = solvePrecisionKnapsack(layers, budget);
+  ASSERT_TRUE(static_cast<bool>(a)) << llvm::toString(a.takeError());
+  EXPECT_LE(a->cost, budget);
+  // At least as good as uniform 4 bits, which fits.
+  double uniform = 0;
+  for (auto &options : layers)
+    uniform += options[2].sensitivity;
+  EXPECT_LT(a->sensitivity, uniform);
+  // No single swap of two layers' choices improves it within the budget
+  // (a necessary condition of optimality, cheap to check).
+  for (size_t i = 0; i < layers.size(); i += 7)
+    for (size_t o = 0; o < layers[i].size(); ++o) {
+      int64_t cost = a->cost - layers[i][a->choice[i]].cost + layers[i][o].cost;
+      double sens = a->sensitivity - layers[i][a->choice[i]].sensitivity +
+                    layers[i][o].sensitivity;
+      if (cost <= budget)
+        EXPECT_GE(sens, a->sensitivity * (1 - 1e-12));
+    }
+}
+
 TEST(Precision, PackedBytes) {
   // 3 bit planes of 10 rows of 2 words, plus 10 f32 scales.
   EXPECT_EQ(packedWeightBytes(10, 40, 3, 0, true), 3 * 10 * 2 * 4 + 40);

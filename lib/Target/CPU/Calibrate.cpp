@@ -320,8 +320,8 @@ qopt::runModelOnBatches(llvm::StringRef soPath,
     std::vector<qopt_tensor> out(numOutputs);
     if (m.qopt_model_run(m.model, in.data(), static_cast<int32_t>(in.size()),
                          out.data(), numOutputs) != QOPT_OK)
-      return error("input file '" + file + "': the model failed: " +
-                   m.qopt_model_last_error(m.model));
+      return error("input file '" + file +
+                   "': the model failed: " + m.qopt_model_last_error(m.model));
     std::vector<OutputTensor> batch;
     for (int32_t o = 0; o < numOutputs; ++o) {
       const qopt_tensor &t = out[o];
