@@ -17,11 +17,38 @@ import json
 import os
 import sys
 
+import numpy as np
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from qopt_tools import quant_eval  # noqa: E402
 
 failures = []
+
+
+def softmax_model(path):
+    """x -> MatMul -> Relu -> MatMul -> Softmax: the output is a
+    distribution."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(
+        (rng.standard_normal((32, 64)) / 6).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array(
+        (rng.standard_normal((64, 10)) / 8).astype(np.float32), "w2")
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "w2"], ["l"], name="fc2"),
+             helper.make_node("Softmax", ["l"], ["p"], name="sm", axis=-1)]
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 32])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["b", 10])],
+        [w1, w2])
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
 
 
 def check(condition, message):
@@ -106,6 +133,26 @@ def main():
     check(page.startswith("<!DOCTYPE html>") and page.count("<svg") == 2 and
           "fc_heavy" in page, "report: HTML page with two plots and the "
           "layer table")
+
+    # A model whose output is a distribution (softmax): the measured
+    # estimator compares distributions by KL divergence.
+    sm = os.path.join(work, "softmax.onnx")
+    softmax_model(sm)
+    sm_calib = os.path.join(work, "softmax-calib")
+    os.makedirs(sm_calib, exist_ok=True)
+    rng = np.random.default_rng(3)
+    np.savez(os.path.join(sm_calib, "b0.npz"),
+             x=rng.standard_normal((64, 32)).astype(np.float32))
+    quant_eval.qcc(args.qcc, sm, os.path.join(work, "softmax.so"),
+                   ["--avg-wbits", "3", "--calib", sm_calib,
+                    "--precision-estimator", "measured", "--precision-report",
+                    os.path.join(work, "softmax.html")])
+    with open(os.path.join(work, "softmax.json")) as f:
+        sm_report = json.load(f)
+    check(sm_report.get("measured_metric") ==
+          "KL divergence of the output distribution" and
+          sm_report["budget"]["estimator"] == "measured",
+          "softmax output: measured sensitivities are KL divergences")
 
     if failures:
         print("%d check(s) failed" % len(failures))
