@@ -637,6 +637,17 @@ bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
         s["alpha"] = a.getValueAsDouble();
       layer["smoothing"] = std::move(s);
     }
+    // The precision stage's choice (qopt-assign-precision).
+    if (auto p = op->getAttrOfType<DictionaryAttr>(qopt::kPrecisionAttr)) {
+      auto sens = p.getAs<DenseF64ArrayAttr>("sensitivity");
+      auto chosen = p.getAs<IntegerAttr>("chosen");
+      auto estimator = p.getAs<StringAttr>("estimator");
+      if (sens && chosen && chosen.getInt() >= 0 &&
+          chosen.getInt() < sens.size() && estimator)
+        layer["precision"] =
+            llvm::json::Object{{"estimator", estimator.str()},
+                               {"sensitivity", sens[chosen.getInt()]}};
+    }
     if (auto err = op->getAttrOfType<DictionaryAttr>("qopt.weight_error")) {
       llvm::json::Object e;
       for (NamedAttribute a : err)

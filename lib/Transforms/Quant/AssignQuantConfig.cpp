@@ -86,11 +86,12 @@ llvm::Expected<std::vector<ConfigEntry>> parseConfigFile(llvm::StringRef path) {
       return fail(where + " has no \"match\" pattern");
     entry.match = match->str();
     where += " (\"" + entry.match + "\")";
+    // Only checked here: a GlobPattern refers to the text it was created
+    // from, so the patterns are made once the entries stay put.
     auto pattern = llvm::GlobPattern::create(*match);
     if (!pattern)
       return fail(where + ": bad pattern: " +
                   llvm::toString(pattern.takeError()));
-    entry.pattern = std::move(*pattern);
     for (const auto &kv : *e) {
       llvm::StringRef key = kv.first;
       const llvm::json::Value &v = kv.second;
@@ -194,6 +195,9 @@ struct AssignQuantConfigPass
       if (!parsed)
         return fail(llvm::toString(parsed.takeError()));
       entries = std::move(*parsed);
+      // The patterns refer to `match`, which no longer moves.
+      for (ConfigEntry &e : entries)
+        e.pattern = cantFail(llvm::GlobPattern::create(e.match));
     }
     std::vector<std::pair<std::string, llvm::GlobPattern>> keep;
     for (const std::string &p : keepFloat) {

@@ -304,16 +304,18 @@ std::string plot(llvm::StringRef title, llvm::StringRef xLabel,
                         "text-anchor='end' font-size='11'>1e{5}</text>",
                         L, W - R, y, L - 6, y + 4, static_cast<int>(e));
   }
-  for (int i = 0; i <= 5; ++i) {
-    double x = x0 + (x1 - x0) * i / 5;
+  // Ticks at 1, 2 or 5 times a power of ten, about five of them.
+  double raw = (x1 - x0) / 5, step = std::pow(10, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * step >= raw) {
+      step *= m;
+      break;
+    }
+  for (double x = std::ceil(x0 / step) * step; x <= x1 + 1e-9 * step; x += step)
     os << llvm::formatv("<line x1='{0}' x2='{0}' y1='{1}' y2='{2}' "
                         "stroke='#eee'/><text x='{0}' y='{3}' "
                         "text-anchor='middle' font-size='11'>{4}</text>",
-                        px(x), T, H - B, H - B + 16,
-                        std::fabs(x) >= 1000
-                            ? llvm::formatv("{0:f0}", x).str()
-                            : llvm::formatv("{0:f2}", x).str());
-  }
+                        px(x), T, H - B, H - B + 16, shortNumber(x));
   os << llvm::formatv("<text x='{0}' y='{1}' text-anchor='middle' "
                       "font-size='12'>{2}</text>",
                       (L + W - R) / 2, H - 12, escape(xLabel));
