@@ -208,8 +208,46 @@ def linear(seed=5, k=96, n=40, bias=False):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", n])])
 
 
+def mixed_sensitivity(seed=6, d_in=64, d=128, out=64):
+    """Four linear layers of deliberately different sensitivity to weight
+    quantization, for mixed-precision tests:
+      fc_in    (64 -> 128): its inputs carry outlier channels (x8): sensitive;
+      fc_res   (128 -> 128): a residual branch scaled by 0.05: insensitive;
+      fc_heavy (128 -> 128): heavy-tailed weights (Student t, 1.5 degrees of
+               freedom), whose rare large values stretch the quantization
+               step of every row: sensitive;
+      head     (128 -> 64): Gaussian weights: in between.
+    The input scale is part of the model (a constant Mul), so every input
+    shows the outlier channels."""
+    g = _Graph(seed)
+    scale = np.ones(d_in, np.float32)
+    scale[[5, 21, 40]] = 8.0
+    x = g.op("Mul", ["x", g.const(scale)])
+    h = g.op("MatMul", [x, g.weight((d_in, d), 1.0 / np.sqrt(d_in))])
+    h = _gelu(g, h)
+    r = g.op("MatMul", [h, g.weight((d, d), 1.0 / np.sqrt(d))])
+    h = g.op("Add", [h, g.op("Mul", [r, g.const(np.float32(0.05))])])
+    heavy = (g.rng.standard_t(1.5, (d, d)) / np.sqrt(d) * 0.5).astype(
+        np.float32)
+    h = g.op("MatMul", [h, g.const(heavy)])
+    h = _gelu(g, h)
+    y = g.op("MatMul", [h, g.weight((d, out), 1.0 / np.sqrt(d))])
+    g.nodes[-1].output[0] = "y"
+    # Readable layer names.
+    names = iter(["fc_in", "fc_res", "fc_heavy", "head"])
+    for node in g.nodes:
+        if node.op_type == "MatMul":
+            node.name = next(names)
+    return g.model(
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                       ["batch", d_in])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                       ["batch", out])])
+
+
 MODELS = {"mlp": mlp, "transformer": transformer, "cnn": cnn,
-          "outlier_block": outlier_block, "linear": linear}
+          "outlier_block": outlier_block, "linear": linear,
+          "mixed_sensitivity": mixed_sensitivity}
 
 
 def sample_inputs(name, batch, seed=0, seq=7):
@@ -223,6 +261,8 @@ def sample_inputs(name, batch, seed=0, seq=7):
         return {"x": rng.standard_normal((batch, seq, 128)).astype(np.float32)}
     if name == "linear":
         return {"x": rng.standard_normal((batch, 96)).astype(np.float32)}
+    if name == "mixed_sensitivity":
+        return {"x": rng.standard_normal((batch, 64)).astype(np.float32)}
     return {"image": rng.standard_normal((batch, 3, 16, 16)).astype(np.float32)}
 
 

@@ -22,6 +22,7 @@
 #include "qopt/Transforms/Passes.h"
 #include "qopt/Transforms/Quant/LinearLayers.h"
 #include "qopt/Transforms/Quant/Passes.h"
+#include "qopt/Transforms/Quant/PrecisionReport.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -52,6 +53,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
 
 using namespace mlir;
 using qopt::QuantConfigAttr;
@@ -100,6 +104,7 @@ enum class Stage {
   Import,
   QuantConfig,
   Smooth,
+  Precision,
   Quantize,
   Pack,
   GPU,
@@ -117,6 +122,9 @@ static cl::opt<Stage> stopAfter(
                           "layers chosen and configured (#qopt.quant_config)"),
                clEnumValN(Stage::Smooth, "smooth",
                           "after SmoothQuant (float, smoothed)"),
+               clEnumValN(Stage::Precision, "precision",
+                          "per-layer bits chosen under the budget "
+                          "(qopt.precision)"),
                clEnumValN(Stage::Quantize, "quantize",
                           "weights and activations quantized (qopt.qmatmul)"),
                clEnumValN(Stage::Pack, "pack", "weights stored as bit planes"),
@@ -241,6 +249,52 @@ static cl::opt<std::string> exportQuantization(
              "points (.npz, for checking and research)"),
     cl::value_desc("layers.npz"), cl::cat(quantCategory));
 
+static cl::OptionCategory precisionCategory(
+    "Mixed precision options",
+    "A budget (--avg-wbits, --max-weight-bytes or --avg-cost) makes qcc "
+    "choose each layer's bits from the candidates, minimizing the total "
+    "sensitivity (exact knapsack); see docs/precision.md.");
+static cl::opt<double> avgWbits(
+    "avg-wbits",
+    cl::desc("Budget: average weight bits over the quantized layers, e.g. "
+             "3.5"),
+    cl::value_desc("BITS"), cl::init(0), cl::cat(precisionCategory));
+static cl::opt<int64_t> maxWeightBytes(
+    "max-weight-bytes",
+    cl::desc("Budget: packed weight bytes (with scales) of the quantized "
+             "layers"),
+    cl::value_desc("BYTES"), cl::init(0), cl::cat(precisionCategory));
+static cl::opt<double> avgCost(
+    "avg-cost",
+    cl::desc("Budget: average cost per weight from --precision-cost-table"),
+    cl::value_desc("COST"), cl::init(0), cl::cat(precisionCategory));
+static cl::opt<std::string> precisionCostTable(
+    "precision-cost-table",
+    cl::desc("JSON object of each candidate's cost per weight, "
+             "{\"W4A8\": 2.0, ...}"),
+    cl::value_desc("costs.json"), cl::cat(precisionCategory));
+static cl::list<std::string>
+    wbitsCandidates("wbits-candidates",
+                    cl::desc("Weight bits to choose from (default 2,3,4,6,8)"),
+                    cl::CommaSeparated, cl::value_desc("B,B,..."),
+                    cl::cat(precisionCategory));
+static cl::list<std::string> abitsCandidates(
+    "abits-candidates",
+    cl::desc("Activation bits to choose from, 16 for weight-only (default: "
+             "--abits)"),
+    cl::CommaSeparated, cl::value_desc("B,B,..."), cl::cat(precisionCategory));
+static cl::opt<std::string> precisionEstimator(
+    "precision-estimator",
+    cl::desc("Layer sensitivity: proxy (Hessian-weighted error from the "
+             "calibration statistics; default) or measured (output error on "
+             "the --calib data with only that layer quantized)"),
+    cl::init("proxy"), cl::cat(precisionCategory));
+static cl::opt<std::string> precisionReport(
+    "precision-report",
+    cl::desc("Write the allocation as an HTML page (Pareto front, per-layer "
+             "bit map) and as JSON next to it (.json)"),
+    cl::value_desc("report.html"), cl::cat(precisionCategory));
+
 namespace {
 /// Prints "qcc: error: <message>" per diagnostic, with the ONNX node that
 /// caused it where known.
@@ -314,7 +368,39 @@ struct QuantRequest {
   bool needsCalibration = false;
   bool smoothing = false;
   double alpha = -1; ///< < 0: search
+  bool precision = false; ///< a budget was given
+  std::vector<unsigned> wbitsCandidates, abitsCandidates;
 };
+
+/// Parses a comma-separated candidate list; false (printed) on a bad one.
+bool parseCandidates(cl::list<std::string> &option, bool weights,
+                     std::vector<unsigned> &out) {
+  bool ok = true;
+  for (const std::string &text : option) {
+    unsigned bits;
+    if (llvm::StringRef(text).trim().getAsInteger(10, bits)) {
+      llvm::errs() << "qcc: error: --" << option.ArgStr << " '" << text
+                   << "': not a number of bits\n";
+      ok = false;
+      continue;
+    }
+    if (weights ? (bits < 1 || bits > 8)
+                : (bits != 16 && (bits < 1 || bits > 8))) {
+      llvm::errs() << "qcc: error: --" << option.ArgStr << " " << bits
+                   << ": unknown candidate; "
+                   << (weights ? "weight bits must be 1 to 8"
+                               : "activation bits must be 1 to 8, or 16 for "
+                                 "weight-only")
+                   << "\n";
+      ok = false;
+      continue;
+    }
+    if (llvm::find(out, bits) == out.end())
+      out.push_back(bits);
+  }
+  llvm::sort(out);
+  return ok;
+}
 
 /// One line per problem with the quantization flags; false on any.
 bool checkQuantFlags(QuantRequest &q) {
@@ -323,7 +409,58 @@ bool checkQuantFlags(QuantRequest &q) {
     llvm::errs() << "qcc: error: " << message << "\n";
     ok = false;
   };
-  q.enabled = wbits.getNumOccurrences() || !layerConfig.empty();
+  int budgets = avgWbits.getNumOccurrences() +
+                maxWeightBytes.getNumOccurrences() +
+                avgCost.getNumOccurrences();
+  q.precision = budgets > 0;
+  q.enabled = wbits.getNumOccurrences() || !layerConfig.empty() || q.precision;
+  if (budgets > 1)
+    fail("give one budget: --avg-wbits, --max-weight-bytes or --avg-cost");
+  if (!parseCandidates(wbitsCandidates, true, q.wbitsCandidates) ||
+      !parseCandidates(abitsCandidates, false, q.abitsCandidates))
+    ok = false;
+  if (q.precision) {
+    if (q.wbitsCandidates.empty())
+      q.wbitsCandidates = {2, 3, 4, 6, 8};
+    if (avgWbits.getNumOccurrences() && avgWbits <= 0)
+      fail("--avg-wbits " + qopt::shortNumber(avgWbits) + ": must be positive");
+    else if (avgWbits.getNumOccurrences() &&
+             avgWbits < q.wbitsCandidates.front())
+      fail("--avg-wbits " + qopt::shortNumber(avgWbits) +
+           ": impossible budget, below the smallest weight bits candidate (" +
+           llvm::Twine(q.wbitsCandidates.front()) + ")");
+    if (maxWeightBytes.getNumOccurrences() && maxWeightBytes <= 0)
+      fail("--max-weight-bytes " + llvm::Twine(maxWeightBytes.getValue()) +
+           ": must be positive");
+    if (avgCost.getNumOccurrences() && avgCost <= 0)
+      fail("--avg-cost " + qopt::shortNumber(avgCost) + ": must be positive");
+    if (avgCost.getNumOccurrences() && precisionCostTable.empty())
+      fail("--avg-cost needs --precision-cost-table");
+    if (!avgCost.getNumOccurrences() && !precisionCostTable.empty())
+      fail("--precision-cost-table needs the --avg-cost budget");
+    if (precisionEstimator != "proxy" && precisionEstimator != "measured")
+      fail("--precision-estimator " + precisionEstimator +
+           ": must be proxy or measured");
+    if (precisionEstimator == "measured" && calibPath.empty())
+      fail("--precision-estimator measured needs --calib (it runs the model "
+           "on the calibration data)");
+    if (precisionEstimator == "proxy" && calibPath.empty() &&
+        calibrationFile.empty())
+      fail("mixed precision (--" +
+           std::string(avgWbits.getNumOccurrences()         ? "avg-wbits"
+                       : maxWeightBytes.getNumOccurrences() ? "max-weight-bytes"
+                                                            : "avg-cost") +
+           ") needs calibration data for its sensitivities (--calib or "
+           "--calibration-file)");
+  } else {
+    for (cl::Option *o : std::initializer_list<cl::Option *>{
+             std::addressof(wbitsCandidates), std::addressof(abitsCandidates),
+             &precisionEstimator, &precisionReport, &precisionCostTable})
+      if (o->getNumOccurrences())
+        fail("--" + o->ArgStr +
+             " needs a budget (--avg-wbits, --max-weight-bytes or "
+             "--avg-cost)");
+  }
   if (wbits.getNumOccurrences() && (wbits < 1 || wbits > 8))
     fail("--wbits " + llvm::Twine(wbits.getValue()) +
          ": weight bits must be 1 to 8");
@@ -352,6 +489,7 @@ bool checkQuantFlags(QuantRequest &q) {
         fail("--" + o->ArgStr + " needs --wbits (or --layer-config)");
     return ok;
   }
+
   bool calibration = !calibPath.empty() || !calibrationFile.empty();
   bool actQuantized = abits.getNumOccurrences() && abits != 16;
   // Smoothing: on by default when there is calibration data.
@@ -383,7 +521,7 @@ bool checkQuantFlags(QuantRequest &q) {
   if (!calibPath.empty() && !calibrationFile.empty())
     fail("give --calib or --calibration-file, not both");
   q.needsCalibration = q.smoothing || weightQuantizer == "gptq" ||
-                       (actQuant == "static" && mayQuantizeActs);
+                       (actQuant == "static" && mayQuantizeActs) || q.precision;
   if (!saveCalibration.empty() && calibPath.empty())
     fail("--save-calibration needs --calib");
   return ok;
@@ -516,6 +654,17 @@ bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
         s["alpha"] = a.getValueAsDouble();
       layer["smoothing"] = std::move(s);
     }
+    // The precision stage's choice (qopt-assign-precision).
+    if (auto p = op->getAttrOfType<DictionaryAttr>(qopt::kPrecisionAttr)) {
+      auto sens = p.getAs<DenseF64ArrayAttr>("sensitivity");
+      auto chosen = p.getAs<IntegerAttr>("chosen");
+      auto estimator = p.getAs<StringAttr>("estimator");
+      if (sens && chosen && chosen.getInt() >= 0 &&
+          chosen.getInt() < sens.size() && estimator)
+        layer["precision"] =
+            llvm::json::Object{{"estimator", estimator.str()},
+                               {"sensitivity", sens[chosen.getInt()]}};
+    }
     if (auto err = op->getAttrOfType<DictionaryAttr>("qopt.weight_error")) {
       llvm::json::Object e;
       for (NamedAttribute a : err)
@@ -568,11 +717,329 @@ bool writeQuantOutputs(ModuleOp module, int64_t floatLayers,
     }
   return ok;
 }
+
+/// qopt-quantize-weights and qopt-quantize-activations with qcc's flags.
+void addQuantizePasses(PassManager &pm, llvm::StringRef statsPath) {
+  qopt::QuantizeWeightsOptions w;
+  w.method = weightQuantizer;
+  w.calibrationFile = statsPath.str();
+  w.damp = gptqDamp;
+  w.blockSize = gptqBlock;
+  w.actOrder = gptqActOrder;
+  pm.addNestedPass<func::FuncOp>(qopt::createQuantizeWeights(w));
+  qopt::QuantizeActivationsOptions a;
+  a.calibrationFile = statsPath.str();
+  a.range = actRange;
+  a.percentile = actPercentile;
+  pm.addNestedPass<func::FuncOp>(qopt::createQuantizeActivations(a));
+}
+
+/// Compiles variants of a configured float model with chosen layers
+/// quantized and measures their output error on the calibration batches
+/// against the float model: relative MSE (sum (y_q - y)^2 / sum y^2 over
+/// every output), or, when every output is a distribution over its last
+/// axis (softmax: values in [0, 1] summing to 1), the mean KL(y || y_q).
+class ErrorMeter {
+public:
+  ErrorMeter(ModuleOp module, llvm::ArrayRef<std::string> batches,
+             const qopt::CalibrateOptions &options, llvm::StringRef statsPath,
+             llvm::StringRef dir)
+      : module(module), batches(batches), options(options),
+        statsPath(statsPath), dir(dir) {}
+
+  using Configs = std::map<std::string, std::pair<unsigned, unsigned>>;
+
+  /// The error with the layers of `configs` at their (wbits, abits) and
+  /// every other layer floating point.
+  llvm::Expected<double> measure(const Configs &configs) {
+    if (reference.empty()) {
+      auto ref = run({});
+      if (!ref)
+        return ref.takeError();
+      reference = std::move(*ref);
+      distribution = isDistribution(reference);
+    }
+    auto outputs = run(configs);
+    if (!outputs)
+      return outputs.takeError();
+    double num = 0, den = 0, kl = 0;
+    int64_t rows = 0;
+    for (auto [ref, got] : llvm::zip(reference, *outputs))
+      for (auto [a, b] : llvm::zip(ref, got)) {
+        if (a.values.size() != b.values.size())
+          return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                         "output '" + a.name +
+                                             "' changed its shape");
+        for (auto [x, y] : llvm::zip(a.values, b.values)) {
+          double d = static_cast<double>(x) - y;
+          num += d * d;
+          den += static_cast<double>(x) * x;
+        }
+        if (distribution) {
+          int64_t last = a.shape.empty() ? 1 : a.shape.back();
+          for (size_t r = 0; r * last < a.values.size(); ++r, ++rows)
+            for (int64_t c = 0; c < last; ++c) {
+              double p = a.values[r * last + c];
+              double q = std::max<double>(b.values[r * last + c], 1e-12);
+              if (p > 0)
+                kl += p * std::log(p / q);
+            }
+        }
+      }
+    if (distribution)
+      return rows ? kl / rows : 0.0;
+    return den > 0 ? num / den : num;
+  }
+
+  llvm::StringRef metric() const {
+    return distribution ? "KL divergence of the output distribution"
+                        : "relative MSE of the outputs";
+  }
+
+private:
+  static bool
+  isDistribution(const std::vector<std::vector<qopt::OutputTensor>> &outputs) {
+    bool any = false;
+    for (const auto &batch : outputs)
+      for (const qopt::OutputTensor &t : batch) {
+        int64_t last = t.shape.empty() ? 1 : t.shape.back();
+        if (last < 2)
+          return false;
+        for (size_t r = 0; r * last < t.values.size(); ++r) {
+          double sum = 0;
+          for (int64_t c = 0; c < last; ++c) {
+            float v = t.values[r * last + c];
+            if (!(v >= 0 && v <= 1))
+              return false;
+            sum += v;
+          }
+          if (std::fabs(sum - 1) > 1e-3)
+            return false;
+          any = true;
+        }
+      }
+    return any;
+  }
+
+  llvm::Expected<std::vector<std::vector<qopt::OutputTensor>>>
+  run(const Configs &configs) {
+    OwningOpRef<ModuleOp> clone(module.clone());
+    MLIRContext *ctx = module.getContext();
+    clone->walk([&](Operation *op) {
+      QuantConfigAttr cfg = qopt::getQuantConfig(op);
+      if (!cfg)
+        return;
+      auto it = configs.find(qopt::getLayerName(op));
+      if (it == configs.end()) {
+        op->removeAttr(qopt::kQuantConfigAttr);
+        return;
+      }
+      auto [w, a] = it->second;
+      qopt::ActQuant act = a == 16 ? qopt::ActQuant::None
+                           : cfg.getActQuant() == qopt::ActQuant::None
+                               ? qopt::ActQuant::DynamicPerToken
+                               : cfg.getActQuant();
+      op->setAttr(qopt::kQuantConfigAttr,
+                  QuantConfigAttr::get(ctx, w, a, cfg.getGroupSize(),
+                                       cfg.getWeightSymmetric(),
+                                       cfg.getActSymmetric(), act));
+    });
+    if (!configs.empty() && !runPasses(*clone, [&](PassManager &pm) {
+          addQuantizePasses(pm, statsPath);
+          pm.addNestedPass<func::FuncOp>(qopt::createPackWeights());
+        }))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot quantize a measurement variant");
+    // A new path per library: dlopen returns a loaded one by name.
+    llvm::SmallString<128> so(dir);
+    llvm::sys::path::append(so, "variant" + std::to_string(counter++) + ".so");
+    std::string error;
+    if (failed(qopt::buildSharedLibrary(*clone, options.functionName,
+                                        options.pipeline, options.codegen, so,
+                                        error)))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot build a measurement variant: " +
+                                         error);
+    auto result = qopt::runModelOnBatches(so, batches);
+    llvm::sys::fs::remove(so);
+    return result;
+  }
+
+  ModuleOp module;
+  llvm::ArrayRef<std::string> batches;
+  const qopt::CalibrateOptions &options;
+  std::string statsPath, dir;
+  std::vector<std::vector<qopt::OutputTensor>> reference;
+  bool distribution = false;
+  int counter = 0;
+};
+
+/// "W4A16" -> (4, 16).
+std::optional<std::pair<unsigned, unsigned>> parseKey(llvm::StringRef key) {
+  unsigned w, a;
+  if (!key.consume_front("W"))
+    return std::nullopt;
+  auto [ws, as] = key.split('A');
+  if (ws.getAsInteger(10, w) || as.getAsInteger(10, a))
+    return std::nullopt;
+  return std::make_pair(w, a);
+}
+
+/// The precision stage: sensitivities (proxy in the pass, or measured
+/// here), the allocation (qopt-assign-precision), and --precision-report.
+bool assignPrecision(ModuleOp module, const QuantRequest &quant,
+                     llvm::StringRef statsPath,
+                     llvm::ArrayRef<std::string> batches,
+                     const qopt::CalibrateOptions &calibOptions,
+                     llvm::SmallString<128> &tempDir) {
+  auto fail = [](const llvm::Twine &message) {
+    llvm::errs() << "qcc: error: " << message << "\n";
+    return false;
+  };
+  if (tempDir.empty() &&
+      llvm::sys::fs::createUniqueDirectory("qcc-calibration", tempDir))
+    return fail("cannot create a temporary folder");
+  std::optional<ErrorMeter> meter;
+  if (!batches.empty())
+    meter.emplace(module, batches, calibOptions, statsPath, tempDir);
+
+  std::string sensitivityPath;
+  if (precisionEstimator == "measured") {
+    // Every layer at every candidate, alone.
+    std::vector<unsigned> acands = quant.abitsCandidates;
+    llvm::json::Object layers;
+    bool ok = true;
+    module.walk([&](Operation *op) {
+      QuantConfigAttr cfg = qopt::getQuantConfig(op);
+      if (!cfg || !ok)
+        return;
+      std::string name = qopt::getLayerName(op);
+      llvm::json::Object errors;
+      std::vector<unsigned> as =
+          acands.empty() ? std::vector<unsigned>{cfg.getAbits()} : acands;
+      for (unsigned w : quant.wbitsCandidates)
+        for (unsigned a : as) {
+          auto e = meter->measure({{name, {w, a}}});
+          if (!e) {
+            fail("measuring layer '" + name +
+                 "': " + llvm::toString(e.takeError()));
+            ok = false;
+            return;
+          }
+          errors[qopt::precisionCandidateKey(w, a)] = *e;
+          if (verbose)
+            llvm::errs() << llvm::formatv(
+                "qcc:   sensitivity {0} {1}: {2:e3}\n", name,
+                qopt::precisionCandidateKey(w, a), *e);
+        }
+      layers[name] = std::move(errors);
+    });
+    if (!ok)
+      return false;
+    llvm::SmallString<128> path(tempDir);
+    llvm::sys::path::append(path, "sensitivities.json");
+    sensitivityPath = std::string(path);
+    llvm::json::Object root{{"metric", meter->metric()},
+                            {"layers", std::move(layers)}};
+    if (failed(writeOutput(
+            sensitivityPath,
+            llvm::formatv("{0:2}", llvm::json::Value(std::move(root))).str())))
+      return false;
+  }
+
+  if (!runPasses(module, [&](PassManager &pm) {
+        qopt::AssignPrecisionOptions o;
+        o.avgWbits = avgWbits;
+        o.maxWeightBytes = maxWeightBytes;
+        o.avgCost = avgCost;
+        o.costTable = precisionCostTable;
+        o.wbitsCandidates.assign(quant.wbitsCandidates.begin(),
+                                 quant.wbitsCandidates.end());
+        o.abitsCandidates.assign(quant.abitsCandidates.begin(),
+                                 quant.abitsCandidates.end());
+        o.estimator = precisionEstimator;
+        o.calibrationFile = statsPath.str();
+        o.sensitivityFile = sensitivityPath;
+        pm.addPass(qopt::createAssignPrecision(o));
+      }))
+    return false;
+  if (precisionReport.empty())
+    return true;
+
+  // The report: the allocation from the IR, and measured errors along the
+  // front and for uniform precision when there is calibration data.
+  llvm::json::Object report = qopt::precisionReport(module);
+  report["model"] = inputFile.getValue();
+  if (meter) {
+    report["measured_metric"] = meter->metric();
+    const llvm::json::Array *layers = report.getArray("layers");
+    auto configsOf = [&](const llvm::json::Array &choice) {
+      ErrorMeter::Configs configs;
+      for (auto [l, key] : llvm::zip(*layers, choice)) {
+        auto wa = parseKey(key.getAsString().value_or(""));
+        if (wa)
+          configs[l.getAsObject()->getString("name")->str()] = *wa;
+      }
+      return configs;
+    };
+    auto measureInto = [&](llvm::json::Object &point) -> bool {
+      const llvm::json::Array *choice = point.getArray("choice");
+      if (!choice)
+        return true;
+      auto e = meter->measure(configsOf(*choice));
+      if (!e)
+        return fail("precision report: " + llvm::toString(e.takeError()));
+      point["measured"] = *e;
+      return true;
+    };
+    // Up to 8 points of the front, evenly spaced, and the chosen one.
+    llvm::json::Array measured;
+    if (llvm::json::Array *pareto = report.getArray("pareto")) {
+      size_t count = pareto->size(), picks = std::min<size_t>(count, 8);
+      std::set<size_t> indices;
+      for (size_t i = 0; i < picks; ++i)
+        indices.insert(picks > 1 ? i * (count - 1) / (picks - 1) : 0);
+      for (size_t i = 0; i < count; ++i)
+        if ((*pareto)[i].getAsObject()->getBoolean("chosen").value_or(false))
+          indices.insert(i);
+      for (size_t i : indices) {
+        llvm::json::Object point = *(*pareto)[i].getAsObject();
+        if (!measureInto(point))
+          return false;
+        point["label"] =
+            llvm::formatv(
+                "mixed {0:f2} bits{1}",
+                point.getNumber("avg_wbits").value_or(0),
+                point.getBoolean("chosen").value_or(false) ? " (chosen)" : "")
+                .str();
+        if (point.getBoolean("chosen").value_or(false))
+          if (llvm::json::Object *totals = report.getObject("totals"))
+            (*totals)["measured"] = *point.getNumber("measured");
+        measured.push_back(std::move(point));
+      }
+    }
+    report["measured"] = std::move(measured);
+    if (llvm::json::Array *uniform = report.getArray("uniform"))
+      for (llvm::json::Value &u : *uniform)
+        if (!measureInto(*u.getAsObject()))
+          return false;
+  }
+  llvm::StringRef html = precisionReport;
+  llvm::SmallString<128> jsonPath(html);
+  if (llvm::sys::path::extension(jsonPath) == ".html" ||
+      llvm::sys::path::extension(jsonPath) == ".htm")
+    llvm::sys::path::replace_extension(jsonPath, ".json");
+  else
+    jsonPath += ".json";
+  if (llvm::Error e = qopt::writePrecisionJson(jsonPath, report))
+    return fail(llvm::toString(std::move(e)));
+  return succeeded(writeOutput(html, qopt::precisionReportHtml(report)));
+}
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&qccCategory, &quantCategory});
+  cl::HideUnrelatedOptions({&qccCategory, &quantCategory, &precisionCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "qcc: compile an ONNX model into a shared library (model.so) with a C "
@@ -712,7 +1179,12 @@ int main(int argc, char **argv) {
     timer.begin("quant-config");
     if (!runPasses(*module, [&](PassManager &pm) {
           qopt::AssignQuantConfigOptions o;
-          o.wbits = wbits.getNumOccurrences() ? wbits : 0;
+          // With a budget and no --wbits, every layer starts at the largest
+          // candidate; qopt-assign-precision then chooses.
+          o.wbits = wbits.getNumOccurrences() ? wbits
+                    : quant.precision
+                        ? static_cast<int>(quant.wbitsCandidates.back())
+                        : 0;
           o.abits = abits.getNumOccurrences() ? abits : 16;
           o.groupSize = groupSize;
           o.weightScheme = weightScheme;
@@ -745,7 +1217,9 @@ int main(int argc, char **argv) {
     calibOptions.functionName = importOptions.functionName;
     calibOptions.pipeline = pipelineOptions;
     calibOptions.codegen = codegenOptions;
-    calibOptions.statistics.hessian = weightQuantizer == "gptq";
+    calibOptions.statistics.hessian =
+        weightQuantizer == "gptq" ||
+        (quant.precision && precisionEstimator == "proxy");
     calibOptions.verbose = verbose;
     auto calibrate = [&](llvm::StringRef stageName) -> bool {
       timer.begin(stageName);
@@ -817,21 +1291,19 @@ int main(int argc, char **argv) {
       }
     }
 
+    if (quant.precision) {
+      timer.begin("precision");
+      if (!assignPrecision(*module, quant, statsPath, batches, calibOptions,
+                           tempDir))
+        return 1;
+      timer.end();
+    }
+    if (stopHere(Stage::Precision))
+      return rc;
+
     timer.begin("quantize");
-    if (!runPasses(*module, [&](PassManager &pm) {
-          qopt::QuantizeWeightsOptions w;
-          w.method = weightQuantizer;
-          w.calibrationFile = statsPath;
-          w.damp = gptqDamp;
-          w.blockSize = gptqBlock;
-          w.actOrder = gptqActOrder;
-          pm.addNestedPass<func::FuncOp>(qopt::createQuantizeWeights(w));
-          qopt::QuantizeActivationsOptions a;
-          a.calibrationFile = statsPath;
-          a.range = actRange;
-          a.percentile = actPercentile;
-          pm.addNestedPass<func::FuncOp>(qopt::createQuantizeActivations(a));
-        }))
+    if (!runPasses(*module,
+                   [&](PassManager &pm) { addQuantizePasses(pm, statsPath); }))
       return 1;
     timer.end();
     llvm::json::Object report;

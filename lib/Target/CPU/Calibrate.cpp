@@ -291,3 +291,55 @@ qopt::calibrateModel(ModuleOp module, llvm::ArrayRef<std::string> files,
   }
   return stats;
 }
+
+llvm::Expected<std::vector<std::vector<OutputTensor>>>
+qopt::runModelOnBatches(llvm::StringRef soPath,
+                        llvm::ArrayRef<std::string> files) {
+  auto loaded = LoadedModel::open(soPath);
+  if (!loaded)
+    return loaded.takeError();
+  LoadedModel &m = **loaded;
+  int32_t numOutputs = m.qopt_model_num_outputs(m.model);
+  std::vector<std::vector<OutputTensor>> results;
+  for (const std::string &file : files) {
+    auto arrays = npz::readArrays(file);
+    if (!arrays)
+      return arrays.takeError();
+    auto inputs = matchInputs(m, file, *arrays);
+    if (!inputs)
+      return inputs.takeError();
+    std::vector<qopt_tensor> in(inputs->size());
+    for (auto [t, a] : llvm::zip(in, *inputs)) {
+      t.dtype = *apiDtype(a->dtype);
+      t.rank = static_cast<int32_t>(a->shape.size());
+      for (auto [d, size] : llvm::enumerate(a->shape))
+        t.shape[d] = size;
+      t.data = const_cast<char *>(a->data.data());
+      t.owner = nullptr;
+    }
+    std::vector<qopt_tensor> out(numOutputs);
+    if (m.qopt_model_run(m.model, in.data(), static_cast<int32_t>(in.size()),
+                         out.data(), numOutputs) != QOPT_OK)
+      return error("input file '" + file +
+                   "': the model failed: " + m.qopt_model_last_error(m.model));
+    std::vector<OutputTensor> batch;
+    for (int32_t o = 0; o < numOutputs; ++o) {
+      const qopt_tensor &t = out[o];
+      if (t.dtype == QOPT_FLOAT32) {
+        OutputTensor r;
+        r.name = m.qopt_model_output(m.model, o)->name;
+        int64_t count = 1;
+        for (int32_t d = 0; d < t.rank; ++d) {
+          r.shape.push_back(t.shape[d]);
+          count *= t.shape[d];
+        }
+        const float *data = static_cast<const float *>(t.data);
+        r.values.assign(data, data + count);
+        batch.push_back(std::move(r));
+      }
+      m.qopt_tensor_free(&out[o]);
+    }
+    results.push_back(std::move(batch));
+  }
+  return results;
+}

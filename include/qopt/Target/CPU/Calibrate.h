@@ -42,6 +42,19 @@ llvm::Expected<quant::CalibrationStats>
 calibrateModel(mlir::ModuleOp module, llvm::ArrayRef<std::string> files,
                const CalibrateOptions &options);
 
+/// One float output of a model run.
+struct OutputTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+/// Loads the model.so at `soPath` (a path not loaded before: dlopen hands
+/// back a loaded library by name) and runs it on every batch of `files`;
+/// returns each batch's f32 outputs (others are skipped).
+llvm::Expected<std::vector<std::vector<OutputTensor>>>
+runModelOnBatches(llvm::StringRef soPath, llvm::ArrayRef<std::string> files);
+
 /// Compiles `module` (consumed: it is lowered in place) into a shared
 /// library at `outputPath`, through the same stages as qcc.
 mlir::LogicalResult buildSharedLibrary(mlir::ModuleOp module,

@@ -3,6 +3,7 @@
 // The quantizing half of the pipeline, in the order qcc runs it:
 //
 //   qopt-assign-quant-config    which layers, at which precision
+//   qopt-assign-precision       mixed precision under a budget (optional)
 //   qopt-conv-to-matmul         quantized convolutions as im2col matmuls
 //   qopt-instrument-calibration layer inputs as extra results (calibration)
 //   qopt-smooth-quant           SmoothQuant, folded into producers
@@ -64,6 +65,60 @@ def AssignQuantConfig : Pass<"qopt-assign-quant-config", "mlir::ModuleOp"> {
                "Glob patterns of layer names that stay floating point">,
     Option<"configFile", "config-file", "std::string", /*default=*/"\"\"",
            "Per-layer configuration (JSON)">,
+  ];
+  let dependentDialects = ["qopt::QoptDialect"];
+}
+
+def AssignPrecision : Pass<"qopt-assign-precision", "mlir::ModuleOp"> {
+  let summary = "Choose each layer's weight and activation bits under a budget";
+  let description = [{
+    Mixed precision from sensitivity. For every layer with a
+    `#qopt.quant_config` (run `qopt-assign-quant-config` first) and every
+    candidate (wbits, abits) of `wbits-candidates` x `abits-candidates`, a
+    sensitivity (expected output error) is estimated:
+
+    * `proxy`: the Hessian-weighted weight error tr(dW H dW^T) of
+      round-to-nearest at that width, H = X^T X / rows from the calibration
+      statistics (`calibration-file`), plus for quantized activations the
+      error of quantizing the recorded sample rows per token;
+    * `measured`: the end-to-end output error with only that layer
+      quantized, measured by qcc on calibration data and passed in as
+      `sensitivity-file` (`{"layers": {"<layer>": {"W4A16": 0.01, ...}}}`).
+
+    The allocation minimizing the total sensitivity under the budget is then
+    found exactly (multiple-choice knapsack, dynamic programming over
+    Pareto-optimal states). Budgets: `avg-wbits` (average weight bits over
+    the quantized layers' weights), `max-weight-bytes` (packed weights,
+    scales and zero points of those layers) or `avg-cost` with a
+    `cost-table` (`{"W4A8": 2.0, ...}`: cost per weight of each candidate,
+    e.g. relative BitOPs). Each layer's `qopt.quant_config` gets the chosen
+    bits; `qopt.precision` records its candidates, costs, sensitivities and
+    the choice, and the module's `qopt.precision_budget` the budget and the
+    totals. `report` writes them as JSON.
+  }];
+  let options = [
+    Option<"avgWbits", "avg-wbits", "double", /*default=*/"0.0",
+           "Budget: average weight bits over the quantized layers">,
+    Option<"maxWeightBytes", "max-weight-bytes", "int64_t", /*default=*/"0",
+           "Budget: total packed weight bytes of the quantized layers">,
+    Option<"avgCost", "avg-cost", "double", /*default=*/"0.0",
+           "Budget: average cost per weight, from cost-table">,
+    Option<"costTable", "cost-table", "std::string", /*default=*/"\"\"",
+           "JSON object: cost per weight of each candidate (\"W4A8\": 2.0)">,
+    ListOption<"wbitsCandidates", "wbits-candidates", "unsigned",
+               "Weight bits to choose from (default 2,3,4,6,8)">,
+    ListOption<"abitsCandidates", "abits-candidates", "unsigned",
+               "Activation bits to choose from, 16 for weight-only "
+               "(default: each layer's configured abits)">,
+    Option<"estimator", "estimator", "std::string", /*default=*/"\"proxy\"",
+           "Sensitivity: proxy (Hessian-weighted error) or measured "
+           "(from sensitivity-file)">,
+    Option<"calibrationFile", "calibration-file", "std::string",
+           /*default=*/"\"\"", "Calibration statistics (.npz) with X^T X">,
+    Option<"sensitivityFile", "sensitivity-file", "std::string",
+           /*default=*/"\"\"", "Measured sensitivities (JSON)">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write the allocation as JSON">,
   ];
   let dependentDialects = ["qopt::QoptDialect"];
 }
