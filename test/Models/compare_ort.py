@@ -27,7 +27,8 @@ CASES = {"mlp": [(1, 0), (3, 0), (17, 0)],
          "transformer": [(1, 5), (2, 9), (3, 16)],
          "cnn": [(1, 0), (4, 0)],
          "outlier_block": [(1, 3), (2, 8)],
-         "linear": [(1, 0), (5, 0)]}
+         "linear": [(1, 0), (5, 0)],
+         "mixed_sensitivity": [(1, 0), (6, 0)]}
 
 
 def main():
