@@ -364,6 +364,11 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
   std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
                                             NVVM::MMALayout::col};
 
+  auto noUnroll = LLVM::LoopAnnotationAttr::get(
+      ctx, {}, {}, {},
+      LLVM::LoopUnrollAttr::get(ctx, b.getBoolAttr(true), {}, {}, {}, {}, {},
+                                {}),
+      {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});
   // One k-step: wait for its stage, P*Q binary MMAs per fragment.
   auto kStepBody = [&](OpBuilder &nb, Location l, Value ks,
                        SmallVector<Value> acc) -> SmallVector<Value> {
@@ -380,70 +385,109 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
     gpu::BarrierOp::create(nb, l);
     Value stage = n.remu(ks, n.idx(c.stages));
-    Value zero = n.i32(0);
-    for (int64_t i = 0; i < c.p; ++i) {
-      // B fragments of weight plane i: [nf][half].
-      SmallVector<std::array<Value, 2>> bFrag;
+    // B fragments of weight plane i: [nf][half].
+    auto loadB = [&](KB &x, int64_t i) {
+      SmallVector<std::array<Value, 2>> frag;
       for (int64_t f = 0; f < c.nf(); ++f) {
-        Value col = n.add(n.addc(warpCol, f * 8), g);
-        bFrag.push_back({n.load(sW, {stage, n.idx(i), col, word0}),
-                         n.load(sW, {stage, n.idx(i), col, word1})});
+        Value col = x.add(x.addc(warpCol, f * 8), g);
+        frag.push_back({x.load(sW, {stage, x.idx(i), col, word0}),
+                        x.load(sW, {stage, x.idx(i), col, word1})});
       }
-      for (int64_t j = 0; j < c.q; ++j) {
-        int64_t shift = i + j;
-        bool negative =
-            (c.wSigned && i == c.p - 1) != (c.aSigned && j == c.q - 1);
-        for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
-          Value row = n.add(n.addc(warpRow, mfI * c.mmaM()), g);
-          SmallVector<Value> aFrag;
-          if (c.smallM) {
-            aFrag = {n.load(sA, {stage, n.idx(j), row, word0}),
-                     n.load(sA, {stage, n.idx(j), row, word1})};
-          } else {
-            Value row8 = n.addc(row, 8);
-            aFrag = {n.load(sA, {stage, n.idx(j), row, word0}),
-                     n.load(sA, {stage, n.idx(j), row8, word0}),
-                     n.load(sA, {stage, n.idx(j), row, word1}),
-                     n.load(sA, {stage, n.idx(j), row8, word1})};
+      return frag;
+    };
+    // Few weight planes: their B fragments stay in registers for the whole
+    // k-step; many (W8): reloaded from shared memory per activation plane.
+    bool holdB = c.p * c.nf() * 2 <= 32;
+    SmallVector<SmallVector<std::array<Value, 2>>> heldB;
+    if (holdB)
+      for (int64_t i = 0; i < c.p; ++i)
+        heldB.push_back(loadB(n, i));
+    // The activation planes are a loop, not unrolled: one plane's A
+    // fragments and P * MF * NF MMAs are live at a time, which bounds the
+    // register pressure however many k-steps there are (a single k-step
+    // used to become one basic block of P * Q * MF * NF MMAs and spill).
+    // Each product is scaled by c_i c_j 2^(i+j) with one multiply-add.
+    auto planeLoop = scf::ForOp::create(
+        nb, l, n.idx(0), n.idx(c.q), n.idx(1), acc,
+        [&](OpBuilder &pb, Location pl, Value j, ValueRange accIn) {
+          KB x{pb, pl};
+          SmallVector<Value> accJ(accIn);
+          Value zero = x.i32(0);
+          Value j32 = arith::IndexCastOp::create(pb, pl, pb.getI32Type(), j);
+          Value coefJ = arith::ShLIOp::create(pb, pl, x.i32(1), j32);
+          if (c.aSigned) {
+            Value isSign = arith::CmpIOp::create(
+                pb, pl, arith::CmpIPredicate::eq, j, x.idx(c.q - 1));
+            coefJ = arith::SelectOp::create(pb, pl, isSign, x.sub(zero, coefJ),
+                                            coefJ);
           }
-          for (int64_t f = 0; f < c.nf(); ++f) {
-            SmallVector<Value> d;
+          SmallVector<SmallVector<Value>> aFrags;
+          for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+            Value row = x.add(x.addc(warpRow, mfI * c.mmaM()), g);
             if (c.smallM) {
-              // Two m8n8k128 per 256-bit step, chained through C.
-              Value part = NVVM::MmaOp::create(
-                  nb, l, structTy, ValueRange{aFrag[0]},
-                  ValueRange{bFrag[f][0]}, ValueRange{zero, zero},
-                  ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
-                  std::nullopt, ptxTypes, layouts);
-              SmallVector<Value> cIn;
-              for (int64_t e = 0; e < 2; ++e)
-                cIn.push_back(LLVM::ExtractValueOp::create(nb, l, part, e));
-              Value res = NVVM::MmaOp::create(
-                  nb, l, structTy, ValueRange{aFrag[1]},
-                  ValueRange{bFrag[f][1]}, cIn, ArrayRef<int64_t>{8, 8, 128},
-                  NVVM::MMAB1Op::and_popc, std::nullopt, ptxTypes, layouts);
-              for (int64_t e = 0; e < 2; ++e)
-                d.push_back(LLVM::ExtractValueOp::create(nb, l, res, e));
+              aFrags.push_back({x.load(sA, {stage, j, row, word0}),
+                                x.load(sA, {stage, j, row, word1})});
             } else {
-              Value res = NVVM::MmaOp::create(
-                  nb, l, structTy, aFrag, ValueRange{bFrag[f][0], bFrag[f][1]},
-                  ValueRange{zero, zero, zero, zero},
-                  ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
-                  std::nullopt, ptxTypes, layouts);
-              for (int64_t e = 0; e < 4; ++e)
-                d.push_back(LLVM::ExtractValueOp::create(nb, l, res, e));
-            }
-            for (int64_t e = 0; e < c.accPerFrag(); ++e) {
-              Value v = d[e];
-              if (shift)
-                v = arith::ShLIOp::create(nb, l, v, n.i32(shift));
-              int64_t a = (mfI * c.nf() + f) * c.accPerFrag() + e;
-              acc[a] = negative ? n.sub(acc[a], v) : n.add(acc[a], v);
+              Value row8 = x.addc(row, 8);
+              aFrags.push_back({x.load(sA, {stage, j, row, word0}),
+                                x.load(sA, {stage, j, row8, word0}),
+                                x.load(sA, {stage, j, row, word1}),
+                                x.load(sA, {stage, j, row8, word1})});
             }
           }
-        }
-      }
-    }
+          for (int64_t i = 0; i < c.p; ++i) {
+            SmallVector<std::array<Value, 2>> bFrag =
+                holdB ? heldB[i] : loadB(x, i);
+            Value coef =
+                i ? arith::ShLIOp::create(pb, pl, coefJ, x.i32(i)).getResult()
+                  : coefJ;
+            if (c.wSigned && i == c.p - 1)
+              coef = x.sub(zero, coef);
+            for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+              ArrayRef<Value> aFrag = aFrags[mfI];
+              for (int64_t f = 0; f < c.nf(); ++f) {
+                SmallVector<Value> d;
+                if (c.smallM) {
+                  // Two m8n8k128 per 256-bit step, chained through C.
+                  Value part = NVVM::MmaOp::create(
+                      pb, pl, structTy, ValueRange{aFrag[0]},
+                      ValueRange{bFrag[f][0]}, ValueRange{zero, zero},
+                      ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                      std::nullopt, ptxTypes, layouts);
+                  SmallVector<Value> cIn;
+                  for (int64_t e = 0; e < 2; ++e)
+                    cIn.push_back(
+                        LLVM::ExtractValueOp::create(pb, pl, part, e));
+                  Value res = NVVM::MmaOp::create(
+                      pb, pl, structTy, ValueRange{aFrag[1]},
+                      ValueRange{bFrag[f][1]}, cIn,
+                      ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                      std::nullopt, ptxTypes, layouts);
+                  for (int64_t e = 0; e < 2; ++e)
+                    d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                } else {
+                  Value res = NVVM::MmaOp::create(
+                      pb, pl, structTy, aFrag,
+                      ValueRange{bFrag[f][0], bFrag[f][1]},
+                      ValueRange{zero, zero, zero, zero},
+                      ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
+                      std::nullopt, ptxTypes, layouts);
+                  for (int64_t e = 0; e < 4; ++e)
+                    d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                }
+                for (int64_t e = 0; e < c.accPerFrag(); ++e) {
+                  int64_t a = (mfI * c.nf() + f) * c.accPerFrag() + e;
+                  accJ[a] = x.add(accJ[a], x.mul(d[e], coef));
+                }
+              }
+            }
+          }
+          scf::YieldOp::create(pb, pl, accJ);
+        });
+    // Keep it a loop down to PTX (`.pragma "nounroll"`): convert-scf-to-cf
+    // forwards LLVM-dialect attributes to the loop's branch.
+    planeLoop->setAttr("loop_annotation", noUnroll);
+    acc.assign(planeLoop.getResults().begin(), planeLoop.getResults().end());
     // The next iteration's loads overwrite the stage read here.
     gpu::BarrierOp::create(nb, l);
     return acc;

@@ -38,9 +38,26 @@
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
+// The B fragments of both weight planes stay in registers; the 8 activation
+// planes are a loop (not unrolled, down to PTX) carrying the accumulators:
+// CHECK: %[[SB:.*]] = memref.load %[[SW]]
+// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c8{{.*}} step %c1{{.*}} iter_args(
+// CHECK: %[[J32:.*]] = arith.index_cast %[[J]] : index to i32
+// CHECK: %[[CJ:.*]] = arith.shli %{{.*}}, %[[J32]] : i32
+// The sign plane of the signed activations (j = 7) is subtracted: c_j = -2^j.
+// CHECK: %[[ISSIGN:.*]] = arith.cmpi eq, %[[J]], %c7
+// CHECK: %[[NEG:.*]] = arith.subi %{{.*}}, %[[CJ]] : i32
+// CHECK: %[[COEF:.*]] = arith.select %[[ISSIGN]], %[[NEG]], %[[CJ]] : i32
+// CHECK: memref.load %[[SA]][%{{.*}}, %[[J]], %{{.*}}, %{{.*}}]
 // CHECK: nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<b1>, multiplicandBPtxType = #nvvm.mma_type<b1>, shape = #nvvm.shape<m = 16, n = 8, k = 256>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
-// The sign plane of the activations (j = 7) with weight plane 1: -2^8.
-// CHECK: arith.constant 8 : i32
+// Each product is scaled by c_i c_j 2^(i+j) with one multiply-add.
+// CHECK: %[[D:.*]] = llvm.extractvalue %{{.*}}[0]
+// CHECK: %[[P:.*]] = arith.muli %[[D]], %[[COEF]] : i32
+// CHECK: arith.addi %{{.*}}, %[[P]] : i32
+// The sign plane of the signed weights (i = 1): c_i = -2.
+// CHECK: %[[C1:.*]] = arith.shli %[[COEF]], %c1_i32
+// CHECK: arith.subi %{{.*}}, %[[C1]] : i32
+// CHECK: } {loop_annotation = #llvm.loop_annotation<unroll = <disable = true>>}
 // CHECK: gpu.barrier
 // CHECK: scf.yield
 // Epilogue: sw, sa, bias in f32, then f16 and one guarded store.
