@@ -36,6 +36,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -583,6 +585,389 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
 }
 
 //===----------------------------------------------------------------------===//
+// Fused activation quantization
+//===----------------------------------------------------------------------===//
+
+/// How the activations of a qmatmul are quantized when the pack kernel does
+/// it (the qmatmul's activation is a qopt.quantize of a float [M, K]).
+struct FusedQuant {
+  QuantizeOp op;
+  /// The scale and zero point are computed in the kernel from the row
+  /// (the linalg generics qopt-quantize-activations writes for dynamic
+  /// per-token scales); otherwise they are read from the quantize's
+  /// operands (per tensor or per row).
+  bool computeParams = false;
+  bool symmetric = true;
+  bool perRow = false; // given params: one per row (else one per tensor)
+  float steps = 0;     // computed params: the range's divisor
+  double qmin = 0, qmax = 0;
+};
+
+static std::optional<float> f32ConstOf(Value v) {
+  FloatAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return static_cast<float>(attr.getValueAsDouble());
+}
+
+/// linalg.fill of a constant `value` (the init of a row reduction).
+static bool isFillOf(Value v, float value) {
+  auto fill = v.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return false;
+  auto c = f32ConstOf(fill.getInputs()[0]);
+  return c && *c == value;
+}
+
+template <typename... Ops> static bool bodyHas(linalg::GenericOp g) {
+  bool all = true;
+  (
+      [&] {
+        bool found = false;
+        g.getBody()->walk([&](Ops) { found = true; });
+        all &= found;
+      }(),
+      ...);
+  return all;
+}
+
+/// The divisor constant of `x / c` in a generic's body.
+static std::optional<float> bodyDivisor(linalg::GenericOp g) {
+  std::optional<float> steps;
+  g.getBody()->walk([&](arith::DivFOp div) {
+    if (auto c = f32ConstOf(div.getRhs()))
+      steps = c;
+  });
+  return steps;
+}
+
+/// The row reduction [M, K] -> [M] of x (results are the row's reductions).
+static linalg::GenericOp rowReductionOf(Value v, Value x) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 1 || g.getDpsInputs()[0] != x ||
+      g.getNumLoops() != 2 ||
+      g.getIteratorTypesArray() !=
+          SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction})
+    return {};
+  auto maps = g.getIndexingMapsArray();
+  MLIRContext *ctx = g.getContext();
+  AffineMap rowMap = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  if (!maps[0].isIdentity() ||
+      !llvm::all_of(ArrayRef(maps).drop_front(),
+                    [&](AffineMap m) { return m == rowMap; }))
+    return {};
+  for (Value init : g.getDpsInits())
+    if (!isFillOf(init, 0.0f))
+      return {};
+  return g;
+}
+
+/// Recognizes a quantize the pack kernel can do itself.
+static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
+  auto q = act.getDefiningOp<QuantizeOp>();
+  if (!q)
+    return std::nullopt;
+  auto xType = cast<RankedTensorType>(q.getInput().getType());
+  if (xType.getRank() != 2 || xType.getDimSize(1) != kk ||
+      !(xType.getElementType().isF32() || xType.getElementType().isF16()))
+    return std::nullopt;
+  QuantSchemeAttr scheme = q.getScheme();
+  if (scheme.getRounding() != RoundingMode::NearestEven)
+    return std::nullopt;
+  FusedQuant f;
+  f.op = q;
+  f.symmetric = !q.getZeroPoint();
+  IntType storage = q.getStorageType();
+  f.qmin = static_cast<double>(scheme.getQuantMin(storage));
+  f.qmax = static_cast<double>(scheme.getQuantMax(storage));
+  auto scaleType = cast<RankedTensorType>(q.getScale().getType());
+  bool scalarScale =
+      scheme.isPerTensor() ||
+      llvm::all_of(scaleType.getShape(), [](int64_t s) { return s == 1; });
+  if (!scalarScale && !(scheme.isPerChannel() && scheme.getAxis() == 0 &&
+                        scaleType.getRank() == 1))
+    return std::nullopt;
+  f.perRow = !scalarScale;
+  Value x = q.getInput();
+  // Dynamic per-token parameters, as qopt-quantize-activations builds them.
+  bool f32Scale = scaleType.getElementType().isF32();
+  if (Value zp = q.getZeroPoint())
+    f32Scale &=
+        cast<RankedTensorType>(zp.getType()).getElementType().isInteger(32);
+  if (f.perRow && f32Scale) {
+    auto params = q.getScale().getDefiningOp<linalg::GenericOp>();
+    if (params && cast<OpResult>(q.getScale()).getResultNumber() == 0) {
+      if (f.symmetric && params.getNumDpsInputs() == 1 &&
+          params.getNumDpsInits() == 1) {
+        linalg::GenericOp red = rowReductionOf(params.getDpsInputs()[0], x);
+        auto steps = bodyDivisor(params);
+        if (red && red.getNumDpsInits() == 1 &&
+            bodyHas<math::AbsFOp, arith::MaximumFOp>(red) && steps &&
+            *steps == static_cast<float>(std::max(f.qmax, 1.0))) {
+          f.computeParams = true;
+          f.steps = *steps;
+        }
+      } else if (!f.symmetric && q.getZeroPoint() &&
+                 q.getZeroPoint().getDefiningOp() == params &&
+                 cast<OpResult>(q.getZeroPoint()).getResultNumber() == 1 &&
+                 params.getNumDpsInputs() == 2 &&
+                 params.getNumDpsInits() == 2) {
+        Value lo = params.getDpsInputs()[0], hi = params.getDpsInputs()[1];
+        linalg::GenericOp red = rowReductionOf(lo, x);
+        auto steps = bodyDivisor(params);
+        if (red && red == rowReductionOf(hi, x) && red.getNumDpsInits() == 2 &&
+            cast<OpResult>(lo).getResultNumber() == 0 &&
+            cast<OpResult>(hi).getResultNumber() == 1 &&
+            bodyHas<arith::MinimumFOp, arith::MaximumFOp>(red) &&
+            bodyHas<math::RoundEvenOp>(params) && steps &&
+            *steps == static_cast<float>(f.qmax - f.qmin)) {
+          f.computeParams = true;
+          f.steps = *steps;
+        }
+      }
+    }
+  }
+  return f;
+}
+
+/// x [M, K] f32/f16 -> planes [Q, M, KW] i32 (and row sums [M, G], and the
+/// computed scales [M] / zero points [M]): one block of 256 threads per row.
+///
+/// Arguments: x, then the given scale (and zero point) unless computed,
+/// planes, row sums (if wanted), then the computed scale (and zero point).
+///
+/// 1. Computed parameters: the row's absmax (symmetric) or min/max
+///    (asymmetric, ranges include 0) by a strided loop, a warp reduction
+///    (`gpu.shuffle xor`) and a block reduction through shared memory;
+///    then the scale and zero point exactly as qopt-quantize-activations
+///    computes them (scale = range / steps, 1 for a zero range; zp =
+///    clamp(roundeven(qmin - lo / scale))).
+/// 2. Each warp takes one 32-bit word (32 consecutive elements, one per
+///    lane, coalesced) at a time, quantizes its element as qopt.quantize
+///    does (q = clamp(roundeven(x / scale) + zp, qmin, qmax), NaN -> zp) and
+///    forms the Q plane words with one `vote.sync.ballot` per bit. Lane
+///    partial sums give the row sums per group (warp shuffles, then the
+///    8 warps' partials in shared memory).
+static gpu::GPUFuncOp
+buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
+                     StringRef name, const FusedQuant &f,
+                     ArrayRef<Type> argTypes, int64_t bits, int64_t kReal,
+                     int64_t kw, int64_t groups, bool rowSums) {
+  MLIRContext *ctx = b.getContext();
+  const int64_t threads = 256, warps = threads / 32;
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto redType =
+      MemRefType::get({2, warps}, f32, MemRefLayoutAttrInterface{}, shared);
+  auto sumType = MemRefType::get({warps, groups}, i32,
+                                 MemRefLayoutAttrInterface{}, shared);
+  auto func = makeKernel(b, loc, module, name, argTypes, threads,
+                         TypeRange{redType, sumType});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  unsigned arg = 0;
+  Value x = func.getArgument(arg++);
+  Value scaleIn, zpIn;
+  if (!f.computeParams) {
+    scaleIn = func.getArgument(arg++);
+    if (!f.symmetric)
+      zpIn = func.getArgument(arg++);
+  }
+  Value planes = func.getArgument(arg++);
+  Value sums = rowSums ? func.getArgument(arg++) : Value();
+  Value scaleOut, zpOut;
+  if (f.computeParams) {
+    scaleOut = func.getArgument(arg++);
+    if (!f.symmetric)
+      zpOut = func.getArgument(arg++);
+  }
+  Value red = func.getWorkgroupAttributions()[0];
+  Value partial = func.getWorkgroupAttributions()[1];
+
+  Value row = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value warp = k.divu(tid, k.idx(32)), lane = k.remu(tid, k.idx(32));
+  Value lane0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, k.idx(0));
+  auto cst = [&](OpBuilder &nb, Location l, double v) -> Value {
+    return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+  };
+  auto loadX = [&](OpBuilder &nb, Location l, Value col) -> Value {
+    Value v = memref::LoadOp::create(nb, l, x, ValueRange{row, col});
+    return v.getType().isF32()
+               ? v
+               : arith::ExtFOp::create(nb, l, f32, v).getResult();
+  };
+  // The combination of a reduction: max |x| (symmetric) or (min, max).
+  auto combine = [&](OpBuilder &nb, Location l, unsigned which, Value a,
+                     Value v) -> Value {
+    if (which == 0 && !f.symmetric)
+      return arith::MinimumFOp::create(nb, l, a, v);
+    return arith::MaximumFOp::create(nb, l, a, v);
+  };
+  auto ifThen = [&](Value cond, function_ref<void()> body) {
+    auto op = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    body();
+  };
+
+  Value scale, zpF;
+  if (f.computeParams) {
+    unsigned nRed = f.symmetric ? 1 : 2;
+    SmallVector<Value> init(nRed, k.f32(0.0));
+    auto loop = scf::ForOp::create(
+        b, loc, tid, k.idx(kReal), k.idx(threads), init,
+        [&](OpBuilder &nb, Location l, Value col, ValueRange acc) {
+          Value v = loadX(nb, l, col);
+          SmallVector<Value> next;
+          if (f.symmetric)
+            next.push_back(
+                combine(nb, l, 1, acc[0], math::AbsFOp::create(nb, l, v)));
+          else
+            next = {combine(nb, l, 0, acc[0], v), combine(nb, l, 1, acc[1], v)};
+          scf::YieldOp::create(nb, l, next);
+        });
+    SmallVector<Value> r(loop.getResults());
+    for (unsigned w = 0; w < nRed; ++w) {
+      unsigned which = f.symmetric ? 1 : w;
+      for (int64_t off = 16; off >= 1; off /= 2) {
+        Value other =
+            gpu::ShuffleOp::create(b, loc, r[w], off, 32, gpu::ShuffleMode::XOR)
+                .getShuffleResult();
+        r[w] = combine(b, loc, which, r[w], other);
+      }
+    }
+    ifThen(lane0, [&] {
+      for (unsigned w = 0; w < nRed; ++w)
+        memref::StoreOp::create(b, loc, r[w], red, ValueRange{k.idx(w), warp});
+    });
+    gpu::BarrierOp::create(b, loc);
+    for (unsigned w = 0; w < nRed; ++w) {
+      unsigned which = f.symmetric ? 1 : w;
+      r[w] = k.load(red, {k.idx(w), k.idx(0)});
+      for (int64_t i = 1; i < warps; ++i)
+        r[w] = combine(b, loc, which, r[w], k.load(red, {k.idx(w), k.idx(i)}));
+    }
+    // The parameters, as qopt-quantize-activations computes them.
+    Value width =
+        f.symmetric ? r[0] : arith::SubFOp::create(b, loc, r[1], r[0]);
+    Value s = arith::DivFOp::create(b, loc, width, k.f32(f.steps));
+    Value positive =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s, k.f32(0));
+    scale = arith::SelectOp::create(b, loc, positive, s, k.f32(1.0));
+    if (!f.symmetric) {
+      Value z = math::RoundEvenOp::create(
+          b, loc,
+          arith::SubFOp::create(b, loc, k.f32(f.qmin),
+                                arith::DivFOp::create(b, loc, r[0], scale)));
+      z = arith::MaximumFOp::create(b, loc, z, k.f32(f.qmin));
+      z = arith::MinimumFOp::create(b, loc, z, k.f32(f.qmax));
+      zpF = arith::SelectOp::create(b, loc, positive, z, k.f32(0));
+    }
+    Value tid0 =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, k.idx(0));
+    ifThen(tid0, [&] {
+      memref::StoreOp::create(b, loc, scale, scaleOut, ValueRange{row});
+      if (zpF)
+        memref::StoreOp::create(b, loc,
+                                arith::FPToSIOp::create(b, loc, i32, zpF),
+                                zpOut, ValueRange{row});
+    });
+  } else {
+    auto param = [&](Value p) {
+      SmallVector<Value> is;
+      if (f.perRow)
+        is = {row};
+      else
+        is.assign(cast<MemRefType>(p.getType()).getRank(), k.idx(0));
+      return k.load(p, is);
+    };
+    scale = k.toF32(param(scaleIn));
+    if (zpIn)
+      zpF = arith::SIToFPOp::create(b, loc, f32, param(zpIn));
+  }
+  if (!zpF)
+    zpF = k.f32(0);
+
+  // Quantize and pack: one word per warp at a time.
+  int64_t wordsPerGroup = groups > 1 ? kw / groups : kw;
+  Value allLanes = k.i32(-1);
+  auto groupLoop = scf::ForOp::create(
+      b, loc, k.idx(0), k.idx(groups), k.idx(1), ValueRange{},
+      [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+        KB o{gb, gl};
+        Value first = o.add(o.mulc(g, wordsPerGroup), warp);
+        auto words = scf::ForOp::create(
+            gb, gl, first, o.mulc(o.addc(g, 1), wordsPerGroup), o.idx(warps),
+            ValueRange{o.i32(0)},
+            [&](OpBuilder &nb, Location l, Value w, ValueRange acc) {
+              KB n{nb, l};
+              Value col = n.add(n.mulc(w, 32), lane);
+              Value valid = n.ult(col, n.idx(kReal));
+              Value v = loadX(nb, l, n.minu(col, n.idx(kReal - 1)));
+              Value r = math::RoundEvenOp::create(
+                  nb, l, arith::DivFOp::create(nb, l, v, scale));
+              r = arith::AddFOp::create(nb, l, r, zpF);
+              r = arith::MaximumFOp::create(nb, l, r, cst(nb, l, f.qmin));
+              r = arith::MinimumFOp::create(nb, l, r, cst(nb, l, f.qmax));
+              Value isNan =
+                  arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, v, v);
+              r = arith::SelectOp::create(nb, l, isNan, zpF, r);
+              Value qv = arith::FPToSIOp::create(nb, l, i32, r);
+              qv = arith::SelectOp::create(nb, l, valid, qv, n.i32(0));
+              SmallVector<Value> planeWords;
+              for (int64_t bit = 0; bit < bits; ++bit) {
+                Value x1 = bit ? arith::ShRUIOp::create(nb, l, qv, n.i32(bit))
+                                     .getResult()
+                               : qv;
+                x1 = arith::AndIOp::create(nb, l, x1, n.i32(1));
+                Value pred = arith::TruncIOp::create(nb, l, nb.getI1Type(), x1);
+                planeWords.push_back(NVVM::VoteSyncOp::create(
+                    nb, l, i32, allLanes, pred, NVVM::VoteSyncKind::ballot));
+              }
+              auto store =
+                  scf::IfOp::create(nb, l, lane0, /*withElseRegion=*/false);
+              {
+                OpBuilder::InsertionGuard g2(nb);
+                nb.setInsertionPointToStart(&store.getThenRegion().front());
+                for (int64_t bit = 0; bit < bits; ++bit)
+                  memref::StoreOp::create(nb, l, planeWords[bit], planes,
+                                          ValueRange{n.idx(bit), row, w});
+              }
+              scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], qv)});
+            });
+        if (rowSums) {
+          Value s = words.getResult(0);
+          for (int64_t off = 16; off >= 1; off /= 2) {
+            Value other = gpu::ShuffleOp::create(gb, gl, s, off, 32,
+                                                 gpu::ShuffleMode::XOR)
+                              .getShuffleResult();
+            s = o.add(s, other);
+          }
+          auto st = scf::IfOp::create(gb, gl, lane0, /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard g2(gb);
+          gb.setInsertionPointToStart(&st.getThenRegion().front());
+          memref::StoreOp::create(gb, gl, s, partial, ValueRange{warp, g});
+        }
+        scf::YieldOp::create(gb, gl);
+      });
+  (void)groupLoop;
+  if (rowSums) {
+    gpu::BarrierOp::create(b, loc);
+    ifThen(k.ult(tid, k.idx(groups)), [&] {
+      Value s = k.load(partial, {k.idx(0), tid});
+      for (int64_t i = 1; i < warps; ++i)
+        s = k.add(s, k.load(partial, {k.idx(i), tid}));
+      memref::StoreOp::create(b, loc, s, sums, ValueRange{row, tid});
+    });
+  }
+  return func;
+}
+
+//===----------------------------------------------------------------------===//
 // Compile-time weights
 //===----------------------------------------------------------------------===//
 
@@ -792,12 +1177,49 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
   auto wPlanesType = MemRefType::get({c.p, n, c.kw}, i32);
   std::string prefix = ("qmatmul" + Twine(index)).str();
   int64_t groupLen = groupSize ? groupSize : kk;
-  buildPackKernel(b, loc, gpuModule, prefix + "_pack_act", actBytes,
-                  actPlanesType, c.q, kk, c.kw);
-  if (c.zw != ParamKind::None)
-    buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_act", actBytes,
-                      MemRefType::get({mStatic, c.groups}, i32), c.aSigned,
-                      groupLen, c.groups);
+  auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
+  // A qopt.quantize of float activations is done by the pack kernel itself.
+  std::optional<FusedQuant> fq = matchFusedQuant(op.getAct(), kk);
+  SmallVector<Type> quantArgTypes;
+  Type fqScaleType, fqZpType;
+  if (fq) {
+    fqScaleType = memrefOf(cast<RankedTensorType>(fq->op.getScale().getType()));
+    if (Value zp = fq->op.getZeroPoint())
+      fqZpType = memrefOf(cast<RankedTensorType>(zp.getType()));
+    quantArgTypes.push_back(
+        memrefOf(cast<RankedTensorType>(fq->op.getInput().getType())));
+    if (!fq->computeParams) {
+      quantArgTypes.push_back(fqScaleType);
+      if (fqZpType)
+        quantArgTypes.push_back(fqZpType);
+    }
+    quantArgTypes.push_back(actPlanesType);
+    if (c.zw != ParamKind::None)
+      quantArgTypes.push_back(actSumsType);
+    if (fq->computeParams) {
+      quantArgTypes.push_back(fqScaleType);
+      if (fqZpType)
+        quantArgTypes.push_back(fqZpType);
+    }
+    gpu::GPUFuncOp quantPack = buildQuantPackKernel(
+        b, loc, gpuModule, prefix + "_quant_pack_act", *fq, quantArgTypes, c.q,
+        kk, c.kw, c.groups, c.zw != ParamKind::None);
+    quantPack->setAttr(
+        "qopt.quantize",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("params",
+                            b.getStringAttr(
+                                fq->computeParams
+                                    ? "computed"
+                                    : (fq->perRow ? "per_row" : "per_tensor"))),
+             b.getNamedAttr("symmetric", b.getBoolAttr(fq->symmetric))}));
+  } else {
+    buildPackKernel(b, loc, gpuModule, prefix + "_pack_act", actBytes,
+                    actPlanesType, c.q, kk, c.kw);
+    if (c.zw != ParamKind::None)
+      buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_act", actBytes,
+                        actSumsType, c.aSigned, groupLen, c.groups);
+  }
   std::optional<std::vector<int64_t>> wConst =
       constantWeights(op.getWeight(), wq, n, kk);
   auto wBytes = MemRefType::get({n, kk}, i8);
@@ -839,7 +1261,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
   b.setInsertionPoint(op);
   KB k{b, loc};
   SmallVector<Value> deviceBuffers;
-  Value mV = tensor::DimOp::create(b, loc, op.getAct(), 0);
+  Value mV =
+      tensor::DimOp::create(b, loc, fq ? fq->op.getInput() : op.getAct(), 0);
   auto dynSizes = [&](MemRefType t) {
     SmallVector<Value> sizes;
     for (int64_t s : t.getShape())
@@ -854,7 +1277,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     deviceBuffers.push_back(buf);
     return buf;
   };
+  llvm::DenseMap<Value, Value> onDevice;
   auto toDevice = [&](Value tensor) {
+    Value &cached = onDevice[tensor];
+    if (cached)
+      return cached;
+    Value key = tensor;
     auto t = cast<RankedTensorType>(tensor.getType());
     if (isa<IntType>(t.getElementType())) {
       t = RankedTensorType::get(t.getShape(), i8);
@@ -863,6 +1291,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor);
     Value dev = deviceAlloc(memrefOf(t));
     gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
+    onDevice[key] = dev;
     return dev;
   };
   auto launch1D = [&](StringRef name, Value work, ValueRange args) {
@@ -873,14 +1302,44 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
         gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), args);
   };
 
-  Value actDev = toDevice(op.getAct());
   Value actPlanes = deviceAlloc(actPlanesType);
-  launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
   SmallVector<Value> args = {actPlanes};
   Value rowSumA, rowSumW, wPlanes;
-  if (c.zw != ParamKind::None) {
-    rowSumA = deviceAlloc(MemRefType::get({mStatic, c.groups}, i32));
-    launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
+  if (c.zw != ParamKind::None)
+    rowSumA = deviceAlloc(actSumsType);
+  // Device buffers the fused kernel fills with the computed parameters.
+  llvm::DenseMap<Value, Value> computed;
+  if (fq) {
+    SmallVector<Value> qArgs = {toDevice(fq->op.getInput())};
+    Value zp = fq->op.getZeroPoint();
+    if (!fq->computeParams) {
+      qArgs.push_back(toDevice(fq->op.getScale()));
+      if (zp)
+        qArgs.push_back(toDevice(zp));
+    }
+    qArgs.push_back(actPlanes);
+    if (rowSumA)
+      qArgs.push_back(rowSumA);
+    if (fq->computeParams) {
+      Value s = deviceAlloc(cast<MemRefType>(fqScaleType));
+      qArgs.push_back(s);
+      computed[fq->op.getScale()] = s;
+      if (zp) {
+        Value z = deviceAlloc(cast<MemRefType>(fqZpType));
+        qArgs.push_back(z);
+        computed[zp] = z;
+      }
+    }
+    auto func =
+        gpuModule.lookupSymbol<gpu::GPUFuncOp>(prefix + "_quant_pack_act");
+    gpu::LaunchFuncOp::create(
+        b, loc, func, gpu::KernelDim3{mV, k.idx(1), k.idx(1)},
+        gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), qArgs);
+  } else {
+    Value actDev = toDevice(op.getAct());
+    launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
+    if (rowSumA)
+      launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
   }
   if (wConst) {
     std::vector<int32_t> planes(c.p * n * c.kw, 0);
@@ -913,8 +1372,10 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     args.push_back(rowSumA);
   if (rowSumW)
     args.push_back(rowSumW);
-  for (Value v : params)
-    args.push_back(toDevice(v));
+  for (Value v : params) {
+    Value dev = computed.lookup(v);
+    args.push_back(dev ? dev : toDevice(v));
+  }
   auto outType = memrefOf(resultType);
   Value outDev = deviceAlloc(outType);
   args.push_back(outDev);
@@ -931,6 +1392,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
       b, loc, resultType, host, /*restrict=*/true, /*writable=*/true);
   op.replaceAllUsesWith(result);
   op.erase();
+  if (fq && fq->op->use_empty())
+    fq->op.erase();
   return success();
 }
 
