@@ -794,6 +794,16 @@ buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
   auto cst = [&](OpBuilder &nb, Location l, double v) -> Value {
     return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
   };
+  // |x| and round-half-to-even as LLVM intrinsics (abs.f32, cvt.rni.f32.f32
+  // in PTX): convert-gpu-to-nvvm would turn math.absf / math.roundeven into
+  // libdevice calls (__nv_fabsf, __nv_rintf), unresolved in the PTX unless
+  // libdevice is found at compile time.
+  auto intrinsic = [&](OpBuilder &nb, Location l, StringRef name,
+                       Value v) -> Value {
+    return LLVM::CallIntrinsicOp::create(nb, l, f32, nb.getStringAttr(name),
+                                         ValueRange{v})
+        .getResult(0);
+  };
   auto loadX = [&](OpBuilder &nb, Location l, Value col) -> Value {
     Value v = memref::LoadOp::create(nb, l, x, ValueRange{row, col});
     return v.getType().isF32()
@@ -824,8 +834,8 @@ buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
           Value v = loadX(nb, l, col);
           SmallVector<Value> next;
           if (f.symmetric)
-            next.push_back(
-                combine(nb, l, 1, acc[0], math::AbsFOp::create(nb, l, v)));
+            next.push_back(combine(nb, l, 1, acc[0],
+                                   intrinsic(nb, l, "llvm.fabs.f32", v)));
           else
             next = {combine(nb, l, 0, acc[0], v), combine(nb, l, 1, acc[1], v)};
           scf::YieldOp::create(nb, l, next);
@@ -859,8 +869,8 @@ buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s, k.f32(0));
     scale = arith::SelectOp::create(b, loc, positive, s, k.f32(1.0));
     if (!f.symmetric) {
-      Value z = math::RoundEvenOp::create(
-          b, loc,
+      Value z = intrinsic(
+          b, loc, "llvm.roundeven.f32",
           arith::SubFOp::create(b, loc, k.f32(f.qmin),
                                 arith::DivFOp::create(b, loc, r[0], scale)));
       z = arith::MaximumFOp::create(b, loc, z, k.f32(f.qmin));
@@ -908,8 +918,8 @@ buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
               Value col = n.add(n.mulc(w, 32), lane);
               Value valid = n.ult(col, n.idx(kReal));
               Value v = loadX(nb, l, n.minu(col, n.idx(kReal - 1)));
-              Value r = math::RoundEvenOp::create(
-                  nb, l, arith::DivFOp::create(nb, l, v, scale));
+              Value r = intrinsic(nb, l, "llvm.roundeven.f32",
+                                  arith::DivFOp::create(nb, l, v, scale));
               r = arith::AddFOp::create(nb, l, r, zpF);
               r = arith::MaximumFOp::create(nb, l, r, cst(nb, l, f.qmin));
               r = arith::MinimumFOp::create(nb, l, r, cst(nb, l, f.qmax));
@@ -1302,15 +1312,16 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
         gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), args);
   };
 
+  Value actDev = toDevice(fq ? fq->op.getInput() : op.getAct());
   Value actPlanes = deviceAlloc(actPlanesType);
   SmallVector<Value> args = {actPlanes};
   Value rowSumA, rowSumW, wPlanes;
-  if (c.zw != ParamKind::None)
-    rowSumA = deviceAlloc(actSumsType);
   // Device buffers the fused kernel fills with the computed parameters.
   llvm::DenseMap<Value, Value> computed;
   if (fq) {
-    SmallVector<Value> qArgs = {toDevice(fq->op.getInput())};
+    if (c.zw != ParamKind::None)
+      rowSumA = deviceAlloc(actSumsType);
+    SmallVector<Value> qArgs = {actDev};
     Value zp = fq->op.getZeroPoint();
     if (!fq->computeParams) {
       qArgs.push_back(toDevice(fq->op.getScale()));
@@ -1336,10 +1347,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
         b, loc, func, gpu::KernelDim3{mV, k.idx(1), k.idx(1)},
         gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), qArgs);
   } else {
-    Value actDev = toDevice(op.getAct());
     launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
-    if (rowSumA)
+    if (c.zw != ParamKind::None) {
+      rowSumA = deviceAlloc(actSumsType);
       launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
+    }
   }
   if (wConst) {
     std::vector<int32_t> planes(c.p * n * c.kw, 0);

@@ -3,6 +3,8 @@
 // W2A8, per-channel weights (run time), per-token activations, bias, f16 out,
 // dynamic M: pack kernels for both operands, then the m16n8k256 binary MMA
 // kernel with 64x64 blocks, 2 cp.async stages (20 KiB each).
+// CHECK: #loop_unroll = #llvm.loop_unroll<disable = true>
+// CHECK: #loop_annotation = #llvm.loop_annotation<unroll = #loop_unroll>
 // CHECK-LABEL: func.func @w2a8_per_channel
 // CHECK: %[[M:.*]] = tensor.dim %arg0, %c0
 // CHECK: %[[AB:.*]] = qopt.storage_cast %arg0 : tensor<?x512x!qopt.int<s8>> to tensor<?x512xi8>
@@ -57,7 +59,7 @@
 // The sign plane of the signed weights (i = 1): c_i = -2.
 // CHECK: %[[C1:.*]] = arith.shli %[[COEF]], %c1_i32
 // CHECK: arith.subi %{{.*}}, %[[C1]] : i32
-// CHECK: } {loop_annotation = #llvm.loop_annotation<unroll = <disable = true>>}
+// CHECK: } {loop_annotation = #loop_annotation}
 // CHECK: gpu.barrier
 // CHECK: scf.yield
 // Epilogue: sw, sa, bias in f32, then f16 and one guarded store.
