@@ -64,6 +64,12 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "when M is static and at most 8)">,
     Option<"maxStages", "max-stages", "int64_t", /*default=*/"3",
            "Most cp.async pipeline stages (bounded by 48 KiB of shared memory)">,
+    Option<"planeLoop", "plane-loop", "std::string", /*default=*/"\"auto\"",
+           "Loop of a k-step over plane pairs: act (one iteration per "
+           "activation plane, every MMA from zero, one multiply-add per "
+           "product), shift (one iteration per shift i + j, the pairs of a "
+           "shift and sign chained through the MMA accumulator), or auto "
+           "(whichever needs fewer accumulator updates)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",

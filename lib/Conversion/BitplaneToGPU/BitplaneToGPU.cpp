@@ -70,6 +70,7 @@ struct BmmaConfig {
   int64_t groupSize = 0; // bits per weight group, 0: one group
   int64_t groups = 1;
   bool smallM = false; // m8n8k128 instead of m16n8k256
+  bool chain = false;  // loop over shifts, chaining MMAs (else over act planes)
   int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
   ParamKind sa = ParamKind::None, za = ParamKind::None;
   ParamKind sw = ParamKind::None, zw = ParamKind::None;
@@ -371,22 +372,11 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
       LLVM::LoopUnrollAttr::get(ctx, b.getBoolAttr(true), {}, {}, {}, {}, {},
                                 {}),
       {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});
-  // One k-step: wait for its stage, P*Q binary MMAs per fragment.
-  auto kStepBody = [&](OpBuilder &nb, Location l, Value ks,
-                       SmallVector<Value> acc) -> SmallVector<Value> {
+  // The P*Q binary MMAs per fragment of one k-step (in shared memory stage
+  // `stage`), as a loop over the activation planes.
+  auto kStepActLoop = [&](OpBuilder &nb, Location l, Value stage,
+                          SmallVector<Value> acc) -> SmallVector<Value> {
     KB n{nb, l};
-    Value next = n.addc(ks, c.stages - 1);
-    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, n.idx(kSteps)),
-                                    /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard g2(nb);
-      nb.setInsertionPointToStart(&ifLoad.getThenRegion().front());
-      issueLoads(nb, l, next, n.remu(next, n.idx(c.stages)));
-    }
-    commit(nb, l);
-    NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
-    gpu::BarrierOp::create(nb, l);
-    Value stage = n.remu(ks, n.idx(c.stages));
     // B fragments of weight plane i: [nf][half].
     auto loadB = [&](KB &x, int64_t i) {
       SmallVector<std::array<Value, 2>> frag;
@@ -490,6 +480,156 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     // forwards LLVM-dialect attributes to the loop's branch.
     planeLoop->setAttr("loop_annotation", noUnroll);
     acc.assign(planeLoop.getResults().begin(), planeLoop.getResults().end());
+    return acc;
+  };
+
+  // The same k-step as a loop over the shifts s = i + j: the pairs of one
+  // shift and sign are chained through the MMA accumulator (C = the previous
+  // pair's D), then added once: acc += (pos - neg) << s. Per shift and
+  // static weight plane i, the activation plane j = s - i is either a
+  // regular plane or (signed activations) the sign plane; each case is a
+  // uniform scf.if, so every chain's sign is static.
+  auto kStepChained = [&](OpBuilder &nb, Location l, Value stage,
+                          SmallVector<Value> acc) -> SmallVector<Value> {
+    KB n{nb, l};
+    auto loadB = [&](KB &x, int64_t i) {
+      SmallVector<std::array<Value, 2>> frag;
+      for (int64_t f = 0; f < c.nf(); ++f) {
+        Value col = x.add(x.addc(warpCol, f * 8), g);
+        frag.push_back({x.load(sW, {stage, x.idx(i), col, word0}),
+                        x.load(sW, {stage, x.idx(i), col, word1})});
+      }
+      return frag;
+    };
+    bool holdB = c.p * c.nf() * 2 <= 32;
+    SmallVector<SmallVector<std::array<Value, 2>>> heldB;
+    if (holdB)
+      for (int64_t i = 0; i < c.p; ++i)
+        heldB.push_back(loadB(n, i));
+    bool anyNeg = c.wSigned || c.aSigned;
+    int64_t qRegular = c.aSigned ? c.q - 1 : c.q;
+    auto shiftLoop = scf::ForOp::create(
+        nb, l, n.idx(0), n.idx(c.p + c.q - 1), n.idx(1), acc,
+        [&](OpBuilder &pb, Location pl, Value s, ValueRange accIn) {
+          KB x{pb, pl};
+          Value zero = x.i32(0);
+          SmallVector<Value> pos(nAcc, zero), neg(nAcc, zero);
+          // Chains the pairs (i, s - i) for s in [i + lo, i + hi) into
+          // `chain` when the activation plane is in range.
+          auto pairs = [&](int64_t i, Value cond, SmallVector<Value> &chain) {
+            SmallVector<Type> types(nAcc, pb.getI32Type());
+            auto ifOp = scf::IfOp::create(pb, pl, types, cond,
+                                          /*withElseRegion=*/true);
+            {
+              OpBuilder::InsertionGuard g2(pb);
+              pb.setInsertionPointToStart(&ifOp.getElseRegion().front());
+              scf::YieldOp::create(pb, pl, chain);
+              pb.setInsertionPointToStart(&ifOp.getThenRegion().front());
+              KB y{pb, pl};
+              Value j = y.sub(s, y.idx(i));
+              SmallVector<std::array<Value, 2>> bFrag =
+                  holdB ? heldB[i] : loadB(y, i);
+              SmallVector<Value> next(chain);
+              for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+                Value row = y.add(y.addc(warpRow, mfI * c.mmaM()), g);
+                SmallVector<Value> aFrag;
+                if (c.smallM) {
+                  aFrag = {y.load(sA, {stage, j, row, word0}),
+                           y.load(sA, {stage, j, row, word1})};
+                } else {
+                  Value row8 = y.addc(row, 8);
+                  aFrag = {y.load(sA, {stage, j, row, word0}),
+                           y.load(sA, {stage, j, row8, word0}),
+                           y.load(sA, {stage, j, row, word1}),
+                           y.load(sA, {stage, j, row8, word1})};
+                }
+                for (int64_t f = 0; f < c.nf(); ++f) {
+                  int64_t a0 = (mfI * c.nf() + f) * c.accPerFrag();
+                  SmallVector<Value> cIn(next.begin() + a0,
+                                         next.begin() + a0 + c.accPerFrag());
+                  SmallVector<Value> d;
+                  if (c.smallM) {
+                    Value part = NVVM::MmaOp::create(
+                        pb, pl, structTy, ValueRange{aFrag[0]},
+                        ValueRange{bFrag[f][0]}, cIn,
+                        ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                        std::nullopt, ptxTypes, layouts);
+                    SmallVector<Value> mid;
+                    for (int64_t e = 0; e < 2; ++e)
+                      mid.push_back(
+                          LLVM::ExtractValueOp::create(pb, pl, part, e));
+                    Value res = NVVM::MmaOp::create(
+                        pb, pl, structTy, ValueRange{aFrag[1]},
+                        ValueRange{bFrag[f][1]}, mid,
+                        ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                        std::nullopt, ptxTypes, layouts);
+                    for (int64_t e = 0; e < 2; ++e)
+                      d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                  } else {
+                    Value res = NVVM::MmaOp::create(
+                        pb, pl, structTy, aFrag,
+                        ValueRange{bFrag[f][0], bFrag[f][1]}, cIn,
+                        ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
+                        std::nullopt, ptxTypes, layouts);
+                    for (int64_t e = 0; e < 4; ++e)
+                      d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                  }
+                  for (int64_t e = 0; e < c.accPerFrag(); ++e)
+                    next[a0 + e] = d[e];
+                }
+              }
+              scf::YieldOp::create(pb, pl, next);
+            }
+            chain.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+          };
+          for (int64_t i = 0; i < c.p; ++i) {
+            bool wSign = c.wSigned && i == c.p - 1;
+            // Regular activation planes: 0 <= s - i < qRegular.
+            Value regular = arith::AndIOp::create(
+                pb, pl,
+                arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::uge, s,
+                                      x.idx(i)),
+                x.ult(s, x.idx(i + qRegular)));
+            pairs(i, regular, wSign ? neg : pos);
+            if (c.aSigned) {
+              Value sign = arith::CmpIOp::create(
+                  pb, pl, arith::CmpIPredicate::eq, s, x.idx(i + c.q - 1));
+              pairs(i, sign, wSign ? pos : neg);
+            }
+          }
+          Value s32 = arith::IndexCastOp::create(pb, pl, pb.getI32Type(), s);
+          Value coef = arith::ShLIOp::create(pb, pl, x.i32(1), s32);
+          SmallVector<Value> accS(accIn);
+          for (int64_t a = 0; a < nAcc; ++a) {
+            Value v = anyNeg ? x.sub(pos[a], neg[a]) : pos[a];
+            accS[a] = x.add(accS[a], x.mul(v, coef));
+          }
+          scf::YieldOp::create(pb, pl, accS);
+        });
+    shiftLoop->setAttr("loop_annotation", noUnroll);
+    acc.assign(shiftLoop.getResults().begin(), shiftLoop.getResults().end());
+    return acc;
+  };
+
+  // One k-step: start the loads of k-step ks + S - 1, wait for this one's
+  // stage, P*Q binary MMAs per fragment.
+  auto kStepBody = [&](OpBuilder &nb, Location l, Value ks,
+                       SmallVector<Value> acc) -> SmallVector<Value> {
+    KB n{nb, l};
+    Value next = n.addc(ks, c.stages - 1);
+    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, n.idx(kSteps)),
+                                    /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard g2(nb);
+      nb.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+      issueLoads(nb, l, next, n.remu(next, n.idx(c.stages)));
+    }
+    commit(nb, l);
+    NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
+    gpu::BarrierOp::create(nb, l);
+    Value stage = n.remu(ks, n.idx(c.stages));
+    acc = c.chain ? kStepChained(nb, l, stage, std::move(acc))
+                  : kStepActLoop(nb, l, stage, std::move(acc));
     // The next iteration's loads overwrite the stage read here.
     gpu::BarrierOp::create(nb, l);
     return acc;
@@ -1146,6 +1286,17 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     c.warpsM = 1;
     c.warpsN = 4;
   }
+  // Accumulator updates per k-step: P*Q multiply-adds (one per plane pair),
+  // or one per shift (two chains, and a subtraction, when a sign plane
+  // exists).
+  int64_t chainedUpdates = (c.p + c.q - 1) * ((c.wSigned || c.aSigned) ? 2 : 1);
+  if (planeLoop == "auto")
+    c.chain = chainedUpdates < c.p * c.q;
+  else if (planeLoop == "shift" || planeLoop == "act")
+    c.chain = planeLoop == "shift";
+  else
+    return op.emitOpError("unknown plane-loop '")
+           << planeLoop << "' (act, shift or auto)";
   c.stages = std::max<int64_t>(
       1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
   if (c.stageBytes() > 48 * 1024)
@@ -1265,6 +1416,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
                           b.getStringAttr(c.smallM ? "m8n8k128" : "m16n8k256")),
            b.getNamedAttr("block_tile", b.getDenseI64ArrayAttr({c.bm, c.bn})),
            b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+           b.getNamedAttr("plane_loop",
+                          b.getStringAttr(c.chain ? "shift" : "act")),
            b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
 
   // --- host side -------------------------------------------------------

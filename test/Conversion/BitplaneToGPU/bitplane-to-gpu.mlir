@@ -31,7 +31,7 @@
 // CHECK: gpu.func @qmatmul0_pack_weight(%{{.*}}: memref<64x512xi8>, %{{.*}}: memref<2x64x16xi32>) kernel
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%[[SA:.*]] : memref<2x8x64x8xi32, #gpu.address_space<workgroup>>, %[[SW:.*]] : memref<2x2x64x8xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", stages = 2 : i64, weight_bits = 2 : i64}}
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", plane_loop = "act", stages = 2 : i64, weight_bits = 2 : i64}}
 // Prologue: one k-step in flight.
 // CHECK: nvgpu.device_async_copy %arg0[{{.*}}], %[[SA]][{{.*}}], 4 {bypassL1}
 // CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[SW]][{{.*}}], 4 {bypassL1}
@@ -94,12 +94,26 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // CHECK: arith.extui
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%{{.*}} : memref<3x4x8x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x128x8xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: mma = "m8n8k128", stages = 3
+// CHECK-SAME: mma = "m8n8k128", plane_loop = "shift", stages = 3
+// Unsigned operands: the k-step loops over the shifts s = i + j (5 instead
+// of 8 accumulator updates); the pairs (0, s) and (1, s - 1) are chained
+// through the MMA accumulator, then added once, times 2^s.
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %c5{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[R0:.*]]:8 = scf.if
 // Two m8n8k128 per 256-bit step, chained through C.
 // CHECK: %[[P:.*]] = nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[Z:.*]], %[[Z]]]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 128>} : (i32, i32, i32) -> !llvm.struct<(i32, i32)>
 // CHECK: %[[C0:.*]] = llvm.extractvalue %[[P]][0]
 // CHECK: %[[C1:.*]] = llvm.extractvalue %[[P]][1]
 // CHECK: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[C0]], %[[C1]]]  {b1Op = #nvvm.mma_b1op<and_popc>
+// CHECK: } else {
+// Weight plane 1 (activation plane s - 1) continues weight plane 0's chain.
+// CHECK: scf.if
+// CHECK: arith.subi %[[S]], %c1
+// CHECK: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[R0]]#0, %[[R0]]#1]
+// CHECK: %[[S32:.*]] = arith.index_cast %[[S]] : index to i32
+// CHECK: %[[COEF:.*]] = arith.shli %{{.*}}, %[[S32]] : i32
+// CHECK: arith.muli %{{.*}}, %[[COEF]] : i32
+// CHECK: } {loop_annotation = #loop_annotation}
 // Group end: acc - zw * rowsum(A) - za * rowsum(W) + 256 * za * zw, times sw.
 // CHECK: arith.constant 256 : i32
 // CHECK: scf.yield
