@@ -501,12 +501,13 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
       }
       return frag;
     };
-    bool holdB = c.p * c.nf() * 2 <= 32;
+    bool anyNeg = c.wSigned || c.aSigned;
+    // Two chains (64 registers) leave less room: hold B for P <= 2 only.
+    bool holdB = c.p * c.nf() * 2 <= (anyNeg ? 16 : 32);
     SmallVector<SmallVector<std::array<Value, 2>>> heldB;
     if (holdB)
       for (int64_t i = 0; i < c.p; ++i)
         heldB.push_back(loadB(n, i));
-    bool anyNeg = c.wSigned || c.aSigned;
     int64_t qRegular = c.aSigned ? c.q - 1 : c.q;
     auto shiftLoop = scf::ForOp::create(
         nb, l, n.idx(0), n.idx(c.p + c.q - 1), n.idx(1), acc,
