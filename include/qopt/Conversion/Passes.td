@@ -52,7 +52,8 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
     * `..._bmma`: the WpAq product as P*Q binary products on the tensor
       cores: `nvvm.mma.sync` with b1 operands and `and_popc` (m16n8k256, or
       m8n8k128 for small M), combined with `+-2^(i+j)` in s32 registers,
-      per plane pair or per chain of pairs with one shift (`plane-loop`). Block tiles of bit planes are staged in shared memory by a
+      per plane pair or per chain of pairs with one shift (`plane-loop`).
+      Block tiles of bit planes are staged in shared memory by a
       multi-stage `cp.async` pipeline (`nvgpu.device_async_copy` + groups).
       The epilogue runs in registers before the one store: zero-point
       corrections from row sums, per-tensor/per-channel/per-group weight
