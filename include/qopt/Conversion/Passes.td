@@ -43,10 +43,17 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
       `[Q, M, KW]` i32, K padded to whole 256-bit MMA steps (the layout of
       `qopt.bitplane_pack`); `..._rowsum_act` when the weights have a zero
       point (and the same two kernels for run-time weights);
+    * `..._quant_pack_act` instead, when the activation is a `qopt.quantize`
+      of a float [M, K] (round half to even, per-tensor or per-row scale):
+      one kernel quantizes and packs, computing the per-row scale and zero
+      point itself (warp/block reductions) when they come from the dynamic
+      absmax/min-max generics of `qopt-quantize-activations`, and writes
+      the row sums too;
     * `..._bmma`: the WpAq product as P*Q binary products on the tensor
       cores: `nvvm.mma.sync` with b1 operands and `and_popc` (m16n8k256, or
-      m8n8k128 for small M), each combined with `+-2^(i+j)` in s32
-      registers. Block tiles of bit planes are staged in shared memory by a
+      m8n8k128 for small M), combined with `+-2^(i+j)` in s32 registers,
+      per plane pair or per chain of pairs with one shift (`plane-loop`).
+      Block tiles of bit planes are staged in shared memory by a
       multi-stage `cp.async` pipeline (`nvgpu.device_async_copy` + groups).
       The epilogue runs in registers before the one store: zero-point
       corrections from row sums, per-tensor/per-channel/per-group weight
@@ -64,6 +71,12 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "when M is static and at most 8)">,
     Option<"maxStages", "max-stages", "int64_t", /*default=*/"3",
            "Most cp.async pipeline stages (bounded by 48 KiB of shared memory)">,
+    Option<"planeLoop", "plane-loop", "std::string", /*default=*/"\"auto\"",
+           "Loop of a k-step over plane pairs: act (one iteration per "
+           "activation plane, every MMA from zero, one multiply-add per "
+           "product), shift (one iteration per shift i + j, the pairs of a "
+           "shift and sign chained through the MMA accumulator), or auto "
+           "(whichever needs fewer accumulator updates)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",

@@ -36,6 +36,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -68,6 +70,7 @@ struct BmmaConfig {
   int64_t groupSize = 0; // bits per weight group, 0: one group
   int64_t groups = 1;
   bool smallM = false; // m8n8k128 instead of m16n8k256
+  bool chain = false;  // loop over shifts, chaining MMAs (else over act planes)
   int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
   ParamKind sa = ParamKind::None, za = ParamKind::None;
   ParamKind sw = ParamKind::None, zw = ParamKind::None;
@@ -364,7 +367,253 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
   std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
                                             NVVM::MMALayout::col};
 
-  // One k-step: wait for its stage, P*Q binary MMAs per fragment.
+  auto noUnroll = LLVM::LoopAnnotationAttr::get(
+      ctx, {}, {}, {},
+      LLVM::LoopUnrollAttr::get(ctx, b.getBoolAttr(true), {}, {}, {}, {}, {},
+                                {}),
+      {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});
+  // The P*Q binary MMAs per fragment of one k-step (in shared memory stage
+  // `stage`), as a loop over the activation planes.
+  auto kStepActLoop = [&](OpBuilder &nb, Location l, Value stage,
+                          SmallVector<Value> acc) -> SmallVector<Value> {
+    KB n{nb, l};
+    // B fragments of weight plane i: [nf][half].
+    auto loadB = [&](KB &x, int64_t i) {
+      SmallVector<std::array<Value, 2>> frag;
+      for (int64_t f = 0; f < c.nf(); ++f) {
+        Value col = x.add(x.addc(warpCol, f * 8), g);
+        frag.push_back({x.load(sW, {stage, x.idx(i), col, word0}),
+                        x.load(sW, {stage, x.idx(i), col, word1})});
+      }
+      return frag;
+    };
+    // Few weight planes: their B fragments stay in registers for the whole
+    // k-step; many (W8): reloaded from shared memory per activation plane.
+    bool holdB = c.p * c.nf() * 2 <= 32;
+    SmallVector<SmallVector<std::array<Value, 2>>> heldB;
+    if (holdB)
+      for (int64_t i = 0; i < c.p; ++i)
+        heldB.push_back(loadB(n, i));
+    // The activation planes are a loop, not unrolled: one plane's A
+    // fragments and P * MF * NF MMAs are live at a time, which bounds the
+    // register pressure however many k-steps there are (a single k-step
+    // used to become one basic block of P * Q * MF * NF MMAs and spill).
+    // Each product is scaled by c_i c_j 2^(i+j) with one multiply-add.
+    auto planeLoop = scf::ForOp::create(
+        nb, l, n.idx(0), n.idx(c.q), n.idx(1), acc,
+        [&](OpBuilder &pb, Location pl, Value j, ValueRange accIn) {
+          KB x{pb, pl};
+          SmallVector<Value> accJ(accIn);
+          Value zero = x.i32(0);
+          Value j32 = arith::IndexCastOp::create(pb, pl, pb.getI32Type(), j);
+          Value coefJ = arith::ShLIOp::create(pb, pl, x.i32(1), j32);
+          if (c.aSigned) {
+            Value isSign = arith::CmpIOp::create(
+                pb, pl, arith::CmpIPredicate::eq, j, x.idx(c.q - 1));
+            coefJ = arith::SelectOp::create(pb, pl, isSign, x.sub(zero, coefJ),
+                                            coefJ);
+          }
+          SmallVector<SmallVector<Value>> aFrags;
+          for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+            Value row = x.add(x.addc(warpRow, mfI * c.mmaM()), g);
+            if (c.smallM) {
+              aFrags.push_back({x.load(sA, {stage, j, row, word0}),
+                                x.load(sA, {stage, j, row, word1})});
+            } else {
+              Value row8 = x.addc(row, 8);
+              aFrags.push_back({x.load(sA, {stage, j, row, word0}),
+                                x.load(sA, {stage, j, row8, word0}),
+                                x.load(sA, {stage, j, row, word1}),
+                                x.load(sA, {stage, j, row8, word1})});
+            }
+          }
+          for (int64_t i = 0; i < c.p; ++i) {
+            SmallVector<std::array<Value, 2>> bFrag =
+                holdB ? heldB[i] : loadB(x, i);
+            Value coef =
+                i ? arith::ShLIOp::create(pb, pl, coefJ, x.i32(i)).getResult()
+                  : coefJ;
+            if (c.wSigned && i == c.p - 1)
+              coef = x.sub(zero, coef);
+            for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+              ArrayRef<Value> aFrag = aFrags[mfI];
+              for (int64_t f = 0; f < c.nf(); ++f) {
+                SmallVector<Value> d;
+                if (c.smallM) {
+                  // Two m8n8k128 per 256-bit step, chained through C.
+                  Value part = NVVM::MmaOp::create(
+                      pb, pl, structTy, ValueRange{aFrag[0]},
+                      ValueRange{bFrag[f][0]}, ValueRange{zero, zero},
+                      ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                      std::nullopt, ptxTypes, layouts);
+                  SmallVector<Value> cIn;
+                  for (int64_t e = 0; e < 2; ++e)
+                    cIn.push_back(
+                        LLVM::ExtractValueOp::create(pb, pl, part, e));
+                  Value res = NVVM::MmaOp::create(
+                      pb, pl, structTy, ValueRange{aFrag[1]},
+                      ValueRange{bFrag[f][1]}, cIn,
+                      ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                      std::nullopt, ptxTypes, layouts);
+                  for (int64_t e = 0; e < 2; ++e)
+                    d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                } else {
+                  Value res = NVVM::MmaOp::create(
+                      pb, pl, structTy, aFrag,
+                      ValueRange{bFrag[f][0], bFrag[f][1]},
+                      ValueRange{zero, zero, zero, zero},
+                      ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
+                      std::nullopt, ptxTypes, layouts);
+                  for (int64_t e = 0; e < 4; ++e)
+                    d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                }
+                for (int64_t e = 0; e < c.accPerFrag(); ++e) {
+                  int64_t a = (mfI * c.nf() + f) * c.accPerFrag() + e;
+                  accJ[a] = x.add(accJ[a], x.mul(d[e], coef));
+                }
+              }
+            }
+          }
+          scf::YieldOp::create(pb, pl, accJ);
+        });
+    // Keep it a loop down to PTX (`.pragma "nounroll"`): convert-scf-to-cf
+    // forwards LLVM-dialect attributes to the loop's branch.
+    planeLoop->setAttr("loop_annotation", noUnroll);
+    acc.assign(planeLoop.getResults().begin(), planeLoop.getResults().end());
+    return acc;
+  };
+
+  // The same k-step as a loop over the shifts s = i + j: the pairs of one
+  // shift and sign are chained through the MMA accumulator (C = the previous
+  // pair's D), then added once: acc += (pos - neg) << s. Per shift and
+  // static weight plane i, the activation plane j = s - i is either a
+  // regular plane or (signed activations) the sign plane; each case is a
+  // uniform scf.if, so every chain's sign is static.
+  auto kStepChained = [&](OpBuilder &nb, Location l, Value stage,
+                          SmallVector<Value> acc) -> SmallVector<Value> {
+    KB n{nb, l};
+    auto loadB = [&](KB &x, int64_t i) {
+      SmallVector<std::array<Value, 2>> frag;
+      for (int64_t f = 0; f < c.nf(); ++f) {
+        Value col = x.add(x.addc(warpCol, f * 8), g);
+        frag.push_back({x.load(sW, {stage, x.idx(i), col, word0}),
+                        x.load(sW, {stage, x.idx(i), col, word1})});
+      }
+      return frag;
+    };
+    bool anyNeg = c.wSigned || c.aSigned;
+    // Two chains (64 registers) leave less room: hold B for P <= 2 only.
+    bool holdB = c.p * c.nf() * 2 <= (anyNeg ? 16 : 32);
+    SmallVector<SmallVector<std::array<Value, 2>>> heldB;
+    if (holdB)
+      for (int64_t i = 0; i < c.p; ++i)
+        heldB.push_back(loadB(n, i));
+    int64_t qRegular = c.aSigned ? c.q - 1 : c.q;
+    auto shiftLoop = scf::ForOp::create(
+        nb, l, n.idx(0), n.idx(c.p + c.q - 1), n.idx(1), acc,
+        [&](OpBuilder &pb, Location pl, Value s, ValueRange accIn) {
+          KB x{pb, pl};
+          Value zero = x.i32(0);
+          SmallVector<Value> pos(nAcc, zero), neg(nAcc, zero);
+          // Chains the pairs (i, s - i) for s in [i + lo, i + hi) into
+          // `chain` when the activation plane is in range.
+          auto pairs = [&](int64_t i, Value cond, SmallVector<Value> &chain) {
+            SmallVector<Type> types(nAcc, pb.getI32Type());
+            auto ifOp = scf::IfOp::create(pb, pl, types, cond,
+                                          /*withElseRegion=*/true);
+            {
+              OpBuilder::InsertionGuard g2(pb);
+              pb.setInsertionPointToStart(&ifOp.getElseRegion().front());
+              scf::YieldOp::create(pb, pl, chain);
+              pb.setInsertionPointToStart(&ifOp.getThenRegion().front());
+              KB y{pb, pl};
+              Value j = y.sub(s, y.idx(i));
+              SmallVector<std::array<Value, 2>> bFrag =
+                  holdB ? heldB[i] : loadB(y, i);
+              SmallVector<Value> next(chain);
+              for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+                Value row = y.add(y.addc(warpRow, mfI * c.mmaM()), g);
+                SmallVector<Value> aFrag;
+                if (c.smallM) {
+                  aFrag = {y.load(sA, {stage, j, row, word0}),
+                           y.load(sA, {stage, j, row, word1})};
+                } else {
+                  Value row8 = y.addc(row, 8);
+                  aFrag = {y.load(sA, {stage, j, row, word0}),
+                           y.load(sA, {stage, j, row8, word0}),
+                           y.load(sA, {stage, j, row, word1}),
+                           y.load(sA, {stage, j, row8, word1})};
+                }
+                for (int64_t f = 0; f < c.nf(); ++f) {
+                  int64_t a0 = (mfI * c.nf() + f) * c.accPerFrag();
+                  SmallVector<Value> cIn(next.begin() + a0,
+                                         next.begin() + a0 + c.accPerFrag());
+                  SmallVector<Value> d;
+                  if (c.smallM) {
+                    Value part = NVVM::MmaOp::create(
+                        pb, pl, structTy, ValueRange{aFrag[0]},
+                        ValueRange{bFrag[f][0]}, cIn,
+                        ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                        std::nullopt, ptxTypes, layouts);
+                    SmallVector<Value> mid;
+                    for (int64_t e = 0; e < 2; ++e)
+                      mid.push_back(
+                          LLVM::ExtractValueOp::create(pb, pl, part, e));
+                    Value res = NVVM::MmaOp::create(
+                        pb, pl, structTy, ValueRange{aFrag[1]},
+                        ValueRange{bFrag[f][1]}, mid,
+                        ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
+                        std::nullopt, ptxTypes, layouts);
+                    for (int64_t e = 0; e < 2; ++e)
+                      d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                  } else {
+                    Value res = NVVM::MmaOp::create(
+                        pb, pl, structTy, aFrag,
+                        ValueRange{bFrag[f][0], bFrag[f][1]}, cIn,
+                        ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
+                        std::nullopt, ptxTypes, layouts);
+                    for (int64_t e = 0; e < 4; ++e)
+                      d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+                  }
+                  for (int64_t e = 0; e < c.accPerFrag(); ++e)
+                    next[a0 + e] = d[e];
+                }
+              }
+              scf::YieldOp::create(pb, pl, next);
+            }
+            chain.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+          };
+          for (int64_t i = 0; i < c.p; ++i) {
+            bool wSign = c.wSigned && i == c.p - 1;
+            // Regular activation planes: 0 <= s - i < qRegular.
+            Value regular = arith::AndIOp::create(
+                pb, pl,
+                arith::CmpIOp::create(pb, pl, arith::CmpIPredicate::uge, s,
+                                      x.idx(i)),
+                x.ult(s, x.idx(i + qRegular)));
+            pairs(i, regular, wSign ? neg : pos);
+            if (c.aSigned) {
+              Value sign = arith::CmpIOp::create(
+                  pb, pl, arith::CmpIPredicate::eq, s, x.idx(i + c.q - 1));
+              pairs(i, sign, wSign ? pos : neg);
+            }
+          }
+          Value s32 = arith::IndexCastOp::create(pb, pl, pb.getI32Type(), s);
+          Value coef = arith::ShLIOp::create(pb, pl, x.i32(1), s32);
+          SmallVector<Value> accS(accIn);
+          for (int64_t a = 0; a < nAcc; ++a) {
+            Value v = anyNeg ? x.sub(pos[a], neg[a]) : pos[a];
+            accS[a] = x.add(accS[a], x.mul(v, coef));
+          }
+          scf::YieldOp::create(pb, pl, accS);
+        });
+    shiftLoop->setAttr("loop_annotation", noUnroll);
+    acc.assign(shiftLoop.getResults().begin(), shiftLoop.getResults().end());
+    return acc;
+  };
+
+  // One k-step: start the loads of k-step ks + S - 1, wait for this one's
+  // stage, P*Q binary MMAs per fragment.
   auto kStepBody = [&](OpBuilder &nb, Location l, Value ks,
                        SmallVector<Value> acc) -> SmallVector<Value> {
     KB n{nb, l};
@@ -380,70 +629,8 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
     gpu::BarrierOp::create(nb, l);
     Value stage = n.remu(ks, n.idx(c.stages));
-    Value zero = n.i32(0);
-    for (int64_t i = 0; i < c.p; ++i) {
-      // B fragments of weight plane i: [nf][half].
-      SmallVector<std::array<Value, 2>> bFrag;
-      for (int64_t f = 0; f < c.nf(); ++f) {
-        Value col = n.add(n.addc(warpCol, f * 8), g);
-        bFrag.push_back({n.load(sW, {stage, n.idx(i), col, word0}),
-                         n.load(sW, {stage, n.idx(i), col, word1})});
-      }
-      for (int64_t j = 0; j < c.q; ++j) {
-        int64_t shift = i + j;
-        bool negative =
-            (c.wSigned && i == c.p - 1) != (c.aSigned && j == c.q - 1);
-        for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
-          Value row = n.add(n.addc(warpRow, mfI * c.mmaM()), g);
-          SmallVector<Value> aFrag;
-          if (c.smallM) {
-            aFrag = {n.load(sA, {stage, n.idx(j), row, word0}),
-                     n.load(sA, {stage, n.idx(j), row, word1})};
-          } else {
-            Value row8 = n.addc(row, 8);
-            aFrag = {n.load(sA, {stage, n.idx(j), row, word0}),
-                     n.load(sA, {stage, n.idx(j), row8, word0}),
-                     n.load(sA, {stage, n.idx(j), row, word1}),
-                     n.load(sA, {stage, n.idx(j), row8, word1})};
-          }
-          for (int64_t f = 0; f < c.nf(); ++f) {
-            SmallVector<Value> d;
-            if (c.smallM) {
-              // Two m8n8k128 per 256-bit step, chained through C.
-              Value part = NVVM::MmaOp::create(
-                  nb, l, structTy, ValueRange{aFrag[0]},
-                  ValueRange{bFrag[f][0]}, ValueRange{zero, zero},
-                  ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
-                  std::nullopt, ptxTypes, layouts);
-              SmallVector<Value> cIn;
-              for (int64_t e = 0; e < 2; ++e)
-                cIn.push_back(LLVM::ExtractValueOp::create(nb, l, part, e));
-              Value res = NVVM::MmaOp::create(
-                  nb, l, structTy, ValueRange{aFrag[1]},
-                  ValueRange{bFrag[f][1]}, cIn, ArrayRef<int64_t>{8, 8, 128},
-                  NVVM::MMAB1Op::and_popc, std::nullopt, ptxTypes, layouts);
-              for (int64_t e = 0; e < 2; ++e)
-                d.push_back(LLVM::ExtractValueOp::create(nb, l, res, e));
-            } else {
-              Value res = NVVM::MmaOp::create(
-                  nb, l, structTy, aFrag, ValueRange{bFrag[f][0], bFrag[f][1]},
-                  ValueRange{zero, zero, zero, zero},
-                  ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
-                  std::nullopt, ptxTypes, layouts);
-              for (int64_t e = 0; e < 4; ++e)
-                d.push_back(LLVM::ExtractValueOp::create(nb, l, res, e));
-            }
-            for (int64_t e = 0; e < c.accPerFrag(); ++e) {
-              Value v = d[e];
-              if (shift)
-                v = arith::ShLIOp::create(nb, l, v, n.i32(shift));
-              int64_t a = (mfI * c.nf() + f) * c.accPerFrag() + e;
-              acc[a] = negative ? n.sub(acc[a], v) : n.add(acc[a], v);
-            }
-          }
-        }
-      }
-    }
+    acc = c.chain ? kStepChained(nb, l, stage, std::move(acc))
+                  : kStepActLoop(nb, l, stage, std::move(acc));
     // The next iteration's loads overwrite the stage read here.
     gpu::BarrierOp::create(nb, l);
     return acc;
@@ -534,6 +721,399 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard g2(b);
     b.setInsertionPointToStart(&store.getThenRegion().front());
     memref::StoreOp::create(b, loc, y, out, ValueRange{row, col});
+  }
+  return func;
+}
+
+//===----------------------------------------------------------------------===//
+// Fused activation quantization
+//===----------------------------------------------------------------------===//
+
+/// How the activations of a qmatmul are quantized when the pack kernel does
+/// it (the qmatmul's activation is a qopt.quantize of a float [M, K]).
+struct FusedQuant {
+  QuantizeOp op;
+  /// The scale and zero point are computed in the kernel from the row
+  /// (the linalg generics qopt-quantize-activations writes for dynamic
+  /// per-token scales); otherwise they are read from the quantize's
+  /// operands (per tensor or per row).
+  bool computeParams = false;
+  bool symmetric = true;
+  bool perRow = false; // given params: one per row (else one per tensor)
+  float steps = 0;     // computed params: the range's divisor
+  double qmin = 0, qmax = 0;
+};
+
+static std::optional<float> f32ConstOf(Value v) {
+  FloatAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return static_cast<float>(attr.getValueAsDouble());
+}
+
+/// linalg.fill of a constant `value` (the init of a row reduction).
+static bool isFillOf(Value v, float value) {
+  auto fill = v.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return false;
+  auto c = f32ConstOf(fill.getInputs()[0]);
+  return c && *c == value;
+}
+
+template <typename... Ops> static bool bodyHas(linalg::GenericOp g) {
+  bool all = true;
+  (
+      [&] {
+        bool found = false;
+        g.getBody()->walk([&](Ops) { found = true; });
+        all &= found;
+      }(),
+      ...);
+  return all;
+}
+
+/// The divisor constant of `x / c` in a generic's body.
+static std::optional<float> bodyDivisor(linalg::GenericOp g) {
+  std::optional<float> steps;
+  g.getBody()->walk([&](arith::DivFOp div) {
+    if (auto c = f32ConstOf(div.getRhs()))
+      steps = c;
+  });
+  return steps;
+}
+
+/// The row reduction [M, K] -> [M] of x (results are the row's reductions).
+static linalg::GenericOp rowReductionOf(Value v, Value x) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 1 || g.getDpsInputs()[0] != x ||
+      g.getNumLoops() != 2 ||
+      g.getIteratorTypesArray() !=
+          SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction})
+    return {};
+  auto maps = g.getIndexingMapsArray();
+  MLIRContext *ctx = g.getContext();
+  AffineMap rowMap = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  if (!maps[0].isIdentity() ||
+      !llvm::all_of(ArrayRef(maps).drop_front(),
+                    [&](AffineMap m) { return m == rowMap; }))
+    return {};
+  for (Value init : g.getDpsInits())
+    if (!isFillOf(init, 0.0f))
+      return {};
+  return g;
+}
+
+/// Recognizes a quantize the pack kernel can do itself.
+static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
+  auto q = act.getDefiningOp<QuantizeOp>();
+  if (!q)
+    return std::nullopt;
+  auto xType = cast<RankedTensorType>(q.getInput().getType());
+  if (xType.getRank() != 2 || xType.getDimSize(1) != kk ||
+      !(xType.getElementType().isF32() || xType.getElementType().isF16()))
+    return std::nullopt;
+  QuantSchemeAttr scheme = q.getScheme();
+  if (scheme.getRounding() != RoundingMode::NearestEven)
+    return std::nullopt;
+  FusedQuant f;
+  f.op = q;
+  f.symmetric = !q.getZeroPoint();
+  IntType storage = q.getStorageType();
+  f.qmin = static_cast<double>(scheme.getQuantMin(storage));
+  f.qmax = static_cast<double>(scheme.getQuantMax(storage));
+  auto scaleType = cast<RankedTensorType>(q.getScale().getType());
+  bool scalarScale =
+      scheme.isPerTensor() ||
+      llvm::all_of(scaleType.getShape(), [](int64_t s) { return s == 1; });
+  if (!scalarScale && !(scheme.isPerChannel() && scheme.getAxis() == 0 &&
+                        scaleType.getRank() == 1))
+    return std::nullopt;
+  f.perRow = !scalarScale;
+  Value x = q.getInput();
+  // Dynamic per-token parameters, as qopt-quantize-activations builds them.
+  bool f32Scale = scaleType.getElementType().isF32();
+  if (Value zp = q.getZeroPoint())
+    f32Scale &=
+        cast<RankedTensorType>(zp.getType()).getElementType().isInteger(32);
+  if (f.perRow && f32Scale) {
+    auto params = q.getScale().getDefiningOp<linalg::GenericOp>();
+    if (params && cast<OpResult>(q.getScale()).getResultNumber() == 0) {
+      if (f.symmetric && params.getNumDpsInputs() == 1 &&
+          params.getNumDpsInits() == 1) {
+        linalg::GenericOp red = rowReductionOf(params.getDpsInputs()[0], x);
+        auto steps = bodyDivisor(params);
+        if (red && red.getNumDpsInits() == 1 &&
+            bodyHas<math::AbsFOp, arith::MaximumFOp>(red) && steps &&
+            *steps == static_cast<float>(std::max(f.qmax, 1.0))) {
+          f.computeParams = true;
+          f.steps = *steps;
+        }
+      } else if (!f.symmetric && q.getZeroPoint() &&
+                 q.getZeroPoint().getDefiningOp() == params &&
+                 cast<OpResult>(q.getZeroPoint()).getResultNumber() == 1 &&
+                 params.getNumDpsInputs() == 2 &&
+                 params.getNumDpsInits() == 2) {
+        Value lo = params.getDpsInputs()[0], hi = params.getDpsInputs()[1];
+        linalg::GenericOp red = rowReductionOf(lo, x);
+        auto steps = bodyDivisor(params);
+        if (red && red == rowReductionOf(hi, x) && red.getNumDpsInits() == 2 &&
+            cast<OpResult>(lo).getResultNumber() == 0 &&
+            cast<OpResult>(hi).getResultNumber() == 1 &&
+            bodyHas<arith::MinimumFOp, arith::MaximumFOp>(red) &&
+            bodyHas<math::RoundEvenOp>(params) && steps &&
+            *steps == static_cast<float>(f.qmax - f.qmin)) {
+          f.computeParams = true;
+          f.steps = *steps;
+        }
+      }
+    }
+  }
+  return f;
+}
+
+/// x [M, K] f32/f16 -> planes [Q, M, KW] i32 (and row sums [M, G], and the
+/// computed scales [M] / zero points [M]): one block of 256 threads per row.
+///
+/// Arguments: x, then the given scale (and zero point) unless computed,
+/// planes, row sums (if wanted), then the computed scale (and zero point).
+///
+/// 1. Computed parameters: the row's absmax (symmetric) or min/max
+///    (asymmetric, ranges include 0) by a strided loop, a warp reduction
+///    (`gpu.shuffle xor`) and a block reduction through shared memory;
+///    then the scale and zero point exactly as qopt-quantize-activations
+///    computes them (scale = range / steps, 1 for a zero range; zp =
+///    clamp(roundeven(qmin - lo / scale))).
+/// 2. Each warp takes one 32-bit word (32 consecutive elements, one per
+///    lane, coalesced) at a time, quantizes its element as qopt.quantize
+///    does (q = clamp(roundeven(x / scale) + zp, qmin, qmax), NaN -> zp) and
+///    forms the Q plane words with one `vote.sync.ballot` per bit. Lane
+///    partial sums give the row sums per group (warp shuffles, then the
+///    8 warps' partials in shared memory).
+static gpu::GPUFuncOp
+buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
+                     StringRef name, const FusedQuant &f,
+                     ArrayRef<Type> argTypes, int64_t bits, int64_t kReal,
+                     int64_t kw, int64_t groups, bool rowSums) {
+  MLIRContext *ctx = b.getContext();
+  const int64_t threads = 256, warps = threads / 32;
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto redType =
+      MemRefType::get({2, warps}, f32, MemRefLayoutAttrInterface{}, shared);
+  auto sumType = MemRefType::get({warps, groups}, i32,
+                                 MemRefLayoutAttrInterface{}, shared);
+  auto func = makeKernel(b, loc, module, name, argTypes, threads,
+                         TypeRange{redType, sumType});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  unsigned arg = 0;
+  Value x = func.getArgument(arg++);
+  Value scaleIn, zpIn;
+  if (!f.computeParams) {
+    scaleIn = func.getArgument(arg++);
+    if (!f.symmetric)
+      zpIn = func.getArgument(arg++);
+  }
+  Value planes = func.getArgument(arg++);
+  Value sums = rowSums ? func.getArgument(arg++) : Value();
+  Value scaleOut, zpOut;
+  if (f.computeParams) {
+    scaleOut = func.getArgument(arg++);
+    if (!f.symmetric)
+      zpOut = func.getArgument(arg++);
+  }
+  Value red = func.getWorkgroupAttributions()[0];
+  Value partial = func.getWorkgroupAttributions()[1];
+
+  Value row = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value warp = k.divu(tid, k.idx(32)), lane = k.remu(tid, k.idx(32));
+  Value lane0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, k.idx(0));
+  auto cst = [&](OpBuilder &nb, Location l, double v) -> Value {
+    return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
+  };
+  // |x| and round-half-to-even as LLVM intrinsics (abs.f32, cvt.rni.f32.f32
+  // in PTX): convert-gpu-to-nvvm would turn math.absf / math.roundeven into
+  // libdevice calls (__nv_fabsf, __nv_rintf), unresolved in the PTX unless
+  // libdevice is found at compile time.
+  auto intrinsic = [&](OpBuilder &nb, Location l, StringRef name,
+                       Value v) -> Value {
+    return LLVM::CallIntrinsicOp::create(nb, l, f32, nb.getStringAttr(name),
+                                         ValueRange{v})
+        .getResult(0);
+  };
+  auto loadX = [&](OpBuilder &nb, Location l, Value col) -> Value {
+    Value v = memref::LoadOp::create(nb, l, x, ValueRange{row, col});
+    return v.getType().isF32()
+               ? v
+               : arith::ExtFOp::create(nb, l, f32, v).getResult();
+  };
+  // The combination of a reduction: max |x| (symmetric) or (min, max).
+  auto combine = [&](OpBuilder &nb, Location l, unsigned which, Value a,
+                     Value v) -> Value {
+    if (which == 0 && !f.symmetric)
+      return arith::MinimumFOp::create(nb, l, a, v);
+    return arith::MaximumFOp::create(nb, l, a, v);
+  };
+  auto ifThen = [&](Value cond, function_ref<void()> body) {
+    auto op = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    body();
+  };
+
+  Value scale, zpF;
+  if (f.computeParams) {
+    unsigned nRed = f.symmetric ? 1 : 2;
+    SmallVector<Value> init(nRed, k.f32(0.0));
+    auto loop = scf::ForOp::create(
+        b, loc, tid, k.idx(kReal), k.idx(threads), init,
+        [&](OpBuilder &nb, Location l, Value col, ValueRange acc) {
+          Value v = loadX(nb, l, col);
+          SmallVector<Value> next;
+          if (f.symmetric)
+            next.push_back(combine(nb, l, 1, acc[0],
+                                   intrinsic(nb, l, "llvm.fabs.f32", v)));
+          else
+            next = {combine(nb, l, 0, acc[0], v), combine(nb, l, 1, acc[1], v)};
+          scf::YieldOp::create(nb, l, next);
+        });
+    SmallVector<Value> r(loop.getResults());
+    for (unsigned w = 0; w < nRed; ++w) {
+      unsigned which = f.symmetric ? 1 : w;
+      for (int64_t off = 16; off >= 1; off /= 2) {
+        Value other =
+            gpu::ShuffleOp::create(b, loc, r[w], off, 32, gpu::ShuffleMode::XOR)
+                .getShuffleResult();
+        r[w] = combine(b, loc, which, r[w], other);
+      }
+    }
+    ifThen(lane0, [&] {
+      for (unsigned w = 0; w < nRed; ++w)
+        memref::StoreOp::create(b, loc, r[w], red, ValueRange{k.idx(w), warp});
+    });
+    gpu::BarrierOp::create(b, loc);
+    for (unsigned w = 0; w < nRed; ++w) {
+      unsigned which = f.symmetric ? 1 : w;
+      r[w] = k.load(red, {k.idx(w), k.idx(0)});
+      for (int64_t i = 1; i < warps; ++i)
+        r[w] = combine(b, loc, which, r[w], k.load(red, {k.idx(w), k.idx(i)}));
+    }
+    // The parameters, as qopt-quantize-activations computes them.
+    Value width =
+        f.symmetric ? r[0] : arith::SubFOp::create(b, loc, r[1], r[0]);
+    Value s = arith::DivFOp::create(b, loc, width, k.f32(f.steps));
+    Value positive =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s, k.f32(0));
+    scale = arith::SelectOp::create(b, loc, positive, s, k.f32(1.0));
+    if (!f.symmetric) {
+      Value z = intrinsic(
+          b, loc, "llvm.roundeven.f32",
+          arith::SubFOp::create(b, loc, k.f32(f.qmin),
+                                arith::DivFOp::create(b, loc, r[0], scale)));
+      z = arith::MaximumFOp::create(b, loc, z, k.f32(f.qmin));
+      z = arith::MinimumFOp::create(b, loc, z, k.f32(f.qmax));
+      zpF = arith::SelectOp::create(b, loc, positive, z, k.f32(0));
+    }
+    Value tid0 =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, k.idx(0));
+    ifThen(tid0, [&] {
+      memref::StoreOp::create(b, loc, scale, scaleOut, ValueRange{row});
+      if (zpF)
+        memref::StoreOp::create(b, loc,
+                                arith::FPToSIOp::create(b, loc, i32, zpF),
+                                zpOut, ValueRange{row});
+    });
+  } else {
+    auto param = [&](Value p) {
+      SmallVector<Value> is;
+      if (f.perRow)
+        is = {row};
+      else
+        is.assign(cast<MemRefType>(p.getType()).getRank(), k.idx(0));
+      return k.load(p, is);
+    };
+    scale = k.toF32(param(scaleIn));
+    if (zpIn)
+      zpF = arith::SIToFPOp::create(b, loc, f32, param(zpIn));
+  }
+  if (!zpF)
+    zpF = k.f32(0);
+
+  // Quantize and pack: one word per warp at a time.
+  int64_t wordsPerGroup = groups > 1 ? kw / groups : kw;
+  Value allLanes = k.i32(-1);
+  auto groupLoop = scf::ForOp::create(
+      b, loc, k.idx(0), k.idx(groups), k.idx(1), ValueRange{},
+      [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+        KB o{gb, gl};
+        Value first = o.add(o.mulc(g, wordsPerGroup), warp);
+        auto words = scf::ForOp::create(
+            gb, gl, first, o.mulc(o.addc(g, 1), wordsPerGroup), o.idx(warps),
+            ValueRange{o.i32(0)},
+            [&](OpBuilder &nb, Location l, Value w, ValueRange acc) {
+              KB n{nb, l};
+              Value col = n.add(n.mulc(w, 32), lane);
+              Value valid = n.ult(col, n.idx(kReal));
+              Value v = loadX(nb, l, n.minu(col, n.idx(kReal - 1)));
+              Value r = intrinsic(nb, l, "llvm.roundeven.f32",
+                                  arith::DivFOp::create(nb, l, v, scale));
+              r = arith::AddFOp::create(nb, l, r, zpF);
+              r = arith::MaximumFOp::create(nb, l, r, cst(nb, l, f.qmin));
+              r = arith::MinimumFOp::create(nb, l, r, cst(nb, l, f.qmax));
+              Value isNan =
+                  arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, v, v);
+              r = arith::SelectOp::create(nb, l, isNan, zpF, r);
+              Value qv = arith::FPToSIOp::create(nb, l, i32, r);
+              qv = arith::SelectOp::create(nb, l, valid, qv, n.i32(0));
+              SmallVector<Value> planeWords;
+              for (int64_t bit = 0; bit < bits; ++bit) {
+                Value x1 = bit ? arith::ShRUIOp::create(nb, l, qv, n.i32(bit))
+                                     .getResult()
+                               : qv;
+                x1 = arith::AndIOp::create(nb, l, x1, n.i32(1));
+                Value pred = arith::TruncIOp::create(nb, l, nb.getI1Type(), x1);
+                planeWords.push_back(NVVM::VoteSyncOp::create(
+                    nb, l, i32, allLanes, pred, NVVM::VoteSyncKind::ballot));
+              }
+              auto store =
+                  scf::IfOp::create(nb, l, lane0, /*withElseRegion=*/false);
+              {
+                OpBuilder::InsertionGuard g2(nb);
+                nb.setInsertionPointToStart(&store.getThenRegion().front());
+                for (int64_t bit = 0; bit < bits; ++bit)
+                  memref::StoreOp::create(nb, l, planeWords[bit], planes,
+                                          ValueRange{n.idx(bit), row, w});
+              }
+              scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], qv)});
+            });
+        if (rowSums) {
+          Value s = words.getResult(0);
+          for (int64_t off = 16; off >= 1; off /= 2) {
+            Value other = gpu::ShuffleOp::create(gb, gl, s, off, 32,
+                                                 gpu::ShuffleMode::XOR)
+                              .getShuffleResult();
+            s = o.add(s, other);
+          }
+          auto st = scf::IfOp::create(gb, gl, lane0, /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard g2(gb);
+          gb.setInsertionPointToStart(&st.getThenRegion().front());
+          memref::StoreOp::create(gb, gl, s, partial, ValueRange{warp, g});
+        }
+        scf::YieldOp::create(gb, gl);
+      });
+  (void)groupLoop;
+  if (rowSums) {
+    gpu::BarrierOp::create(b, loc);
+    ifThen(k.ult(tid, k.idx(groups)), [&] {
+      Value s = k.load(partial, {k.idx(0), tid});
+      for (int64_t i = 1; i < warps; ++i)
+        s = k.add(s, k.load(partial, {k.idx(i), tid}));
+      memref::StoreOp::create(b, loc, s, sums, ValueRange{row, tid});
+    });
   }
   return func;
 }
@@ -707,6 +1287,17 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     c.warpsM = 1;
     c.warpsN = 4;
   }
+  // Accumulator updates per k-step: P*Q multiply-adds (one per plane pair),
+  // or one per shift (two chains, and a subtraction, when a sign plane
+  // exists).
+  int64_t chainedUpdates = (c.p + c.q - 1) * ((c.wSigned || c.aSigned) ? 2 : 1);
+  if (planeLoop == "auto")
+    c.chain = chainedUpdates < c.p * c.q;
+  else if (planeLoop == "shift" || planeLoop == "act")
+    c.chain = planeLoop == "shift";
+  else
+    return op.emitOpError("unknown plane-loop '")
+           << planeLoop << "' (act, shift or auto)";
   c.stages = std::max<int64_t>(
       1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
   if (c.stageBytes() > 48 * 1024)
@@ -748,12 +1339,49 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
   auto wPlanesType = MemRefType::get({c.p, n, c.kw}, i32);
   std::string prefix = ("qmatmul" + Twine(index)).str();
   int64_t groupLen = groupSize ? groupSize : kk;
-  buildPackKernel(b, loc, gpuModule, prefix + "_pack_act", actBytes,
-                  actPlanesType, c.q, kk, c.kw);
-  if (c.zw != ParamKind::None)
-    buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_act", actBytes,
-                      MemRefType::get({mStatic, c.groups}, i32), c.aSigned,
-                      groupLen, c.groups);
+  auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
+  // A qopt.quantize of float activations is done by the pack kernel itself.
+  std::optional<FusedQuant> fq = matchFusedQuant(op.getAct(), kk);
+  SmallVector<Type> quantArgTypes;
+  Type fqScaleType, fqZpType;
+  if (fq) {
+    fqScaleType = memrefOf(cast<RankedTensorType>(fq->op.getScale().getType()));
+    if (Value zp = fq->op.getZeroPoint())
+      fqZpType = memrefOf(cast<RankedTensorType>(zp.getType()));
+    quantArgTypes.push_back(
+        memrefOf(cast<RankedTensorType>(fq->op.getInput().getType())));
+    if (!fq->computeParams) {
+      quantArgTypes.push_back(fqScaleType);
+      if (fqZpType)
+        quantArgTypes.push_back(fqZpType);
+    }
+    quantArgTypes.push_back(actPlanesType);
+    if (c.zw != ParamKind::None)
+      quantArgTypes.push_back(actSumsType);
+    if (fq->computeParams) {
+      quantArgTypes.push_back(fqScaleType);
+      if (fqZpType)
+        quantArgTypes.push_back(fqZpType);
+    }
+    gpu::GPUFuncOp quantPack = buildQuantPackKernel(
+        b, loc, gpuModule, prefix + "_quant_pack_act", *fq, quantArgTypes, c.q,
+        kk, c.kw, c.groups, c.zw != ParamKind::None);
+    quantPack->setAttr(
+        "qopt.quantize",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("params",
+                            b.getStringAttr(
+                                fq->computeParams
+                                    ? "computed"
+                                    : (fq->perRow ? "per_row" : "per_tensor"))),
+             b.getNamedAttr("symmetric", b.getBoolAttr(fq->symmetric))}));
+  } else {
+    buildPackKernel(b, loc, gpuModule, prefix + "_pack_act", actBytes,
+                    actPlanesType, c.q, kk, c.kw);
+    if (c.zw != ParamKind::None)
+      buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_act", actBytes,
+                        actSumsType, c.aSigned, groupLen, c.groups);
+  }
   std::optional<std::vector<int64_t>> wConst =
       constantWeights(op.getWeight(), wq, n, kk);
   auto wBytes = MemRefType::get({n, kk}, i8);
@@ -789,13 +1417,16 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
                           b.getStringAttr(c.smallM ? "m8n8k128" : "m16n8k256")),
            b.getNamedAttr("block_tile", b.getDenseI64ArrayAttr({c.bm, c.bn})),
            b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+           b.getNamedAttr("plane_loop",
+                          b.getStringAttr(c.chain ? "shift" : "act")),
            b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
 
   // --- host side -------------------------------------------------------
   b.setInsertionPoint(op);
   KB k{b, loc};
   SmallVector<Value> deviceBuffers;
-  Value mV = tensor::DimOp::create(b, loc, op.getAct(), 0);
+  Value mV =
+      tensor::DimOp::create(b, loc, fq ? fq->op.getInput() : op.getAct(), 0);
   auto dynSizes = [&](MemRefType t) {
     SmallVector<Value> sizes;
     for (int64_t s : t.getShape())
@@ -810,7 +1441,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     deviceBuffers.push_back(buf);
     return buf;
   };
+  llvm::DenseMap<Value, Value> onDevice;
   auto toDevice = [&](Value tensor) {
+    Value &cached = onDevice[tensor];
+    if (cached)
+      return cached;
+    Value key = tensor;
     auto t = cast<RankedTensorType>(tensor.getType());
     if (isa<IntType>(t.getElementType())) {
       t = RankedTensorType::get(t.getShape(), i8);
@@ -819,6 +1455,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor);
     Value dev = deviceAlloc(memrefOf(t));
     gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
+    onDevice[key] = dev;
     return dev;
   };
   auto launch1D = [&](StringRef name, Value work, ValueRange args) {
@@ -829,14 +1466,46 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
         gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), args);
   };
 
-  Value actDev = toDevice(op.getAct());
+  Value actDev = toDevice(fq ? fq->op.getInput() : op.getAct());
   Value actPlanes = deviceAlloc(actPlanesType);
-  launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
   SmallVector<Value> args = {actPlanes};
   Value rowSumA, rowSumW, wPlanes;
-  if (c.zw != ParamKind::None) {
-    rowSumA = deviceAlloc(MemRefType::get({mStatic, c.groups}, i32));
-    launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
+  // Device buffers the fused kernel fills with the computed parameters.
+  llvm::DenseMap<Value, Value> computed;
+  if (fq) {
+    if (c.zw != ParamKind::None)
+      rowSumA = deviceAlloc(actSumsType);
+    SmallVector<Value> qArgs = {actDev};
+    Value zp = fq->op.getZeroPoint();
+    if (!fq->computeParams) {
+      qArgs.push_back(toDevice(fq->op.getScale()));
+      if (zp)
+        qArgs.push_back(toDevice(zp));
+    }
+    qArgs.push_back(actPlanes);
+    if (rowSumA)
+      qArgs.push_back(rowSumA);
+    if (fq->computeParams) {
+      Value s = deviceAlloc(cast<MemRefType>(fqScaleType));
+      qArgs.push_back(s);
+      computed[fq->op.getScale()] = s;
+      if (zp) {
+        Value z = deviceAlloc(cast<MemRefType>(fqZpType));
+        qArgs.push_back(z);
+        computed[zp] = z;
+      }
+    }
+    auto func =
+        gpuModule.lookupSymbol<gpu::GPUFuncOp>(prefix + "_quant_pack_act");
+    gpu::LaunchFuncOp::create(
+        b, loc, func, gpu::KernelDim3{mV, k.idx(1), k.idx(1)},
+        gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), qArgs);
+  } else {
+    launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
+    if (c.zw != ParamKind::None) {
+      rowSumA = deviceAlloc(actSumsType);
+      launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
+    }
   }
   if (wConst) {
     std::vector<int32_t> planes(c.p * n * c.kw, 0);
@@ -869,8 +1538,10 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     args.push_back(rowSumA);
   if (rowSumW)
     args.push_back(rowSumW);
-  for (Value v : params)
-    args.push_back(toDevice(v));
+  for (Value v : params) {
+    Value dev = computed.lookup(v);
+    args.push_back(dev ? dev : toDevice(v));
+  }
   auto outType = memrefOf(resultType);
   Value outDev = deviceAlloc(outType);
   args.push_back(outDev);
@@ -887,6 +1558,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
       b, loc, resultType, host, /*restrict=*/true, /*writable=*/true);
   op.replaceAllUsesWith(result);
   op.erase();
+  if (fq && fq->op->use_empty())
+    fq->op.erase();
   return success();
 }
 

@@ -3,6 +3,8 @@
 // W2A8, per-channel weights (run time), per-token activations, bias, f16 out,
 // dynamic M: pack kernels for both operands, then the m16n8k256 binary MMA
 // kernel with 64x64 blocks, 2 cp.async stages (20 KiB each).
+// CHECK: #loop_unroll = #llvm.loop_unroll<disable = true>
+// CHECK: #loop_annotation = #llvm.loop_annotation<unroll = #loop_unroll>
 // CHECK-LABEL: func.func @w2a8_per_channel
 // CHECK: %[[M:.*]] = tensor.dim %arg0, %c0
 // CHECK: %[[AB:.*]] = qopt.storage_cast %arg0 : tensor<?x512x!qopt.int<s8>> to tensor<?x512xi8>
@@ -29,7 +31,7 @@
 // CHECK: gpu.func @qmatmul0_pack_weight(%{{.*}}: memref<64x512xi8>, %{{.*}}: memref<2x64x16xi32>) kernel
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%[[SA:.*]] : memref<2x8x64x8xi32, #gpu.address_space<workgroup>>, %[[SW:.*]] : memref<2x2x64x8xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", stages = 2 : i64, weight_bits = 2 : i64}}
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", plane_loop = "act", stages = 2 : i64, weight_bits = 2 : i64}}
 // Prologue: one k-step in flight.
 // CHECK: nvgpu.device_async_copy %arg0[{{.*}}], %[[SA]][{{.*}}], 4 {bypassL1}
 // CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[SW]][{{.*}}], 4 {bypassL1}
@@ -38,9 +40,26 @@
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
+// The B fragments of both weight planes stay in registers; the 8 activation
+// planes are a loop (not unrolled, down to PTX) carrying the accumulators:
+// CHECK: %[[SB:.*]] = memref.load %[[SW]]
+// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c8{{.*}} step %c1{{.*}} iter_args(
+// CHECK: %[[J32:.*]] = arith.index_cast %[[J]] : index to i32
+// CHECK: %[[CJ:.*]] = arith.shli %{{.*}}, %[[J32]] : i32
+// The sign plane of the signed activations (j = 7) is subtracted: c_j = -2^j.
+// CHECK: %[[ISSIGN:.*]] = arith.cmpi eq, %[[J]], %c7
+// CHECK: %[[NEG:.*]] = arith.subi %{{.*}}, %[[CJ]] : i32
+// CHECK: %[[COEF:.*]] = arith.select %[[ISSIGN]], %[[NEG]], %[[CJ]] : i32
+// CHECK: memref.load %[[SA]][%{{.*}}, %[[J]], %{{.*}}, %{{.*}}]
 // CHECK: nvvm.mma.sync A[{{.*}}, {{.*}}, {{.*}}, {{.*}}]  B[{{.*}}, {{.*}}]  C[{{.*}}]  {b1Op = #nvvm.mma_b1op<and_popc>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<b1>, multiplicandBPtxType = #nvvm.mma_type<b1>, shape = #nvvm.shape<m = 16, n = 8, k = 256>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
-// The sign plane of the activations (j = 7) with weight plane 1: -2^8.
-// CHECK: arith.constant 8 : i32
+// Each product is scaled by c_i c_j 2^(i+j) with one multiply-add.
+// CHECK: %[[D:.*]] = llvm.extractvalue %{{.*}}[0]
+// CHECK: %[[P:.*]] = arith.muli %[[D]], %[[COEF]] : i32
+// CHECK: arith.addi %{{.*}}, %[[P]] : i32
+// The sign plane of the signed weights (i = 1): c_i = -2.
+// CHECK: %[[C1:.*]] = arith.shli %[[COEF]], %c1_i32
+// CHECK: arith.subi %{{.*}}, %[[C1]] : i32
+// CHECK: } {loop_annotation = #loop_annotation}
 // CHECK: gpu.barrier
 // CHECK: scf.yield
 // Epilogue: sw, sa, bias in f32, then f16 and one guarded store.
@@ -75,12 +94,26 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // CHECK: arith.extui
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%{{.*}} : memref<3x4x8x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x128x8xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: mma = "m8n8k128", stages = 3
+// CHECK-SAME: mma = "m8n8k128", plane_loop = "shift", stages = 3
+// Unsigned operands: the k-step loops over the shifts s = i + j (5 instead
+// of 8 accumulator updates); the pairs (0, s) and (1, s - 1) are chained
+// through the MMA accumulator, then added once, times 2^s.
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %c5{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[R0:.*]]:8 = scf.if
 // Two m8n8k128 per 256-bit step, chained through C.
 // CHECK: %[[P:.*]] = nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[Z:.*]], %[[Z]]]  {b1Op = #nvvm.mma_b1op<and_popc>, {{.*}}shape = #nvvm.shape<m = 8, n = 8, k = 128>} : (i32, i32, i32) -> !llvm.struct<(i32, i32)>
 // CHECK: %[[C0:.*]] = llvm.extractvalue %[[P]][0]
 // CHECK: %[[C1:.*]] = llvm.extractvalue %[[P]][1]
 // CHECK: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[C0]], %[[C1]]]  {b1Op = #nvvm.mma_b1op<and_popc>
+// CHECK: } else {
+// Weight plane 1 (activation plane s - 1) continues weight plane 0's chain.
+// CHECK: scf.if
+// CHECK: arith.subi %[[S]], %c1
+// CHECK: nvvm.mma.sync A[%{{.*}}]  B[%{{.*}}]  C[%[[R0]]#0, %[[R0]]#1]
+// CHECK: %[[S32:.*]] = arith.index_cast %[[S]] : index to i32
+// CHECK: %[[COEF:.*]] = arith.shli %{{.*}}, %[[S32]] : i32
+// CHECK: arith.muli %{{.*}}, %[[COEF]] : i32
+// CHECK: } {loop_annotation = #loop_annotation}
 // Group end: acc - zw * rowsum(A) - za * rowsum(W) + 256 * za * zw, times sw.
 // CHECK: arith.constant 256 : i32
 // CHECK: scf.yield
