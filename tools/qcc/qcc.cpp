@@ -520,8 +520,11 @@ bool checkQuantFlags(QuantRequest &q) {
          "--calibration-file)");
   if (!calibPath.empty() && !calibrationFile.empty())
     fail("give --calib or --calibration-file, not both");
+  // Asking for the statistics file means running the calibration even
+  // when no pass needs it.
   q.needsCalibration = q.smoothing || weightQuantizer == "gptq" ||
-                       (actQuant == "static" && mayQuantizeActs) || q.precision;
+                       (actQuant == "static" && mayQuantizeActs) ||
+                       q.precision || !saveCalibration.empty();
   if (!saveCalibration.empty() && calibPath.empty())
     fail("--save-calibration needs --calib");
   return ok;
@@ -1217,9 +1220,12 @@ int main(int argc, char **argv) {
     calibOptions.functionName = importOptions.functionName;
     calibOptions.pipeline = pipelineOptions;
     calibOptions.codegen = codegenOptions;
+    // X^T X costs K^2 per layer: collected when GPTQ or the proxy needs it,
+    // and always for a saved file, so any pass can be rerun from it.
     calibOptions.statistics.hessian =
         weightQuantizer == "gptq" ||
-        (quant.precision && precisionEstimator == "proxy");
+        (quant.precision && precisionEstimator == "proxy") ||
+        !saveCalibration.empty();
     calibOptions.verbose = verbose;
     auto calibrate = [&](llvm::StringRef stageName) -> bool {
       timer.begin(stageName);
