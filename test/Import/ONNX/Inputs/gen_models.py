@@ -542,6 +542,29 @@ def gen_symbolic():
         [vi("scores", F32, ["batch", "seq", "seq"])])
     save("symbolic_batch_matmul.onnx", model)
 
+    # paddle2onnx's reshape target (opset 9): the batch from Shape -> Cast
+    # (int32) -> Slice (attributes) -> Cast (int64), concatenated with Cast
+    # (int64) of an int32 Constant. Casts of small integer constants stay
+    # known at compile time. A cast whose values wrap (int64 [-1, 300] to
+    # int8) is computed, not tracked.
+    i32c = lambda name, v: helper.make_tensor(name, TensorProto.INT32,
+                                              [len(v)], v)
+    model = make(
+        [node("Shape", ["x"], ["xs"], "shape"),
+         node("Cast", ["xs"], ["xs32"], "shape_i32", to=TensorProto.INT32),
+         node("Slice", ["xs32"], ["b32"], "get_batch", axes=[0], starts=[0],
+              ends=[1]),
+         node("Cast", ["b32"], ["b"], "batch_i64", to=TensorProto.INT64),
+         node("Constant", [], ["c32"], "fill_constant", value=i32c("c", [4])),
+         node("Cast", ["c32"], ["c"], "fill_i64", to=TensorProto.INT64),
+         node("Concat", ["b", "c"], ["shape2"], "concat_shape", axis=0),
+         node("Reshape", ["x", "shape2"], ["y"], "reshape"),
+         node("Cast", ["wide"], ["wrapped"], "wrap_i8", to=TensorProto.INT8)],
+        [vi("x", F32, ["batch", 4, 1, 1])],
+        [vi("y", F32, ["batch", 4]), vi("wrapped", TensorProto.INT8, [2])],
+        [i64("wide", [-1, 300])], opset=9)
+    save("symbolic_cast_shape.onnx", model)
+
 
 # ---------------------------------------------------------------------------
 # Weights
