@@ -89,15 +89,21 @@ def agreement(metric, got, ref):
                         for a, b in zip(got, ref)])
         text += ", argmax %d/%d" % (round(same * len(got)), len(got))
     elif metric == "ctc":
-        same = np.mean(np.concatenate([
-            (np.argmax(a, -1) == np.argmax(b, -1)).ravel()
-            for a, b in zip(got, ref)]))
-        text += ", per-step argmax %.1f%%" % (100 * same)
+        # CTC: per time step argmax, over all steps and over the steps where
+        # ORT's argmax is not the blank (class 0).
+        qa = np.concatenate([np.argmax(a, -1).ravel() for a in got])
+        ra = np.concatenate([np.argmax(b, -1).ravel() for b in ref])
+        text += ", per-step argmax %.1f%% (non-blank %d/%d)" % (
+            100 * np.mean(qa == ra), np.sum((qa == ra) & (ra != 0)),
+            np.sum(ra != 0))
     elif metric == "det":
-        same = np.mean((g > 0.3) == (r > 0.3))
-        text += ", mask(>0.3) %.2f%%" % (100 * same)
+        # PaddleOCR's DB post-processing thresholds the map at 0.3.
+        qm, rm = g > 0.3, r > 0.3
+        text += ", text mask (>0.3) IoU %.3f (%.1f%% of pixels)" % (
+            np.sum(qm & rm) / max(np.sum(qm | rm), 1), 100 * np.mean(rm))
     elif metric == "score":
-        text += ", max |d score| %.3g" % np.abs(g - r).max()
+        text += ", max |d score| %.3g (ORT scores %.3g..%.3g)" % (
+            np.abs(g - r).max(), r.min(), r.max())
     return text
 
 
