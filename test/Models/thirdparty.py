@@ -37,12 +37,10 @@ CALIB_BATCHES = 4
 # Models whose import fails for a known reason (the reason must appear in
 # qcc's message).
 EXPECTED_UNSUPPORTED = {
-    "oww-hey_jarvis": "'If'",
     "silero-v5": "'If'",
     "silero-v6": "'If'",
     "silero-legacy": "'If'",
     "silero-16k-op15": "'If'",
-    "silero-ifless": "'If'",
 }
 
 
