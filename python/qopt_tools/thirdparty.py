@@ -194,8 +194,10 @@ class Spec:
     def __init__(self, name: str, package: str, path: str,
                  inputs: Optional[Callable] = None, shapes: Dict[str, str] = None,
                  metric: str = "rel_l2", note: str = "", specialize=None,
-                 eval_n: int = 4):
+                 eval_n: int = 4, variants=()):
         self.name, self.package, self.path = name, package, path
+        # (label, input overrides) also checked in f32.
+        self.variants = list(variants)
         self.inputs, self.shapes = inputs, shapes or {}
         self.metric, self.note, self.specialize = metric, note, specialize
         self.eval_n = eval_n
@@ -278,7 +280,9 @@ def specs(cache: str) -> List[Spec]:
         Spec("silero-16k-op15", JJHBW, "weights/silero_vad_16k_op15.onnx",
              vad_input, {"input": "1x512", "state": "2x1x128"}, "score"),
         Spec("silero-ifless", JJHBW, "weights/silero_vad_op18_ifless.onnx",
-             vad_input, {"input": "1x512", "state": "2x1x128"}, "score"),
+             vad_input, {"input": "1x512", "state": "2x1x128"}, "score",
+             note="the If on sr compiled as scf.if; f32 also with sr = 8000",
+             variants=[("sr=8000", {"sr": np.array(8000, np.int64)})]),
         Spec("silero-ifless-16k", JJHBW, "weights/silero_vad_op18_ifless.onnx",
              vad_input, {"input": "1x512", "state": "2x1x128"}, "score",
              note="If inlined (sr = 16000 branch) by qopt_tools; ORT runs "
