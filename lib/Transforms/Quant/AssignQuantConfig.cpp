@@ -32,8 +32,9 @@ struct LayerSettings {
 
 /// One entry of the configuration file.
 struct ConfigEntry {
+  /// The glob (checked when parsed). Kept as text: a GlobPattern refers to
+  /// the string it was made from, which must outlive it.
   std::string match;
-  llvm::GlobPattern pattern;
   std::optional<unsigned> wbits, abits;
   std::optional<int64_t> groupSize;
   std::optional<bool> weightSymmetric, actSymmetric, keepFloat;
@@ -86,11 +87,10 @@ llvm::Expected<std::vector<ConfigEntry>> parseConfigFile(llvm::StringRef path) {
       return fail(where + " has no \"match\" pattern");
     entry.match = match->str();
     where += " (\"" + entry.match + "\")";
-    auto pattern = llvm::GlobPattern::create(*match);
+    auto pattern = llvm::GlobPattern::create(entry.match);
     if (!pattern)
-      return fail(where + ": bad pattern: " +
-                  llvm::toString(pattern.takeError()));
-    entry.pattern = std::move(*pattern);
+      return fail(where +
+                  ": bad pattern: " + llvm::toString(pattern.takeError()));
     for (const auto &kv : *e) {
       llvm::StringRef key = kv.first;
       const llvm::json::Value &v = kv.second;
@@ -234,7 +234,7 @@ struct AssignQuantConfigPass
 
       LayerSettings s = defaults;
       for (ConfigEntry &e : entries) {
-        if (!e.pattern.match(name))
+        if (!llvm::cantFail(llvm::GlobPattern::create(e.match)).match(name))
           continue;
         e.used = true;
         if (e.keepFloat && *e.keepFloat) {
