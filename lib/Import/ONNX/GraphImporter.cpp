@@ -62,6 +62,9 @@ const OpRegistry &OpRegistry::get() {
     registerReductionOps(r);
     registerQuantOps(r);
     registerResizeOps(r);
+    r.add(
+        "", "If", [](NodeContext &ctx) { return ctx.importer.importIf(ctx); },
+        1);
     return r;
   }();
   return registry;
@@ -342,6 +345,14 @@ LogicalResult GraphImporter::checkSupported(const onnx::GraphProto &graph) {
   const OpRegistry &registry = OpRegistry::get();
   bool ok = true;
   for (auto [index, node] : llvm::enumerate(graph.node())) {
+    // Subgraphs (If branches) too, so that every unsupported op is named.
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      if (a.has_g() && failed(checkSupported(a.g())))
+        ok = false;
+      for (const onnx::GraphProto &g : a.graphs())
+        if (failed(checkSupported(g)))
+          ok = false;
+    }
     llvm::StringRef domain = node.domain();
     std::optional<int64_t> opset = model.opsetFor(domain);
     int64_t version = opset.value_or(1);
@@ -378,6 +389,175 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
     if (failed(checkInferredType(node, output, loc)))
       return failure();
   }
+  return success();
+}
+
+/// Every name the nodes of `graph` (and of their subgraphs) read.
+static void collectReads(const onnx::GraphProto &graph,
+                         llvm::StringSet<> &reads) {
+  for (const onnx::NodeProto &node : graph.node()) {
+    for (const std::string &in : node.input())
+      if (!in.empty())
+        reads.insert(in);
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      if (a.has_g())
+        collectReads(a.g(), reads);
+      for (const onnx::GraphProto &g : a.graphs())
+        collectReads(g, reads);
+    }
+  }
+  for (const onnx::ValueInfoProto &out : graph.output())
+    reads.insert(out.name());
+}
+
+LogicalResult
+GraphImporter::importBranch(const onnx::GraphProto &graph, Location loc,
+                            llvm::SmallVectorImpl<Value> &results,
+                            llvm::SmallVectorImpl<int32_t> &dtypes) {
+  for (const onnx::TensorProto &init : graph.initializer()) {
+    ValueInfo info;
+    info.tensor = &init;
+    info.dtype = init.data_type();
+    Type elemType = dtypeToType(model.context, info.dtype);
+    if (!elemType)
+      return emitError(loc)
+             << "subgraph initializer '" << init.name() << "' has data type "
+             << dtypeName(info.dtype) << ", which qopt does not support";
+    SmallVector<int64_t> shape(init.dims().begin(), init.dims().end());
+    info.type = RankedTensorType::get(shape, elemType);
+    bind(init.name(), std::move(info));
+  }
+  for (auto [index, node] : llvm::enumerate(graph.node()))
+    if (failed(importNode(node, index)))
+      return failure();
+  for (const onnx::ValueInfoProto &out : graph.output()) {
+    FailureOr<Value> v = getTensor(out.name(), loc);
+    if (failed(v))
+      return failure();
+    results.push_back(*v);
+    dtypes.push_back(lookup(out.name())->dtype);
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::importIf(NodeContext &ctx) {
+  if (failed(ctx.expectInputs(1, 1)))
+    return failure();
+  const onnx::AttributeProto *thenAttr = ctx.attr("then_branch");
+  const onnx::AttributeProto *elseAttr = ctx.attr("else_branch");
+  if (!thenAttr || !elseAttr || !thenAttr->has_g() || !elseAttr->has_g())
+    return ctx.error() << "missing then_branch or else_branch";
+  const onnx::GraphProto *branches[2] = {&thenAttr->g(), &elseAttr->g()};
+  for (const onnx::GraphProto *g : branches)
+    if (g->output_size() != static_cast<int>(ctx.numOutputs()))
+      return ctx.error() << "a branch has " << g->output_size()
+                         << " outputs, the node " << ctx.numOutputs();
+
+  // A condition known at compile time: import the branch taken in place.
+  if (std::optional<SmallVector<int64_t>> c = ctx.constInts(0)) {
+    if (c->size() != 1)
+      return ctx.error() << "the condition must have one element";
+    SmallVector<Value> results;
+    SmallVector<int32_t> dtypes;
+    if (failed(
+            importBranch(*branches[(*c)[0] ? 0 : 1], ctx.loc, results, dtypes)))
+      return failure();
+    for (auto [i, v] : llvm::enumerate(results))
+      ctx.setOutput(i, v, dtypes[i]);
+    return success();
+  }
+
+  Value condTensor = ctx.input(0);
+  if (!condTensor)
+    return failure();
+  auto condType = cast<RankedTensorType>(condTensor.getType());
+  if (!condType.getElementType().isInteger(1) || condType.getNumElements() != 1)
+    return ctx.error() << "the condition must be one bool, got " << condType;
+  SmallVector<Value> zeros(condType.getRank(),
+                           arith::ConstantIndexOp::create(builder, ctx.loc, 0));
+  Value cond = tensor::ExtractOp::create(builder, ctx.loc, condTensor, zeros);
+
+  // Each branch is imported into a block of its own. Values of the
+  // enclosing graph that a branch materializes (constants, shape lists) are
+  // defined inside that block, so they are forgotten afterwards (and made
+  // again where needed outside); the branch's own names are dropped.
+  llvm::StringSet<> reads;
+  for (const onnx::GraphProto *g : branches)
+    collectReads(*g, reads);
+  llvm::StringMap<Value> before;
+  for (const auto &r : reads)
+    if (ValueInfo *info = lookup(r.getKey()))
+      before[r.getKey()] = info->value;
+
+  // The branches are imported into a result-less scf.if first (attached
+  // to the function, as the builders expect), then moved into the final one.
+  OpBuilder::InsertPoint outer = builder.saveInsertionPoint();
+  auto tmpIf = scf::IfOp::create(builder, ctx.loc, TypeRange(), cond,
+                                 /*withElseRegion=*/true);
+  Block *blocks[2] = {&tmpIf.getThenRegion().front(),
+                      &tmpIf.getElseRegion().front()};
+  SmallVector<Value> results[2];
+  SmallVector<int32_t> dtypes[2];
+  for (int b = 0; b < 2; ++b) {
+    builder.setInsertionPoint(blocks[b]->getTerminator());
+    llvm::StringSet<> defined;
+    for (const onnx::NodeProto &node : branches[b]->node())
+      for (const std::string &out : node.output())
+        defined.insert(out);
+    for (const onnx::TensorProto &init : branches[b]->initializer())
+      defined.insert(init.name());
+    LogicalResult ok =
+        importBranch(*branches[b], ctx.loc, results[b], dtypes[b]);
+    for (const auto &d : defined)
+      values.erase(d.getKey());
+    for (const auto &entry : before)
+      if (ValueInfo *info = lookup(entry.getKey()))
+        info->value = entry.getValue();
+    if (failed(ok)) {
+      builder.restoreInsertionPoint(outer);
+      tmpIf.erase();
+      return failure();
+    }
+  }
+  builder.restoreInsertionPoint(outer);
+
+  // The result types: the branches' where they agree, dynamic dims where
+  // they differ (each branch casts to it).
+  SmallVector<Type> types;
+  for (unsigned i = 0; i < results[0].size(); ++i) {
+    auto t0 = cast<RankedTensorType>(results[0][i].getType());
+    auto t1 = cast<RankedTensorType>(results[1][i].getType());
+    if (t0.getElementType() != t1.getElementType() ||
+        t0.getRank() != t1.getRank() || dtypes[0][i] != dtypes[1][i]) {
+      tmpIf.erase();
+      return ctx.error() << "the branches' output " << i << " differ in type ("
+                         << t0 << " and " << t1 << ")";
+    }
+    SmallVector<int64_t> shape;
+    for (auto [d0, d1] : llvm::zip(t0.getShape(), t1.getShape()))
+      shape.push_back(d0 == d1 ? d0 : ShapedType::kDynamic);
+    types.push_back(RankedTensorType::get(shape, t0.getElementType()));
+  }
+  auto ifOp = scf::IfOp::create(builder, ctx.loc, types, cond,
+                                /*withElseRegion=*/true);
+  Region *regions[2] = {&ifOp.getThenRegion(), &ifOp.getElseRegion()};
+  for (int b = 0; b < 2; ++b) {
+    blocks[b]->getTerminator()->erase();
+    OpBuilder yb = OpBuilder::atBlockEnd(blocks[b]);
+    SmallVector<Value> yields;
+    for (auto [v, t] : llvm::zip(results[b], types))
+      yields.push_back(
+          v.getType() == t
+              ? v
+              : tensor::CastOp::create(yb, ctx.loc, t, v).getResult());
+    scf::YieldOp::create(yb, ctx.loc, yields);
+    regions[b]->getBlocks().clear();
+  }
+  ifOp.getThenRegion().takeBody(tmpIf.getThenRegion());
+  ifOp.getElseRegion().takeBody(tmpIf.getElseRegion());
+  tmpIf.erase();
+  for (unsigned i = 0; i < types.size(); ++i)
+    ctx.setOutput(i, ifOp.getResult(i), dtypes[0][i]);
   return success();
 }
 

@@ -275,6 +275,10 @@ public:
   /// the model's opsets are ones ONNX 1.12 knows).
   llvm::StringMap<const onnx::TypeProto *> inferredTypes;
 
+  /// Imports an If node: inline when the condition is known at compile
+  /// time, else as scf.if with each branch imported into its region.
+  LogicalResult importIf(NodeContext &ctx);
+
   /// A TensorProto owned by the importer (for Constant nodes whose value is
   /// an attribute other than a tensor).
   onnx::TensorProto *newTensor() { return &ownedTensors.emplace_back(); }
@@ -293,6 +297,9 @@ private:
   Location nodeLoc(const onnx::NodeProto &node, unsigned index);
   Value materializeConstant(const DecodedTensor &tensor, llvm::StringRef name,
                             Location loc);
+  LogicalResult importBranch(const onnx::GraphProto &graph, Location loc,
+                             llvm::SmallVectorImpl<Value> &results,
+                             llvm::SmallVectorImpl<int32_t> &dtypes);
 
   llvm::StringMap<ValueInfo> values;
   /// Decoded constants, by TensorProto address.

@@ -594,6 +594,28 @@ static LogicalResult castTo(NodeContext &ctx, int32_t to) {
       ctx.setOutputElems(0, *info->elems, to, info->type.getRank() == 0);
       return success();
     }
+    // Small integer constants whose values the target type holds become
+    // tracked lists too, so that shapes built from them (Cast of a constant,
+    // then Concat, as paddle2onnx emits) stay known at compile time.
+    std::optional<SmallVector<int64_t>> ints;
+    if (info && info->tensor && info->type.getRank() <= 1)
+      ints = ctx.constInts(0);
+    unsigned bits = dtypeBits(to);
+    auto fits = [&](int64_t v) {
+      if (bits >= 64)
+        return !isUnsignedDType(to) || v >= 0;
+      if (isUnsignedDType(to))
+        return v >= 0 && v < (int64_t(1) << bits);
+      return v >= -(int64_t(1) << (bits - 1)) &&
+             v < (int64_t(1) << (bits - 1));
+    };
+    if (ints && llvm::all_of(*ints, fits)) {
+      SmallVector<OpFoldResult> elems;
+      for (int64_t v : *ints)
+        elems.push_back(ctx.b.getI64IntegerAttr(v));
+      ctx.setOutputElems(0, elems, to, info->type.getRank() == 0);
+      return success();
+    }
   }
   Value x = ctx.input(0);
   if (!x)

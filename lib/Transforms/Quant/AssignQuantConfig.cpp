@@ -214,6 +214,10 @@ struct AssignQuantConfigPass
     // The layers, in program order, with unique names.
     SmallVector<std::pair<Operation *, int64_t>> layers; // op, K
     module.walk([&](Operation *op) {
+      // Layers inside control flow (scf.if from ONNX If) stay floating
+      // point: calibration returns layer inputs as function results.
+      if (!isa_and_nonnull<func::FuncOp>(op->getParentOp()))
+        return;
       if (auto mm = dyn_cast<linalg::MatmulOp>(op)) {
         if (std::optional<LinearLayer> l = matchLinearLayer(mm))
           layers.push_back({op, l->k});

@@ -3,6 +3,7 @@
 // RUN: qopt-opt %t/layers.mlir --qopt-assign-quant-config="wbits=3 abits=16 group-size=32 weight-scheme=asym keep-float=lm_*" | FileCheck %s --check-prefix=KEEP
 // RUN: qopt-opt %t/layers.mlir --qopt-assign-quant-config="wbits=8 abits=8 act-quant=static act-scheme=asym config-file=%t/config.json" | FileCheck %s --check-prefix=CONFIG
 // RUN: qopt-opt %t/layers.mlir --qopt-assign-quant-config="config-file=%t/only-fc1.json" | FileCheck %s --check-prefix=ONLY
+// RUN: qopt-opt %t/branch.mlir --qopt-assign-quant-config="wbits=8 abits=8" | FileCheck %s --check-prefix=BRANCH
 
 // Layers: a matmul with a constant [K, N] weight, one with a transposed
 // constant [N, K] (Gemm transB), a convolution with a constant filter. A
@@ -62,4 +63,28 @@ func.func @main(%x: tensor<?x64xf32>, %img: tensor<?x8x8x8xf32>, %y: tensor<64x3
   %i3 = linalg.fill ins(%c0 : f32) outs(%e3 : tensor<?x4x7x7xf32>) -> tensor<?x4x7x7xf32>
   %d = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%img, %f : tensor<?x8x8x8xf32>, tensor<4x8x2x2xf32>) outs(%i3 : tensor<?x4x7x7xf32>) -> tensor<?x4x7x7xf32> loc("conv")
   return %a, %b, %c, %d : tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x32xf32>, tensor<?x4x7x7xf32>
+}
+
+// Layers inside control flow (scf.if, from ONNX If) stay float and unnamed:
+// calibration taps layer inputs as function results. The top-level layer
+// is quantized.
+// BRANCH-LABEL: func.func @main
+// BRANCH: scf.if
+// BRANCH: linalg.matmul ins(
+// BRANCH: linalg.matmul {qopt.layer_name = "top", qopt.quant_config = #qopt.quant_config<wbits = 8, abits = 8,
+
+//--- branch.mlir
+func.func @main(%c: i1, %x: tensor<4x64xf32>) -> (tensor<4x32xf32>, tensor<4x32xf32>) {
+  %c0 = arith.constant 0.0 : f32
+  %w = arith.constant dense<0.5> : tensor<64x32xf32>
+  %e = tensor.empty() : tensor<4x32xf32>
+  %i = linalg.fill ins(%c0 : f32) outs(%e : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %r = scf.if %c -> (tensor<4x32xf32>) {
+    %a = linalg.matmul ins(%x, %w : tensor<4x64xf32>, tensor<64x32xf32>) outs(%i : tensor<4x32xf32>) -> tensor<4x32xf32> loc("in_branch")
+    scf.yield %a : tensor<4x32xf32>
+  } else {
+    scf.yield %i : tensor<4x32xf32>
+  }
+  %b = linalg.matmul ins(%x, %w : tensor<4x64xf32>, tensor<64x32xf32>) outs(%i : tensor<4x32xf32>) -> tensor<4x32xf32> loc("top")
+  return %r, %b : tensor<4x32xf32>, tensor<4x32xf32>
 }

@@ -542,6 +542,81 @@ def gen_symbolic():
         [vi("scores", F32, ["batch", "seq", "seq"])])
     save("symbolic_batch_matmul.onnx", model)
 
+    # paddle2onnx's reshape target (opset 9): the batch from Shape -> Cast
+    # (int32) -> Slice (attributes) -> Cast (int64), concatenated with Cast
+    # (int64) of an int32 Constant. Casts of small integer constants stay
+    # known at compile time. A cast whose values wrap (int64 [-1, 300] to
+    # int8) is computed, not tracked.
+    i32c = lambda name, v: helper.make_tensor(name, TensorProto.INT32,
+                                              [len(v)], v)
+    model = make(
+        [node("Shape", ["x"], ["xs"], "shape"),
+         node("Cast", ["xs"], ["xs32"], "shape_i32", to=TensorProto.INT32),
+         node("Slice", ["xs32"], ["b32"], "get_batch", axes=[0], starts=[0],
+              ends=[1]),
+         node("Cast", ["b32"], ["b"], "batch_i64", to=TensorProto.INT64),
+         node("Constant", [], ["c32"], "fill_constant", value=i32c("c", [4])),
+         node("Cast", ["c32"], ["c"], "fill_i64", to=TensorProto.INT64),
+         node("Concat", ["b", "c"], ["shape2"], "concat_shape", axis=0),
+         node("Reshape", ["x", "shape2"], ["y"], "reshape"),
+         node("Cast", ["wide"], ["wrapped"], "wrap_i8", to=TensorProto.INT8)],
+        [vi("x", F32, ["batch", 4, 1, 1])],
+        [vi("y", F32, ["batch", 4]), vi("wrapped", TensorProto.INT8, [2])],
+        [i64("wide", [-1, 300])], opset=9)
+    save("symbolic_cast_shape.onnx", model)
+
+
+def gen_control_flow():
+    rng = np.random.RandomState(7)
+    # If on a run-time bool: then y = x + w (w from the outer graph), else
+    # y = Relu(x) * 2 (a constant of the branch's own); the branches' second
+    # outputs differ in shape ([2, 3] and [3, 2]): dynamic in the result.
+    then_g = helper.make_graph(
+        [node("Add", ["x", "w"], ["t_y"], "then_add"),
+         node("Identity", ["x"], ["t_z"], "then_ident")],
+        "then", [], [vi("t_y", F32, [2, 3]), vi("t_z", F32, [2, 3])])
+    else_g = helper.make_graph(
+        [node("Relu", ["x"], ["e_r"], "else_relu"),
+         node("Mul", ["e_r", "two"], ["e_y"], "else_mul"),
+         node("Transpose", ["x"], ["e_z"], "else_transpose", perm=[1, 0])],
+        "else", [], [vi("e_y", F32, [2, 3]), vi("e_z", F32, [3, 2])],
+        [init("two", np.array(2, np.float32))])
+    model = make(
+        [node("If", ["c"], ["y", "z"], "if_runtime", then_branch=then_g,
+              else_branch=else_g)],
+        [vi("c", TensorProto.BOOL, []), vi("x", F32, [2, 3])],
+        [vi("y", F32, [2, 3]), vi("z", F32, [None, None])],
+        [init("w", f32(rng, 2, 3))])
+    save("if_runtime.onnx", model, check=False)
+
+    # A condition known at compile time (x's rows == 2, from its shape):
+    # the branch taken is imported in place, no scf.if.
+    then_g = helper.make_graph([node("Neg", ["x"], ["t_y"], "then_neg")],
+                               "then", [], [vi("t_y", F32, [2, 3])])
+    else_g = helper.make_graph([node("Abs", ["x"], ["e_y"], "else_abs")],
+                               "else", [], [vi("e_y", F32, [2, 3])])
+    model = make(
+        [node("Shape", ["x"], ["xs"], "shape"),
+         node("Gather", ["xs", "zero"], ["rows"], "rows", axis=0),
+         node("Equal", ["rows", "two"], ["cond"], "equal"),
+         node("If", ["cond"], ["y"], "if_const", then_branch=then_g,
+              else_branch=else_g)],
+        [vi("x", F32, [2, 3])], [vi("y", F32, [2, 3])],
+        [init("zero", np.array(0, np.int64)), init("two", np.array(2, np.int64))])
+    save("if_const.onnx", model, check=False)
+
+    # An unsupported op inside a branch is named by the up-front check.
+    then_g = helper.make_graph([node("NonZero", ["x"], ["t_y"], "then_nz")],
+                               "then", [], [vi("t_y", I64, [2, None])])
+    else_g = helper.make_graph([node("Shape", ["x"], ["e_y"], "else_shape")],
+                               "else", [], [vi("e_y", I64, [2, None])])
+    model = make(
+        [node("If", ["c"], ["y"], "if_nz", then_branch=then_g,
+              else_branch=else_g)],
+        [vi("c", TensorProto.BOOL, []), vi("x", F32, [2, 3])],
+        [vi("y", I64, [2, None])])
+    save("err_if_unsupported.onnx", model, check=False)
+
 
 # ---------------------------------------------------------------------------
 # Weights
@@ -971,6 +1046,7 @@ def main():
     gen_unsigned()
     gen_shape()
     gen_symbolic()
+    gen_control_flow()
     gen_weights()
     gen_qdq()
     gen_integer_matmul()
