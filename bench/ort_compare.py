@@ -75,6 +75,10 @@ def main():
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--models", default=",".join(BENCH_MODELS))
     parser.add_argument("--opt", default="-O3")
+    parser.add_argument("--lm", default=None,
+                        help="folder of bench/lm/train_lm.py's output: also "
+                        "time the LM (1 x 128 tokens) at f32, W8A8 and "
+                        "W4A16 against ORT f32")
     args = parser.parse_args()
     reason = ort.available()
     if reason:
@@ -85,13 +89,25 @@ def main():
         "model", "qopt ms", "ORT-1t ms", "ORT-all ms", "qopt/ORT1", "qopt/ORTall"))
     with tempfile.TemporaryDirectory() as tmp:
         timer = build_timer(tmp)
-        for name in args.models.split(","):
+        jobs = []
+        for name in args.models.split(",") if args.models else []:
             build, inputs = BENCH_MODELS[name]
             path = os.path.join(tmp, name + ".onnx")
-            so = os.path.join(tmp, name + ".so")
             onnx.save(build(), path)
-            subprocess.run([args.qcc, path, "-o", so, args.opt], check=True,
-                           capture_output=True)
+            jobs.append((name, path, [], inputs))
+        if args.lm:
+            tokens = np.load(os.path.join(args.lm, "val_tokens.npy"))
+            lm_feeds = lambda: {"tokens": tokens[None, :128].astype(np.int64)}
+            lm = os.path.join(args.lm, "lm.onnx")
+            jobs += [("lm-f32", lm, [], lm_feeds),
+                     ("lm-w8a8", lm, ["--wbits", "8", "--abits", "8",
+                                      "--smooth", "off"], lm_feeds),
+                     ("lm-w4a16-g64", lm, ["--wbits", "4", "--group-size",
+                                           "64"], lm_feeds)]
+        for name, path, flags, inputs in jobs:
+            so = os.path.join(tmp, name + ".so")
+            subprocess.run([args.qcc, path, "-o", so, args.opt] + flags,
+                           check=True, capture_output=True)
             feeds = inputs()
             q = time_qopt(timer, so, qopt.load(so).inputs, feeds, args.repeat,
                           tmp)
