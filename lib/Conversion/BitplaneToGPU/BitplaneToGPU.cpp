@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Conversion/Passes.h"
+#include "qopt/Dialect/Qopt/IR/ConstantValues.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1121,40 +1122,6 @@ buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
 //===----------------------------------------------------------------------===//
 // Compile-time weights
 //===----------------------------------------------------------------------===//
-
-/// The raw integers of a constant (dense or dense_resource).
-static std::optional<std::vector<int64_t>> readIntConstant(Value v) {
-  ElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  auto type = cast<ShapedType>(attr.getType());
-  auto intType = dyn_cast<IntegerType>(type.getElementType());
-  if (!intType)
-    return std::nullopt;
-  std::vector<int64_t> out;
-  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-    for (APInt x : dense.getValues<APInt>())
-      out.push_back(x.getSExtValue());
-    return out;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    unsigned bytes = (intType.getWidth() + 7) / 8;
-    if (data.size() != static_cast<size_t>(type.getNumElements()) * bytes)
-      return std::nullopt;
-    for (int64_t i = 0; i < type.getNumElements(); ++i) {
-      int64_t x = 0;
-      std::memcpy(&x, data.data() + i * bytes, bytes);
-      unsigned shift = 64 - 8 * bytes;
-      out.push_back(shift ? (x << shift) >> shift : x);
-    }
-    return out;
-  }
-  return std::nullopt;
-}
 
 /// The values [N * K] of constant weights: stored bit planes
 /// (qopt.bitplane_unpack of a constant) or a storage_cast constant.

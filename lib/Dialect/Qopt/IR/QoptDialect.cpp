@@ -1,10 +1,15 @@
 //===- QoptDialect.cpp - qopt dialect, types and attributes ---------------===//
 
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
+#include "qopt/Dialect/Qopt/IR/ConstantValues.h"
 
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace qopt;
@@ -94,8 +99,7 @@ QuantConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "16 when not (act_quant = none), got "
                        << abits;
   if (groupSize < 0)
-    return emitError() << "group size must be non-negative, got "
-                       << groupSize;
+    return emitError() << "group size must be non-negative, got " << groupSize;
   return success();
 }
 
@@ -103,10 +107,11 @@ QuantConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // QuantSchemeAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult QuantSchemeAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, Granularity granularity,
-    int64_t axis, int64_t groupSize, bool symmetric, bool narrowRange,
-    RoundingMode rounding) {
+LogicalResult
+QuantSchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        Granularity granularity, int64_t axis,
+                        int64_t groupSize, bool symmetric, bool narrowRange,
+                        RoundingMode rounding) {
   switch (granularity) {
   case Granularity::PerTensor:
     if (axis != 0 || groupSize != 0)
@@ -244,4 +249,43 @@ void QuantSchemeAttr::print(AsmPrinter &printer) const {
   if (getRounding() != RoundingMode::NearestEven)
     printer << ", rounding = " << stringifyRoundingMode(getRounding());
   printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+/// The values of an integer constant (dense or dense_resource), sign-extended.
+std::optional<std::vector<int64_t>> qopt::readIntConstant(Value v) {
+  ElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  auto type = cast<ShapedType>(attr.getType());
+  auto intType = dyn_cast<IntegerType>(type.getElementType());
+  if (!intType)
+    return std::nullopt;
+  std::vector<int64_t> out;
+  out.reserve(type.getNumElements());
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    for (APInt x : dense.getValues<APInt>())
+      out.push_back(x.getSExtValue());
+    return out;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    unsigned bytes = (intType.getWidth() + 7) / 8;
+    if (data.size() != static_cast<size_t>(type.getNumElements()) * bytes)
+      return std::nullopt;
+    for (int64_t i = 0; i < type.getNumElements(); ++i) {
+      int64_t x = 0;
+      std::memcpy(&x, data.data() + i * bytes, bytes);
+      unsigned shift = 64 - 8 * bytes;
+      out.push_back(shift ? (x << shift) >> shift : x);
+    }
+    return out;
+  }
+  return std::nullopt;
 }
