@@ -104,6 +104,13 @@ def main():
                                       "--smooth", "off"], lm_feeds),
                      ("lm-w4a16-g64", lm, ["--wbits", "4", "--group-size",
                                            "64"], lm_feeds)]
+            # ORT's 4-bit kernels on its own format, against qcc compiling
+            # that same file.
+            q4 = os.path.join(tmp, "lm-q4.onnx")
+            subprocess.run([sys.executable, os.path.join(
+                ROOT, "bench", "lm", "to_matmulnbits.py"), lm, q4],
+                check=True, capture_output=True)
+            jobs.append(("lm-matmulnbits-q4", q4, [], lm_feeds))
         for name, path, flags, inputs in jobs:
             so = os.path.join(tmp, name + ".so")
             subprocess.run([args.qcc, path, "-o", so, args.opt] + flags,

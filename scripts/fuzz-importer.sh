@@ -6,6 +6,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-600}
 build=$root/build-fuzz
+# libFuzzer and ASan come with clang's runtime libraries.
+if [ ! -e /usr/lib/llvm-22/lib/clang/22/lib/x86_64-pc-linux-gnu/libclang_rt.fuzzer.a ]; then
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libclang-rt-22-dev
+  else
+    echo "fuzz-importer: needs libFuzzer: sudo apt-get install libclang-rt-22-dev" >&2
+    exit 1
+  fi
+fi
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DQOPT_BUILD_FUZZER=ON

@@ -85,6 +85,10 @@ def main():
     p.add_argument("--extra", action="append", default=[],
                    help="NAME=FLAGS: another configuration")
     p.add_argument("--markdown", default=None)
+    p.add_argument("--matmulnbits", action="store_true",
+                   help="also: the LM rewritten to ORT's MatMulNBits (4 bits, "
+                   "blocks of 32, bench/lm/to_matmulnbits.py), run by ORT "
+                   "and compiled by qcc")
     args = p.parse_args()
     model = os.path.join(args.lm, "lm.onnx")
     val = windows(np.load(os.path.join(args.lm, "val_tokens.npy")),
@@ -130,6 +134,22 @@ def main():
         rows.append((name, flags, ppl, bits, ""))
         print("%-34s %10.3f  %+7.2f%%" % (name, ppl, 100 * (ppl / rows[0][2] - 1)
                                           if rows[0][2] else 0), flush=True)
+    if args.matmulnbits:
+        q4 = os.path.join(work, "lm-q4.onnx")
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "lm",
+                                                     "to_matmulnbits.py"),
+                        model, q4], check=True, capture_output=True)
+        ppl = perplexity(lambda x: ort.run(q4, {"tokens": x})[0]["logits"], val)
+        rows.append(("ORT MatMulNBits 4-bit g32 (RTN)", "", ppl, 4.0,
+                     "onnxruntime-node on the to_matmulnbits.py model"))
+        print("%-34s %10.3f" % (rows[-1][0], ppl), flush=True)
+        so = os.path.join(work, "lm-q4.so")
+        subprocess.run([args.qcc, q4, "-o", so], check=True,
+                       capture_output=True)
+        m = qopt.load(so)
+        ppl = perplexity(lambda x: m.run({"tokens": x})["logits"], val)
+        rows.append(("qcc of the same MatMulNBits model", "", ppl, 4.0, ""))
+        print("%-34s %10.3f" % (rows[-1][0], ppl), flush=True)
     if args.markdown:
         f32 = rows[0][2]
         lines = ["# Accuracy: perplexity of a trained LLaMA-style LM", "",
@@ -143,7 +163,8 @@ def main():
                  "Generated on %s (%s) by:" % (datetime.date.today().isoformat(),
                                                platform.machine()), "",
                  "```sh", "/usr/bin/python3 bench/lm/train_lm.py",
-                 "/usr/bin/python3 bench/lm/eval_lm.py --markdown docs/accuracy.md",
+                 "/usr/bin/python3 bench/lm/eval_lm.py --matmulnbits "
+                 "--markdown docs/accuracy.md",
                  "```", "",
                  "| config | qcc flags | perplexity | vs f32 | avg weight bits |",
                  "| --- | --- | ---: | ---: | ---: |"]
