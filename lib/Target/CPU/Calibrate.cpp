@@ -182,7 +182,8 @@ matchInputs(LoadedModel &m, llvm::StringRef file,
   std::vector<const npz::Array *> ordered;
   std::string names;
   for (int32_t i = 0; i < count; ++i)
-    names += (i ? ", " : "") + std::string(m.qopt_model_input(m.model, i)->name);
+    names +=
+        (i ? ", " : "") + std::string(m.qopt_model_input(m.model, i)->name);
   for (const npz::NamedArray &a : arrays) {
     bool known = false;
     for (int32_t i = 0; i < count; ++i)
@@ -193,9 +194,8 @@ matchInputs(LoadedModel &m, llvm::StringRef file,
   }
   for (int32_t i = 0; i < count; ++i) {
     const qopt_tensor_info *info = m.qopt_model_input(m.model, i);
-    auto it = llvm::find_if(arrays, [&](const npz::NamedArray &a) {
-      return a.name == info->name;
-    });
+    auto it = llvm::find_if(
+        arrays, [&](const npz::NamedArray &a) { return a.name == info->name; });
     if (it == arrays.end())
       return error("calibration file '" + file + "' lacks model input '" +
                    info->name + "' (inputs: " + names + ")");
@@ -218,6 +218,34 @@ matchInputs(LoadedModel &m, llvm::StringRef file,
   return ordered;
 }
 } // namespace
+
+/// Runs the model on the named arrays of `file` (checked against its inputs);
+/// the caller frees the outputs. `what` names the file in errors.
+static llvm::Expected<std::vector<qopt_tensor>>
+runOnFile(LoadedModel &m, const std::string &file, llvm::StringRef what) {
+  auto arrays = npz::readArrays(file);
+  if (!arrays)
+    return arrays.takeError();
+  auto inputs = matchInputs(m, file, *arrays);
+  if (!inputs)
+    return inputs.takeError();
+  std::vector<qopt_tensor> in(inputs->size());
+  for (auto [t, a] : llvm::zip(in, *inputs)) {
+    t.dtype = *apiDtype(a->dtype);
+    t.rank = static_cast<int32_t>(a->shape.size());
+    for (auto [d, size] : llvm::enumerate(a->shape))
+      t.shape[d] = size;
+    t.data = const_cast<char *>(a->data.data());
+    t.owner = nullptr;
+  }
+  int32_t numOutputs = m.qopt_model_num_outputs(m.model);
+  std::vector<qopt_tensor> out(numOutputs);
+  if (m.qopt_model_run(m.model, in.data(), static_cast<int32_t>(in.size()),
+                       out.data(), numOutputs) != QOPT_OK)
+    return error(what + " '" + file +
+                 "': the model failed: " + m.qopt_model_last_error(m.model));
+  return out;
+}
 
 llvm::Expected<quant::CalibrationStats>
 qopt::calibrateModel(ModuleOp module, llvm::ArrayRef<std::string> files,
@@ -251,26 +279,10 @@ qopt::calibrateModel(ModuleOp module, llvm::ArrayRef<std::string> files,
   quant::CalibrationStats stats;
   int64_t batches = 0;
   for (const std::string &file : files) {
-    auto arrays = npz::readArrays(file);
-    if (!arrays)
-      return arrays.takeError();
-    auto inputs = matchInputs(m, file, *arrays);
-    if (!inputs)
-      return inputs.takeError();
-    std::vector<qopt_tensor> in(inputs->size());
-    for (auto [t, a] : llvm::zip(in, *inputs)) {
-      t.dtype = *apiDtype(a->dtype);
-      t.rank = static_cast<int32_t>(a->shape.size());
-      for (auto [d, size] : llvm::enumerate(a->shape))
-        t.shape[d] = size;
-      t.data = const_cast<char *>(a->data.data());
-      t.owner = nullptr;
-    }
-    std::vector<qopt_tensor> out(numOutputs);
-    if (m.qopt_model_run(m.model, in.data(), static_cast<int32_t>(in.size()),
-                         out.data(), numOutputs) != QOPT_OK)
-      return error("calibration file '" + file + "': the model failed: " +
-                   m.qopt_model_last_error(m.model));
+    auto run = runOnFile(m, file, "calibration file");
+    if (!run)
+      return run.takeError();
+    std::vector<qopt_tensor> &out = *run;
     for (int32_t o = 0; o < numOutputs; ++o) {
       llvm::StringRef name = m.qopt_model_output(m.model, o)->name;
       if (name.consume_front("qopt.calib:")) {
@@ -302,26 +314,10 @@ qopt::runModelOnBatches(llvm::StringRef soPath,
   int32_t numOutputs = m.qopt_model_num_outputs(m.model);
   std::vector<std::vector<OutputTensor>> results;
   for (const std::string &file : files) {
-    auto arrays = npz::readArrays(file);
-    if (!arrays)
-      return arrays.takeError();
-    auto inputs = matchInputs(m, file, *arrays);
-    if (!inputs)
-      return inputs.takeError();
-    std::vector<qopt_tensor> in(inputs->size());
-    for (auto [t, a] : llvm::zip(in, *inputs)) {
-      t.dtype = *apiDtype(a->dtype);
-      t.rank = static_cast<int32_t>(a->shape.size());
-      for (auto [d, size] : llvm::enumerate(a->shape))
-        t.shape[d] = size;
-      t.data = const_cast<char *>(a->data.data());
-      t.owner = nullptr;
-    }
-    std::vector<qopt_tensor> out(numOutputs);
-    if (m.qopt_model_run(m.model, in.data(), static_cast<int32_t>(in.size()),
-                         out.data(), numOutputs) != QOPT_OK)
-      return error("input file '" + file +
-                   "': the model failed: " + m.qopt_model_last_error(m.model));
+    auto run = runOnFile(m, file, "input file");
+    if (!run)
+      return run.takeError();
+    std::vector<qopt_tensor> &out = *run;
     std::vector<OutputTensor> batch;
     for (int32_t o = 0; o < numOutputs; ++o) {
       const qopt_tensor &t = out[o];
