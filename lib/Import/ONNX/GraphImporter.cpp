@@ -17,6 +17,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -24,6 +25,8 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <climits>
+#include <cmath>
+#include <cstring>
 
 using namespace mlir;
 using namespace qopt;
@@ -62,6 +65,7 @@ const OpRegistry &OpRegistry::get() {
     registerReductionOps(r);
     registerQuantOps(r);
     registerResizeOps(r);
+    registerRecurrentOps(r);
     r.add(
         "", "If", [](NodeContext &ctx) { return ctx.importer.importIf(ctx); },
         1);
@@ -379,7 +383,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
   int64_t opset = model.opsetFor(node.domain()).value_or(1);
   ConvertFn fn = OpRegistry::get().lookup(node.domain(), node.op_type(), opset);
   NodeContext ctx(*this, node, opset, builder, loc);
-  if (failed(fn(ctx)))
+  if (!foldKnownIntegerNode(ctx) && failed(fn(ctx)))
     return failure();
   for (const std::string &output : node.output()) {
     if (output.empty())
@@ -695,6 +699,14 @@ LogicalResult GraphImporter::importMainGraph(ModuleOp module) {
         [&] { return err() << "graph input "; });
     if (failed(type))
       return failure();
+    auto valueIt = model.options.inputValues.find(vi.name());
+    if (valueIt != model.options.inputValues.end()) {
+      if (failed(bindInputValue(vi.name(), dtype, *type, hasShape,
+                                valueIt->second)))
+        return failure();
+      overridden.insert(vi.name());
+      continue;
+    }
     auto it = model.options.inputShapes.find(vi.name());
     if (it != model.options.inputShapes.end()) {
       overridden.insert(vi.name());
@@ -746,6 +758,10 @@ LogicalResult GraphImporter::importMainGraph(ModuleOp module) {
   for (const auto &entry : model.options.inputShapes)
     if (!overridden.contains(entry.getKey()))
       return err() << "--input-shape names '" << entry.getKey()
+                   << "', which is not an input of the model";
+  for (const auto &entry : model.options.inputValues)
+    if (!overridden.contains(entry.getKey()))
+      return err() << "--input-value names '" << entry.getKey()
                    << "', which is not an input of the model";
 
   builder.setInsertionPointToEnd(module.getBody());
@@ -989,6 +1005,106 @@ OwningOpRef<ModuleOp> qopt::importOnnxModel(llvm::StringRef path,
   }
   return importOnnxModelFromBuffer((*buffer)->getBuffer(), path, context,
                                    options);
+}
+
+/// A number as a user typed it: 16000.5, not 1.600050e+04.
+static std::string formatNumber(double v) {
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::format("%g", v);
+  return text;
+}
+
+LogicalResult GraphImporter::bindInputValue(llvm::StringRef name, int32_t dtype,
+                                            RankedTensorType declared,
+                                            bool hasShape,
+                                            ArrayRef<double> values) {
+  auto err = [&] {
+    return emitError(model.fileLoc())
+           << "--input-value for input '" << name << "': ";
+  };
+  if (model.options.inputShapes.count(name))
+    return err() << "give either --input-shape or --input-value, not both";
+  bool isFloat = isFloatDType(dtype);
+  // Values are written as whole bytes of float32/64 or integers.
+  if ((!isFloat && !isIntDType(dtype) && dtype != kBool) || dtype == kInt4 ||
+      dtype == kUInt4 || dtype == kFloat16 || dtype == kBFloat16)
+    return err() << "inputs of type " << dtypeName(dtype) << " cannot be fixed";
+  // The shape: the declared one (static), or 0-D / 1-D from the count.
+  SmallVector<int64_t> shape;
+  if (hasShape) {
+    if (declared.getRank() == 1 && declared.isDynamicDim(0))
+      shape.push_back(values.size());
+    else if (!declared.hasStaticShape())
+      return err() << "the model declares shape " << declared
+                   << "; only inputs of static shape (or 1-D) can be fixed";
+    else
+      shape.assign(declared.getShape().begin(), declared.getShape().end());
+  } else if (values.size() > 1) {
+    shape.push_back(values.size());
+  }
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  if (count != static_cast<int64_t>(values.size()))
+    return err() << "the input has " << count << " element(s), "
+                 << values.size() << " value(s) given";
+  for (double v : values) {
+    if (!isFloat && v != std::floor(v))
+      return err() << "the input is " << dtypeName(dtype) << ", got "
+                   << formatNumber(v);
+    if (dtype == kBool && v != 0 && v != 1)
+      return err() << "the input is bool: give 0 or 1, got " << formatNumber(v);
+  }
+  onnx::TensorProto *t = newTensor();
+  t->set_name(name.str());
+  t->set_data_type(dtype);
+  for (int64_t d : shape)
+    t->add_dims(d);
+  unsigned bytes = dtypeStorageBytes(dtype);
+  std::string raw(values.size() * bytes, '\0');
+  for (auto [i, v] : llvm::enumerate(values)) {
+    uint64_t bits;
+    if (dtype == kFloat) {
+      float f = v;
+      uint32_t u;
+      memcpy(&u, &f, 4);
+      bits = u;
+    } else if (dtype == kDouble) {
+      memcpy(&bits, &v, 8);
+    } else {
+      bits = uint64_t(int64_t(v));
+    }
+    for (unsigned b = 0; b < bytes; ++b)
+      raw[i * bytes + b] = char((bits >> (8 * b)) & 0xff);
+  }
+  t->set_raw_data(std::move(raw));
+  ValueInfo info;
+  info.tensor = t;
+  info.dtype = dtype;
+  info.type = RankedTensorType::get(shape, dtypeToType(model.context, dtype));
+  bind(name, std::move(info));
+  return success();
+}
+
+std::string qopt::parseInputValueSpec(llvm::StringRef spec,
+                                      OnnxImportOptions &options) {
+  auto [name, list] = spec.split('=');
+  if (name.empty() || list.empty() || !spec.contains('='))
+    return "expected NAME=VALUE[,VALUE...] (e.g. sr=16000), got '" +
+           spec.str() + "'";
+  SmallVector<double> values;
+  SmallVector<llvm::StringRef> parts;
+  list.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    part = part.trim();
+    double v;
+    if (part.getAsDouble(v))
+      return "bad value '" + part.str() + "' in '" + spec.str() +
+             "' (use numbers)";
+    values.push_back(v);
+  }
+  options.inputValues[name] = values;
+  return {};
 }
 
 std::string qopt::parseInputShapeSpec(llvm::StringRef spec,

@@ -251,6 +251,14 @@ void registerShapeOps(OpRegistry &registry);
 void registerReductionOps(OpRegistry &registry);
 void registerQuantOps(OpRegistry &registry);
 void registerResizeOps(OpRegistry &registry);
+void registerRecurrentOps(OpRegistry &registry);
+
+/// Evaluates a Reshape / Transpose / Slice / Concat / Squeeze / Unsqueeze /
+/// Cast whose inputs are all known tensors (constants of any element type
+/// for the data movers; integer lists one of which, or the result, has rank
+/// >= 2) and binds its output as a constant. False when the node is left to
+/// its converter.
+bool foldKnownIntegerNode(NodeContext &ctx);
 
 class GraphImporter {
 public:
@@ -288,6 +296,10 @@ private:
                               llvm::SmallVectorImpl<Type> &argTypes,
                               llvm::SmallVectorImpl<std::string> &argNames);
   LogicalResult checkSupported(const onnx::GraphProto &graph);
+  /// Binds a graph input fixed by --input-value as a constant.
+  LogicalResult bindInputValue(llvm::StringRef name, int32_t dtype,
+                               RankedTensorType declared, bool hasShape,
+                               llvm::ArrayRef<double> values);
   LogicalResult importNode(const onnx::NodeProto &node, unsigned index);
   /// Cross-checks a node output against ONNX shape inference: a static dim
   /// ONNX knows refines a dynamic one of ours (tensor.cast); a contradiction

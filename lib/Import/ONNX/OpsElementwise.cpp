@@ -187,15 +187,15 @@ template <BinaryFn Fn> static LogicalResult binaryOp(NodeContext &ctx) {
   return convertBinary(ctx, Fn, /*compare=*/false);
 }
 template <BinaryFn Fn> static LogicalResult compareOp(NodeContext &ctx) {
-  // Comparing a size (never negative) with a negative constant is decided at
-  // compile time: PyTorch's Reshape/Expand exports test shapes for -1.
+  // Known values (constants, shapes, inputs fixed by --input-value) compare
+  // at compile time; so does a size (never negative) with a negative
+  // constant: PyTorch's Reshape/Expand exports test shapes for -1.
   if (ctx.node.op_type() == "Equal" && isIntDType(ctx.inputDType(0))) {
     ValueInfo *a = ctx.importer.lookup(ctx.node.input(0));
     ValueInfo *b = ctx.importer.lookup(ctx.node.input(1));
     std::optional<SmallVector<OpFoldResult>> l = ctx.intElems(0),
                                              r = ctx.intElems(1);
-    if (a && b && (a->elems || b->elems) && l && r &&
-        a->type.getRank() <= 1 && b->type.getRank() <= 1 &&
+    if (a && b && l && r && a->type.getRank() <= 1 && b->type.getRank() <= 1 &&
         (l->size() == r->size() || l->size() == 1 || r->size() == 1)) {
       SmallVector<OpFoldResult> out;
       size_t n = std::max(l->size(), r->size());
@@ -330,7 +330,7 @@ static LogicalResult convertWhere(NodeContext &ctx) {
       ai->type.getRank() <= 1 && bi->type.getRank() <= 1 &&
       ctx.inputType(0).getRank() <= 1) {
     size_t n = std::max({cond->size(), a->size(), bElems->size()});
-    auto at = [n](auto &v, size_t i) { return v[v.size() == 1 ? 0 : i]; };
+    auto at = [](auto &v, size_t i) { return v[v.size() == 1 ? 0 : i]; };
     if ((cond->size() == 1 || cond->size() == n) &&
         (a->size() == 1 || a->size() == n) &&
         (bElems->size() == 1 || bElems->size() == n)) {
@@ -516,6 +516,17 @@ static LogicalResult unaryOp(NodeContext &ctx) {
     return failure();
   if (ctx.node.op_type() == "Neg" && tryShapeArith(ctx))
     return success();
+  // Not of known bools (exporters' `if x.dim() != 2` guards) stays known,
+  // so an If on it imports only the branch taken.
+  if (ctx.node.op_type() == "Not" && ctx.inputDType(0) == kBool &&
+      ctx.inputType(0) && ctx.inputType(0).getRank() <= 1)
+    if (std::optional<SmallVector<int64_t>> bits = ctx.constInts(0)) {
+      SmallVector<OpFoldResult> out;
+      for (int64_t v : *bits)
+        out.push_back(ctx.b.getI64IntegerAttr(v ? 0 : 1));
+      ctx.setOutputElems(0, out, kBool, ctx.inputType(0).getRank() == 0);
+      return success();
+    }
   Value x = ctx.input(0);
   if (!x)
     return failure();
@@ -617,6 +628,17 @@ static LogicalResult castTo(NodeContext &ctx, int32_t to) {
       return success();
     }
   }
+  // Known bools and integers cast to or from bool stay known (If guards).
+  if ((to == kBool || from == kBool) && (isIntDType(to) || to == kBool) &&
+      (isIntDType(from) || from == kBool) && ctx.inputType(0) &&
+      ctx.inputType(0).getRank() <= 1)
+    if (std::optional<SmallVector<int64_t>> ints = ctx.constInts(0)) {
+      SmallVector<OpFoldResult> elems;
+      for (int64_t v : *ints)
+        elems.push_back(ctx.b.getI64IntegerAttr(to == kBool ? v != 0 : v));
+      ctx.setOutputElems(0, elems, to, ctx.inputType(0).getRank() == 0);
+      return success();
+    }
   Value x = ctx.input(0);
   if (!x)
     return failure();

@@ -226,6 +226,14 @@ static LogicalResult bindReshaped(NodeContext &ctx,
     ctx.setOutputElems(0, *info->elems, info->dtype, dims.empty());
     return success();
   }
+  // A small integer constant reshaped to 0-D / 1-D (Unsqueeze of a scalar
+  // Constant into Slice axes) stays a known list too.
+  if (dims.size() <= 1 && isIntDType(ctx.inputDType(0)))
+    if (std::optional<SmallVector<OpFoldResult>> elems =
+            smallIntElems(ctx, 0)) {
+      ctx.setOutputElems(0, *elems, ctx.inputDType(0), dims.empty());
+      return success();
+    }
   Value data = ctx.input(0);
   if (!data)
     return failure();

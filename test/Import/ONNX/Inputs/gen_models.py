@@ -924,15 +924,152 @@ def external(name, location, offset=None, length=None, dims=(16,)):
     return t
 
 
-def gen_errors():
-    # Two unsupported ops: LSTM and NonZero.
+def gen_recurrent():
+    rng = np.random.RandomState(11)
+    # A bidirectional LSTM with every input (sequence_lens at run time) and
+    # all three outputs; a GRU with linear_before_reset; an RNN without Y.
+    seq, batch, inp, hid = 5, 2, 3, 4
     model = make(
-        [node("LSTM", ["x", "W", "R"], ["", "h"], "lstm0", hidden_size=2),
+        [node("LSTM", ["x", "W", "R", "B", "lens", "h0", "c0", "P"],
+              ["y", "yh", "yc"], "lstm", hidden_size=hid,
+              direction="bidirectional", clip=3.0)],
+        [vi("x", F32, [seq, batch, inp]), vi("lens", I32, [batch]),
+         vi("h0", F32, [2, batch, hid]), vi("c0", F32, [2, batch, hid])],
+        [vi("y", F32, [seq, 2, batch, hid]), vi("yh", F32, [2, batch, hid]),
+         vi("yc", F32, [2, batch, hid])],
+        [init("W", f32(rng, 2, 4 * hid, inp)), init("R", f32(rng, 2, 4 * hid, hid)),
+         init("B", f32(rng, 2, 8 * hid)), init("P", f32(rng, 2, 3 * hid))])
+    save("lstm_bidirectional.onnx", model)
+    model = make(
+        [node("GRU", ["x", "W", "R", "B"], ["", "yh"], "gru", hidden_size=hid,
+              linear_before_reset=1, layout=1)],
+        [vi("x", F32, ["batch", "seq", inp])],
+        [vi("yh", F32, ["batch", 1, hid])],
+        [init("W", f32(rng, 1, 3 * hid, inp)), init("R", f32(rng, 1, 3 * hid, hid)),
+         init("B", f32(rng, 1, 6 * hid))])
+    save("gru_batch_major.onnx", model)
+
+    # Malformed recurrent nodes: each a model whose one node carries the flaw.
+    def rnn(name, op="RNN", inputs=None, outputs=("y", "yh"), x_shape=(5, 2, 3),
+            x_type=F32, extra_inputs=(), inits=None, opset=17, **attrs):
+        attrs.setdefault("hidden_size", 4)
+        g = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
+        if inits is None:
+            inits = [init("W", np.zeros((1, g * 4, 3), np.float32)),
+                     init("R", np.zeros((1, g * 4, 4), np.float32))]
+        model = make(
+            [node(op, inputs or ["x", "W", "R"], list(outputs), "rec", **attrs)],
+            [vi("x", x_type, list(x_shape))] + list(extra_inputs),
+            [vi(o, F32, [None] * (4 if o == "y" else 3)) for o in outputs
+             if o], inits, opset=opset)
+        save(name, model, check=False)
+
+    rnn("err_rnn_direction.onnx", direction="sideways")
+    rnn("err_rnn_layout.onnx", layout=2)
+    rnn("err_rnn_clip.onnx", clip=-1.0)
+    rnn("err_rnn_hidden_size.onnx", hidden_size=0)
+    rnn("err_rnn_activation.onnx", op="LSTM",
+        activations=["Sigmoid", "Swish", "Tanh"])
+    rnn("err_rnn_activation_count.onnx", op="GRU", activations=["Sigmoid"])
+    rnn("err_rnn_w_shape.onnx", op="LSTM",
+        inits=[init("W", np.zeros((1, 12, 3), np.float32)),
+               init("R", np.zeros((1, 16, 4), np.float32))])
+    rnn("err_rnn_x_rank.onnx", x_shape=(5, 3))
+    rnn("err_rnn_x_int.onnx", x_type=I32)
+    rnn("err_rnn_lens_type.onnx", inputs=["x", "W", "R", "", "lens"],
+        extra_inputs=[vi("lens", I64, [2])])
+    rnn("err_rnn_initial_h.onnx", inputs=["x", "W", "R", "", "", "h0"],
+        extra_inputs=[vi("h0", F32, [1, 3, 4])])
+    rnn("err_rnn_peepholes.onnx", op="LSTM",
+        inputs=["x", "W", "R", "", "", "", "", "P"],
+        inits=[init("W", np.zeros((1, 16, 3), np.float32)),
+               init("R", np.zeros((1, 16, 4), np.float32)),
+               init("P", np.zeros((1, 8), np.float32))])
+    # ONNX 1.12's checker stops this one at opset 17; past its schemas
+    # (opset 19) the importer does.
+    rnn("err_rnn_outputs.onnx", outputs=("y", "yh", "yc"), opset=19)
+
+
+def gen_fold():
+    # F.pad's pads chain: [1, 2] on the last of 3 dims, through ConstantOfShape,
+    # Concat, Reshape [-1, 2], Slice step -1, Transpose, Reshape, Cast.
+    i64 = lambda *v: init_i64(*v)
+    nodes = [
+        node("ConstantOfShape", ["n4"], ["zeros"], "zeros",
+             value=numpy_helper.from_array(np.array([0], np.int64))),
+        node("Concat", ["tail", "zeros"], ["all"], "concat", axis=0),
+        node("Reshape", ["all", "m1_2"], ["mat"], "to_pairs"),
+        node("Slice", ["mat", "start", "end", "axis0", "step"], ["flip"],
+             "flip"),
+        node("Transpose", ["flip"], ["flip_t"], "transpose", perm=[1, 0]),
+        node("Reshape", ["flip_t", "m1"], ["flat"], "flatten"),
+        node("Cast", ["flat"], ["pads"], "cast", to=I64),
+        node("Pad", ["x", "pads"], ["y"], "pad")]
+    model = make(nodes, [vi("x", F32, [1, 4, 2])], [vi("y", F32, [1, 4, 5])],
+                 [i64("tail", 1, 2), i64("n4", 4), i64("m1_2", -1, 2),
+                  i64("start", -1), i64("end", -(2 ** 63) + 1),
+                  i64("axis0", 0), i64("step", -1), i64("m1", -1)])
+    save("fold_pads.onnx", model)
+
+    # Gates reordered in an initializer: W [3, 2] = [[0, 1], [2, 3], [4, 5]],
+    # rows [2:3] then [0:2], transposed: [[4, 0, 2], [5, 1, 3]].
+    nodes = [
+        node("Slice", ["w", "s2", "e3", "axis0"], ["w_last"], "last"),
+        node("Slice", ["w", "s0", "e2", "axis0"], ["w_first"], "first"),
+        node("Concat", ["w_last", "w_first"], ["w_re"], "reorder", axis=0),
+        node("Transpose", ["w_re"], ["w_t"], "transpose", perm=[1, 0]),
+        node("MatMul", ["x", "w_t"], ["y"], "matmul")]
+    model = make(nodes, [vi("x", F32, [5, 2])], [vi("y", F32, [5, 3])],
+                 [init("w", np.arange(6, dtype=np.float32).reshape(3, 2)),
+                  i64("s2", 2), i64("e3", 3), i64("s0", 0), i64("e2", 2),
+                  i64("axis0", 0)])
+    save("fold_weights.onnx", model)
+
+    # PyTorch's rank guard: If (Cast(Not(Equal(Size(Shape(x)), 2)))) on a
+    # 2-D x: decided at import time, the else branch (Abs) taken.
+    then_g = helper.make_graph(
+        [node("Unsqueeze", ["x", "axes0"], ["t_y"], "then_unsqueeze")], "then",
+        [], [vi("t_y", F32, [1, 2, 3])])
+    else_g = helper.make_graph([node("Abs", ["x"], ["e_y"], "else_abs")],
+                               "else", [], [vi("e_y", F32, [2, 3])])
+    nodes = [node("Shape", ["x"], ["shape"], "shape"),
+             node("Size", ["shape"], ["rank"], "size"),
+             node("Equal", ["rank", "two"], ["is2d"], "equal"),
+             node("Not", ["is2d"], ["not2d"], "not"),
+             node("Cast", ["not2d"], ["cond"], "cast", to=TensorProto.BOOL),
+             node("If", ["cond"], ["y"], "guard", then_branch=then_g,
+                  else_branch=else_g)]
+    model = make(nodes, [vi("x", F32, [2, 3])], [vi("y", F32, [2, 3])],
+                 [init("two", np.array(2, np.int64)),
+                  init("axes0", np.array([0], np.int64))])
+    save("fold_rank_guard.onnx", model, check=False)
+
+    # An If on an int64 input (Silero's sample rate): qcc --input-value.
+    then_g = helper.make_graph([node("Neg", ["x"], ["t_y"], "then_neg")],
+                               "then", [], [vi("t_y", F32, [2, 3])])
+    else_g = helper.make_graph([node("Abs", ["x"], ["e_y"], "else_abs")],
+                               "else", [], [vi("e_y", F32, [2, 3])])
+    nodes = [node("Equal", ["sr", "sr16k"], ["is16k"], "equal"),
+             node("If", ["is16k"], ["y"], "by_rate", then_branch=then_g,
+                  else_branch=else_g)]
+    model = make(nodes, [vi("x", F32, [2, 3]), vi("sr", I64, []),
+                         vi("gains", F32, [2])],
+                 [vi("y", F32, [2, 3])],
+                 [init("sr16k", np.array(16000, np.int64))])
+    save("input_value_if.onnx", model, check=False)
+
+
+def init_i64(name, *values):
+    return numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+def gen_errors():
+    # Two unsupported ops: Unique and NonZero.
+    model = make(
+        [node("Unique", ["x"], ["u"], "unique0"),
          node("NonZero", ["m"], ["nz"], "nz0")],
-        [vi("x", F32, [1, 1, 3]), vi("m", F32, [4])],
-        [vi("h", F32, [1, 1, 2]), vi("nz", I64, [1, None])],
-        [init("W", np.zeros((1, 8, 3), np.float32)),
-         init("R", np.zeros((1, 8, 2), np.float32))])
+        [vi("x", F32, [6]), vi("m", F32, [4])],
+        [vi("u", F32, [None]), vi("nz", I64, [1, None])])
     save("err_unsupported_ops.onnx", model)
 
     good = make([node("MatMul", ["x", "w"], ["y"], "mm")],
@@ -1047,6 +1184,8 @@ def main():
     gen_shape()
     gen_symbolic()
     gen_control_flow()
+    gen_recurrent()
+    gen_fold()
     gen_weights()
     gen_qdq()
     gen_integer_matmul()
