@@ -7,12 +7,18 @@
 //                              args[1 + i] -> input i's memref descriptor
 // A ranked memref descriptor is {T *allocated, T *aligned, int64 offset,
 // int64 sizes[rank], int64 strides[rank]}, all 8-byte fields.
+// A library compiled with --gpu-arch also defines
+//   qopt_model_entry_gpu(void **)  the same function, its quantized matmuls
+//                                  on the GPU (CudaRuntime.cpp),
+// which qopt_model_open selects when QOPT_DEVICE allows and a device works.
 //
 // This file depends on libc and the C++ runtime only.
 //
 //===----------------------------------------------------------------------===//
 
 #include "qopt/Runtime/qopt_model.h"
+
+#include "CudaRuntime.h"
 
 #include <cstdarg>
 #include <cstdio>
@@ -25,6 +31,8 @@
 extern "C" {
 extern const char qopt_model_signature_text[];
 void qopt_model_entry(void **args);
+// Defined only in libraries compiled with GPU code.
+__attribute__((weak)) void qopt_model_entry_gpu(void **args);
 }
 
 namespace {
@@ -122,7 +130,39 @@ size_t descriptorWords(int32_t rank) { return 3 + 2 * static_cast<size_t>(rank);
 
 struct qopt_model {
   std::string lastError;
+  bool onGpu = false;
+  /// Set when QOPT_DEVICE=cuda cannot be honoured: every run fails with it.
+  std::string deviceError;
+  std::string deviceInfo;
 };
+
+/// QOPT_DEVICE=auto|cuda|cpu: the GPU entry when the library has one and a
+/// device works; otherwise the CPU, with the reason in deviceInfo.
+static void selectDevice(qopt_model &m) {
+  const char *env = std::getenv("QOPT_DEVICE");
+  std::string want = env && *env ? env : "auto";
+  if (want != "auto" && want != "cuda" && want != "cpu") {
+    m.deviceError = "QOPT_DEVICE must be auto, cuda or cpu, not '" + want + "'";
+    m.deviceInfo = m.deviceError;
+    return;
+  }
+  if (want == "cpu") {
+    m.deviceInfo = "QOPT_DEVICE=cpu";
+    return;
+  }
+  std::string why;
+  if (!qopt_model_entry_gpu)
+    why = "the library has no GPU code (compile with qcc --gpu-arch)";
+  else if (qopt::cuda::initialize(why))
+    m.onGpu = true;
+  if (m.onGpu) {
+    m.deviceInfo = qopt::cuda::deviceName();
+    return;
+  }
+  m.deviceInfo = why;
+  if (want == "cuda")
+    m.deviceError = "QOPT_DEVICE=cuda: " + why;
+}
 
 static qopt_status fail(qopt_model *model, qopt_status status, const char *fmt,
                         ...) {
@@ -232,6 +272,8 @@ const char *qopt_status_string(qopt_status status) {
   case QOPT_ERROR_SHAPE: return "wrong shape";
   case QOPT_ERROR_OUT_OF_MEMORY: return "out of memory";
   case QOPT_ERROR_INTERNAL: return "internal error";
+  case QOPT_ERROR_DEVICE:
+    return "device error";
   }
   return "unknown status";
 }
@@ -245,8 +287,17 @@ qopt_status qopt_model_open(qopt_model **model) {
   qopt_model *m = new (std::nothrow) qopt_model();
   if (!m)
     return QOPT_ERROR_OUT_OF_MEMORY;
+  selectDevice(*m);
   *model = m;
   return QOPT_OK;
+}
+
+const char *qopt_model_device(const qopt_model *model) {
+  return model && model->onGpu ? "cuda" : "cpu";
+}
+
+const char *qopt_model_device_info(const qopt_model *model) {
+  return model ? model->deviceInfo.c_str() : "";
 }
 
 void qopt_model_close(qopt_model *model) { delete model; }
@@ -304,6 +355,8 @@ qopt_status qopt_model_run(qopt_model *model, const qopt_tensor *inputs,
   if ((wantIn && !inputs) || !outputs)
     return fail(model, QOPT_ERROR_INVALID_ARGUMENT,
                 "null inputs or outputs array");
+  if (!model->deviceError.empty())
+    return fail(model, QOPT_ERROR_DEVICE, "%s", model->deviceError.c_str());
 
   // Check every input before running anything.
   std::vector<std::pair<std::string, int64_t>> named; // symbolic dim sizes
@@ -374,7 +427,24 @@ qopt_status qopt_model_run(qopt_model *model, const qopt_tensor *inputs,
   std::vector<int64_t> results(resultWords, 0);
   args[0] = results.data();
 
-  qopt_model_entry(args.data());
+  if (model->onGpu) {
+    qopt::cuda::makeCurrent();
+    qopt_model_entry_gpu(args.data());
+    std::string gpuError;
+    if (qopt::cuda::takeError(gpuError)) {
+      // Results of a failed run are not returned; free what it allocated.
+      size_t offset = 0;
+      for (const TensorSpec &spec : sig.outputs) {
+        void *allocated;
+        std::memcpy(&allocated, &results[offset], sizeof(void *));
+        std::free(allocated);
+        offset += descriptorWords(spec.info.rank);
+      }
+      return fail(model, QOPT_ERROR_DEVICE, "GPU: %s", gpuError.c_str());
+    }
+  } else {
+    qopt_model_entry(args.data());
+  }
 
   size_t offset = 0;
   for (int32_t o = 0; o < wantOut; ++o) {

@@ -84,6 +84,13 @@ class Model:
         lib.qopt_tensor_free.argtypes = [ctypes.POINTER(_Tensor)]
         lib.qopt_status_string.argtypes = [ctypes.c_int]
         lib.qopt_status_string.restype = ctypes.c_char_p
+        # Libraries built before the GPU runtime have no device functions.
+        self._has_device_api = hasattr(lib, "qopt_model_device")
+        if self._has_device_api:
+            lib.qopt_model_device.argtypes = [ctypes.c_void_p]
+            lib.qopt_model_device.restype = ctypes.c_char_p
+            lib.qopt_model_device_info.argtypes = [ctypes.c_void_p]
+            lib.qopt_model_device_info.restype = ctypes.c_char_p
         handle = ctypes.c_void_p()
         status = lib.qopt_model_open(ctypes.byref(handle))
         if status != 0:
@@ -96,6 +103,20 @@ class Model:
         self.outputs: List[TensorInfo] = [
             _info(lib.qopt_model_output(handle, i))
             for i in range(lib.qopt_model_num_outputs(handle))]
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: "cuda" or "cpu" (see QOPT_DEVICE)."""
+        if not self._has_device_api:
+            return "cpu"
+        return self._lib.qopt_model_device(self._handle).decode()
+
+    @property
+    def device_info(self) -> str:
+        """The GPU's name, or why the model runs on the CPU."""
+        if not self._has_device_api:
+            return "the library predates the GPU runtime"
+        return self._lib.qopt_model_device_info(self._handle).decode()
 
     def run(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """Runs the model on named inputs; returns the outputs by name.

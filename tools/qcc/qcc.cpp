@@ -25,6 +25,7 @@
 #include "qopt/Transforms/Quant/Passes.h"
 #include "qopt/Transforms/Quant/PrecisionReport.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -1085,10 +1086,10 @@ int main(int argc, char **argv) {
       return 1;
     }
     gpuTarget = *target;
-    if (emitKind != EmitKind::PTX && emitKind != EmitKind::MLIR) {
-      llvm::errs() << "qcc: error: --gpu-arch compiles GPU kernels only: use "
-                      "--emit=ptx or --emit=mlir (there is no GPU model "
-                      "runtime yet)\n";
+    if (emitKind != EmitKind::PTX && emitKind != EmitKind::MLIR &&
+        emitKind != EmitKind::SharedLibrary) {
+      llvm::errs() << "qcc: error: --gpu-arch makes a model.so (with CPU and "
+                      "GPU code), or --emit=ptx or --emit=mlir\n";
       return 1;
     }
   } else if (emitKind == EmitKind::PTX ||
@@ -1104,6 +1105,7 @@ int main(int argc, char **argv) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   registry.insert<qopt::QoptDialect>();
+  qopt::registerGpuLaunchMemoryEffects(registry);
   registerAllPasses();
   qopt::registerQoptConversionPasses();
   qopt::registerQoptTransformsPasses();
@@ -1364,7 +1366,35 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  if (gpuTarget) {
+  // A model.so with GPU code holds two variants of the model: the CPU one
+  // (the module below, unchanged) and a copy whose quantized matmuls run as
+  // bit-plane kernels; the runtime picks one when the model is opened.
+  OwningOpRef<ModuleOp> gpuVariant;
+  if (gpuTarget && emitKind == EmitKind::SharedLibrary) {
+    gpuVariant = cast<ModuleOp>((*module)->clone());
+    timer.begin("gpu");
+    PassManager pm(&context);
+    pm.addPass(qopt::createConvertBitplaneToGPU());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    std::string error;
+    if (failed(qopt::addPipeline(pm, qopt::gpuBinaryPipeline(*gpuTarget),
+                                 error))) {
+      llvm::errs() << "qcc: error: internal pipeline: " << error << "\n";
+      return 1;
+    }
+    if (failed(pm.run(*gpuVariant))) {
+      llvm::errs() << "qcc: error: the gpu stage failed\n";
+      return 1;
+    }
+    timer.end();
+    if (gpuVariant->getOps<gpu::BinaryOp>().empty()) {
+      llvm::errs() << "qcc: error: --gpu-arch: the model has no GPU kernels "
+                      "(no quantized matmul with integer activations: "
+                      "quantize with --wbits and --abits)\n";
+      return 1;
+    }
+  } else if (gpuTarget) {
     // The GPU path: quantized matmuls become bit-plane kernels.
     timer.begin("gpu");
     if (!runPasses(*module, [&](PassManager &pm) {
@@ -1407,42 +1437,85 @@ int main(int argc, char **argv) {
     return failed(writeOutput(outputFile, ptx)) ? 1 : 0;
   }
 
-  FailureOr<qopt::ModelSignature> signature =
-      qopt::prepareEntryFunction(*module, importOptions.functionName);
-  if (failed(signature))
-    return 1;
-
-  struct PassStage {
-    Stage stage;
-    const char *name;
-    std::string pipeline;
-  } stages[] = {
-      {Stage::QoptLowering, "qopt-lowering", qopt::qoptLoweringPipeline()},
-      {Stage::Linalg, "linalg",
-       qopt::linalgOptimizationPipeline(pipelineOptions)},
-      {Stage::Bufferize, "bufferize", qopt::bufferizationPipeline()},
-      {Stage::LLVMDialect, "llvm-dialect", qopt::llvmLoweringPipeline()},
+  // The lowering stages of one variant; `stop` allows --stop-after-stage.
+  auto lowerVariant = [&](ModuleOp variant, bool gpu,
+                          FailureOr<qopt::ModelSignature> &signature,
+                          bool stop) -> std::optional<int> {
+    signature = qopt::prepareEntryFunction(variant, importOptions.functionName);
+    if (failed(signature))
+      return 1;
+    std::string llvmPipeline = qopt::llvmLoweringPipeline();
+    if (gpu) {
+      // GPU ops asynchronous on one stream, then lowered to mgpu* calls
+      // before the final cast reconciliation.
+      size_t at = llvmPipeline.rfind("reconcile-unrealized-casts");
+      llvmPipeline.insert(at, qopt::gpuHostLLVMPipeline() + ",");
+      llvmPipeline = qopt::gpuHostPrePipeline() + "," + llvmPipeline;
+    }
+    struct PassStage {
+      Stage stage;
+      const char *name;
+      std::string pipeline;
+    } stages[] = {
+        {Stage::QoptLowering, "qopt-lowering", qopt::qoptLoweringPipeline()},
+        {Stage::Linalg, "linalg",
+         qopt::linalgOptimizationPipeline(pipelineOptions)},
+        {Stage::Bufferize, "bufferize", qopt::bufferizationPipeline()},
+        {Stage::LLVMDialect, "llvm-dialect", llvmPipeline},
+    };
+    auto runPipeline = [&](const std::string &name,
+                           const std::string &pipeline) -> bool {
+      PassManager pm(&context);
+      std::string error;
+      if (failed(qopt::addPipeline(pm, pipeline, error))) {
+        llvm::errs() << "qcc: error: internal pipeline '" << name
+                     << "': " << error << "\n";
+        return false;
+      }
+      if (failed(pm.run(variant))) {
+        llvm::errs() << "qcc: error: the " << name << " stage failed\n";
+        return false;
+      }
+      return true;
+    };
+    for (const PassStage &s : stages) {
+      std::string name = std::string(gpu ? "gpu-" : "") + s.name;
+      timer.begin(name);
+      if (gpu && s.stage == Stage::Bufferize) {
+        // Buffer deallocation cannot reason about device memory: the
+        // device-side host functions (which free their device buffers
+        // themselves) are declarations while it runs.
+        if (!runPipeline(name, qopt::allocationPipeline()))
+          return 1;
+        SmallVector<std::pair<func::FuncOp, std::unique_ptr<Region>>> hidden;
+        for (auto f : variant.getOps<func::FuncOp>())
+          if (f->hasAttr("qopt.gpu_host") && !f.isExternal()) {
+            auto body = std::make_unique<Region>();
+            body->takeBody(f.getBody());
+            hidden.emplace_back(f, std::move(body));
+          }
+        bool ok = runPipeline(name, qopt::deallocationPipeline());
+        for (auto &[f, body] : hidden)
+          f.getBody().takeBody(*body);
+        if (!ok || !runPipeline(name, "convert-bufferization-to-memref"))
+          return 1;
+      } else if (!runPipeline(name, s.pipeline)) {
+        return 1;
+      }
+      timer.end();
+      if (stop && emitKind == EmitKind::MLIR && stopAfter == s.stage)
+        return emitMLIR();
+    }
+    return std::nullopt;
   };
-  for (const PassStage &s : stages) {
-    timer.begin(s.name);
-    PassManager pm(&context);
-    std::string error;
-    if (failed(qopt::addPipeline(pm, s.pipeline, error))) {
-      llvm::errs() << "qcc: error: internal pipeline '" << s.name
-                   << "': " << error << "\n";
-      return 1;
-    }
-    if (failed(pm.run(*module))) {
-      llvm::errs() << "qcc: error: the " << s.name << " stage failed\n";
-      return 1;
-    }
-    timer.end();
-    if (emitKind == EmitKind::MLIR && stopAfter == s.stage)
-      return emitMLIR();
-  }
+
+  FailureOr<qopt::ModelSignature> signature = failure();
+  if (std::optional<int> rc =
+          lowerVariant(*module, /*gpu=*/false, signature, /*stop=*/true))
+    return *rc;
 
   timer.begin("codegen");
-  llvm::SmallVector<char> object;
+  llvm::SmallVector<char> object, gpuObject;
   std::string llvmIR, error;
   if (failed(qopt::emitObject(*module, *signature, codegenOptions, object,
                               emitKind == EmitKind::LLVM ? &llvmIR : nullptr,
@@ -1451,6 +1524,22 @@ int main(int argc, char **argv) {
     return 1;
   }
   timer.end();
+  if (gpuVariant) {
+    FailureOr<qopt::ModelSignature> gpuSignature = failure();
+    if (std::optional<int> rc = lowerVariant(*gpuVariant, /*gpu=*/true,
+                                             gpuSignature, /*stop=*/false))
+      return *rc;
+    timer.begin("gpu-codegen");
+    qopt::CodegenOptions gpuCodegen = codegenOptions;
+    gpuCodegen.entryName = "qopt_model_entry_gpu";
+    gpuCodegen.withSignature = false;
+    if (failed(qopt::emitObject(*gpuVariant, *gpuSignature, gpuCodegen,
+                                gpuObject, nullptr, error))) {
+      llvm::errs() << "qcc: error: GPU variant: " << error << "\n";
+      return 1;
+    }
+    timer.end();
+  }
   if (emitKind == EmitKind::LLVM)
     return failed(writeOutput(outputFile, llvmIR)) ? 1 : 0;
   llvm::StringRef objectBytes(object.data(), object.size());
@@ -1473,10 +1562,26 @@ int main(int argc, char **argv) {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << objectBytes;
   }
+  std::vector<std::string> objects = {std::string(objPath)};
+  llvm::SmallString<256> gpuObjPath;
+  std::optional<llvm::FileRemover> gpuObjRemover;
+  if (gpuVariant) {
+    llvm::SmallString<256> gpuPattern(outputFile);
+    gpuPattern += ".gpu.%%%%%%.o";
+    if (llvm::sys::fs::createUniqueFile(gpuPattern, fd, gpuObjPath)) {
+      llvm::errs() << "qcc: error: cannot write next to '" << outputFile
+                   << "'\n";
+      return 1;
+    }
+    gpuObjRemover.emplace(gpuObjPath);
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << llvm::StringRef(gpuObject.data(), gpuObject.size());
+    objects.push_back(std::string(gpuObjPath));
+  }
   soPath = outputFile;
   soPath += ".tmp";
   llvm::FileRemover soRemover(soPath);
-  if (failed(qopt::linkSharedLibrary(objPath, soPath, error, verbose))) {
+  if (failed(qopt::linkSharedLibrary(objects, soPath, error, verbose))) {
     llvm::errs() << "qcc: error: " << error << "\n";
     return 1;
   }

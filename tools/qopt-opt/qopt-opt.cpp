@@ -8,6 +8,7 @@
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+#include "qopt/Target/GPU.h"
 #include "qopt/Transforms/Passes.h"
 #include "qopt/Transforms/Quant/Passes.h"
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<qopt::QoptDialect>();
+  qopt::registerGpuLaunchMemoryEffects(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "qopt optimizer driver: qopt and upstream MLIR passes\n",

@@ -61,9 +61,13 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
       scales, bias, and f16 or f32 output.
 
     Constant weights are repacked at compile time (from `qopt.bitplane_unpack`
-    of stored planes or a constant); their row sums too. The host side
-    copies operands to the device (`gpu.alloc`, `gpu.memcpy`), launches the
-    kernels with `gpu.launch_func`, and copies the result back.
+    of stored planes or a constant); their row sums too. The host side, a
+    private function `@..._host` (attribute `qopt.gpu_host`) called in
+    place of the matmul, copies operands to the device (`gpu.alloc`,
+    `gpu.memcpy`), launches the kernels with `gpu.launch_func`, copies the
+    result back and frees its device buffers (`gpu.dealloc`); its own
+    function, so that buffer deallocation of the model, which cannot reason
+    about device memory, can leave it out.
   }];
   let options = [
     Option<"mmaShape", "mma-shape", "std::string", /*default=*/"\"auto\"",
@@ -80,6 +84,7 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",
+                           "mlir::func::FuncDialect",
                            "mlir::gpu::GPUDialect",
                            "mlir::LLVM::LLVMDialect",
                            "mlir::memref::MemRefDialect",

@@ -18,6 +18,15 @@
  * qopt_model_output() list them (the ONNX graph's order). Tensors are dense
  * and row-major. A model may be run from several threads, each with its own
  * qopt_model.
+ *
+ * Devices: a library compiled with `qcc --gpu-arch smXX` also holds GPU
+ * code for its quantized matmuls (bit-plane tensor-core kernels) and runs it
+ * when the environment variable QOPT_DEVICE is `auto` (the default) or
+ * `cuda` and a CUDA driver and a device of compute capability 8.0 or later
+ * are present (the driver is loaded with dlopen: libcuda.so.1, or
+ * $QOPT_CUDA_LIBRARY; device $QOPT_CUDA_DEVICE, default 0). `auto` falls
+ * back to the CPU otherwise, `cuda` makes every run fail with the reason,
+ * `cpu` never touches CUDA. qopt_model_device() says which was chosen.
 \*===----------------------------------------------------------------------===*/
 
 #ifndef QOPT_RUNTIME_QOPT_MODEL_H
@@ -40,6 +49,7 @@ typedef enum qopt_status {
   QOPT_ERROR_SHAPE = 3,            /* an input of the wrong rank or size */
   QOPT_ERROR_OUT_OF_MEMORY = 4,
   QOPT_ERROR_INTERNAL = 5,
+  QOPT_ERROR_DEVICE = 6, /* the GPU was asked for and cannot run the model */
 } qopt_status;
 
 /* Element types, numbered as ONNX's TensorProto.DataType. */
@@ -103,6 +113,13 @@ QOPT_API qopt_status qopt_model_run(qopt_model *model,
                                     const qopt_tensor *inputs,
                                     int32_t num_inputs, qopt_tensor *outputs,
                                     int32_t num_outputs);
+
+/* Where `model` runs: "cuda" or "cpu" (chosen by qopt_model_open). */
+QOPT_API const char *qopt_model_device(const qopt_model *model);
+/* The device's name ("NVIDIA H100 80GB HBM3 (sm_90)"), or why the model
+   runs on the CPU ("QOPT_DEVICE=cpu", "the library has no GPU code", the
+   driver's error). */
+QOPT_API const char *qopt_model_device_info(const qopt_model *model);
 
 /* The message of the last failed call on `model` ("" if none). */
 QOPT_API const char *qopt_model_last_error(const qopt_model *model);

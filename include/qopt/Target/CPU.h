@@ -60,6 +60,11 @@ struct CpuPipelineOptions {
 std::string qoptLoweringPipeline();
 std::string linalgOptimizationPipeline(const CpuPipelineOptions &options);
 std::string bufferizationPipeline();
+/// Its two halves: one-shot bufferization, then ownership-based buffer
+/// deallocation (which a model's GPU variant runs with its device-side host
+/// functions hidden).
+std::string allocationPipeline();
+std::string deallocationPipeline();
 std::string llvmLoweringPipeline();
 
 /// Appends a textual pipeline to `pm`; false (with a message) on error.
@@ -69,6 +74,12 @@ mlir::LogicalResult addPipeline(mlir::OpPassManager &pm, llvm::StringRef text,
 struct CodegenOptions {
   std::string cpu = "native"; ///< "native", or an LLVM CPU name
   unsigned optLevel = 2;
+  /// The runtime's entry point: qopt_model_entry, or qopt_model_entry_gpu
+  /// for the GPU variant of a model, whose object goes beside the CPU one
+  /// (everything else in the object is internal, so the two do not clash).
+  std::string entryName = "qopt_model_entry";
+  /// Whether the object carries the signature (the CPU one does).
+  bool withSignature = true;
 };
 
 /// Translates an LLVM-dialect module to LLVM IR, adds the runtime's entry
@@ -81,7 +92,7 @@ mlir::LogicalResult emitObject(mlir::ModuleOp module,
                                std::string *llvmIR, std::string &error);
 
 /// Links `objectPath` with the model runtime into a shared library.
-mlir::LogicalResult linkSharedLibrary(llvm::StringRef objectPath,
+mlir::LogicalResult linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths,
                                       llvm::StringRef outputPath,
                                       std::string &error, bool verbose);
 

@@ -1389,7 +1389,17 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
            b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
 
   // --- host side -------------------------------------------------------
-  b.setInsertionPoint(op);
+  // Built in a private function of its own (`qopt.gpu_host`), called in
+  // place of the matmul: it frees its device buffers itself, and the
+  // model's buffer deallocation, which cannot reason about device memory,
+  // leaves its body alone (see qcc's GPU variant).
+  auto parentFunc = op->getParentOfType<func::FuncOp>();
+  OpBuilder moduleBuilder(parentFunc);
+  auto hostFunc = func::FuncOp::create(moduleBuilder, loc, prefix + "_host",
+                                       moduleBuilder.getFunctionType({}, {}));
+  hostFunc.setPrivate();
+  hostFunc->setAttr("qopt.gpu_host", b.getUnitAttr());
+  b.setInsertionPointToStart(hostFunc.addEntryBlock());
   KB k{b, loc};
   SmallVector<Value> deviceBuffers;
   Value mV =
@@ -1409,17 +1419,77 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     return buf;
   };
   llvm::DenseMap<Value, Value> onDevice;
+  // Constants (weight planes and row sums, constant scales, bias) are
+  // uploaded once per loaded library: the runtime's
+  // qopt_gpu_constant_<type> returns a cached device copy of a host buffer
+  // (the same buffer every run), which the run does not free.
+  auto constantOnDevice = [&](Value tensor) -> Value {
+    auto t = cast<RankedTensorType>(tensor.getType());
+    Type elem = t.getElementType();
+    std::string suffix = elem.isInteger(32)  ? "i32"
+                         : elem.isInteger(8) ? "i8"
+                         : elem.isF32()      ? "f32"
+                         : elem.isF16()      ? "f16"
+                                             : "";
+    if (suffix.empty() || !t.hasStaticShape() ||
+        !tensor.getDefiningOp<arith::ConstantOp>())
+      return {};
+    std::string name = "qopt_gpu_constant_" + suffix;
+    auto flatDyn = MemRefType::get({dyn}, elem);
+    auto module = op->getParentOfType<ModuleOp>();
+    auto callee = module.lookupSymbol<func::FuncOp>(name);
+    if (!callee) {
+      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+      callee = func::FuncOp::create(mb, loc, name,
+                                    mb.getFunctionType({flatDyn}, {flatDyn}));
+      callee.setPrivate();
+      callee->setAttr("llvm.emit_c_interface", mb.getUnitAttr());
+    }
+    // Read only: bufferization then hands over the constant's own global
+    // (one address across runs, the cache key) instead of a copy.
+    Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor,
+                                                   /*read_only=*/true);
+    // To 1-D and back: rank 0 by expand/collapse with no reassociation,
+    // rank >= 2 by collapsing every dim into one.
+    auto flatType = MemRefType::get({t.getNumElements()}, elem);
+    SmallVector<ReassociationIndices> all;
+    if (t.getRank() > 0) {
+      all.emplace_back();
+      for (int64_t d = 0; d < t.getRank(); ++d)
+        all[0].push_back(d);
+    }
+    Value flat = host;
+    if (t.getRank() == 0)
+      flat = memref::ExpandShapeOp::create(b, loc, flatType, host, all);
+    else if (t.getRank() > 1)
+      flat = memref::CollapseShapeOp::create(b, loc, host, all);
+    Value arg = memref::CastOp::create(b, loc, flatDyn, flat);
+    Value devFlat =
+        func::CallOp::create(b, loc, callee, ValueRange{arg}).getResult(0);
+    Value dev = memref::CastOp::create(b, loc, flatType, devFlat);
+    if (t.getRank() == 0)
+      dev = memref::CollapseShapeOp::create(b, loc, dev, all);
+    else if (t.getRank() > 1)
+      dev = memref::ExpandShapeOp::create(b, loc, memrefOf(t), dev, all);
+    return dev;
+  };
   auto toDevice = [&](Value tensor) {
     Value &cached = onDevice[tensor];
     if (cached)
       return cached;
+    if (Value dev = constantOnDevice(tensor)) {
+      onDevice[tensor] = dev;
+      return dev;
+    }
     Value key = tensor;
     auto t = cast<RankedTensorType>(tensor.getType());
     if (isa<IntType>(t.getElementType())) {
       t = RankedTensorType::get(t.getShape(), i8);
       tensor = StorageCastOp::create(b, loc, t, tensor);
     }
-    Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor);
+    // Only read (copied to the device): no host copy of the tensor.
+    Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor,
+                                                   /*read_only=*/true);
     Value dev = deviceAlloc(memrefOf(t));
     gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
     onDevice[key] = dev;
@@ -1523,7 +1593,41 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buf);
   Value result = bufferization::ToTensorOp::create(
       b, loc, resultType, host, /*restrict=*/true, /*writable=*/true);
-  op.replaceAllUsesWith(result);
+  func::ReturnOp::create(b, loc, result);
+  // Values of the caller the body used become arguments (constants are
+  // copied in), then the call replaces the matmul.
+  Block &body = hostFunc.getBody().front();
+  SmallVector<Value> captured;
+  llvm::DenseMap<Value, Value> inside;
+  SmallVector<Operation *> bodyOps;
+  hostFunc.walk([&](Operation *inner) {
+    if (inner != hostFunc)
+      bodyOps.push_back(inner);
+  });
+  OpBuilder cb = OpBuilder::atBlockBegin(&body);
+  for (Operation *inner : bodyOps)
+    for (OpOperand &use : inner->getOpOperands()) {
+      Value v = use.get();
+      Operation *owner = v.getParentRegion()->getParentOp();
+      if (owner == hostFunc || hostFunc->isProperAncestor(owner))
+        continue;
+      Value &mapped = inside[v];
+      if (!mapped) {
+        Operation *def = v.getDefiningOp();
+        if (def && def->hasTrait<OpTrait::ConstantLike>()) {
+          mapped =
+              cb.clone(*def)->getResult(cast<OpResult>(v).getResultNumber());
+        } else {
+          mapped = body.addArgument(v.getType(), loc);
+          captured.push_back(v);
+        }
+      }
+      use.set(mapped);
+    }
+  hostFunc.setType(b.getFunctionType(body.getArgumentTypes(), {resultType}));
+  b.setInsertionPoint(op);
+  auto call = func::CallOp::create(b, loc, hostFunc, captured);
+  op.replaceAllUsesWith(call.getResult(0));
   op.erase();
   if (fq && fq->op->use_empty())
     fq->op.erase();

@@ -81,7 +81,8 @@ LogicalResult qopt::buildSharedLibrary(ModuleOp module,
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os.write(object.data(), object.size());
   }
-  return linkSharedLibrary(objPath, outputPath, error, /*verbose=*/false);
+  return linkSharedLibrary({std::string(objPath)}, outputPath, error,
+                           /*verbose=*/false);
 }
 
 namespace {

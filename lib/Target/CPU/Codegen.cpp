@@ -24,7 +24,8 @@ using namespace mlir;
 
 /// void qopt_model_entry(void **args): calls the C interface of the graph
 /// function with args[0] (results) and args[1..] (inputs).
-static void addEntryPoint(llvm::Module &module, unsigned numInputs) {
+static void addEntryPoint(llvm::Module &module, unsigned numInputs,
+                          llvm::StringRef entryName) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   std::string cifaceName = std::string("_mlir_ciface_") + qopt::kGraphFunctionName;
@@ -34,7 +35,7 @@ static void addEntryPoint(llvm::Module &module, unsigned numInputs) {
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), params, false));
   auto *entry = llvm::Function::Create(
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false),
-      llvm::GlobalValue::ExternalLinkage, "qopt_model_entry", module);
+      llvm::GlobalValue::ExternalLinkage, entryName, module);
   entry->setVisibility(llvm::GlobalValue::HiddenVisibility);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
   llvm::SmallVector<llvm::Value *> args;
@@ -128,12 +129,17 @@ LogicalResult qopt::emitObject(ModuleOp module, const ModelSignature &signature,
   llvmModule->setTargetTriple(tt);
   llvmModule->setDataLayout(tm->createDataLayout());
   // Only the entry point and the signature leave the object, and only to
-  // the runtime linked beside it.
+  // the runtime linked beside it; the rest is internal, so a CPU and a GPU
+  // variant of one model link into one library.
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration())
-      f.setVisibility(llvm::GlobalValue::HiddenVisibility);
-  addEntryPoint(*llvmModule, signature.inputs.size());
-  addSignature(*llvmModule, signature.serialize());
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : llvmModule->globals())
+    if (!g.isDeclaration() && !g.hasAppendingLinkage())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  addEntryPoint(*llvmModule, signature.inputs.size(), options.entryName);
+  if (options.withSignature)
+    addSignature(*llvmModule, signature.serialize());
   if (llvm::verifyModule(*llvmModule, &llvm::errs())) {
     error = "generated LLVM IR does not verify";
     return failure();

@@ -27,7 +27,7 @@ static std::string runtimeArchive() {
   return std::string(path);
 }
 
-LogicalResult qopt::linkSharedLibrary(llvm::StringRef objectPath,
+LogicalResult qopt::linkSharedLibrary(llvm::ArrayRef<std::string> objectPaths,
                                       llvm::StringRef outputPath,
                                       std::string &error, bool verbose) {
   std::string runtime = runtimeArchive();
@@ -57,12 +57,13 @@ LogicalResult qopt::linkSharedLibrary(llvm::StringRef objectPath,
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os << "{ global: qopt_*; local: *; };\n";
   }
-  llvm::SmallVector<std::string> args = {
-      *program,        "-shared",      "-o",           outputPath.str(),
-      objectPath.str(), "-Wl,--whole-archive", runtime,
-      "-Wl,--no-whole-archive", "-lm",          "-Wl,-z,defs",
-      "-Wl,--gc-sections", "-Wl,--as-needed",
-      "-Wl,--version-script=" + std::string(versionScript)};
+  llvm::SmallVector<std::string> args = {*program, "-shared", "-o",
+                                         outputPath.str()};
+  args.append(objectPaths.begin(), objectPaths.end());
+  // libdl: the CUDA driver is opened at run time, never linked.
+  args.append({"-Wl,--whole-archive", runtime, "-Wl,--no-whole-archive", "-lm",
+               "-ldl", "-Wl,-z,defs", "-Wl,--gc-sections", "-Wl,--as-needed",
+               "-Wl,--version-script=" + std::string(versionScript)});
   if (verbose) {
     llvm::errs() << "  link:";
     for (const std::string &a : args)

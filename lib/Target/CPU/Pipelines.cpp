@@ -58,16 +58,23 @@ std::string qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) 
 }
 
 std::string qopt::bufferizationPipeline() {
-  // Function boundaries use identity layouts, so the runtime gets dense
-  // row-major results; ownership-based deallocation frees temporaries and
-  // hands every result to the caller (cloning results that alias inputs or
-  // constants). Loops may yield new buffers: recurrent layers' state update
-  // does not always bufferize in place (linalg drops an unread `outs`).
+  return allocationPipeline() + "," + deallocationPipeline();
+}
+
+// Function boundaries use identity layouts, so the runtime gets dense
+// row-major results; ownership-based deallocation frees temporaries and
+// hands every result to the caller (cloning results that alias inputs or
+// constants). Loops may yield new buffers: recurrent layers' state update
+// does not always bufferize in place (linalg drops an unread `outs`).
+
+std::string qopt::allocationPipeline() {
   return "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map "
-         "allow-return-allocs-from-loops},"
-         "canonicalize,buffer-deallocation-pipeline,"
-         "convert-bufferization-to-memref";
+         "allow-return-allocs-from-loops},canonicalize";
+}
+
+std::string qopt::deallocationPipeline() {
+  return "buffer-deallocation-pipeline,convert-bufferization-to-memref";
 }
 
 std::string qopt::llvmLoweringPipeline() {

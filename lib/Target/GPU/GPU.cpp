@@ -3,8 +3,14 @@
 
 #include "qopt/Target/GPU.h"
 
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+
+#include <cstdlib>
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
@@ -39,6 +45,47 @@ std::string qopt::gpuKernelLoweringPipeline(const GpuTarget &target) {
          "expand-strided-metadata,lower-affine,convert-gpu-to-nvvm,"
          "convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts)";
 }
+
+namespace {
+struct LaunchFuncMemoryEffects
+    : public MemoryEffectOpInterface::ExternalModel<LaunchFuncMemoryEffects,
+                                                    gpu::LaunchFuncOp> {
+  void
+  getEffects(Operation *op,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    for (OpOperand &operand : op->getOpOperands()) {
+      if (!isa<BaseMemRefType>(operand.get().getType()))
+        continue;
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    }
+  }
+};
+} // namespace
+
+void qopt::registerGpuLaunchMemoryEffects(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, gpu::GPUDialect *) {
+    gpu::LaunchFuncOp::attachInterface<LaunchFuncMemoryEffects>(*ctx);
+  });
+}
+
+std::string qopt::gpuBinaryPipeline(const GpuTarget &target) {
+  // gpu-module-to-binary looks for ptxas in the CUDA toolkit itself.
+  bool havePtxas = static_cast<bool>(llvm::sys::findProgramByName("ptxas")) ||
+                   llvm::sys::fs::exists("/usr/local/cuda/bin/ptxas") ||
+                   (std::getenv("CUDA_HOME") &&
+                    llvm::sys::fs::exists(
+                        std::string(std::getenv("CUDA_HOME")) + "/bin/ptxas"));
+  return gpuKernelLoweringPipeline(target) +
+         ",gpu-module-to-binary{format=" + (havePtxas ? "fatbin" : "isa") + "}";
+}
+
+std::string qopt::gpuHostPrePipeline() { return "func.func(gpu-async-region)"; }
+
+std::string qopt::gpuHostLLVMPipeline() { return "gpu-to-llvm"; }
 
 LogicalResult qopt::emitKernelsPTX(ModuleOp module, const GpuTarget &target,
                                    std::string &ptx, std::string &error) {

@@ -5,7 +5,8 @@
 // kernel with 64x64 blocks, 2 cp.async stages (20 KiB each).
 // CHECK: #loop_unroll = #llvm.loop_unroll<disable = true>
 // CHECK: #loop_annotation = #llvm.loop_annotation<unroll = #loop_unroll>
-// CHECK-LABEL: func.func @w2a8_per_channel
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: attributes {qopt.gpu_host}
 // CHECK: %[[M:.*]] = tensor.dim %arg0, %c0
 // CHECK: %[[AB:.*]] = qopt.storage_cast %arg0 : tensor<?x512x!qopt.int<s8>> to tensor<?x512xi8>
 // CHECK: %[[AH:.*]] = bufferization.to_buffer %[[AB]]
@@ -20,6 +21,9 @@
 // CHECK: gpu.dealloc
 // CHECK: %[[Y:.*]] = bufferization.to_tensor %[[HOST]] restrict writable
 // CHECK: return %[[Y]]
+// The matmul becomes a call of its host function.
+// CHECK-LABEL: func.func @w2a8_per_channel(
+// CHECK: call @qmatmul0_host(
 // CHECK-NOT: qopt.qmatmul
 
 // CHECK: gpu.module @qopt_kernels
@@ -83,12 +87,19 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // weights, M = 4: m8n8k128 (8 x 128 blocks), 3 stages; the weights' planes
 // and row sums are packed at compile time, the activations' row sums at run
 // time.
-// CHECK-LABEL: func.func @w2a4_groups_zero_points
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: attributes {qopt.gpu_host}
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_rowsum_act
 // CHECK: arith.constant dense_resource<gpu_bitplanes> : tensor<2x8x16xi32>
+// Constants reach the device through the runtime's once-per-library cache.
+// CHECK: call @qopt_gpu_constant_i32(%{{.*}}) : (memref<?xi32>) -> memref<?xi32>
 // CHECK: arith.constant dense_resource<gpu_weight_row_sums> : tensor<8x2xi32>
+// CHECK: call @qopt_gpu_constant_i32(
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma
+// The matmul becomes a call of its host function.
+// CHECK-LABEL: func.func @w2a4_groups_zero_points(
+// CHECK: call @qmatmul0_host(
 // CHECK-NOT: qopt.qmatmul
 // CHECK: gpu.func @qmatmul0_rowsum_act(%{{.*}}: memref<4x512xi8>, %{{.*}}: memref<4x2xi32>)
 // CHECK: arith.extui

@@ -9,7 +9,8 @@
 // Dynamic per-token symmetric scales (the generics of
 // qopt-quantize-activations: absmax / 127, 1 for a zero row), W4A8 in two
 // groups of 256 with weight zero points (the kernel writes the row sums).
-// CHECK-LABEL: func.func @fused_dynamic_sym
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: attributes {qopt.gpu_host}
 // CHECK: %[[X:.*]] = gpu.alloc  (%{{.*}}) : memref<?x512xf32>
 // CHECK: %[[S:.*]] = gpu.alloc  (%{{.*}}) : memref<?xf32>
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_pack_act blocks in (%{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[X]] : memref<?x512xf32>, %[[P:.*]] : memref<8x?x16xi32>, %[[RS:.*]] : memref<?x2xi32>, %[[S]] : memref<?xf32>)
@@ -18,6 +19,9 @@
 // The epilogue reads the scales the kernel computed.
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma {{.*}} args(%[[P]] : memref<8x?x16xi32>, %{{.*}} : memref<4x64x16xi32>, %[[RS]] : memref<?x2xi32>, %[[S]] : memref<?xf32>,
 // CHECK-NOT: qopt.quantize
+// The matmul becomes a call of its host function.
+// CHECK-LABEL: func.func @fused_dynamic_sym(
+// CHECK: call @qmatmul0_host(
 // CHECK: gpu.func @qmatmul0_quant_pack_act(%[[KX:.*]]: memref<?x512xf32>, %[[KP:.*]]: memref<8x?x16xi32>, %[[KRS:.*]]: memref<?x2xi32>, %[[KS:.*]]: memref<?xf32>) workgroup(%[[RED:.*]] : memref<2x8xf32, #gpu.address_space<workgroup>>, %[[PART:.*]] : memref<8x2xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.quantize = {params = "computed", symmetric = true}
 // Row absmax: strided loop, warp shuffles, the 8 warps through shared memory.
@@ -99,9 +103,13 @@ func.func @fused_dynamic_sym(%x: tensor<?x512xf32>, %w: tensor<64x512x!qopt.int<
 // (ranges include 0), scale = (max - min) / 15, zp = clamp(roundeven(0 -
 // min / scale), 0, 15); the kernel writes both for the epilogue. No weight
 // zero point: no row sums.
-// CHECK-LABEL: func.func @fused_dynamic_asym
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: attributes {qopt.gpu_host}
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_pack_act {{.*}} args(%{{.*}} : memref<?x256xf16>, %[[P:.*]] : memref<4x?x8xi32>, %[[S:.*]] : memref<?xf32>, %[[Z:.*]] : memref<?xi32>)
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma {{.*}} args(%[[P]] : memref<4x?x8xi32>, %{{.*}} : memref<2x32x8xi32>, %{{.*}} : memref<32x1xi32>, %[[S]] : memref<?xf32>, %[[Z]] : memref<?xi32>,
+// The matmul becomes a call of its host function.
+// CHECK-LABEL: func.func @fused_dynamic_asym(
+// CHECK: call @qmatmul0_host(
 // CHECK: gpu.func @qmatmul0_quant_pack_act(
 // CHECK-SAME: qopt.quantize = {params = "computed", symmetric = false}
 // CHECK: arith.extf %{{.*}} : f16 to f32
@@ -167,11 +175,20 @@ func.func @fused_dynamic_asym(%x: tensor<?x256xf16>, %sw: tensor<32xf32>) -> ten
 // -----
 
 // A static per-tensor scale (calibrated constant): the kernel reads it (no
-// reduction), the same device copy feeds the epilogue.
-// CHECK-LABEL: func.func @fused_static
-// CHECK: %[[S:.*]] = gpu.alloc  () : memref<f32>
+// reduction), the same device copy feeds the epilogue. As a constant it is
+// uploaded once per loaded library (qopt_gpu_constant_f32, as 1-D).
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK: %[[H:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<f32> to memref<f32>
+// CHECK: %[[H1:.*]] = memref.expand_shape %[[H]] [] output_shape [1] : memref<f32> into memref<1xf32>
+// CHECK: %[[D:.*]] = call @qopt_gpu_constant_f32(%{{.*}}) : (memref<?xf32>) -> memref<?xf32>
+// CHECK: %[[D1:.*]] = memref.cast %[[D]] : memref<?xf32> to memref<1xf32>
+// CHECK: %[[S:.*]] = memref.collapse_shape %[[D1]] [] : memref<1xf32> into memref<f32>
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_pack_act {{.*}} args(%{{.*}} : memref<4x64xf32>, %[[S]] : memref<f32>, %{{.*}} : memref<8x4x8xi32>)
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma {{.*}} %[[S]] : memref<f32>
+// The matmul becomes a call of its host function.
+// CHECK-LABEL: func.func @fused_static(
+// CHECK: call @qmatmul0_host(
 // CHECK: gpu.func @qmatmul0_quant_pack_act(
 // CHECK-SAME: qopt.quantize = {params = "per_tensor", symmetric = true}
 // CHECK-NOT: gpu.shuffle
@@ -190,10 +207,15 @@ func.func @fused_static(%x: tensor<4x64xf32>, %w: tensor<16x64x!qopt.int<s4>>, %
 
 // Not fusable (rounding half away from zero): the quantize stays on the host
 // and the kernel packs its bytes, as before.
-// CHECK-LABEL: func.func @not_fused
-// CHECK: qopt.quantize
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-NOT: qopt.quantize
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act
 // CHECK-NOT: quant_pack_act
+// The matmul becomes a call of its host function, on the host's quantize.
+// CHECK-LABEL: func.func @not_fused(
+// CHECK: %[[Q:.*]] = qopt.quantize
+// CHECK: call @qmatmul0_host(%[[Q]],
 func.func @not_fused(%x: tensor<4x64xf32>, %w: tensor<16x64x!qopt.int<s4>>, %sw: tensor<16xf32>) -> tensor<4x16xf32> {
   %sa = arith.constant dense<0.05> : tensor<f32>
   %a = qopt.quantize %x, %sa {scheme = #qopt.scheme<per_tensor, symmetric, rounding = nearest_away>} : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64x!qopt.int<s8>>

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""On a machine with a CUDA GPU (compute capability 8.0+): model.so's GPU
+path (bit-plane binary tensor-core kernels) against its own CPU path, on
+the same inputs. Without a usable GPU it prints why and exits 77, which
+ctest reports as skipped (ctest -L gpu).
+
+Cases: a linear layer (K = 512, N = 192) quantized W2A8, W3A8, W4A8, W8A8
+(dynamic per-token activations: the fused quantize + pack kernel) and W4A4
+asymmetric with weight groups of 256, at M = 1, 7, 64 and 300 (the MMA
+shapes, partial and full tiles); the generated MLP at W4A8. Outputs must
+agree within 1e-5 of max |CPU output| (both compute the same integer
+products; the float epilogues may round differently), and each case
+reports its max difference.
+
+usage: gpu_vs_cpu.py --qcc PATH --work DIR
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from qopt_tools import models  # noqa: E402
+
+SKIP = 77
+TOL = 1e-5
+
+CHILD = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, %r)
+import qopt
+m = qopt.load(sys.argv[1])
+feeds = dict(np.load(sys.argv[2]))
+out = {"device": m.device, "info": m.device_info, "error": None}
+try:
+    np.savez(sys.argv[3], **m.run(feeds))
+except qopt.QoptError as e:
+    out["error"] = str(e)
+print(json.dumps(out))
+""" % os.path.join(ROOT, "python")
+
+
+def run(so, feeds_path, out_path, device):
+    env = dict(os.environ, QOPT_DEVICE=device)
+    proc = subprocess.run([sys.executable, "-c", CHILD, so, feeds_path,
+                           out_path], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--qcc", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--gpu-arch", default="sm_80",
+                        help="cubin target (PTX in the fatbin covers newer)")
+    args = parser.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+
+    linear = os.path.join(args.work, "linear.onnx")
+    onnx.save(models.linear(k=512, n=192, bias=True), linear)
+    mlp = os.path.join(args.work, "mlp.onnx")
+    onnx.save(models.mlp(), mlp)
+    cases = [("linear W2A8", linear, ["--wbits=2", "--abits=8"]),
+             ("linear W3A8", linear, ["--wbits=3", "--abits=8"]),
+             ("linear W4A8", linear, ["--wbits=4", "--abits=8"]),
+             ("linear W8A8", linear, ["--wbits=8", "--abits=8"]),
+             ("linear W4A4 asym g256", linear,
+              ["--wbits=4", "--abits=4", "--scheme=asym", "--act-scheme=asym",
+               "--group-size=256"]),
+             ("mlp W4A8", mlp, ["--wbits=4", "--abits=8"])]
+    failures = 0
+    probed = False
+    for name, model, flags in cases:
+        so = os.path.join(args.work, name.replace(" ", "_") + ".so")
+        proc = subprocess.run([args.qcc, model, "-o", so,
+                               "--gpu-arch=" + args.gpu_arch] + flags,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print("%s: qcc failed: %s" % (name, proc.stderr.strip()))
+            failures += 1
+            continue
+        inputs = onnx.load(model).graph.input
+        for m in (1, 7, 64, 300):
+            rng = np.random.default_rng(m)
+            feeds = {}
+            for i in inputs:
+                shape = [d.dim_value if d.dim_value else m
+                         for d in i.type.tensor_type.shape.dim]
+                feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
+            feeds_path = os.path.join(args.work, "feeds.npz")
+            np.savez(feeds_path, **feeds)
+            gpu_out = os.path.join(args.work, "gpu.npz")
+            cpu_out = os.path.join(args.work, "cpu.npz")
+            g = run(so, feeds_path, gpu_out, "cuda")
+            if not probed:
+                probed = True
+                if g["device"] != "cuda" or (
+                        g["error"] and g["error"].startswith("QOPT_DEVICE")):
+                    print("gpu-vs-cpu: SKIPPED, no usable GPU: %s"
+                          % (g["error"] or g["info"]))
+                    return SKIP
+                print("device: %s" % g["info"])
+            c = run(so, feeds_path, cpu_out, "cpu")
+            if g["error"] or c["error"]:
+                print("%s M=%d: run failed: %s" % (name, m,
+                                                   g["error"] or c["error"]))
+                failures += 1
+                continue
+            got, ref = np.load(gpu_out), np.load(cpu_out)
+            for out in ref.files:
+                scale = float(np.abs(ref[out]).max())
+                diff = float(np.abs(got[out] - ref[out]).max())
+                ok = got[out].shape == ref[out].shape and diff <= TOL * scale
+                failures += not ok
+                print("%-24s M=%-4d %-6s max |gpu - cpu| %.3g (%.3g of max) %s"
+                      % (name, m, out, diff, diff / max(scale, 1e-30),
+                         "ok" if ok else "MISMATCH"))
+    if failures:
+        print("%d failures" % failures)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
