@@ -34,6 +34,12 @@ if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
 
+# The CUDA benchmarks (bench/gpu) are compiled where nvcc exists.
+nvcc = shutil.which("nvcc", path="/usr/local/cuda/bin:" + os.environ.get("PATH", ""))
+if nvcc:
+    config.available_features.add("nvcc")
+    config.substitutions.append(("%nvcc", nvcc))
+
 # Debian's interpreter with NumPy writes the calibration statistics some
 # quantization tests read.
 python = "/usr/bin/python3"

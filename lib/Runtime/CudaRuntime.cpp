@@ -20,6 +20,7 @@
 
 #include <dlfcn.h>
 
+#include <chrono>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -94,9 +95,20 @@ struct LazyModule {
   std::map<std::string, CUfunction> functions;
 };
 
+/// QOPT_CUDA_PROFILE=1: per kernel, the calls and the time from launch to
+/// completion (the stream synchronized around each launch), printed to
+/// stderr when the library unloads; for bench/gpu_bench.py.
+struct KernelProfile {
+  long calls = 0;
+  double ms = 0;
+};
+
 struct State {
   std::mutex mutex;
   Driver driver;
+  bool profile = false;
+  std::map<CUfunction, std::string> kernelNames;
+  std::map<std::string, KernelProfile> profiles;
   /// Device copies of the model's constants, by host address.
   std::map<const void *, CUdeviceptr> constants;
   bool initialized = false; // qopt_cuda_initialize succeeded
@@ -236,6 +248,7 @@ CUfunction lookupFunction(LazyModule *m, const char *name) {
   if (!check(d.cuModuleGetFunction(&f, m->module, name), "cuModuleGetFunction"))
     return nullptr;
   m->functions[name] = f;
+  state().kernelNames[f] = name;
   return f;
 }
 
@@ -295,6 +308,8 @@ bool qopt::cuda::initialize(std::string &why) {
   d.cuDeviceGetName(name, sizeof(name) - 1, device);
   s.deviceName = std::string(name) + " (sm_" + std::to_string(major) +
                  std::to_string(minor) + ")";
+  const char *profile = std::getenv("QOPT_CUDA_PROFILE");
+  s.profile = profile && *profile && std::string(profile) != "0";
   s.initialized = true;
   return true;
 }
@@ -361,10 +376,26 @@ QOPT_MGPU void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                                 size_t /*paramsCount*/) {
   if (!ready() || !function)
     return;
-  check(state().driver.cuLaunchKernel(
-            static_cast<CUfunction>(function), gridX, gridY, gridZ, blockX,
-            blockY, blockZ, smem, static_cast<CUstream>(stream), params, extra),
+  State &s = state();
+  auto cuStream = static_cast<CUstream>(stream);
+  std::chrono::steady_clock::time_point start;
+  if (s.profile) {
+    s.driver.cuStreamSynchronize(cuStream);
+    start = std::chrono::steady_clock::now();
+  }
+  check(s.driver.cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
+                                gridZ, blockX, blockY, blockZ, smem, cuStream,
+                                params, extra),
         "cuLaunchKernel");
+  if (s.profile && check(s.driver.cuStreamSynchronize(cuStream),
+                         "cuStreamSynchronize (profiling)")) {
+    KernelProfile &p =
+        s.profiles[s.kernelNames[static_cast<CUfunction>(function)]];
+    ++p.calls;
+    p.ms += std::chrono::duration<double, std::milli>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+  }
 }
 
 QOPT_MGPU void *mgpuStreamCreate() {
@@ -536,6 +567,9 @@ __attribute__((destructor)) void releaseConstants() {
   State &s = state();
   if (!s.initialized)
     return;
+  for (auto &[name, p] : s.profiles)
+    std::fprintf(stderr, "qopt-cuda-profile: %s calls %ld ms %.6f\n",
+                 name.c_str(), p.calls, p.ms);
   for (auto &[key, dev] : s.constants)
     s.driver.cuMemFree(dev);
   s.constants.clear();

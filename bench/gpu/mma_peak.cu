@@ -1,0 +1,124 @@
+// mma_peak.cu - tensor-core throughput of mma.sync on this GPU, for the
+// shapes qopt's kernels use (binary b1 and.popc) and the peers (s8, f16).
+//
+//   nvcc -O3 -arch=sm_80 bench/gpu/mma_peak.cu -o mma_peak && ./mma_peak
+//
+// Each warp issues ILP independent chains of the same mma.sync in a loop
+// (registers only, no memory traffic); TOPS = 2 * m * n * k * mmas / time
+// (for b1, one "op" is one AND+POPC bit product and its accumulation, the
+// convention of NVIDIA's binary TOPS figures). Prints one line per shape.
+// Needs sm_80+ (b1 .and.popc; .xor.popc does not exist on sm_90).
+
+#include <cstdio>
+#include <cstdlib>
+#include <cuda_runtime.h>
+
+#define CHECK(x)                                                               \
+  do {                                                                         \
+    cudaError_t e = (x);                                                       \
+    if (e != cudaSuccess) {                                                    \
+      std::fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e));            \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (0)
+
+constexpr int kIlp = 4;
+constexpr int kIters = 4096;
+
+// m16n8k256 b1 x b1 -> s32, AND + POPC.
+__global__ void b1Kernel(int *out, unsigned seed) {
+  unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7}, b[2] = {seed * 11,
+                                                                 seed * 13};
+  int c[kIlp][4] = {};
+  for (int it = 0; it < kIters; ++it) {
+#pragma unroll
+    for (int i = 0; i < kIlp; ++i)
+      asm volatile("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+                   "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                   : "+r"(c[i][0]), "+r"(c[i][1]), "+r"(c[i][2]), "+r"(c[i][3])
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
+                     "r"(b[1]));
+  }
+  int s = 0;
+  for (int i = 0; i < kIlp; ++i)
+    s += c[i][0] + c[i][1] + c[i][2] + c[i][3];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = s;
+}
+
+// m16n8k32 s8 x s8 -> s32.
+__global__ void s8Kernel(int *out, unsigned seed) {
+  unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7}, b[2] = {seed * 11,
+                                                                 seed * 13};
+  int c[kIlp][4] = {};
+  for (int it = 0; it < kIters; ++it) {
+#pragma unroll
+    for (int i = 0; i < kIlp; ++i)
+      asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
+                   "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                   : "+r"(c[i][0]), "+r"(c[i][1]), "+r"(c[i][2]), "+r"(c[i][3])
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
+                     "r"(b[1]));
+  }
+  int s = 0;
+  for (int i = 0; i < kIlp; ++i)
+    s += c[i][0] + c[i][1] + c[i][2] + c[i][3];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = s;
+}
+
+// m16n8k16 f16 x f16 -> f32.
+__global__ void f16Kernel(int *out, unsigned seed) {
+  unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7}, b[2] = {seed * 11,
+                                                                 seed * 13};
+  float c[kIlp][4] = {};
+  for (int it = 0; it < kIters; ++it) {
+#pragma unroll
+    for (int i = 0; i < kIlp; ++i)
+      asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+                   "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                   : "+f"(c[i][0]), "+f"(c[i][1]), "+f"(c[i][2]), "+f"(c[i][3])
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
+                     "r"(b[1]));
+  }
+  float s = 0;
+  for (int i = 0; i < kIlp; ++i)
+    s += c[i][0] + c[i][1] + c[i][2] + c[i][3];
+  out[blockIdx.x * blockDim.x + threadIdx.x] = static_cast<int>(s);
+}
+
+template <typename K>
+static void measure(const char *name, K kernel, int m, int n, int k) {
+  int device;
+  CHECK(cudaGetDevice(&device));
+  cudaDeviceProp prop;
+  CHECK(cudaGetDeviceProperties(&prop, device));
+  int blocks = prop.multiProcessorCount * 8, threads = 128;
+  int *out;
+  CHECK(cudaMalloc(&out, sizeof(int) * blocks * threads));
+  kernel<<<blocks, threads>>>(out, 1u); // warm-up
+  CHECK(cudaDeviceSynchronize());
+  cudaEvent_t start, stop;
+  CHECK(cudaEventCreate(&start));
+  CHECK(cudaEventCreate(&stop));
+  float best = 1e30f;
+  for (int rep = 0; rep < 5; ++rep) {
+    CHECK(cudaEventRecord(start));
+    kernel<<<blocks, threads>>>(out, 2u + rep);
+    CHECK(cudaEventRecord(stop));
+    CHECK(cudaEventSynchronize(stop));
+    float ms;
+    CHECK(cudaEventElapsedTime(&ms, start, stop));
+    best = ms < best ? ms : best;
+  }
+  double mmas = double(blocks) * (threads / 32) * kIters * kIlp;
+  double tops = 2.0 * m * n * k * mmas / (best * 1e-3) / 1e12;
+  std::printf("%-28s %10.1f TOPS  (%.3f ms, %s, %d SMs)\n", name, tops, best,
+              prop.name, prop.multiProcessorCount);
+  CHECK(cudaFree(out));
+}
+
+int main() {
+  measure("mma.sync b1 and.popc m16n8k256", b1Kernel, 16, 8, 256);
+  measure("mma.sync s8 m16n8k32", s8Kernel, 16, 8, 32);
+  measure("mma.sync f16 m16n8k16 (f32 acc)", f16Kernel, 16, 8, 16);
+  return 0;
+}
