@@ -25,61 +25,52 @@
 constexpr int kIlp = 4;
 constexpr int kIters = 4096;
 
-// m16n8k256 b1 x b1 -> s32, AND + POPC.
-__global__ void b1Kernel(int *out, unsigned seed) {
-  unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7}, b[2] = {seed * 11,
-                                                                 seed * 13};
-  int c[kIlp][4] = {};
-  for (int it = 0; it < kIters; ++it) {
-#pragma unroll
-    for (int i = 0; i < kIlp; ++i)
-      asm volatile("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
-                   "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                   : "+r"(c[i][0]), "+r"(c[i][1]), "+r"(c[i][2]), "+r"(c[i][3])
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
-                     "r"(b[1]));
+// One mma.sync of each measured shape on its accumulator fragment.
+struct B1AndPopc { // m16n8k256 b1 x b1 -> s32, AND + POPC
+  using Acc = int;
+  __device__ static void mma(int (&c)[4], const unsigned (&a)[4],
+                             const unsigned (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
+                   "r"(b[1]));
   }
-  int s = 0;
-  for (int i = 0; i < kIlp; ++i)
-    s += c[i][0] + c[i][1] + c[i][2] + c[i][3];
-  out[blockIdx.x * blockDim.x + threadIdx.x] = s;
-}
+};
+struct S8 { // m16n8k32 s8 x s8 -> s32
+  using Acc = int;
+  __device__ static void mma(int (&c)[4], const unsigned (&a)[4],
+                             const unsigned (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
+                   "r"(b[1]));
+  }
+};
+struct F16 { // m16n8k16 f16 x f16 -> f32
+  using Acc = float;
+  __device__ static void mma(float (&c)[4], const unsigned (&a)[4],
+                             const unsigned (&b)[2]) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
+                   "r"(b[1]));
+  }
+};
 
-// m16n8k32 s8 x s8 -> s32.
-__global__ void s8Kernel(int *out, unsigned seed) {
-  unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7}, b[2] = {seed * 11,
-                                                                 seed * 13};
-  int c[kIlp][4] = {};
+// kIlp independent accumulator chains per warp, kIters steps each.
+template <typename Shape> __global__ void mmaKernel(int *out, unsigned seed) {
+  const unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7};
+  const unsigned b[2] = {seed * 11, seed * 13};
+  typename Shape::Acc c[kIlp][4] = {};
   for (int it = 0; it < kIters; ++it) {
 #pragma unroll
     for (int i = 0; i < kIlp; ++i)
-      asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
-                   "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                   : "+r"(c[i][0]), "+r"(c[i][1]), "+r"(c[i][2]), "+r"(c[i][3])
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
-                     "r"(b[1]));
+      Shape::mma(c[i], a, b);
   }
-  int s = 0;
-  for (int i = 0; i < kIlp; ++i)
-    s += c[i][0] + c[i][1] + c[i][2] + c[i][3];
-  out[blockIdx.x * blockDim.x + threadIdx.x] = s;
-}
-
-// m16n8k16 f16 x f16 -> f32.
-__global__ void f16Kernel(int *out, unsigned seed) {
-  unsigned a[4] = {seed, seed * 3, seed * 5, seed * 7}, b[2] = {seed * 11,
-                                                                 seed * 13};
-  float c[kIlp][4] = {};
-  for (int it = 0; it < kIters; ++it) {
-#pragma unroll
-    for (int i = 0; i < kIlp; ++i)
-      asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-                   "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                   : "+f"(c[i][0]), "+f"(c[i][1]), "+f"(c[i][2]), "+f"(c[i][3])
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]),
-                     "r"(b[1]));
-  }
-  float s = 0;
+  typename Shape::Acc s = 0;
   for (int i = 0; i < kIlp; ++i)
     s += c[i][0] + c[i][1] + c[i][2] + c[i][3];
   out[blockIdx.x * blockDim.x + threadIdx.x] = static_cast<int>(s);
@@ -117,8 +108,8 @@ static void measure(const char *name, K kernel, int m, int n, int k) {
 }
 
 int main() {
-  measure("mma.sync b1 and.popc m16n8k256", b1Kernel, 16, 8, 256);
-  measure("mma.sync s8 m16n8k32", s8Kernel, 16, 8, 32);
-  measure("mma.sync f16 m16n8k16 (f32 acc)", f16Kernel, 16, 8, 16);
+  measure("mma.sync b1 and.popc m16n8k256", mmaKernel<B1AndPopc>, 16, 8, 256);
+  measure("mma.sync s8 m16n8k32", mmaKernel<S8>, 16, 8, 32);
+  measure("mma.sync f16 m16n8k16 (f32 acc)", mmaKernel<F16>, 16, 8, 16);
   return 0;
 }

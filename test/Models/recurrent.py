@@ -219,6 +219,24 @@ def make_feeds(spec, op, hidden, inp, seq, batch, layout, dirs, lengths,
     return feeds
 
 
+def compare(name, label, want, got):
+    """Prints one line per output; returns (mismatches, outputs checked)."""
+    bad = 0
+    for out, ref in want.items():
+        res = got[out]
+        same_shape = res.shape == ref.shape
+        ok = same_shape and np.all(
+            np.abs(res - ref) <= RTOL * np.abs(ref) +
+            NORM_TOL * max(1.0, float(np.abs(ref).max())))
+        diff = np.abs(res - ref).max() if same_shape else np.inf
+        rel = diff / max(np.abs(ref).max(), 1e-30)
+        print("%-30s %-10s %-5s %12.3g %12.3g  %s" % (
+            name, label, out, diff, rel,
+            "ok" if ok else "MISMATCH %s vs %s" % (res.shape, ref.shape)))
+        bad += not ok
+    return bad, len(want)
+
+
 def reference(path, model_layout0, feeds, work, name):
     """ORT's outputs for `feeds`; for a batch-major model, those of the
     sequence-major `model_layout0` on transposed tensors, transposed back."""
@@ -330,21 +348,10 @@ def main():
                                kwargs.get("layout", 0), dirs, lengths, i)
             want = reference(path, model_layout0 if layout else None, feeds,
                              args.work, name)
-            got = compiled.run(feeds)
-            for out, ref in want.items():
-                res = got[out]
-                ok = res.shape == ref.shape and np.all(
-                    np.abs(res - ref) <= RTOL * np.abs(ref) +
-                    NORM_TOL * max(1.0, float(np.abs(ref).max())))
-                diff = (np.abs(res - ref).max() if res.shape == ref.shape
-                        else np.inf)
-                rel = diff / max(np.abs(ref).max(), 1e-30)
-                print("%-30s %-10s %-5s %12.3g %12.3g  %s" % (
-                    name, "%dx%d" % (seq, batch), out, diff, rel,
-                    "ok" if ok else "MISMATCH %s vs %s" % (res.shape,
-                                                           ref.shape)))
-                failures += not ok
-                checked += 1
+            bad, n = compare(name, "%dx%d" % (seq, batch), want,
+                             compiled.run(feeds))
+            failures += bad
+            checked += n
     # PyTorch's export idioms around an LSTM: folded at import time (the
     # IR must hold no Slice/Concat of the weights and no scf.if), numerics
     # against ORT.
@@ -375,21 +382,10 @@ def main():
             print("pytorch_style: qcc failed: %s" % proc.stderr.strip())
             failures += 1
         else:
-            want = ort.run(path, feeds)[0]
-            got = qopt.load(so).run(feeds)
-            for out, ref in want.items():
-                res = got[out]
-                ok = res.shape == ref.shape and np.all(
-                    np.abs(res - ref) <= RTOL * np.abs(ref) +
-                    NORM_TOL * max(1.0, float(np.abs(ref).max())))
-                diff = (np.abs(res - ref).max() if res.shape == ref.shape
-                        else np.inf)
-                print("%-30s %-10s %-5s %12.3g %12.3g  %s" % (
-                    "pytorch_style", "5x1", out, diff,
-                    diff / max(np.abs(ref).max(), 1e-30),
-                    "ok" if ok else "MISMATCH"))
-                failures += not ok
-                checked += 1
+            bad, n = compare("pytorch_style", "5x1", ort.run(path, feeds)[0],
+                             qopt.load(so).run(feeds))
+            failures += bad
+            checked += n
     print("%d outputs checked, %d mismatches" % (checked, failures))
     return 1 if failures or not checked else 0
 
