@@ -1374,7 +1374,11 @@ int main(int argc, char **argv) {
     gpuVariant = cast<ModuleOp>((*module)->clone());
     timer.begin("gpu");
     PassManager pm(&context);
-    pm.addPass(qopt::createConvertBitplaneToGPU());
+    // Matmuls the kernels cannot take run on the CPU in the GPU variant too
+    // (a remark names each).
+    qopt::ConvertBitplaneToGPUOptions gpuOptions;
+    gpuOptions.cpuFallback = true;
+    pm.addPass(qopt::createConvertBitplaneToGPU(gpuOptions));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     std::string error;
@@ -1389,9 +1393,9 @@ int main(int argc, char **argv) {
     }
     timer.end();
     if (gpuVariant->getOps<gpu::BinaryOp>().empty()) {
-      llvm::errs() << "qcc: error: --gpu-arch: the model has no GPU kernels "
-                      "(no quantized matmul with integer activations: "
-                      "quantize with --wbits and --abits)\n";
+      llvm::errs() << "qcc: error: --gpu-arch: no layer runs on the GPU "
+                      "(the kernels take quantized matmuls with integer "
+                      "activations: quantize with --wbits and --abits)\n";
       return 1;
     }
   } else if (gpuTarget) {

@@ -75,6 +75,10 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "when M is static and at most 8)">,
     Option<"maxStages", "max-stages", "int64_t", /*default=*/"3",
            "Most cp.async pipeline stages (bounded by 48 KiB of shared memory)">,
+    Option<"cpuFallback", "cpu-fallback", "bool", /*default=*/"false",
+           "Leave matmuls the kernels cannot take (weight-only, dynamic K or "
+           "N, weight groups not a multiple of 256) to the CPU lowering, "
+           "with a remark, instead of failing">,
     Option<"planeLoop", "plane-loop", "std::string", /*default=*/"\"auto\"",
            "Loop of a k-step over plane pairs: act (one iteration per "
            "activation plane, every MMA from zero, one multiply-add per "

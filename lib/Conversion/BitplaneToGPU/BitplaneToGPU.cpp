@@ -1176,6 +1176,30 @@ static Value i32Resource(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 // The pass
 //===----------------------------------------------------------------------===//
 
+/// Why the kernels cannot take `op`, if they cannot.
+static std::optional<std::string> unsupportedOnGpu(QMatmulOp op) {
+  if (op.isWeightOnly())
+    return std::string("weight-only (float activation) matmuls have no "
+                       "bit-plane GPU kernel; quantize the activations");
+  auto weightType = op.getWeight().getType();
+  if (ShapedType::isDynamic(op.getAct().getType().getDimSize(1)) ||
+      ShapedType::isDynamic(weightType.getDimSize(0)) ||
+      ShapedType::isDynamic(weightType.getDimSize(1)))
+    return std::string("the GPU kernels need static K and N");
+  IntType aq = op.getActStorageType(), wq = op.getWeightStorageType();
+  if (aq.getWidth() > 8 || wq.getWidth() > 8)
+    return "bit planes on the GPU take at most 8 bits per operand (got W" +
+           std::to_string(wq.getWidth()) + "A" + std::to_string(aq.getWidth()) +
+           ")";
+  QuantSchemeAttr wScheme = op.getWeightScheme();
+  int64_t groupSize = wScheme.isPerGroup() ? wScheme.getGroupSize() : 0;
+  if (groupSize && groupSize % 256)
+    return "per-group weights need groups of a multiple of 256 on the GPU "
+           "(whole m16n8k256 steps), got " +
+           std::to_string(groupSize);
+  return std::nullopt;
+}
+
 struct BitplaneToGPUPass
     : qopt::impl::ConvertBitplaneToGPUBase<BitplaneToGPUPass> {
   using Base::Base;
@@ -1183,7 +1207,14 @@ struct BitplaneToGPUPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<QMatmulOp> matmuls;
-    module.walk([&](QMatmulOp op) { matmuls.push_back(op); });
+    module.walk([&](QMatmulOp op) {
+      if (cpuFallback)
+        if (std::optional<std::string> why = unsupportedOnGpu(op)) {
+          op.emitRemark("stays on the CPU: ") << *why;
+          return;
+        }
+      matmuls.push_back(op);
+    });
     if (matmuls.empty())
       return;
     if (mmaShape != "auto" && mmaShape != "m16n8k256" &&
@@ -1211,26 +1242,14 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
                                        unsigned index) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  if (op.isWeightOnly())
-    return op.emitOpError("weight-only (float activation) matmuls have no "
-                          "bit-plane GPU kernel; quantize the activations");
+  if (std::optional<std::string> why = unsupportedOnGpu(op))
+    return op.emitOpError(*why);
   auto actType = op.getAct().getType();
   auto weightType = op.getWeight().getType();
   IntType aq = op.getActStorageType(), wq = op.getWeightStorageType();
   int64_t kk = actType.getDimSize(1), n = weightType.getDimSize(0);
-  if (ShapedType::isDynamic(kk) || ShapedType::isDynamic(n) ||
-      ShapedType::isDynamic(weightType.getDimSize(1)))
-    return op.emitOpError("the GPU kernels need static K and N");
-  if (aq.getWidth() > 8 || wq.getWidth() > 8)
-    return op.emitOpError("bit planes on the GPU take at most 8 bits per "
-                          "operand (got W")
-           << wq.getWidth() << "A" << aq.getWidth() << ")";
   QuantSchemeAttr wScheme = op.getWeightScheme();
   int64_t groupSize = wScheme.isPerGroup() ? wScheme.getGroupSize() : 0;
-  if (groupSize && groupSize % 256)
-    return op.emitOpError("per-group weights need groups of a multiple of "
-                          "256 on the GPU (whole m16n8k256 steps), got ")
-           << groupSize;
   auto resultType = op.getResult().getType();
 
   BmmaConfig c;
