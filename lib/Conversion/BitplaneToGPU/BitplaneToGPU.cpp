@@ -367,6 +367,28 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
   std::array<NVVM::MMATypes, 2> ptxTypes = {b1, b1};
   std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
                                             NVVM::MMALayout::col};
+  // One 256-bit k-step of the binary product of an A and a B fragment onto
+  // the accumulators `cIn` (accPerFrag values): one m16n8k256, or two
+  // m8n8k128 chained through C for small M. Returns the new accumulators.
+  auto mmaStep = [&](OpBuilder &pb, Location pl, ArrayRef<Value> aFrag,
+                     const std::array<Value, 2> &bFrag,
+                     ArrayRef<Value> cIn) -> SmallVector<Value> {
+    auto mma = [&](ValueRange a, ValueRange bv, ValueRange acc,
+                   ArrayRef<int64_t> shape) {
+      Value res = NVVM::MmaOp::create(pb, pl, structTy, a, bv, acc, shape,
+                                      NVVM::MMAB1Op::and_popc, std::nullopt,
+                                      ptxTypes, layouts);
+      SmallVector<Value> out;
+      for (int64_t e = 0; e < c.accPerFrag(); ++e)
+        out.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
+      return out;
+    };
+    if (!c.smallM)
+      return mma(aFrag, ValueRange{bFrag[0], bFrag[1]}, cIn, {16, 8, 256});
+    SmallVector<Value> mid =
+        mma(ValueRange{aFrag[0]}, ValueRange{bFrag[0]}, cIn, {8, 8, 128});
+    return mma(ValueRange{aFrag[1]}, ValueRange{bFrag[1]}, mid, {8, 8, 128});
+  };
 
   auto noUnroll = LLVM::LoopAnnotationAttr::get(
       ctx, {}, {}, {},
@@ -439,35 +461,9 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
             for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
               ArrayRef<Value> aFrag = aFrags[mfI];
               for (int64_t f = 0; f < c.nf(); ++f) {
-                SmallVector<Value> d;
-                if (c.smallM) {
-                  // Two m8n8k128 per 256-bit step, chained through C.
-                  Value part = NVVM::MmaOp::create(
-                      pb, pl, structTy, ValueRange{aFrag[0]},
-                      ValueRange{bFrag[f][0]}, ValueRange{zero, zero},
-                      ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
-                      std::nullopt, ptxTypes, layouts);
-                  SmallVector<Value> cIn;
-                  for (int64_t e = 0; e < 2; ++e)
-                    cIn.push_back(
-                        LLVM::ExtractValueOp::create(pb, pl, part, e));
-                  Value res = NVVM::MmaOp::create(
-                      pb, pl, structTy, ValueRange{aFrag[1]},
-                      ValueRange{bFrag[f][1]}, cIn,
-                      ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
-                      std::nullopt, ptxTypes, layouts);
-                  for (int64_t e = 0; e < 2; ++e)
-                    d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
-                } else {
-                  Value res = NVVM::MmaOp::create(
-                      pb, pl, structTy, aFrag,
-                      ValueRange{bFrag[f][0], bFrag[f][1]},
-                      ValueRange{zero, zero, zero, zero},
-                      ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
-                      std::nullopt, ptxTypes, layouts);
-                  for (int64_t e = 0; e < 4; ++e)
-                    d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
-                }
+                SmallVector<Value> d =
+                    mmaStep(pb, pl, aFrag, bFrag[f],
+                            SmallVector<Value>(c.accPerFrag(), zero));
                 for (int64_t e = 0; e < c.accPerFrag(); ++e) {
                   int64_t a = (mfI * c.nf() + f) * c.accPerFrag() + e;
                   accJ[a] = x.add(accJ[a], x.mul(d[e], coef));
@@ -549,33 +545,7 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
                   int64_t a0 = (mfI * c.nf() + f) * c.accPerFrag();
                   SmallVector<Value> cIn(next.begin() + a0,
                                          next.begin() + a0 + c.accPerFrag());
-                  SmallVector<Value> d;
-                  if (c.smallM) {
-                    Value part = NVVM::MmaOp::create(
-                        pb, pl, structTy, ValueRange{aFrag[0]},
-                        ValueRange{bFrag[f][0]}, cIn,
-                        ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
-                        std::nullopt, ptxTypes, layouts);
-                    SmallVector<Value> mid;
-                    for (int64_t e = 0; e < 2; ++e)
-                      mid.push_back(
-                          LLVM::ExtractValueOp::create(pb, pl, part, e));
-                    Value res = NVVM::MmaOp::create(
-                        pb, pl, structTy, ValueRange{aFrag[1]},
-                        ValueRange{bFrag[f][1]}, mid,
-                        ArrayRef<int64_t>{8, 8, 128}, NVVM::MMAB1Op::and_popc,
-                        std::nullopt, ptxTypes, layouts);
-                    for (int64_t e = 0; e < 2; ++e)
-                      d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
-                  } else {
-                    Value res = NVVM::MmaOp::create(
-                        pb, pl, structTy, aFrag,
-                        ValueRange{bFrag[f][0], bFrag[f][1]}, cIn,
-                        ArrayRef<int64_t>{16, 8, 256}, NVVM::MMAB1Op::and_popc,
-                        std::nullopt, ptxTypes, layouts);
-                    for (int64_t e = 0; e < 4; ++e)
-                      d.push_back(LLVM::ExtractValueOp::create(pb, pl, res, e));
-                  }
+                  SmallVector<Value> d = mmaStep(pb, pl, aFrag, bFrag[f], cIn);
                   for (int64_t e = 0; e < c.accPerFrag(); ++e)
                     next[a0 + e] = d[e];
                 }

@@ -551,6 +551,15 @@ static LogicalResult convertRecurrent(NodeContext &ctx, CellKind kind) {
       rTzr = takeColumns(b, loc, rT, 0, 2 * H);
       rTh = takeColumns(b, loc, rT, 2 * H, H);
     }
+    // With linear_before_reset, h R^T accumulates onto the recurrent bias
+    // (or zeros), the same [batch, 3H] start every step: built once here.
+    Value recurrentInit;
+    if (gruLbr) {
+      SmallVector<OpFoldResult> dims = {batch, b.getIndexAttr(3 * H)};
+      recurrentInit =
+          recurrentBias ? broadcastTo(b, loc, recurrentBias, dims)
+                        : splatTensor(b, loc, dims, fconst(b, loc, elem, 0.0));
+    }
 
     auto loop = scf::ForOp::create(
         b, loc, c0, seqValue, c1, iterInit,
@@ -673,14 +682,7 @@ static LogicalResult convertRecurrent(NodeContext &ctx, CellKind kind) {
             };
           } else if (gruLbr) {
             // h~ = g(xh + r * (h Rh^T + Rbh)): R's product as a whole.
-            Value acc;
-            if (recurrentBias)
-              acc = broadcastTo(lb, lloc, recurrentBias,
-                                {batch, lb.getIndexAttr(3 * H)});
-            else
-              acc = splatTensor(lb, lloc, {batch, lb.getIndexAttr(3 * H)},
-                                fconst(lb, lloc, elem, 0.0));
-            Value hp = asGates(matmulInto(hPrev, rT, acc), 3);
+            Value hp = asGates(matmulInto(hPrev, rT, recurrentInit), 3);
             Value xg = asGates(xt, 3);
             for (int64_t k = 0; k < 3; ++k)
               gateIdx.push_back(addInput(xg, gateMap(k)));
