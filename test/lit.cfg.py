@@ -33,6 +33,10 @@ ptxas = shutil.which("ptxas", path="/usr/local/cuda/bin:" + os.environ.get("PATH
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+# qcc combines the cubins and the PTX of a model.so's kernels with fatbinary.
+fatbinary = shutil.which("fatbinary", path="/usr/local/cuda/bin:" + os.environ.get("PATH", ""))
+if fatbinary:
+    config.available_features.add("fatbinary")
 
 # The CUDA benchmarks (bench/gpu) are compiled where nvcc exists.
 nvcc = shutil.which("nvcc", path="/usr/local/cuda/bin:" + os.environ.get("PATH", ""))

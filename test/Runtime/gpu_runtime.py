@@ -16,7 +16,14 @@ without --gpu-arch:
     uploaded by the first run only; every device buffer is freed (the
     constants when the library unloads);
   * a failing cuLaunchKernel: the run fails with the driver's message and
-    still frees its device buffers.
+    still frees its device buffers;
+  * the planner's libraries (no --gpu-kernel): W4A8 launches
+    qmatmul0_quant_bytes_act and qmatmul0_imma_m16 per run, weight-only W4
+    qmatmul0_to_f16_act and qmatmul0_hmma_m16 (M = 5: the 16-row tiles);
+  * a library for --gpu-arch=all: its one embedded fatbin holds an ELF for
+    each of sm_80, sm_86, sm_89 and sm_90 plus the sm_80 PTX (where ptxas
+    exists; else PTX alone), and with the mock driver that image is loaded
+    once and two runs make the same launches as the sm_80 library.
 
 usage: gpu_runtime.py --qcc PATH --mock LIBMOCK --work DIR
 """
@@ -25,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -34,6 +42,8 @@ import onnx
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from qopt_tools import models  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "test", "Tools", "qcc", "Inputs"))
+import fatbin  # noqa: E402
 
 K, N, M = 96, 40, 5
 
@@ -70,6 +80,16 @@ def run_child(so, x_path, runs, y_path, env):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def have_ptxas():
+    """Whether qcc finds ptxas (the search of lib/Target/GPU/GPU.cpp)."""
+    for var in ("CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"):
+        if os.environ.get(var) is not None:
+            return os.access(os.path.join(os.environ[var], "bin", "ptxas"),
+                             os.X_OK)
+    return (shutil.which("ptxas") is not None or
+            os.access("/usr/local/cuda/bin/ptxas", os.X_OK))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--qcc", required=True)
@@ -88,13 +108,26 @@ def main():
     onnx.save(models.linear(k=K, n=N), model)
     cpu_so = os.path.join(args.work, "linear_cpu.so")
     gpu_so = os.path.join(args.work, "linear_gpu.so")
+    all_so = os.path.join(args.work, "linear_all.so")
     quant = ["--wbits=4", "--abits=8"]
-    for so, extra in ((cpu_so, []), (gpu_so, ["--gpu-arch=sm_80"])):
+    planned_so = os.path.join(args.work, "linear_planned.so")
+    wonly_so = os.path.join(args.work, "linear_w4a16.so")
+    # The host protocol of bmma (forced); the planner's own choices (imma
+    # for W4A8, hmma for weight-only W4) are checked at the end.
+    bmma = ["--gpu-kernel=bmma"]
+    for so, extra in ((cpu_so, []), (gpu_so, ["--gpu-arch=sm_80"] + bmma),
+                      (all_so, ["--gpu-arch=all"] + bmma),
+                      (planned_so, ["--gpu-arch=sm_80"])):
         proc = subprocess.run([args.qcc, model, "-o", so] + quant + extra,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             print("qcc failed: " + proc.stderr)
             return 1
+    proc = subprocess.run([args.qcc, model, "-o", wonly_so, "--wbits=4",
+                           "--gpu-arch=sm_80"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        print("qcc failed: " + proc.stderr)
+        return 1
     x = np.random.default_rng(0).standard_normal((M, K)).astype(np.float32)
     x_path = os.path.join(args.work, "x.npy")
     np.save(x_path, x)
@@ -139,11 +172,13 @@ def main():
            % (r["info"], r["error"]))
     calls = open(log).read().splitlines() if os.path.exists(log) else []
     loads = [c for c in calls if c.startswith("cuModuleLoadData")]
-    expect(loads == ["cuModuleLoadData fatbin"],
-           "one fatbin loaded once for both runs: %s" % loads)
+    kind = "fatbin" if have_ptxas() else "ptx"
+    expect(loads == ["cuModuleLoadData " + kind],
+           "one %s loaded once for both runs: %s" % (kind, loads))
     launches = [c.split()[1] for c in calls if c.startswith("cuLaunchKernel")]
     expect(launches == ["qmatmul0_quant_pack_act", "qmatmul0_bmma"] * 2,
            "launches per run: quant_pack_act, bmma: %s" % launches)
+    sm80_launches = launches
     grids = [c for c in calls if c.startswith("cuLaunchKernel "
                                                "qmatmul0_quant_pack_act")]
     expect(all(re.search(r"grid %d 1 1 block 256 1 1" % M, g) for g in grids),
@@ -175,6 +210,66 @@ def main():
     frees = [c.split()[1] for c in calls if c.startswith("cuMemFree")]
     expect(sorted(allocs) == sorted(frees),
            "the failed run still frees its device buffers")
+
+    # --- a library for every arch ---------------------------------------------
+    data = open(all_so, "rb").read()
+    images = [[(kind, sm) for kind, sm, _ in imgs]
+              for _, imgs in fatbin.fatbins(data)]
+    if have_ptxas():
+        expect(images == [[("elf", 80), ("elf", 86), ("elf", 89), ("elf", 90),
+                           ("ptx", 80)]],
+               "--gpu-arch=all: one fatbin, an ELF per arch + sm_80 PTX: %s"
+               % images)
+    else:
+        expect(images == [] and b".target sm_80" in data and
+               b".target sm_86" not in data,
+               "--gpu-arch=all without ptxas: the sm_80 PTX alone")
+    os.remove(log)
+    r = run_child(all_so, x_path, 2, y_gpu, mock)
+    expect(r["device"] == "cuda" and r["error"] is None,
+           "--gpu-arch=all: two runs succeed on the mock device (%s, %s)"
+           % (r["info"], r["error"]))
+    calls = open(log).read().splitlines()
+    loads = [c for c in calls if c.startswith("cuModuleLoadData")]
+    expect(loads == ["cuModuleLoadData " + kind],
+           "--gpu-arch=all: its image is loaded once: %s" % loads)
+    launches = [c.split()[1] for c in calls if c.startswith("cuLaunchKernel")]
+    expect(len(launches) > 0 and launches == sm80_launches,
+           "--gpu-arch=all: the sm_80 library's launches: %s" % launches)
+    allocs = [c.split()[2] for c in calls if c.startswith("cuMemAlloc")]
+    frees = [c.split()[1] for c in calls if c.startswith("cuMemFree")]
+    expect(len(allocs) > 0 and sorted(allocs) == sorted(frees),
+           "--gpu-arch=all: every device buffer is freed")
+
+    # --- the planner's kernels (M = 5: the 16-row tiles) ---------------------
+    for so, want in ((planned_so, ["qmatmul0_quant_bytes_act",
+                                   "qmatmul0_imma_m16"]),
+                     (wonly_so, ["qmatmul0_to_f16_act", "qmatmul0_hmma_m16"])):
+        os.remove(log)
+        r = run_child(so, x_path, 2, y_gpu, mock)
+        name = os.path.basename(so)
+        expect(r["device"] == "cuda" and r["error"] is None,
+               "%s: two runs succeed on the mock device (%s)" % (name,
+                                                               r["error"]))
+        calls = open(log).read().splitlines()
+        launches = [c.split()[1] for c in calls
+                    if c.startswith("cuLaunchKernel")]
+        expect(launches == want * 2,
+               "%s: launches per run %s: %s" % (name, want, launches))
+        allocs = [c.split()[2] for c in calls if c.startswith("cuMemAlloc")]
+        frees = [c.split()[1] for c in calls if c.startswith("cuMemFree")]
+        expect(len(allocs) > 0 and sorted(allocs) == sorted(frees),
+               "%s: every device buffer is freed" % name)
+        # Without a driver its CPU path is the CPU-only library's.
+        r = run_child(so, x_path, 1, y_gpu, nodrv)
+        if so == planned_so:
+            expect(r["error"] is None and
+                   np.array_equal(np.load(y_cpu), np.load(y_gpu)),
+                   "%s: its CPU path gives the CPU-only library's outputs"
+                   % name)
+        else:
+            expect(r["device"] == "cpu" and r["error"] is None,
+                   "%s: runs on the CPU without a driver" % name)
 
     if failures:
         print("%d checks failed" % len(failures))

@@ -153,9 +153,24 @@ static cl::opt<Stage> stopAfter(
 static cl::opt<std::string> gpuArch(
     "gpu-arch",
     cl::desc("Compile quantized matmuls to NVIDIA binary tensor-core kernels "
-             "for this architecture (sm_80, sm_86, sm_89, sm_90, sm_90a); "
-             "with --emit=ptx or --emit=mlir"),
-    cl::value_desc("sm_XX"), cl::cat(qccCategory));
+             "for these architectures (a comma-separated list of sm_80, "
+             "sm_86, sm_89, sm_90, sm_90a, or 'all' for sm_80,sm_86,sm_89,"
+             "sm_90): model.so embeds a cubin for each plus the PTX of the "
+             "lowest; with --emit=ptx or --emit=mlir"),
+    cl::value_desc("sm_XX[,sm_YY...]|all"), cl::cat(qccCategory));
+static cl::opt<std::string> gpuKernel(
+    "gpu-kernel",
+    cl::desc("with --gpu-arch: the kernel of every quantized matmul: bmma "
+             "(bit-plane binary MMA), imma (s8 MMA, low-bit weights unpacked "
+             "in registers), hmma (weight-only layers: f16 MMA), or auto "
+             "(the planner, per layer and range of M)"),
+    cl::value_desc("auto|bmma|imma|hmma"), cl::init("auto"),
+    cl::cat(qccCategory));
+static cl::opt<std::string> gpuCostTable(
+    "gpu-cost-table",
+    cl::desc("with --gpu-arch: measured kernel times (JSON from "
+             "bench/gpu_bench.py --cost-table) for the planner"),
+    cl::value_desc("file"), cl::cat(qccCategory));
 static cl::opt<bool> skipChecker("skip-onnx-checker",
                                  cl::desc("Do not run ONNX's model checker"),
                                  cl::cat(qccCategory));
@@ -1048,6 +1063,14 @@ bool assignPrecision(ModuleOp module, const QuantRequest &quant,
 }
 } // namespace
 
+/// The options of qopt-bitplane-to-gpu that qcc's flags set.
+static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
+  qopt::ConvertBitplaneToGPUOptions options;
+  options.kernel = gpuKernel;
+  options.costTable = gpuCostTable;
+  return options;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions({&qccCategory, &quantCategory, &precisionCategory});
@@ -1077,15 +1100,16 @@ int main(int argc, char **argv) {
   QuantRequest quant;
   if (!checkQuantFlags(quant))
     return 1;
-  std::optional<qopt::GpuTarget> gpuTarget;
-  if (!gpuArch.empty()) {
+  std::optional<SmallVector<qopt::GpuTarget>> gpuTargets;
+  if (gpuArch.getNumOccurrences()) {
     std::string error;
-    FailureOr<qopt::GpuTarget> target = qopt::gpuTargetFor(gpuArch, error);
-    if (failed(target)) {
+    FailureOr<SmallVector<qopt::GpuTarget>> targets =
+        qopt::gpuTargetsFor(gpuArch, error);
+    if (failed(targets)) {
       llvm::errs() << "qcc: error: --gpu-arch: " << error << "\n";
       return 1;
     }
-    gpuTarget = *target;
+    gpuTargets = *targets;
     if (emitKind != EmitKind::PTX && emitKind != EmitKind::MLIR &&
         emitKind != EmitKind::SharedLibrary) {
       llvm::errs() << "qcc: error: --gpu-arch makes a model.so (with CPU and "
@@ -1097,6 +1121,23 @@ int main(int argc, char **argv) {
               (stopAfter == Stage::GPU || stopAfter == Stage::GPUKernels))) {
     llvm::errs() << "qcc: error: --emit=ptx and the gpu stages need "
                     "--gpu-arch\n";
+    return 1;
+  }
+  if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences()) &&
+      !gpuTargets) {
+    llvm::errs() << "qcc: error: --gpu-kernel and --gpu-cost-table need "
+                    "--gpu-arch\n";
+    return 1;
+  }
+  if (gpuKernel != "auto" && gpuKernel != "bmma" && gpuKernel != "imma" &&
+      gpuKernel != "hmma") {
+    llvm::errs() << "qcc: error: --gpu-kernel: unknown kernel '" << gpuKernel
+                 << "' (auto, bmma, imma or hmma)\n";
+    return 1;
+  }
+  if (!gpuCostTable.empty() && !llvm::sys::fs::exists(gpuCostTable)) {
+    llvm::errs() << "qcc: error: --gpu-cost-table: cannot read '"
+                 << gpuCostTable << "'\n";
     return 1;
   }
 
@@ -1370,39 +1411,41 @@ int main(int argc, char **argv) {
   // (the module below, unchanged) and a copy whose quantized matmuls run as
   // bit-plane kernels; the runtime picks one when the model is opened.
   OwningOpRef<ModuleOp> gpuVariant;
-  if (gpuTarget && emitKind == EmitKind::SharedLibrary) {
+  if (gpuTargets && emitKind == EmitKind::SharedLibrary) {
     gpuVariant = cast<ModuleOp>((*module)->clone());
     timer.begin("gpu");
     PassManager pm(&context);
     // Matmuls the kernels cannot take run on the CPU in the GPU variant too
     // (a remark names each).
-    qopt::ConvertBitplaneToGPUOptions gpuOptions;
+    qopt::ConvertBitplaneToGPUOptions gpuOptions = gpuKernelOptions();
     gpuOptions.cpuFallback = true;
     pm.addPass(qopt::createConvertBitplaneToGPU(gpuOptions));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
-    std::string error;
-    if (failed(qopt::addPipeline(pm, qopt::gpuBinaryPipeline(*gpuTarget),
-                                 error))) {
-      llvm::errs() << "qcc: error: internal pipeline: " << error << "\n";
-      return 1;
-    }
     if (failed(pm.run(*gpuVariant))) {
       llvm::errs() << "qcc: error: the gpu stage failed\n";
       return 1;
     }
+    // One fatbin per gpu.module: a cubin per --gpu-arch and the lowest's PTX.
+    std::string error, note;
+    if (failed(qopt::serializeKernels(*gpuVariant, *gpuTargets, error, note))) {
+      llvm::errs() << "qcc: error: --gpu-arch: " << error << "\n";
+      return 1;
+    }
+    if (!note.empty())
+      llvm::errs() << "qcc: note: " << note << "\n";
     timer.end();
     if (gpuVariant->getOps<gpu::BinaryOp>().empty()) {
       llvm::errs() << "qcc: error: --gpu-arch: no layer runs on the GPU "
-                      "(the kernels take quantized matmuls with integer "
-                      "activations: quantize with --wbits and --abits)\n";
+                      "(the kernels take quantized matmuls: quantize with "
+                      "--wbits, and --abits for bmma/imma)\n";
       return 1;
     }
-  } else if (gpuTarget) {
+  } else if (gpuTargets) {
     // The GPU path: quantized matmuls become bit-plane kernels.
     timer.begin("gpu");
     if (!runPasses(*module, [&](PassManager &pm) {
-          pm.addPass(qopt::createConvertBitplaneToGPU());
+          pm.addPass(qopt::createConvertBitplaneToGPU(gpuKernelOptions()));
           pm.addPass(createCanonicalizerPass());
           pm.addPass(createCSEPass());
         }))
@@ -1415,7 +1458,7 @@ int main(int argc, char **argv) {
       PassManager pm(&context);
       std::string error;
       if (failed(qopt::addPipeline(
-              pm, qopt::gpuKernelLoweringPipeline(*gpuTarget), error))) {
+              pm, qopt::gpuKernelLoweringPipeline(*gpuTargets), error))) {
         llvm::errs() << "qcc: error: internal pipeline: " << error << "\n";
         return 1;
       }
@@ -1433,7 +1476,7 @@ int main(int argc, char **argv) {
     }
     timer.begin("ptx");
     std::string ptx, error;
-    if (failed(qopt::emitKernelsPTX(*module, *gpuTarget, ptx, error))) {
+    if (failed(qopt::emitKernelsPTX(*module, *gpuTargets, ptx, error))) {
       llvm::errs() << "qcc: error: " << error << "\n";
       return 1;
     }

@@ -33,7 +33,7 @@ def ConvertQoptToLinalg : Pass<"convert-qopt-to-linalg", "mlir::ModuleOp"> {
 }
 
 def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
-  let summary = "Lower quantized matmuls to bit-plane binary tensor-core GPU kernels";
+  let summary = "Lower quantized matmuls to tensor-core GPU kernels (bit-plane binary, s8, f16)";
   let description = [{
     Rewrites every `qopt.qmatmul` with integer activations (WpAq, p, q in
     1..8) into the bit-plane form on the GPU: a `gpu.module @qopt_kernels`
@@ -79,6 +79,14 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "Leave matmuls the kernels cannot take (weight-only, dynamic K or "
            "N, weight groups not a multiple of 256) to the CPU lowering, "
            "with a remark, instead of failing">,
+    Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
+           "Kernel family of every matmul: bmma (bit-plane binary MMA), imma "
+           "(s8 MMA, weights unpacked from bit planes in registers), hmma "
+           "(weight-only: f16 MMA on weights unpacked to f16), or auto (the "
+           "planner: per layer and range of M, from cost-table when given)">,
+    Option<"costTable", "cost-table", "std::string", /*default=*/"\"\"",
+           "JSON file of measured kernel times (bench/gpu_bench.py "
+           "--cost-table) the planner chooses from">,
     Option<"planeLoop", "plane-loop", "std::string", /*default=*/"\"auto\"",
            "Loop of a k-step over plane pairs: act (one iteration per "
            "activation plane, every MMA from zero, one multiply-add per "

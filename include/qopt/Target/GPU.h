@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <string>
 
@@ -23,15 +24,29 @@ struct GpuTarget {
 mlir::FailureOr<GpuTarget> gpuTargetFor(llvm::StringRef arch,
                                         std::string &error);
 
-/// The pass pipeline that lowers a module's gpu.modules to NVVM/LLVM
-/// (without serializing): nvvm-attach-target, then the NVGPU, SCF, GPU
-/// and NVVM conversions nested on each gpu.module.
-std::string gpuKernelLoweringPipeline(const GpuTarget &target);
+/// The targets of a --gpu-arch value: one architecture, a comma-separated
+/// list of them, or `all` (sm_80, sm_86, sm_89 and sm_90), sorted lowest
+/// first. Unknown, duplicate and empty items are errors naming the item.
+mlir::FailureOr<llvm::SmallVector<GpuTarget>>
+gpuTargetsFor(llvm::StringRef list, std::string &error);
 
-/// The kernels lowered and serialized into gpu.binary ops, for a model.so:
-/// a fatbin (cubin for the chip plus its PTX, which the driver JIT-compiles
-/// for newer GPUs) when ptxas is found, else PTX alone.
-std::string gpuBinaryPipeline(const GpuTarget &target);
+/// The pass pipeline that lowers a module's gpu.modules to NVVM/LLVM
+/// (without serializing): nvvm-attach-target once per target (each
+/// gpu.module gets every target), then the NVGPU, SCF, GPU and NVVM
+/// conversions nested on each gpu.module.
+std::string gpuKernelLoweringPipeline(llvm::ArrayRef<GpuTarget> targets);
+
+/// Lowers every gpu.module of `module` in place and serializes it into a
+/// gpu.binary with one object, for a model.so: where ptxas is found, a
+/// fatbin with a cubin per target (ptxas -O3) plus the PTX of the first
+/// (lowest) target, which the driver JIT-compiles for newer GPUs; else that
+/// PTX alone, and `note` says so. The CUDA tools (ptxas, fatbinary) are
+/// taken from the bin/ of $CUDA_ROOT, $CUDA_HOME or $CUDA_PATH (the first
+/// set) when one is set, else from PATH or /usr/local/cuda/bin. `error` is
+/// one line on failure; temporary files are removed either way.
+mlir::LogicalResult serializeKernels(mlir::ModuleOp module,
+                                     llvm::ArrayRef<GpuTarget> targets,
+                                     std::string &error, std::string &note);
 
 /// Passes for the host side of a GPU model after bufferization: GPU ops
 /// made asynchronous on one stream, before the LLVM lowering.
@@ -43,10 +58,12 @@ std::string gpuHostLLVMPipeline();
 
 /// Lowers every gpu.module of `module` (a copy: `module` is unchanged) to
 /// NVVM and serializes it to PTX through the NVVM target
-/// (gpu-module-to-binary, format=isa). `ptx` gets the text of each module.
+/// (gpu-module-to-binary, format=isa) for each target. `ptx` gets the text
+/// of each module for each target, target after target, each preceded by a
+/// `// gpu.module @name for sm_XX` line.
 mlir::LogicalResult emitKernelsPTX(mlir::ModuleOp module,
-                                   const GpuTarget &target, std::string &ptx,
-                                   std::string &error);
+                                   llvm::ArrayRef<GpuTarget> targets,
+                                   std::string &ptx, std::string &error);
 
 /// Declares gpu.launch_func's memory effects (reads and writes its memref
 /// operands), which upstream leaves unknown, so that ownership-based buffer

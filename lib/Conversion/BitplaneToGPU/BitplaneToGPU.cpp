@@ -31,6 +31,9 @@
 #include "qopt/Dialect/Qopt/IR/ConstantValues.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
 
+#include "DequantMmaKernels.h"
+#include "KernelBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -47,7 +50,17 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <set>
 
 namespace qopt {
 #define GEN_PASS_DEF_CONVERTBITPLANETOGPU
@@ -56,11 +69,9 @@ namespace qopt {
 
 using namespace mlir;
 using namespace qopt;
+using namespace qopt::gpu_kernels;
 
 namespace {
-
-/// How a scale or zero point is indexed.
-enum class ParamKind { None, Scalar, Row, Col, ColGroup };
 
 /// Everything one BMMA kernel is specialized on.
 struct BmmaConfig {
@@ -88,62 +99,6 @@ struct BmmaConfig {
   int64_t accPerFrag() const { return mmaM() / 4; } // s32 per thread
   int64_t stageBytes() const { return (q * bm + p * bn) * 32; }
 };
-
-/// Small builder helpers on index and i32 values.
-struct KB {
-  OpBuilder &b;
-  Location loc;
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-  }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
-  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
-  Value ult(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value addc(Value x, int64_t c) { return c ? add(x, idx(c)) : x; }
-  Value mulc(Value x, int64_t c) { return c == 1 ? x : mul(x, idx(c)); }
-  Value load(Value m, ValueRange is) {
-    return memref::LoadOp::create(b, loc, m, is);
-  }
-  Value toF32(Value v) {
-    if (v.getType().isF32())
-      return v;
-    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-  }
-};
-
-/// The builder of one gpu.func kernel.
-static gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc,
-                                 gpu::GPUModuleOp module, StringRef name,
-                                 TypeRange args, int64_t threads,
-                                 TypeRange workgroup = {}) {
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}),
-                                     workgroup);
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
-  b.setInsertionPointToStart(&func.getBody().front());
-  gpu::ReturnOp::create(b, loc);
-  return func;
-}
-
-/// The global thread index of a 1-D launch.
-static Value globalThread(KB &k, int64_t threads) {
-  Value bid = gpu::BlockIdOp::create(k.b, k.loc, gpu::Dimension::x);
-  Value tid = gpu::ThreadIdOp::create(k.b, k.loc, gpu::Dimension::x);
-  return k.add(k.mulc(bid, threads), tid);
-}
 
 /// src [R, K] i8 -> planes [B, R, KW] i32: one thread per (row, word).
 static gpu::GPUFuncOp buildPackKernel(OpBuilder &b, Location loc,
@@ -229,28 +184,6 @@ static gpu::GPUFuncOp buildRowSumKernel(OpBuilder &b, Location loc,
 }
 
 /// Index of a scale/zero point for output element (row, col) in group g.
-static Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
-                       Value g) {
-  SmallVector<Value> is;
-  switch (kind) {
-  case ParamKind::None:
-    return {};
-  case ParamKind::Scalar:
-    is.assign(cast<MemRefType>(param.getType()).getRank(), k.idx(0));
-    break;
-  case ParamKind::Row:
-    is = {row};
-    break;
-  case ParamKind::Col:
-    is = {col};
-    break;
-  case ParamKind::ColGroup:
-    is = {col, g};
-    break;
-  }
-  return k.load(param, is);
-}
-
 /// The binary MMA kernel with its fused epilogue.
 ///
 /// Arguments: act planes [Q, M, KW], weight planes [P, N, KW], then the
@@ -607,40 +540,17 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     return acc;
   };
 
-  // Output coordinates of accumulator a (clamped for parameter loads).
-  auto coords = [&](KB &n, int64_t a) {
-    int64_t e = a % c.accPerFrag();
-    int64_t f = (a / c.accPerFrag()) % c.nf();
-    int64_t mfI = a / (c.accPerFrag() * c.nf());
-    Value row =
-        n.add(n.add(m0, n.addc(warpRow, mfI * c.mmaM() + (e / 2) * 8)), g);
-    Value col = n.add(n.add(n0, n.addc(warpCol, f * 8 + e % 2)), n.mulc(t, 2));
-    return std::make_pair(row, col);
-  };
-  // acc (exact integers of group gIdx) -> f32 with zero points and sw.
-  int64_t groupLen = c.groupSize ? c.groupSize : c.k;
+  AccLayout layout{m0, n0, warpRow, warpCol, g, t, c.mmaM(), c.nf()};
+  EpilogueParams ep;
+  ep.sa = sa, ep.za = za, ep.sw = sw, ep.zw = zw, ep.bias = bias;
+  ep.rowSumA = rowSumA, ep.rowSumW = rowSumW;
+  ep.saKind = c.sa, ep.zaKind = c.za, ep.swKind = c.sw, ep.zwKind = c.zw;
+  ep.groupLen = c.groupSize ? c.groupSize : c.k;
   auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
                   SmallVector<Value> facc) {
     KB n{nb, l};
-    for (int64_t a = 0; a < nAcc; ++a) {
-      auto [row, col] = coords(n, a);
-      Value rowC = n.minu(row, mLast), colC = n.minu(col, nLast);
-      Value v = acc[a];
-      Value zaV = loadParam(n, za, c.za, rowC, colC, gIdx);
-      Value zwV = loadParam(n, zw, c.zw, rowC, colC, gIdx);
-      if (zwV)
-        v = n.sub(v, n.mul(zwV, n.load(rowSumA, {rowC, gIdx})));
-      if (zaV)
-        v = n.sub(v, n.mul(zaV, n.load(rowSumW, {colC, gIdx})));
-      if (zaV && zwV)
-        v = n.add(v, n.mul(n.i32(groupLen), n.mul(zaV, zwV)));
-      Value f = arith::SIToFPOp::create(nb, l, nb.getF32Type(), v);
-      Value swV = n.toF32(loadParam(n, sw, c.sw, rowC, colC, gIdx));
-      f = arith::MulFOp::create(nb, l, f, swV);
-      facc[a] =
-          facc[a] ? arith::AddFOp::create(nb, l, facc[a], f).getResult() : f;
-    }
-    return facc;
+    return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc,
+                        std::move(facc));
   };
 
   SmallVector<Value> zeros(nAcc, k.i32(0));
@@ -675,24 +585,7 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     facc.assign(outer.getResults().begin(), outer.getResults().end());
   }
 
-  // Epilogue in registers: sa, bias, output type; one store per element.
-  for (int64_t a = 0; a < nAcc; ++a) {
-    auto [row, col] = coords(k, a);
-    Value rowC = k.minu(row, mLast), colC = k.minu(col, nLast);
-    Value y = facc[a];
-    if (Value saV = loadParam(k, sa, c.sa, rowC, colC, Value()))
-      y = arith::MulFOp::create(b, loc, y, k.toF32(saV));
-    if (bias)
-      y = arith::AddFOp::create(b, loc, y, k.toF32(k.load(bias, {colC})));
-    if (!c.outType.isF32())
-      y = arith::TruncFOp::create(b, loc, c.outType, y);
-    Value inBounds =
-        arith::AndIOp::create(b, loc, k.ult(row, m), k.ult(col, k.idx(c.n)));
-    auto store = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g2(b);
-    b.setInsertionPointToStart(&store.getThenRegion().front());
-    memref::StoreOp::create(b, loc, y, out, ValueRange{row, col});
-  }
+  storeEpilogue(k, layout, ep, m, mLast, c.n, facc, c.outType, out);
   return func;
 }
 
@@ -843,8 +736,9 @@ static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
   return f;
 }
 
-/// x [M, K] f32/f16 -> planes [Q, M, KW] i32 (and row sums [M, G], and the
-/// computed scales [M] / zero points [M]): one block of 256 threads per row.
+/// x [M, K] f32/f16 -> planes [Q, M, KW] i32, or with `bytesOut` the values
+/// as bytes [M, KW * 32] i8 (imma), and row sums [M, G], and the computed
+/// scales [M] / zero points [M]: one block of 256 threads per row.
 ///
 /// Arguments: x, then the given scale (and zero point) unless computed,
 /// planes, row sums (if wanted), then the computed scale (and zero point).
@@ -865,7 +759,8 @@ static gpu::GPUFuncOp
 buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
                      StringRef name, const FusedQuant &f,
                      ArrayRef<Type> argTypes, int64_t bits, int64_t kReal,
-                     int64_t kw, int64_t groups, bool rowSums) {
+                     int64_t kw, int64_t groups, bool rowSums,
+                     bool bytesOut = false) {
   MLIRContext *ctx = b.getContext();
   const int64_t threads = 256, warps = threads / 32;
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
@@ -1040,6 +935,14 @@ buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
               r = arith::SelectOp::create(nb, l, isNan, zpF, r);
               Value qv = arith::FPToSIOp::create(nb, l, i32, r);
               qv = arith::SelectOp::create(nb, l, valid, qv, n.i32(0));
+              if (bytesOut) {
+                // imma's operand: one byte per element, K zero-padded.
+                Value byte = arith::TruncIOp::create(nb, l, nb.getI8Type(), qv);
+                memref::StoreOp::create(nb, l, byte, planes,
+                                        ValueRange{row, col});
+                scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], qv)});
+                return;
+              }
               SmallVector<Value> planeWords;
               for (int64_t bit = 0; bit < bits; ++bit) {
                 Value x1 = bit ? arith::ShRUIOp::create(nb, l, qv, n.i32(bit))
@@ -1146,28 +1049,296 @@ static Value i32Resource(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 // The pass
 //===----------------------------------------------------------------------===//
 
-/// Why the kernels cannot take `op`, if they cannot.
-static std::optional<std::string> unsupportedOnGpu(QMatmulOp op) {
-  if (op.isWeightOnly())
-    return std::string("weight-only (float activation) matmuls have no "
-                       "bit-plane GPU kernel; quantize the activations");
+/// The kernel families a quantized matmul can become.
+enum class Family { Bmma, Imma, Hmma };
+
+static StringRef familyName(Family f) {
+  switch (f) {
+  case Family::Bmma:
+    return "bmma";
+  case Family::Imma:
+    return "imma";
+  case Family::Hmma:
+    return "hmma";
+  }
+  llvm_unreachable("family");
+}
+
+static std::optional<Family> familyNamed(StringRef name) {
+  return llvm::StringSwitch<std::optional<Family>>(name)
+      .Case("bmma", Family::Bmma)
+      .Case("imma", Family::Imma)
+      .Case("hmma", Family::Hmma)
+      .Default(std::nullopt);
+}
+
+/// True when the weights are known at compile time (stored bit planes or
+/// a storage_cast constant), which imma and hmma need: they repack them.
+static bool hasConstantWeights(QMatmulOp op) {
+  Value w = op.getWeight();
+  if (auto unpack = w.getDefiningOp<BitplaneUnpackOp>())
+    return static_cast<bool>(readIntConstant(unpack.getPlanes()));
+  if (auto cast = w.getDefiningOp<StorageCastOp>())
+    return static_cast<bool>(readIntConstant(cast.getInput()));
+  return false;
+}
+
+/// Why `family` cannot take `op`, if it cannot.
+static std::optional<std::string> unsupportedBy(QMatmulOp op, Family family) {
   auto weightType = op.getWeight().getType();
   if (ShapedType::isDynamic(op.getAct().getType().getDimSize(1)) ||
       ShapedType::isDynamic(weightType.getDimSize(0)) ||
       ShapedType::isDynamic(weightType.getDimSize(1)))
     return std::string("the GPU kernels need static K and N");
-  IntType aq = op.getActStorageType(), wq = op.getWeightStorageType();
-  if (aq.getWidth() > 8 || wq.getWidth() > 8)
-    return "bit planes on the GPU take at most 8 bits per operand (got W" +
-           std::to_string(wq.getWidth()) + "A" + std::to_string(aq.getWidth()) +
-           ")";
+  IntType wq = op.getWeightStorageType();
+  IntType aq = op.getActStorageType();
   QuantSchemeAttr wScheme = op.getWeightScheme();
   int64_t groupSize = wScheme.isPerGroup() ? wScheme.getGroupSize() : 0;
-  if (groupSize && groupSize % 256)
-    return "per-group weights need groups of a multiple of 256 on the GPU "
-           "(whole m16n8k256 steps), got " +
-           std::to_string(groupSize);
+  auto bitsText = [&] {
+    return "W" + std::to_string(wq.getWidth()) + "A" +
+           (aq ? std::to_string(aq.getWidth()) : std::string("16"));
+  };
+  switch (family) {
+  case Family::Bmma:
+    if (op.isWeightOnly())
+      return std::string("weight-only (float activation) matmuls have no "
+                         "bit-plane GPU kernel; quantize the activations");
+    if (aq.getWidth() > 8 || wq.getWidth() > 8)
+      return "bit planes on the GPU take at most 8 bits per operand (got " +
+             bitsText() + ")";
+    if (groupSize && groupSize % 256)
+      return "per-group weights need groups of a multiple of 256 on the GPU "
+             "(whole m16n8k256 steps), got " +
+             std::to_string(groupSize);
+    return std::nullopt;
+  case Family::Imma:
+  case Family::Hmma:
+    break;
+  }
+  StringRef name = family == Family::Imma ? "the s8 tensor-core kernel (imma)"
+                                          : "the f16 tensor-core kernel (hmma)";
+  if (family == Family::Imma && op.isWeightOnly())
+    return (name + " takes integer activations").str();
+  if (family == Family::Hmma && !op.isWeightOnly())
+    return (name + " takes float activations (weight-only quantization)").str();
+  if (wq.getWidth() > 8 || (aq && aq.getWidth() > 8))
+    return (name + " takes at most 8 bits per operand (got " + bitsText() +
+            ")")
+        .str();
+  if (!hasConstantWeights(op))
+    return (name + " needs constant weights").str();
+  if (groupSize && groupSize % 32)
+    return (name + " needs weight groups of a multiple of 32, got " +
+            Twine(groupSize))
+        .str();
   return std::nullopt;
+}
+
+/// Why no GPU kernel can take `op` (the reasons of each family that could
+/// apply), if none can.
+static std::optional<std::string> unsupportedOnGpu(QMatmulOp op) {
+  if (op.isWeightOnly())
+    return unsupportedBy(op, Family::Hmma);
+  std::optional<std::string> bmma = unsupportedBy(op, Family::Bmma);
+  std::optional<std::string> imma = unsupportedBy(op, Family::Imma);
+  if (!bmma || !imma)
+    return std::nullopt;
+  if (*bmma == *imma)
+    return bmma;
+  return *bmma + "; " + *imma;
+}
+
+//===----------------------------------------------------------------------===//
+// The planner
+//===----------------------------------------------------------------------===//
+
+/// One range of M of a plan: M <= mMax (after the previous range) runs
+/// `family`; imma and hmma use their 16-row tile when `smallTile`.
+struct PlanRange {
+  int64_t mMax;
+  Family family;
+  bool smallTile;
+};
+
+/// Measured kernel times (bench/gpu_bench.py --cost-table): per kernel
+/// family, bit widths, layer shape and M, microseconds per call.
+struct CostTable {
+  struct Entry {
+    Family family;
+    int64_t w, a, n, k, m;
+    double us;
+  };
+  std::string device;
+  std::vector<Entry> entries;
+};
+
+static FailureOr<CostTable> readCostTable(StringRef path, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read the cost table '" + path.str() +
+            "': " + buffer.getError().message();
+    return failure();
+  }
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!json) {
+    error = "the cost table '" + path.str() +
+            "' is not JSON: " + llvm::toString(json.takeError());
+    return failure();
+  }
+  CostTable table;
+  const llvm::json::Object *root = json->getAsObject();
+  const llvm::json::Array *entries = root ? root->getArray("entries") : nullptr;
+  if (!entries) {
+    error = "the cost table '" + path.str() + "' has no \"entries\" array";
+    return failure();
+  }
+  if (std::optional<StringRef> d = root->getString("device"))
+    table.device = d->str();
+  for (size_t i = 0; i < entries->size(); ++i) {
+    const llvm::json::Object *e = (*entries)[i].getAsObject();
+    auto fail = [&](StringRef what) {
+      error = "the cost table '" + path.str() + "': entry " +
+              std::to_string(i) + " " + what.str();
+      return failure();
+    };
+    if (!e)
+      return fail("is not an object");
+    std::optional<StringRef> kernel = e->getString("kernel");
+    std::optional<Family> family = kernel ? familyNamed(*kernel) : std::nullopt;
+    if (!family)
+      return fail("has no \"kernel\" of bmma, imma or hmma");
+    CostTable::Entry entry{*family, 0, 0, 0, 0, 0, 0};
+    for (auto [key, field] :
+         {std::pair<StringRef, int64_t *>{"w", &entry.w}, {"a", &entry.a},
+          {"n", &entry.n}, {"k", &entry.k}, {"m", &entry.m}}) {
+      std::optional<int64_t> v = e->getInteger(key);
+      if (!v || *v <= 0)
+        return fail(("has no positive integer \"" + key + "\"").str());
+      *field = *v;
+    }
+    std::optional<double> us = e->getNumber("us");
+    if (!us || !(*us > 0))
+      return fail("has no positive \"us\"");
+    entry.us = *us;
+    table.entries.push_back(entry);
+  }
+  return table;
+}
+
+/// The measured time of `family` for a W`w`A`a` layer of N x K at each
+/// measured M, from the nearest measured shape (by N * K), scaled by the
+/// ratio of N * K: {M -> us}. Empty when nothing was measured for it.
+static std::map<int64_t, double> measuredTimes(const CostTable &table,
+                                               Family family, int64_t w,
+                                               int64_t a, int64_t n,
+                                               int64_t k) {
+  double size = static_cast<double>(n) * k, bestDist = 0;
+  std::optional<std::pair<int64_t, int64_t>> shape;
+  for (const CostTable::Entry &e : table.entries) {
+    if (e.family != family || e.w != w || e.a != a)
+      continue;
+    double dist = std::abs(std::log(static_cast<double>(e.n) * e.k / size));
+    if (!shape || dist < bestDist) {
+      shape = {e.n, e.k};
+      bestDist = dist;
+    }
+  }
+  std::map<int64_t, double> times;
+  if (!shape)
+    return times;
+  double scale = size / (static_cast<double>(shape->first) * shape->second);
+  for (const CostTable::Entry &e : table.entries)
+    if (e.family == family && e.w == w && e.a == a && e.n == shape->first &&
+        e.k == shape->second)
+      times[e.m] = e.us * scale;
+  return times;
+}
+
+/// The plan of `op` among `candidates` (each able to take it).
+///
+/// With a cost table: at each measured M the candidate measured fastest
+/// (for the nearest measured shape of the same bit widths), each range
+/// running up to its M; candidates never measured take part only when no
+/// candidate was. Without one (or with nothing measured): imma when P * Q
+/// > 8, else bmma (a binary MMA does 8x the K of an s8 MMA per instruction
+/// at Ampere's rates, so P * Q binary products win only below 8; Hopper's
+/// b1 rate is not published), and hmma for weight-only layers. imma/hmma
+/// use the 16-row tile for M <= 16.
+static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
+                                      const CostTable *table) {
+  constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
+  int64_t p = op.getWeightStorageType().getWidth();
+  IntType aq = op.getActStorageType();
+  int64_t q = aq ? aq.getWidth() : 16;
+  int64_t n = op.getWeight().getType().getDimSize(0);
+  int64_t k = op.getWeight().getType().getDimSize(1);
+  int64_t mStatic = op.getAct().getType().getDimSize(0);
+  auto ranges = [&](Family f) -> SmallVector<PlanRange> {
+    if (f == Family::Bmma)
+      return {{kAny, f, false}};
+    if (!ShapedType::isDynamic(mStatic))
+      return {{kAny, f, mStatic <= 16}};
+    return {{16, f, true}, {kAny, f, false}};
+  };
+  if (table) {
+    std::map<Family, std::map<int64_t, double>> times;
+    std::set<int64_t> ms;
+    for (Family f : candidates) {
+      std::map<int64_t, double> t = measuredTimes(*table, f, p, q, n, k);
+      if (t.empty())
+        continue;
+      for (auto &[m, us] : t)
+        ms.insert(m);
+      times[f] = std::move(t);
+    }
+    if (!times.empty()) {
+      // The fastest at each measured M (interpolating linearly in M where a
+      // candidate lacks that M, holding its ends beyond its range).
+      auto at = [](const std::map<int64_t, double> &t, int64_t m) {
+        auto hi = t.lower_bound(m);
+        if (hi == t.end())
+          return std::prev(t.end())->second;
+        if (hi->first == m || hi == t.begin())
+          return hi->second;
+        auto lo = std::prev(hi);
+        double x = double(m - lo->first) / double(hi->first - lo->first);
+        return lo->second + x * (hi->second - lo->second);
+      };
+      SmallVector<PlanRange> plan;
+      std::vector<int64_t> mList(ms.begin(), ms.end());
+      for (size_t i = 0; i < mList.size(); ++i) {
+        int64_t m = mList[i];
+        Family best = times.begin()->first;
+        double bestUs = std::numeric_limits<double>::infinity();
+        for (auto &[f, t] : times)
+          if (double us = at(t, m); us < bestUs) {
+            best = f;
+            bestUs = us;
+          }
+        int64_t mMax = i + 1 == mList.size() ? kAny : m;
+        bool small = best != Family::Bmma && m <= 16;
+        if (!plan.empty() && plan.back().family == best &&
+            plan.back().smallTile == small)
+          plan.back().mMax = mMax;
+        else
+          plan.push_back({mMax, best, small});
+      }
+      // A static M needs the one range that covers it.
+      if (!ShapedType::isDynamic(mStatic))
+        for (const PlanRange &r : plan)
+          if (mStatic <= r.mMax)
+            return {{kAny, r.family, r.family != Family::Bmma && mStatic <= 16}};
+      return plan;
+    }
+  }
+  if (llvm::is_contained(candidates, Family::Hmma))
+    return ranges(Family::Hmma);
+  bool bmma = llvm::is_contained(candidates, Family::Bmma);
+  bool imma = llvm::is_contained(candidates, Family::Imma);
+  if (imma && (!bmma || p * q > 8))
+    return ranges(Family::Imma);
+  return ranges(Family::Bmma);
 }
 
 struct BitplaneToGPUPass
@@ -1176,21 +1347,65 @@ struct BitplaneToGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<QMatmulOp> matmuls;
+    std::optional<Family> forced;
+    if (kernel != "auto") {
+      forced = familyNamed(kernel);
+      if (!forced) {
+        module.emitError("qopt-bitplane-to-gpu: unknown kernel '")
+            << kernel << "' (bmma, imma, hmma or auto)";
+        return signalPassFailure();
+      }
+    }
+    std::optional<CostTable> table;
+    if (!costTable.empty()) {
+      std::string error;
+      FailureOr<CostTable> t = readCostTable(costTable, error);
+      if (failed(t)) {
+        module.emitError("qopt-bitplane-to-gpu: ") << error;
+        return signalPassFailure();
+      }
+      table = std::move(*t);
+    }
+    SmallVector<std::pair<QMatmulOp, SmallVector<PlanRange>>> matmuls;
+    bool failedAny = false;
     module.walk([&](QMatmulOp op) {
-      if (cpuFallback)
-        if (std::optional<std::string> why = unsupportedOnGpu(op)) {
+      std::optional<std::string> why;
+      SmallVector<Family> candidates;
+      if (forced) {
+        why = unsupportedBy(op, *forced);
+        if (!why)
+          candidates.push_back(*forced);
+      } else {
+        why = unsupportedOnGpu(op);
+        for (Family f : {Family::Bmma, Family::Imma, Family::Hmma})
+          if (!unsupportedBy(op, f))
+            candidates.push_back(f);
+      }
+      if (why) {
+        if (cpuFallback) {
           op.emitRemark("stays on the CPU: ") << *why;
-          return;
+        } else {
+          op.emitOpError(*why);
+          failedAny = true;
         }
-      matmuls.push_back(op);
+        return;
+      }
+      matmuls.push_back(
+          {op, planFor(op, candidates, table ? &*table : nullptr)});
     });
+    if (failedAny)
+      return signalPassFailure();
     if (matmuls.empty())
       return;
     if (mmaShape != "auto" && mmaShape != "m16n8k256" &&
         mmaShape != "m8n8k128") {
       module.emitError("qopt-bitplane-to-gpu: unknown mma-shape '")
           << mmaShape << "' (m16n8k256, m8n8k128 or auto)";
+      return signalPassFailure();
+    }
+    if (planeLoop != "auto" && planeLoop != "shift" && planeLoop != "act") {
+      module.emitError("qopt-bitplane-to-gpu: unknown plane-loop '")
+          << planeLoop << "' (act, shift or auto)";
       return signalPassFailure();
     }
     OpBuilder b(module.getContext());
@@ -1200,66 +1415,47 @@ struct BitplaneToGPUPass
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     b.getUnitAttr());
     unsigned index = 0;
-    for (QMatmulOp op : matmuls)
-      if (failed(lower(op, gpuModule, index++)))
+    for (auto &[op, plan] : matmuls)
+      if (failed(lower(op, plan, gpuModule, index++)))
         return signalPassFailure();
   }
 
-  LogicalResult lower(QMatmulOp op, gpu::GPUModuleOp gpuModule, unsigned index);
+  LogicalResult lower(QMatmulOp op, ArrayRef<PlanRange> plan,
+                      gpu::GPUModuleOp gpuModule, unsigned index);
 };
 
-LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
+/// The device side of one run of a host function: its device buffers
+/// (freed at the end of the range that allocated them) and the operands
+/// already copied in.
+struct DeviceRun {
+  SmallVector<Value> buffers;
+  llvm::DenseMap<Value, Value> onDevice;
+};
+
+LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
+                                       gpu::GPUModuleOp gpuModule,
                                        unsigned index) {
   MLIRContext *ctx = op.getContext();
   Location loc = op.getLoc();
-  if (std::optional<std::string> why = unsupportedOnGpu(op))
-    return op.emitOpError(*why);
   auto actType = op.getAct().getType();
   auto weightType = op.getWeight().getType();
   IntType aq = op.getActStorageType(), wq = op.getWeightStorageType();
   int64_t kk = actType.getDimSize(1), n = weightType.getDimSize(0);
+  int64_t mStatic = actType.getDimSize(0);
   QuantSchemeAttr wScheme = op.getWeightScheme();
   int64_t groupSize = wScheme.isPerGroup() ? wScheme.getGroupSize() : 0;
+  int64_t groups = groupSize ? kk / groupSize : 1;
+  int64_t groupLen = groupSize ? groupSize : kk;
   auto resultType = op.getResult().getType();
+  OpBuilder b(ctx);
+  Type i8 = b.getI8Type(), i32 = b.getI32Type();
+  int64_t dyn = ShapedType::kDynamic;
+  auto memrefOf = [](RankedTensorType t, Type elem = {}) {
+    return MemRefType::get(t.getShape(), elem ? elem : t.getElementType());
+  };
+  std::string prefix = ("qmatmul" + Twine(index)).str();
 
-  BmmaConfig c;
-  c.p = wq.getWidth();
-  c.q = aq.getWidth();
-  c.wSigned = wq.getIsSigned();
-  c.aSigned = aq.getIsSigned();
-  c.n = n;
-  c.k = kk;
-  c.kw = (kk + 255) / 256 * 8;
-  c.groupSize = groupSize;
-  c.groups = groupSize ? kk / groupSize : 1;
-  int64_t mStatic = actType.getDimSize(0);
-  c.smallM =
-      mmaShape == "m8n8k128" ||
-      (mmaShape == "auto" && !ShapedType::isDynamic(mStatic) && mStatic <= 8);
-  if (c.smallM) {
-    // Decode shapes: one 8-row strip, four warps side by side along N.
-    c.bm = 8;
-    c.bn = 128;
-    c.warpsM = 1;
-    c.warpsN = 4;
-  }
-  // Accumulator updates per k-step: P*Q multiply-adds (one per plane pair),
-  // or one per shift (two chains, and a subtraction, when a sign plane
-  // exists).
-  int64_t chainedUpdates = (c.p + c.q - 1) * ((c.wSigned || c.aSigned) ? 2 : 1);
-  if (planeLoop == "auto")
-    c.chain = chainedUpdates < c.p * c.q;
-  else if (planeLoop == "shift" || planeLoop == "act")
-    c.chain = planeLoop == "shift";
-  else
-    return op.emitOpError("unknown plane-loop '")
-           << planeLoop << "' (act, shift or auto)";
-  c.stages = std::max<int64_t>(
-      1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
-  if (c.stageBytes() > 48 * 1024)
-    return op.emitOpError("one pipeline stage of W")
-           << c.p << "A" << c.q << " needs " << c.stageBytes()
-           << " bytes of shared memory, more than 48 KiB";
+  // How each scale and zero point is indexed.
   QuantSchemeAttr aScheme = op.getActSchemeAttr();
   auto kindOf = [](Value v, bool perTensor, ParamKind vector) {
     if (!v)
@@ -1271,113 +1467,26 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     return vector;
   };
   bool actPerTensor = !aScheme || aScheme.isPerTensor();
-  c.sa = kindOf(op.getActScale(), actPerTensor, ParamKind::Row);
-  c.za = kindOf(op.getActZeroPoint(), false, ParamKind::Row);
-  c.sw = kindOf(op.getWeightScale(), wScheme.isPerTensor(),
-                wScheme.isPerGroup() ? ParamKind::ColGroup : ParamKind::Col);
+  ParamKind saKind = kindOf(op.getActScale(), actPerTensor, ParamKind::Row);
+  ParamKind zaKind = kindOf(op.getActZeroPoint(), false, ParamKind::Row);
+  ParamKind swKind =
+      kindOf(op.getWeightScale(), wScheme.isPerTensor(),
+             wScheme.isPerGroup() ? ParamKind::ColGroup : ParamKind::Col);
   ParamKind zwVector = ParamKind::Col;
   if (Value zwv = op.getWeightZeroPoint())
     if (cast<RankedTensorType>(zwv.getType()).getRank() == 2)
       zwVector = ParamKind::ColGroup;
-  c.zw = kindOf(op.getWeightZeroPoint(), false, zwVector);
-  c.bias = static_cast<bool>(op.getBias());
-  c.outType = resultType.getElementType();
+  ParamKind zwKind = kindOf(op.getWeightZeroPoint(), false, zwVector);
 
-  // --- kernels ---------------------------------------------------------
-  OpBuilder b(ctx);
-  Type i8 = b.getI8Type(), i32 = b.getI32Type();
-  int64_t dyn = ShapedType::kDynamic;
-  auto memrefOf = [](RankedTensorType t, Type elem = {}) {
-    return MemRefType::get(t.getShape(), elem ? elem : t.getElementType());
-  };
-  auto actBytes = MemRefType::get({mStatic, kk}, i8);
-  auto actPlanesType = MemRefType::get({c.q, mStatic, c.kw}, i32);
-  auto wPlanesType = MemRefType::get({c.p, n, c.kw}, i32);
-  std::string prefix = ("qmatmul" + Twine(index)).str();
-  int64_t groupLen = groupSize ? groupSize : kk;
-  auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
-  // A qopt.quantize of float activations is done by the pack kernel itself.
-  std::optional<FusedQuant> fq = matchFusedQuant(op.getAct(), kk);
-  SmallVector<Type> quantArgTypes;
-  Type fqScaleType, fqZpType;
-  if (fq) {
-    fqScaleType = memrefOf(cast<RankedTensorType>(fq->op.getScale().getType()));
-    if (Value zp = fq->op.getZeroPoint())
-      fqZpType = memrefOf(cast<RankedTensorType>(zp.getType()));
-    quantArgTypes.push_back(
-        memrefOf(cast<RankedTensorType>(fq->op.getInput().getType())));
-    if (!fq->computeParams) {
-      quantArgTypes.push_back(fqScaleType);
-      if (fqZpType)
-        quantArgTypes.push_back(fqZpType);
-    }
-    quantArgTypes.push_back(actPlanesType);
-    if (c.zw != ParamKind::None)
-      quantArgTypes.push_back(actSumsType);
-    if (fq->computeParams) {
-      quantArgTypes.push_back(fqScaleType);
-      if (fqZpType)
-        quantArgTypes.push_back(fqZpType);
-    }
-    gpu::GPUFuncOp quantPack = buildQuantPackKernel(
-        b, loc, gpuModule, prefix + "_quant_pack_act", *fq, quantArgTypes, c.q,
-        kk, c.kw, c.groups, c.zw != ParamKind::None);
-    quantPack->setAttr(
-        "qopt.quantize",
-        b.getDictionaryAttr(
-            {b.getNamedAttr("params",
-                            b.getStringAttr(
-                                fq->computeParams
-                                    ? "computed"
-                                    : (fq->perRow ? "per_row" : "per_tensor"))),
-             b.getNamedAttr("symmetric", b.getBoolAttr(fq->symmetric))}));
-  } else {
-    buildPackKernel(b, loc, gpuModule, prefix + "_pack_act", actBytes,
-                    actPlanesType, c.q, kk, c.kw);
-    if (c.zw != ParamKind::None)
-      buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_act", actBytes,
-                        actSumsType, c.aSigned, groupLen, c.groups);
-  }
+  // A qopt.quantize of float activations is done by a kernel (bit planes
+  // for bmma, bytes for imma).
+  std::optional<FusedQuant> fq;
+  if (!op.isWeightOnly())
+    fq = matchFusedQuant(op.getAct(), kk);
   std::optional<std::vector<int64_t>> wConst =
       constantWeights(op.getWeight(), wq, n, kk);
-  auto wBytes = MemRefType::get({n, kk}, i8);
-  auto wSumsType = MemRefType::get({n, c.groups}, i32);
-  if (!wConst) {
-    buildPackKernel(b, loc, gpuModule, prefix + "_pack_weight", wBytes,
-                    wPlanesType, c.p, kk, c.kw);
-    if (c.za != ParamKind::None)
-      buildRowSumKernel(b, loc, gpuModule, prefix + "_rowsum_weight", wBytes,
-                        wSumsType, c.wSigned, groupLen, c.groups);
-  }
-  SmallVector<Type> argTypes = {actPlanesType, wPlanesType};
-  SmallVector<Value> params; // host tensors, in argument order after sums
-  if (c.zw != ParamKind::None)
-    argTypes.push_back(MemRefType::get({mStatic, c.groups}, i32));
-  if (c.za != ParamKind::None)
-    argTypes.push_back(wSumsType);
-  for (Value v : {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
-                  op.getWeightZeroPoint(), op.getBias()})
-    if (v) {
-      params.push_back(v);
-      argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
-    }
-  argTypes.push_back(memrefOf(resultType));
-  gpu::GPUFuncOp bmma =
-      buildBmmaKernel(b, loc, gpuModule, prefix + "_bmma", c, argTypes);
-  bmma->setAttr(
-      "qopt.bitplane",
-      b.getDictionaryAttr(
-          {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
-           b.getNamedAttr("act_bits", b.getI64IntegerAttr(c.q)),
-           b.getNamedAttr("mma",
-                          b.getStringAttr(c.smallM ? "m8n8k128" : "m16n8k256")),
-           b.getNamedAttr("block_tile", b.getDenseI64ArrayAttr({c.bm, c.bn})),
-           b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
-           b.getNamedAttr("plane_loop",
-                          b.getStringAttr(c.chain ? "shift" : "act")),
-           b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
 
-  // --- host side -------------------------------------------------------
+  // --- the host function -----------------------------------------------
   // Built in a private function of its own (`qopt.gpu_host`), called in
   // place of the matmul: it frees its device buffers itself, and the
   // model's buffer deallocation, which cannot reason about device memory,
@@ -1388,9 +1497,20 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
                                        moduleBuilder.getFunctionType({}, {}));
   hostFunc.setPrivate();
   hostFunc->setAttr("qopt.gpu_host", b.getUnitAttr());
+  SmallVector<Attribute> planText;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    std::string text =
+        plan[i].mMax == std::numeric_limits<int64_t>::max()
+            ? (i ? "M > " + std::to_string(plan[i - 1].mMax) : "any M")
+            : "M <= " + std::to_string(plan[i].mMax);
+    text += ": " + familyName(plan[i].family).str();
+    if (plan[i].family != Family::Bmma)
+      text += plan[i].smallTile ? " 16-row tile" : " 64-row tile";
+    planText.push_back(b.getStringAttr(text));
+  }
+  hostFunc->setAttr("qopt.gpu_plan", b.getArrayAttr(planText));
   b.setInsertionPointToStart(hostFunc.addEntryBlock());
   KB k{b, loc};
-  SmallVector<Value> deviceBuffers;
   Value mV =
       tensor::DimOp::create(b, loc, fq ? fq->op.getInput() : op.getAct(), 0);
   auto dynSizes = [&](MemRefType t) {
@@ -1400,14 +1520,28 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
         sizes.push_back(mV);
     return sizes;
   };
-  auto deviceAlloc = [&](MemRefType t) {
+  auto deviceAlloc = [&](DeviceRun &run, MemRefType t,
+                         ValueRange sizes = {}) {
     Value buf = gpu::AllocOp::create(b, loc, t, Type(), ValueRange{},
-                                     dynSizes(t), ValueRange{})
+                                     sizes.empty() ? dynSizes(t)
+                                                   : SmallVector<Value>(sizes),
+                                     ValueRange{})
                     .getMemref();
-    deviceBuffers.push_back(buf);
+    run.buffers.push_back(buf);
     return buf;
   };
-  llvm::DenseMap<Value, Value> onDevice;
+  // A device buffer of M rows of `rowBytes` bytes, seen as [M, rowBytes /
+  // size(elem)] of each element type asked for.
+  auto deviceRows = [&](DeviceRun &run, int64_t rowBytes) {
+    Value flat = deviceAlloc(run, MemRefType::get({dyn}, i8),
+                             ValueRange{k.mulc(mV, rowBytes)});
+    return [&, flat, rowBytes](Type elem) -> Value {
+      int64_t width = elem.getIntOrFloatBitWidth() / 8;
+      auto type = MemRefType::get({mStatic, rowBytes / width}, elem);
+      return memref::ViewOp::create(b, loc, type, flat, k.idx(0),
+                                    dynSizes(type));
+    };
+  };
   // Constants (weight planes and row sums, constant scales, bias) are
   // uploaded once per loaded library: the runtime's
   // qopt_gpu_constant_<type> returns a cached device copy of a host buffer
@@ -1462,12 +1596,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
       dev = memref::ExpandShapeOp::create(b, loc, memrefOf(t), dev, all);
     return dev;
   };
-  auto toDevice = [&](Value tensor) {
-    Value &cached = onDevice[tensor];
+  auto toDevice = [&](DeviceRun &run, Value tensor) {
+    Value &cached = run.onDevice[tensor];
     if (cached)
       return cached;
     if (Value dev = constantOnDevice(tensor)) {
-      onDevice[tensor] = dev;
+      run.onDevice[tensor] = dev;
       return dev;
     }
     Value key = tensor;
@@ -1479,9 +1613,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
     // Only read (copied to the device): no host copy of the tensor.
     Value host = bufferization::ToBufferOp::create(b, loc, memrefOf(t), tensor,
                                                    /*read_only=*/true);
-    Value dev = deviceAlloc(memrefOf(t));
+    Value dev = deviceAlloc(run, memrefOf(t));
     gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, dev, host);
-    onDevice[key] = dev;
+    run.onDevice[key] = dev;
     return dev;
   };
   auto launch1D = [&](StringRef name, Value work, ValueRange args) {
@@ -1491,97 +1625,457 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, gpu::GPUModuleOp gpuModule,
         b, loc, func, gpu::KernelDim3{blocks, k.idx(1), k.idx(1)},
         gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), args);
   };
-
-  Value actDev = toDevice(fq ? fq->op.getInput() : op.getAct());
-  Value actPlanes = deviceAlloc(actPlanesType);
-  SmallVector<Value> args = {actPlanes};
-  Value rowSumA, rowSumW, wPlanes;
-  // Device buffers the fused kernel fills with the computed parameters.
-  llvm::DenseMap<Value, Value> computed;
-  if (fq) {
-    if (c.zw != ParamKind::None)
-      rowSumA = deviceAlloc(actSumsType);
-    SmallVector<Value> qArgs = {actDev};
+  // The fused quantize kernel's arguments around its outputs `dst` (planes
+  // or bytes) and row sums; the computed scale / zero point buffers are
+  // allocated and recorded in `computed`.
+  auto fusedQuantArgs = [&](DeviceRun &run, Value dst, Value rowSums,
+                            llvm::DenseMap<Value, Value> &computed,
+                            Type scaleType, Type zpType) {
+    SmallVector<Value> qArgs = {toDevice(run, fq->op.getInput())};
     Value zp = fq->op.getZeroPoint();
     if (!fq->computeParams) {
-      qArgs.push_back(toDevice(fq->op.getScale()));
+      qArgs.push_back(toDevice(run, fq->op.getScale()));
       if (zp)
-        qArgs.push_back(toDevice(zp));
+        qArgs.push_back(toDevice(run, zp));
     }
-    qArgs.push_back(actPlanes);
-    if (rowSumA)
-      qArgs.push_back(rowSumA);
+    qArgs.push_back(dst);
+    if (rowSums)
+      qArgs.push_back(rowSums);
     if (fq->computeParams) {
-      Value s = deviceAlloc(cast<MemRefType>(fqScaleType));
+      Value s = deviceAlloc(run, cast<MemRefType>(scaleType));
       qArgs.push_back(s);
       computed[fq->op.getScale()] = s;
       if (zp) {
-        Value z = deviceAlloc(cast<MemRefType>(fqZpType));
+        Value z = deviceAlloc(run, cast<MemRefType>(zpType));
         qArgs.push_back(z);
         computed[zp] = z;
       }
     }
-    auto func =
-        gpuModule.lookupSymbol<gpu::GPUFuncOp>(prefix + "_quant_pack_act");
-    gpu::LaunchFuncOp::create(
-        b, loc, func, gpu::KernelDim3{mV, k.idx(1), k.idx(1)},
-        gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(), qArgs);
-  } else {
-    launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
-    if (c.zw != ParamKind::None) {
-      rowSumA = deviceAlloc(actSumsType);
-      launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups), {actDev, rowSumA});
+    return qArgs;
+  };
+  Type fqScaleType, fqZpType;
+  SmallVector<Type> fqInTypes; // x, then the given scale and zero point
+  if (fq) {
+    fqScaleType = memrefOf(cast<RankedTensorType>(fq->op.getScale().getType()));
+    if (Value zp = fq->op.getZeroPoint())
+      fqZpType = memrefOf(cast<RankedTensorType>(zp.getType()));
+    fqInTypes.push_back(
+        memrefOf(cast<RankedTensorType>(fq->op.getInput().getType())));
+    if (!fq->computeParams) {
+      fqInTypes.push_back(fqScaleType);
+      if (fqZpType)
+        fqInTypes.push_back(fqZpType);
     }
   }
-  if (wConst) {
-    std::vector<int32_t> planes(c.p * n * c.kw, 0);
-    std::vector<int32_t> sums(n * c.groups, 0);
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t x = 0; x < kk; ++x) {
-        int64_t v = (*wConst)[r * kk + x];
-        sums[r * c.groups + x / groupLen] += static_cast<int32_t>(v);
-        for (int64_t bit = 0; bit < c.p; ++bit)
-          if ((static_cast<uint64_t>(v) >> bit) & 1)
-            planes[(bit * n + r) * c.kw + x / 32] |=
-                static_cast<int32_t>(uint32_t(1) << (x % 32));
-      }
-    wPlanes =
-        toDevice(i32Resource(b, loc, {c.p, n, c.kw}, planes, "gpu_bitplanes"));
-    if (c.za != ParamKind::None)
-      rowSumW = toDevice(
-          i32Resource(b, loc, {n, c.groups}, sums, "gpu_weight_row_sums"));
-  } else {
-    Value wDev = toDevice(op.getWeight());
-    wPlanes = deviceAlloc(wPlanesType);
-    launch1D(prefix + "_pack_weight", k.idx(n * c.kw), {wDev, wPlanes});
-    if (c.za != ParamKind::None) {
-      rowSumW = deviceAlloc(wSumsType);
-      launch1D(prefix + "_rowsum_weight", k.idx(n * c.groups), {wDev, rowSumW});
+  auto fqArgTypes = [&](Type dst, bool rowSums, Type sumsType) {
+    SmallVector<Type> types(fqInTypes);
+    types.push_back(dst);
+    if (rowSums)
+      types.push_back(sumsType);
+    if (fq->computeParams) {
+      types.push_back(fqScaleType);
+      if (fqZpType)
+        types.push_back(fqZpType);
     }
-  }
-  args.push_back(wPlanes);
-  if (rowSumA)
-    args.push_back(rowSumA);
-  if (rowSumW)
-    args.push_back(rowSumW);
-  for (Value v : params) {
-    Value dev = computed.lookup(v);
-    args.push_back(dev ? dev : toDevice(v));
-  }
+    return types;
+  };
+  auto quantizeAttr = [&]() {
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("params",
+                        b.getStringAttr(fq->computeParams
+                                            ? "computed"
+                                            : (fq->perRow ? "per_row"
+                                                          : "per_tensor"))),
+         b.getNamedAttr("symmetric", b.getBoolAttr(fq->symmetric))});
+  };
+  // Kernels are built once per matmul, whichever ranges use them.
+  auto kernel = [&](StringRef name) {
+    return gpuModule.lookupSymbol<gpu::GPUFuncOp>(name);
+  };
+  OpBuilder kb(ctx); // kernel builder (its insertion point is irrelevant)
+
+  //===--- bmma: bit-plane binary MMA ------------------------------------===//
   auto outType = memrefOf(resultType);
-  Value outDev = deviceAlloc(outType);
-  args.push_back(outDev);
-  Value gridX = k.divu(k.addc(mV, c.bm - 1), k.idx(c.bm));
-  gpu::LaunchFuncOp::create(
-      b, loc, bmma,
-      gpu::KernelDim3{gridX, k.idx((n + c.bn - 1) / c.bn), k.idx(1)},
-      gpu::KernelDim3{k.idx(c.threads()), k.idx(1), k.idx(1)}, Value(), args);
-  Value host = memref::AllocOp::create(b, loc, outType, dynSizes(outType));
-  gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, outDev);
-  for (Value buf : deviceBuffers)
-    gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buf);
+  auto emitBmma = [&](DeviceRun &run) -> FailureOr<Value> {
+    BmmaConfig c;
+    c.p = wq.getWidth();
+    c.q = aq.getWidth();
+    c.wSigned = wq.getIsSigned();
+    c.aSigned = aq.getIsSigned();
+    c.n = n;
+    c.k = kk;
+    c.kw = (kk + 255) / 256 * 8;
+    c.groupSize = groupSize;
+    c.groups = groups;
+    c.smallM =
+        mmaShape == "m8n8k128" ||
+        (mmaShape == "auto" && !ShapedType::isDynamic(mStatic) && mStatic <= 8);
+    if (c.smallM) {
+      // Decode shapes: one 8-row strip, four warps side by side along N.
+      c.bm = 8;
+      c.bn = 128;
+      c.warpsM = 1;
+      c.warpsN = 4;
+    }
+    // Accumulator updates per k-step: P*Q multiply-adds (one per plane
+    // pair), or one per shift (two chains, and a subtraction, when a sign
+    // plane exists).
+    int64_t chainedUpdates =
+        (c.p + c.q - 1) * ((c.wSigned || c.aSigned) ? 2 : 1);
+    c.chain = planeLoop == "auto" ? chainedUpdates < c.p * c.q
+                                  : planeLoop == "shift";
+    c.stages = std::max<int64_t>(
+        1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
+    if (c.stageBytes() > 48 * 1024)
+      return op.emitOpError("one pipeline stage of W")
+             << c.p << "A" << c.q << " needs " << c.stageBytes()
+             << " bytes of shared memory, more than 48 KiB";
+    c.sa = saKind, c.za = zaKind, c.sw = swKind, c.zw = zwKind;
+    c.bias = static_cast<bool>(op.getBias());
+    c.outType = resultType.getElementType();
+
+    auto actBytes = MemRefType::get({mStatic, kk}, i8);
+    auto actPlanesType = MemRefType::get({c.q, mStatic, c.kw}, i32);
+    auto wPlanesType = MemRefType::get({c.p, n, c.kw}, i32);
+    auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
+    auto wBytes = MemRefType::get({n, kk}, i8);
+    auto wSumsType = MemRefType::get({n, c.groups}, i32);
+    bool zw = c.zw != ParamKind::None, za = c.za != ParamKind::None;
+    std::string bmmaName = prefix + "_bmma";
+    if (!kernel(bmmaName)) {
+      if (fq) {
+        gpu::GPUFuncOp quantPack = buildQuantPackKernel(
+            kb, loc, gpuModule, prefix + "_quant_pack_act", *fq,
+            fqArgTypes(actPlanesType, zw, actSumsType), c.q, kk, c.kw,
+            c.groups, zw);
+        quantPack->setAttr("qopt.quantize", quantizeAttr());
+      } else {
+        buildPackKernel(kb, loc, gpuModule, prefix + "_pack_act", actBytes,
+                        actPlanesType, c.q, kk, c.kw);
+        if (zw)
+          buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_act",
+                            actBytes, actSumsType, c.aSigned, groupLen,
+                            c.groups);
+      }
+      if (!wConst) {
+        buildPackKernel(kb, loc, gpuModule, prefix + "_pack_weight", wBytes,
+                        wPlanesType, c.p, kk, c.kw);
+        if (za)
+          buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_weight",
+                            wBytes, wSumsType, c.wSigned, groupLen, c.groups);
+      }
+      SmallVector<Type> argTypes = {actPlanesType, wPlanesType};
+      if (zw)
+        argTypes.push_back(actSumsType);
+      if (za)
+        argTypes.push_back(wSumsType);
+      for (Value v : {op.getActScale(), op.getActZeroPoint(),
+                      op.getWeightScale(), op.getWeightZeroPoint(),
+                      op.getBias()})
+        if (v)
+          argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
+      argTypes.push_back(memrefOf(resultType));
+      gpu::GPUFuncOp bmma =
+          buildBmmaKernel(kb, loc, gpuModule, bmmaName, c, argTypes);
+      bmma->setAttr(
+          "qopt.bitplane",
+          b.getDictionaryAttr(
+              {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
+               b.getNamedAttr("act_bits", b.getI64IntegerAttr(c.q)),
+               b.getNamedAttr("mma", b.getStringAttr(c.smallM ? "m8n8k128"
+                                                              : "m16n8k256")),
+               b.getNamedAttr("block_tile",
+                              b.getDenseI64ArrayAttr({c.bm, c.bn})),
+               b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+               b.getNamedAttr("plane_loop",
+                              b.getStringAttr(c.chain ? "shift" : "act")),
+               b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
+    }
+
+    Value actDev = toDevice(run, fq ? fq->op.getInput() : op.getAct());
+    Value actPlanes = deviceAlloc(run, actPlanesType);
+    Value rowSumA, rowSumW, wPlanes;
+    // Device buffers the fused kernel fills with the computed parameters.
+    llvm::DenseMap<Value, Value> computed;
+    if (fq) {
+      if (zw)
+        rowSumA = deviceAlloc(run, actSumsType);
+      gpu::LaunchFuncOp::create(
+          b, loc, kernel(prefix + "_quant_pack_act"),
+          gpu::KernelDim3{mV, k.idx(1), k.idx(1)},
+          gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(),
+          fusedQuantArgs(run, actPlanes, rowSumA, computed, fqScaleType,
+                         fqZpType));
+    } else {
+      launch1D(prefix + "_pack_act", k.mulc(mV, c.kw), {actDev, actPlanes});
+      if (zw) {
+        rowSumA = deviceAlloc(run, actSumsType);
+        launch1D(prefix + "_rowsum_act", k.mulc(mV, c.groups),
+                 {actDev, rowSumA});
+      }
+    }
+    if (wConst) {
+      std::vector<int32_t> planes(c.p * n * c.kw, 0);
+      std::vector<int32_t> sums(n * c.groups, 0);
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t x = 0; x < kk; ++x) {
+          int64_t v = (*wConst)[r * kk + x];
+          sums[r * c.groups + x / groupLen] += static_cast<int32_t>(v);
+          for (int64_t bit = 0; bit < c.p; ++bit)
+            if ((static_cast<uint64_t>(v) >> bit) & 1)
+              planes[(bit * n + r) * c.kw + x / 32] |=
+                  static_cast<int32_t>(uint32_t(1) << (x % 32));
+        }
+      wPlanes = toDevice(
+          run, i32Resource(b, loc, {c.p, n, c.kw}, planes, "gpu_bitplanes"));
+      if (za)
+        rowSumW = toDevice(run, i32Resource(b, loc, {n, c.groups}, sums,
+                                            "gpu_weight_row_sums"));
+    } else {
+      Value wDev = toDevice(run, op.getWeight());
+      wPlanes = deviceAlloc(run, wPlanesType);
+      launch1D(prefix + "_pack_weight", k.idx(n * c.kw), {wDev, wPlanes});
+      if (za) {
+        rowSumW = deviceAlloc(run, wSumsType);
+        launch1D(prefix + "_rowsum_weight", k.idx(n * c.groups),
+                 {wDev, rowSumW});
+      }
+    }
+    SmallVector<Value> args = {actPlanes, wPlanes};
+    if (rowSumA)
+      args.push_back(rowSumA);
+    if (rowSumW)
+      args.push_back(rowSumW);
+    for (Value v : {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
+                    op.getWeightZeroPoint(), op.getBias()})
+      if (v) {
+        Value dev = computed.lookup(v);
+        args.push_back(dev ? dev : toDevice(run, v));
+      }
+    Value outDev = deviceAlloc(run, outType);
+    args.push_back(outDev);
+    Value gridX = k.divu(k.addc(mV, c.bm - 1), k.idx(c.bm));
+    gpu::LaunchFuncOp::create(
+        b, loc, kernel(bmmaName),
+        gpu::KernelDim3{gridX, k.idx((n + c.bn - 1) / c.bn), k.idx(1)},
+        gpu::KernelDim3{k.idx(c.threads()), k.idx(1), k.idx(1)}, Value(),
+        args);
+    return outDev;
+  };
+
+  //===--- imma / hmma: weights unpacked for s8 / f16 MMA ----------------===//
+  auto emitDequantMma = [&](DeviceRun &run, Family family,
+                            bool smallTile) -> FailureOr<Value> {
+    DequantMmaConfig c;
+    c.kind = family == Family::Imma ? MmaKind::S8 : MmaKind::F16;
+    bool s8 = c.kind == MmaKind::S8;
+    c.p = wq.getWidth();
+    c.wSigned = wq.getIsSigned();
+    c.wU8 = !c.wSigned && c.p == 8;
+    c.aU8 = s8 && !aq.getIsSigned() && aq.getWidth() == 8;
+    c.wMin = s8 ? 0 : wScheme.getQuantMin(wq);
+    c.n = n;
+    c.k = kk;
+    int64_t tileK = s8 ? 128 : 64;
+    c.kt = groupSize ? std::gcd(groupSize, tileK) : tileK;
+    c.kp = (kk + c.kt - 1) / c.kt * c.kt;
+    c.groupSize = groupSize;
+    c.groups = groups;
+    if (smallTile) {
+      // Decode shapes: one 16-row strip, four warps side by side along N.
+      c.bm = 16;
+      c.bn = 64;
+      c.warpsM = 1;
+      c.warpsN = 4;
+    }
+    c.stages = std::max<int64_t>(
+        1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
+    c.sa = s8 ? saKind : ParamKind::None;
+    c.za = s8 ? zaKind : ParamKind::None;
+    c.sw = swKind, c.zw = zwKind;
+    c.bias = static_cast<bool>(op.getBias());
+    c.outType = resultType.getElementType();
+    bool zwSums = s8 && c.zw != ParamKind::None;
+    bool zaSums = s8 && c.za != ParamKind::None;
+    // The kernel's parameters in argument order (hmma has no activation
+    // scale or zero point).
+    auto dequantParams = [&]() -> SmallVector<Value> {
+      return {s8 ? Value(op.getActScale()) : Value(),
+              s8 ? Value(op.getActZeroPoint()) : Value(),
+              op.getWeightScale(), op.getWeightZeroPoint(), op.getBias()};
+    };
+
+    StringRef kindName = familyName(family);
+    std::string mmaName =
+        prefix + "_" + kindName.str() + (smallTile ? "_m16" : "");
+    std::string actName = prefix + (s8 ? "_quant_bytes_act" : "_to_f16_act");
+    auto actWordsType = MemRefType::get({mStatic, c.actWords()}, i32);
+    auto actElemType = MemRefType::get(
+        {mStatic, c.kp}, s8 ? Type(i8) : Type(b.getF16Type()));
+    auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
+    auto wPlanesType = MemRefType::get({c.p, n, c.kp / 32}, i32);
+    auto wSumsType = MemRefType::get({n, c.groups}, i32);
+    if (!kernel(actName)) {
+      if (!s8) {
+        buildToF16Kernel(kb, loc, gpuModule, actName, memrefOf(actType),
+                         actElemType, kk, c.kp);
+      } else if (fq) {
+        gpu::GPUFuncOp quant = buildQuantPackKernel(
+            kb, loc, gpuModule, actName, *fq,
+            fqArgTypes(actElemType, zwSums, actSumsType), aq.getWidth(), kk,
+            c.kp / 32, c.groups, zwSums, /*bytesOut=*/true);
+        quant->setAttr("qopt.quantize", quantizeAttr());
+      }
+      if (s8 && !fq && zwSums)
+        buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_bytes_act",
+                          actElemType, actSumsType, aq.getIsSigned(),
+                          groupLen, c.groups);
+    }
+    if (!kernel(mmaName)) {
+      SmallVector<Type> argTypes = {actWordsType, wPlanesType};
+      if (zwSums)
+        argTypes.push_back(actSumsType);
+      if (zaSums)
+        argTypes.push_back(wSumsType);
+      for (Value v :
+           dequantParams())
+        if (v)
+          argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
+      argTypes.push_back(memrefOf(resultType));
+      gpu::GPUFuncOp mma =
+          buildDequantMmaKernel(kb, loc, gpuModule, mmaName, c, argTypes);
+      mma->setAttr(
+          "qopt.dequant_mma",
+          b.getDictionaryAttr(
+              {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
+               b.getNamedAttr("act", b.getStringAttr(
+                                         s8 ? (c.aU8 ? "u8" : "s8") : "f16")),
+               b.getNamedAttr("mma", b.getStringAttr(s8 ? "m16n8k32"
+                                                        : "m16n8k16")),
+               b.getNamedAttr("block_tile",
+                              b.getDenseI64ArrayAttr({c.bm, c.bn})),
+               b.getNamedAttr("k_tile", b.getI64IntegerAttr(c.kt)),
+               b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+               b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
+    }
+
+    // Activations: bytes (imma) or f16 (hmma), K zero-padded to kp.
+    auto view = deviceRows(run, c.actBytesPerRow());
+    Value actElems = view(s8 ? Type(i8) : Type(b.getF16Type()));
+    Value actWords = view(i32);
+    Value rowSumA;
+    llvm::DenseMap<Value, Value> computed;
+    if (zwSums)
+      rowSumA = deviceAlloc(run, actSumsType);
+    if (!s8) {
+      launch1D(actName, k.mulc(mV, c.kp),
+               {toDevice(run, op.getAct()), actElems});
+    } else if (fq) {
+      gpu::LaunchFuncOp::create(
+          b, loc, kernel(actName), gpu::KernelDim3{mV, k.idx(1), k.idx(1)},
+          gpu::KernelDim3{k.idx(256), k.idx(1), k.idx(1)}, Value(),
+          fusedQuantArgs(run, actElems, rowSumA, computed, fqScaleType,
+                         fqZpType));
+    } else {
+      // Quantized on the host: its bytes, padded there, copied in.
+      auto bytesType = RankedTensorType::get({mStatic, kk}, i8);
+      Value bytes = StorageCastOp::create(b, loc, bytesType, op.getAct());
+      if (c.kp != kk) {
+        auto padded = RankedTensorType::get({mStatic, c.kp}, i8);
+        SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0)};
+        SmallVector<OpFoldResult> high = {b.getIndexAttr(0),
+                                          b.getIndexAttr(c.kp - kk)};
+        bytes = tensor::PadOp::create(
+            b, loc, padded, bytes, low, high,
+            Value(arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0))));
+      }
+      Value host = bufferization::ToBufferOp::create(
+          b, loc, MemRefType::get({mStatic, c.kp}, i8), bytes,
+          /*read_only=*/true);
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, actElems, host);
+      if (zwSums)
+        launch1D(prefix + "_rowsum_bytes_act", k.mulc(mV, c.groups),
+                 {actElems, rowSumA});
+    }
+    // Weights, repacked at compile time.
+    std::vector<int32_t> planes =
+        packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp, c.p, c.wMin);
+    Value wPlanes = toDevice(
+        run, i32Resource(b, loc, {c.p, n, c.kp / 32}, planes,
+                         s8 ? "gpu_imma_planes" : "gpu_hmma_planes"));
+    SmallVector<Value> args = {actWords, wPlanes};
+    if (rowSumA)
+      args.push_back(rowSumA);
+    if (zaSums) {
+      std::vector<int32_t> sums(n * c.groups, 0);
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t x = 0; x < kk; ++x)
+          sums[r * c.groups + x / groupLen] +=
+              static_cast<int32_t>((*wConst)[r * kk + x]);
+      args.push_back(toDevice(run, i32Resource(b, loc, {n, c.groups}, sums,
+                                               "gpu_weight_row_sums")));
+    }
+    for (Value v :
+         dequantParams())
+      if (v) {
+        Value dev = computed.lookup(v);
+        args.push_back(dev ? dev : toDevice(run, v));
+      }
+    Value outDev = deviceAlloc(run, outType);
+    args.push_back(outDev);
+    Value gridX = k.divu(k.addc(mV, c.bm - 1), k.idx(c.bm));
+    gpu::LaunchFuncOp::create(
+        b, loc, kernel(mmaName),
+        gpu::KernelDim3{gridX, k.idx((n + c.bn - 1) / c.bn), k.idx(1)},
+        gpu::KernelDim3{k.idx(c.threads()), k.idx(1), k.idx(1)}, Value(),
+        args);
+    return outDev;
+  };
+
+  // One range: its kernels on fresh device buffers, the result copied back
+  // to a host buffer, every buffer of the range freed.
+  auto emitRange = [&](const PlanRange &r) -> FailureOr<Value> {
+    DeviceRun run;
+    FailureOr<Value> outDev =
+        r.family == Family::Bmma
+            ? emitBmma(run)
+            : emitDequantMma(run, r.family, r.smallTile);
+    if (failed(outDev))
+      return failure();
+    Value host = memref::AllocOp::create(b, loc, outType, dynSizes(outType));
+    gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, host, *outDev);
+    for (Value buf : run.buffers)
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buf);
+    return host;
+  };
+  // Ranges after the first become an scf.if chain on M.
+  std::function<FailureOr<Value>(size_t)> emitFrom =
+      [&](size_t i) -> FailureOr<Value> {
+    if (i + 1 == plan.size())
+      return emitRange(plan[i]);
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                          mV, k.idx(plan[i].mMax));
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{outType}, inRange,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    for (int branch = 0; branch < 2; ++branch) {
+      Region &region =
+          branch == 0 ? ifOp.getThenRegion() : ifOp.getElseRegion();
+      b.setInsertionPointToStart(&region.front());
+      FailureOr<Value> host = branch == 0 ? emitRange(plan[i]) : emitFrom(i + 1);
+      if (failed(host))
+        return failure();
+      scf::YieldOp::create(b, loc, *host);
+    }
+    return ifOp.getResult(0);
+  };
+  FailureOr<Value> host = emitFrom(0);
+  if (failed(host)) {
+    hostFunc.erase();
+    return failure();
+  }
   Value result = bufferization::ToTensorOp::create(
-      b, loc, resultType, host, /*restrict=*/true, /*writable=*/true);
+      b, loc, resultType, *host, /*restrict=*/true, /*writable=*/true);
   func::ReturnOp::create(b, loc, result);
   // Values of the caller the body used become arguments (constants are
   // copied in), then the call replaces the matmul.

@@ -1,4 +1,4 @@
-// RUN: qopt-opt %s --qopt-bitplane-to-gpu --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu=kernel=bmma --split-input-file | FileCheck %s
 
 // W2A8, per-channel weights (run time), per-token activations, bias, f16 out,
 // dynamic M: pack kernels for both operands, then the m16n8k256 binary MMA
@@ -6,7 +6,7 @@
 // CHECK: #loop_unroll = #llvm.loop_unroll<disable = true>
 // CHECK: #loop_annotation = #llvm.loop_annotation<unroll = #loop_unroll>
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
 // CHECK: %[[M:.*]] = tensor.dim %arg0, %c0
 // CHECK: %[[AB:.*]] = qopt.storage_cast %arg0 : tensor<?x512x!qopt.int<s8>> to tensor<?x512xi8>
 // CHECK: %[[AH:.*]] = bufferization.to_buffer %[[AB]]
@@ -88,7 +88,7 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // and row sums are packed at compile time, the activations' row sums at run
 // time.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_rowsum_act
 // CHECK: arith.constant dense_resource<gpu_bitplanes> : tensor<2x8x16xi32>

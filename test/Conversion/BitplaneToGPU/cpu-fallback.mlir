@@ -22,7 +22,7 @@ func.func @mixed(%a: tensor<4x256x!qopt.int<s8>>, %sa: tensor<f32>,
   %k = qopt.qmatmul %a scale(%sa), %w scale(%sw)
       {act_scheme = #qopt.scheme<per_tensor, symmetric>, weight_scheme = #qopt.scheme<per_tensor, symmetric>}
       : (tensor<4x256x!qopt.int<s8>>, tensor<f32>, tensor<8x256x!qopt.int<s4>>, tensor<f32>) -> tensor<4x8xf32>
-  // expected-remark @+1 {{stays on the CPU: weight-only (float activation) matmuls have no bit-plane GPU kernel; quantize the activations}}
+  // expected-remark @+1 {{stays on the CPU: the f16 tensor-core kernel (hmma) needs constant weights}}
   %o = qopt.qmatmul %h, %w scale(%sw) {weight_scheme = #qopt.scheme<per_tensor, symmetric>}
       : (tensor<?x256xf16>, tensor<8x256x!qopt.int<s4>>, tensor<f32>) -> tensor<?x8xf16>
   return %g, %k, %o : tensor<4x8xf32>, tensor<4x8xf32>, tensor<?x8xf16>

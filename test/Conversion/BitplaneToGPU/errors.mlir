@@ -11,9 +11,10 @@ func.func @group_128(%a: tensor<4x256x!qopt.int<s8>>, %sa: tensor<f32>, %w: tens
 
 // -----
 
-// Weight-only matmuls have float activations: no bit planes.
+// Weight-only matmuls go to hmma, which repacks the weights at compile time:
+// run-time weights cannot be taken.
 func.func @weight_only(%a: tensor<?x32xf16>, %w: tensor<8x32x!qopt.int<s4>>, %sw: tensor<f32>) -> tensor<?x8xf16> {
-  // expected-error @+1 {{weight-only (float activation) matmuls have no bit-plane GPU kernel; quantize the activations}}
+  // expected-error @+1 {{the f16 tensor-core kernel (hmma) needs constant weights}}
   %y = qopt.qmatmul %a, %w scale(%sw) {weight_scheme = #qopt.scheme<per_tensor, symmetric>}
       : (tensor<?x32xf16>, tensor<8x32x!qopt.int<s4>>, tensor<f32>) -> tensor<?x8xf16>
   return %y : tensor<?x8xf16>

@@ -1,5 +1,5 @@
-// RUN: qopt-opt %s --qopt-bitplane-to-gpu --split-input-file | FileCheck %s
-// RUN: qopt-opt %s --qopt-bitplane-to-gpu --split-input-file --canonicalize | FileCheck %s --check-prefix=CANON
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu=kernel=bmma --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu=kernel=bmma --split-input-file --canonicalize | FileCheck %s --check-prefix=CANON
 
 // Activation quantization fused into the pack kernel: a qopt.quantize of a
 // float [M, K] feeding the qmatmul becomes qmatmulN_quant_pack_act, which
@@ -10,7 +10,7 @@
 // qopt-quantize-activations: absmax / 127, 1 for a zero row), W4A8 in two
 // groups of 256 with weight zero points (the kernel writes the row sums).
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
 // CHECK: %[[X:.*]] = gpu.alloc  (%{{.*}}) : memref<?x512xf32>
 // CHECK: %[[S:.*]] = gpu.alloc  (%{{.*}}) : memref<?xf32>
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_pack_act blocks in (%{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}) args(%[[X]] : memref<?x512xf32>, %[[P:.*]] : memref<8x?x16xi32>, %[[RS:.*]] : memref<?x2xi32>, %[[S]] : memref<?xf32>)
@@ -104,7 +104,7 @@ func.func @fused_dynamic_sym(%x: tensor<?x512xf32>, %w: tensor<64x512x!qopt.int<
 // min / scale), 0, 15); the kernel writes both for the epilogue. No weight
 // zero point: no row sums.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_pack_act {{.*}} args(%{{.*}} : memref<?x256xf16>, %[[P:.*]] : memref<4x?x8xi32>, %[[S:.*]] : memref<?xf32>, %[[Z:.*]] : memref<?xi32>)
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma {{.*}} args(%[[P]] : memref<4x?x8xi32>, %{{.*}} : memref<2x32x8xi32>, %{{.*}} : memref<32x1xi32>, %[[S]] : memref<?xf32>, %[[Z]] : memref<?xi32>,
 // The matmul becomes a call of its host function.
@@ -178,7 +178,7 @@ func.func @fused_dynamic_asym(%x: tensor<?x256xf16>, %sw: tensor<32xf32>) -> ten
 // reduction), the same device copy feeds the epilogue. As a constant it is
 // uploaded once per loaded library (qopt_gpu_constant_f32, as 1-D).
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
 // CHECK: %[[H:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<f32> to memref<f32>
 // CHECK: %[[H1:.*]] = memref.expand_shape %[[H]] [] output_shape [1] : memref<f32> into memref<1xf32>
 // CHECK: %[[D:.*]] = call @qopt_gpu_constant_f32(%{{.*}}) : (memref<?xf32>) -> memref<?xf32>
@@ -208,7 +208,7 @@ func.func @fused_static(%x: tensor<4x64xf32>, %w: tensor<16x64x!qopt.int<s4>>, %
 // Not fusable (rounding half away from zero): the quantize stays on the host
 // and the kernel packs its bytes, as before.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
 // CHECK-NOT: qopt.quantize
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act
 // CHECK-NOT: quant_pack_act

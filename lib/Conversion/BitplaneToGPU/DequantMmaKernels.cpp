@@ -1,0 +1,405 @@
+//===- DequantMmaKernels.cpp - low-bit weights unpacked for s8/f16 MMA ----===//
+//
+// imma: `mma.sync.aligned.m16n8k32.row.col.s32.{s8,u8}.{s8,u8}.s32`, hmma:
+// `mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32`. Both read their
+// fragments as 32-bit words in the same places (PTX ISA, g = lane / 4,
+// t = lane % 4): within one MMA's 32 bytes of K (32 s8 or 16 f16 values)
+//   a0 = row g, word t;  a1 = row g + 8, word t;
+//   a2 = row g, word 4 + t;  a3 = row g + 8, word 4 + t;
+//   b0 = column g, word t;  b1 = column g, word 4 + t;
+//   c0, c1 = (g, 2t), (g, 2t + 1);  c2, c3 = (g + 8, 2t), (g + 8, 2t + 1).
+// So one kernel skeleton serves both: a cp.async pipeline stages the block's
+// activation rows (K padded with zeros to whole stages, 16-byte chunks
+// swizzled by row so fragment loads are free of bank conflicts) and its
+// weight bit planes in shared memory; each lane builds its B fragments from
+// the planes in registers.
+//
+// Weight layout: planes [P, N, KP / 32] of 32-bit words, each word holding
+// 32 consecutive K of one plane of one column, its bits permuted so that a
+// lane's B register is one shift and mask per plane:
+//   S8:  element k = 16h + 4t + e at bit 8e + 4h + t: (w >> (4h + t)) &
+//        0x01010101 puts element 4t + e (+16 for h = 1) in byte e (b0, b1).
+//   F16: element k = 16s + 8h + 2t + e at bit 16e + 8s + 4h + t, where s is
+//        the MMA (k16) within the word: (w >> (8s + 4h + t)) & 0x00010001
+//        puts elements 2t, 2t + 1 (+8 for h = 1) in the two halves.
+// The planes are ORed at their bit positions: S8 sign-extends the sign plane
+// to the byte (times 0xFF << (P - 1)); F16 ORs 0x6400 into each half, which
+// makes the f16 1024 + u, and subtracts 1024 + zw - wMin to give w - zw
+// exactly (all integers below 2048 are exact in f16).
+//
+//===----------------------------------------------------------------------===//
+
+#include "DequantMmaKernels.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace qopt::gpu_kernels;
+
+std::vector<int32_t> qopt::gpu_kernels::packDequantMmaWeights(
+    MmaKind kind, ArrayRef<int64_t> w, int64_t n, int64_t k, int64_t kp,
+    int64_t p, int64_t offset) {
+  int64_t words = kp / 32;
+  std::vector<int32_t> planes(p * n * words, 0);
+  auto bitOf = [&](int64_t kk) -> int64_t {
+    int64_t e, h, t, s;
+    if (kind == MmaKind::S8) {
+      h = kk / 16, t = (kk % 16) / 4, e = kk % 4;
+      return 8 * e + 4 * h + t;
+    }
+    s = kk / 16, h = (kk % 16) / 8, t = (kk % 8) / 2, e = kk % 2;
+    return 16 * e + 8 * s + 4 * h + t;
+  };
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t x = 0; x < k; ++x) {
+      uint64_t v = static_cast<uint64_t>(w[r * k + x] - offset);
+      int64_t pos = bitOf(x % 32);
+      for (int64_t bit = 0; bit < p; ++bit)
+        if ((v >> bit) & 1)
+          planes[(bit * n + r) * words + x / 32] |=
+              static_cast<int32_t>(uint32_t(1) << pos);
+    }
+  return planes;
+}
+
+gpu::GPUFuncOp qopt::gpu_kernels::buildToF16Kernel(
+    OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
+    MemRefType srcType, MemRefType dstType, int64_t kReal, int64_t kPadded) {
+  const int64_t threads = 256;
+  auto func = makeKernel(b, loc, module, name, {srcType, dstType}, threads);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  Value src = func.getArgument(0), dst = func.getArgument(1);
+  Value rows = memref::DimOp::create(b, loc, src, 0);
+  Value gid = globalThread(k, threads);
+  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, kPadded)),
+                                   /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value r = k.divu(gid, k.idx(kPadded)), col = k.remu(gid, k.idx(kPadded));
+  Value valid = k.ult(col, k.idx(kReal));
+  Value v = k.load(src, {r, k.minu(col, k.idx(kReal - 1))});
+  Type f16 = b.getF16Type();
+  if (!v.getType().isF16()) {
+    if (!v.getType().isF32())
+      v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+    v = arith::TruncFOp::create(b, loc, f16, v);
+  }
+  Value zero = arith::ConstantOp::create(b, loc, b.getF16FloatAttr(0.0));
+  v = arith::SelectOp::create(b, loc, valid, v, zero);
+  memref::StoreOp::create(b, loc, v, dst, ValueRange{r, col});
+  return func;
+}
+
+gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
+    OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const DequantMmaConfig &c, ArrayRef<Type> argTypes) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  bool s8 = c.kind == MmaKind::S8;
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto sAType = MemRefType::get({c.stages, c.bm, c.rowWords()}, i32,
+                                MemRefLayoutAttrInterface{}, shared);
+  auto sWType = MemRefType::get({c.stages, c.p, c.bn, c.planeWords()}, i32,
+                                MemRefLayoutAttrInterface{}, shared);
+  const int64_t threads = c.threads();
+  auto func = makeKernel(b, loc, module, name, argTypes, threads,
+                         TypeRange{sAType, sWType});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+
+  unsigned arg = 0;
+  Value act = func.getArgument(arg++), wPlanes = func.getArgument(arg++);
+  EpilogueParams ep;
+  if (s8 && c.zw != ParamKind::None)
+    ep.rowSumA = func.getArgument(arg++);
+  if (s8 && c.za != ParamKind::None)
+    ep.rowSumW = func.getArgument(arg++);
+  if (c.sa != ParamKind::None)
+    ep.sa = func.getArgument(arg++);
+  if (c.za != ParamKind::None)
+    ep.za = func.getArgument(arg++);
+  ep.sw = func.getArgument(arg++);
+  Value zwArg = c.zw != ParamKind::None ? func.getArgument(arg++) : Value();
+  if (c.bias)
+    ep.bias = func.getArgument(arg++);
+  Value out = func.getArgument(arg++);
+  ep.saKind = c.sa, ep.zaKind = c.za, ep.swKind = c.sw;
+  // hmma folds the weight zero point into its B operands instead.
+  if (s8) {
+    ep.zw = zwArg;
+    ep.zwKind = c.zw;
+  }
+  ep.groupLen = c.groupSize ? c.groupSize : c.k;
+  Value sA = func.getWorkgroupAttributions()[0];
+  Value sW = func.getWorkgroupAttributions()[1];
+
+  Value m = memref::DimOp::create(b, loc, act, 0);
+  Value mLast = k.sub(m, k.idx(1));
+  Value nLast = k.idx(c.n - 1);
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value m0 = k.mulc(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x), c.bm);
+  Value n0 = k.mulc(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), c.bn);
+  Value warp = k.divu(tid, k.idx(32)), lane = k.remu(tid, k.idx(32));
+  Value wm = k.divu(warp, k.idx(c.warpsN)), wn = k.remu(warp, k.idx(c.warpsN));
+  Value g = k.divu(lane, k.idx(4)), t = k.remu(lane, k.idx(4));
+  Value t32 = arith::IndexCastOp::create(b, loc, i32, t);
+  Value warpRow = k.mulc(wm, c.warpM()), warpCol = k.mulc(wn, c.warpN());
+  // 16-byte chunk ch of row r lives at chunk ch ^ (r % S): the eight rows
+  // (g) a fragment load touches hit distinct banks.
+  int64_t swizzle = std::min<int64_t>(8, c.rowChunks());
+  auto physChunk = [&](KB &n, Value row, Value chunk) -> Value {
+    if (swizzle == 1)
+      return chunk;
+    return arith::XOrIOp::create(n.b, n.loc, chunk,
+                                 n.remu(row, n.idx(swizzle)));
+  };
+
+  // --- cp.async tile loads of one k-tile into one stage ------------------
+  int64_t kTiles = c.kp / c.kt;
+  int64_t wUnit = std::min<int64_t>(4, c.planeWords());
+  auto issueLoads = [&](OpBuilder &nb, Location l, Value ktile, Value stage) {
+    KB n{nb, l};
+    auto copies = [&](int64_t total,
+                      function_ref<void(KB &, Value, SmallVector<Value> &,
+                                        SmallVector<Value> &)>
+                          indices,
+                      Value src, Value dst, int64_t elems) {
+      for (int64_t base = 0; base < total; base += threads) {
+        Value cIdx = n.addc(tid, base);
+        OpBuilder::InsertionGuard g2(nb);
+        if (base + threads > total) {
+          auto guardIf = scf::IfOp::create(nb, l, n.ult(cIdx, n.idx(total)),
+                                           /*withElseRegion=*/false);
+          nb.setInsertionPointToStart(&guardIf.getThenRegion().front());
+        }
+        SmallVector<Value> srcIdx, dstIdx;
+        indices(n, cIdx, srcIdx, dstIdx);
+        nvgpu::DeviceAsyncCopyOp::create(
+            nb, l, nvgpu::DeviceAsyncTokenType::get(ctx), dst, dstIdx, src,
+            srcIdx, nb.getIndexAttr(elems), /*srcElements=*/Value(),
+            elems == 4 ? nb.getUnitAttr() : UnitAttr());
+      }
+    };
+    // Activations: BM rows of rowChunks 16-byte chunks (rows beyond M are
+    // clamped on load; their results are masked on store).
+    copies(
+        c.bm * c.rowChunks(),
+        [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di) {
+          Value r = x.divu(cIdx, x.idx(c.rowChunks()));
+          Value ch = x.remu(cIdx, x.idx(c.rowChunks()));
+          si = {x.minu(x.add(m0, r), mLast),
+                x.add(x.mulc(ktile, c.rowWords()), x.mulc(ch, 4))};
+          di = {stage, r, x.mulc(physChunk(x, r, ch), 4)};
+        },
+        act, sA, 4);
+    // Weight planes: P x BN columns of planeWords words.
+    int64_t perCol = c.planeWords() / wUnit;
+    copies(
+        c.p * c.bn * perCol,
+        [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di) {
+          Value plane = x.divu(cIdx, x.idx(c.bn * perCol));
+          Value col = x.remu(x.divu(cIdx, x.idx(perCol)), x.idx(c.bn));
+          Value u = x.remu(cIdx, x.idx(perCol));
+          si = {plane, x.minu(x.add(n0, col), nLast),
+                x.add(x.mulc(ktile, c.planeWords()), x.mulc(u, wUnit))};
+          di = {stage, plane, col, x.mulc(u, wUnit)};
+        },
+        wPlanes, sW, wUnit);
+  };
+
+  // --- fragments and MMAs of one k-tile ----------------------------------
+  int64_t nAcc = c.mf() * c.nf() * 4;
+  Type accType = s8 ? i32 : f32;
+  auto structTy =
+      LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, accType));
+  auto half2 = VectorType::get({2}, b.getF16Type());
+  NVVM::MMATypes aPtx = s8 ? (c.aU8 ? NVVM::MMATypes::u8 : NVVM::MMATypes::s8)
+                           : NVVM::MMATypes::f16;
+  NVVM::MMATypes bPtx = s8 ? (c.wU8 ? NVVM::MMATypes::u8 : NVVM::MMATypes::s8)
+                           : NVVM::MMATypes::f16;
+  std::array<NVVM::MMATypes, 2> ptxTypes = {aPtx, bPtx};
+  std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
+                                            NVVM::MMALayout::col};
+  std::optional<NVVM::MMAIntOverflow> overflow;
+  if (s8)
+    overflow = NVVM::MMAIntOverflow::wrapped;
+  auto asOperand = [&](KB &x, Value word) -> Value {
+    if (s8)
+      return word;
+    return LLVM::BitcastOp::create(x.b, x.loc, half2, word);
+  };
+  // B registers of column `col` (in the block) for MMA `s` of the k-tile,
+  // built from the P plane words; `offset` (hmma) is the f16x2 1024 + zw -
+  // wMin of the column.
+  auto bFragment = [&](KB &x, Value stage, Value col, int64_t s,
+                       Value offset) -> std::array<Value, 2> {
+    int64_t word = s8 ? s : s / 2;
+    SmallVector<Value> planes;
+    for (int64_t i = 0; i < c.p; ++i)
+      planes.push_back(x.load(sW, {stage, x.idx(i), col, x.idx(word)}));
+    std::array<Value, 2> regs;
+    for (int64_t h = 0; h < 2; ++h) {
+      int64_t base = s8 ? 4 * h : 8 * (s % 2) + 4 * h;
+      Value shift = base ? x.add(t32, x.i32(base)) : t32;
+      Value mask = x.i32(s8 ? 0x01010101 : 0x00010001);
+      Value reg;
+      for (int64_t i = 0; i < c.p; ++i) {
+        Value bits = arith::AndIOp::create(
+            x.b, x.loc, arith::ShRUIOp::create(x.b, x.loc, planes[i], shift),
+            mask);
+        if (s8 && c.wSigned && i == c.p - 1)
+          bits = x.mul(bits, x.i32((0xFF << (c.p - 1)) & 0xFF));
+        else if (i)
+          bits = arith::ShLIOp::create(x.b, x.loc, bits, x.i32(i));
+        reg = reg ? arith::OrIOp::create(x.b, x.loc, reg, bits).getResult()
+                  : bits;
+      }
+      if (s8) {
+        regs[h] = reg;
+        continue;
+      }
+      reg = arith::OrIOp::create(x.b, x.loc, reg, x.i32(0x64006400));
+      Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, reg);
+      regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
+    }
+    return regs;
+  };
+
+  auto kTileCompute = [&](OpBuilder &nb, Location l, Value stage,
+                          ArrayRef<Value> offsets,
+                          SmallVector<Value> acc) -> SmallVector<Value> {
+    KB x{nb, l};
+    for (int64_t s = 0; s < c.subSteps(); ++s) {
+      SmallVector<std::array<Value, 2>> bFrags;
+      for (int64_t f = 0; f < c.nf(); ++f) {
+        Value col = x.add(x.addc(warpCol, f * 8), g);
+        bFrags.push_back(
+            bFragment(x, stage, col, s, offsets.empty() ? Value() : offsets[f]));
+      }
+      for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
+        Value row = x.add(x.addc(warpRow, mfI * 16), g);
+        Value row8 = x.addc(row, 8);
+        Value ch0 = x.mulc(physChunk(x, row, x.idx(2 * s)), 4);
+        Value ch1 = x.mulc(physChunk(x, row, x.idx(2 * s + 1)), 4);
+        SmallVector<Value> aFrag = {
+            asOperand(x, x.load(sA, {stage, row, x.add(ch0, t)})),
+            asOperand(x, x.load(sA, {stage, row8, x.add(ch0, t)})),
+            asOperand(x, x.load(sA, {stage, row, x.add(ch1, t)})),
+            asOperand(x, x.load(sA, {stage, row8, x.add(ch1, t)}))};
+        for (int64_t f = 0; f < c.nf(); ++f) {
+          int64_t a0 = (mfI * c.nf() + f) * 4;
+          SmallVector<Value> cIn(acc.begin() + a0, acc.begin() + a0 + 4);
+          Value res = NVVM::MmaOp::create(
+              nb, l, structTy, aFrag, ValueRange{bFrags[f][0], bFrags[f][1]},
+              cIn, {16, 8, c.mmaK()}, std::nullopt, overflow, ptxTypes,
+              layouts);
+          for (int64_t e = 0; e < 4; ++e)
+            acc[a0 + e] = LLVM::ExtractValueOp::create(nb, l, res, e);
+        }
+      }
+    }
+    return acc;
+  };
+
+  // One k-tile: start the loads of tile kt + S - 1, wait for this one's
+  // stage (one commit group per tile, committed even when empty so "S - 1
+  // pending" always means "this tile has landed"), compute, and fence the
+  // stage before the next iteration's loads overwrite it.
+  auto kTileBody = [&](OpBuilder &nb, Location l, Value ktile,
+                       ArrayRef<Value> offsets,
+                       SmallVector<Value> acc) -> SmallVector<Value> {
+    KB n{nb, l};
+    Value next = n.addc(ktile, c.stages - 1);
+    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, n.idx(kTiles)),
+                                    /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard g2(nb);
+      nb.setInsertionPointToStart(&ifLoad.getThenRegion().front());
+      issueLoads(nb, l, next, n.remu(next, n.idx(c.stages)));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(nb, l);
+    NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
+    gpu::BarrierOp::create(nb, l);
+    acc = kTileCompute(nb, l, n.remu(ktile, n.idx(c.stages)), offsets,
+                       std::move(acc));
+    gpu::BarrierOp::create(nb, l);
+    return acc;
+  };
+
+  // Prologue: tiles 0 .. S-2 in flight.
+  for (int64_t s = 0; s + 1 < c.stages; ++s) {
+    if (s < kTiles)
+      issueLoads(b, loc, k.idx(s), k.idx(s));
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+
+  AccLayout layout{m0, n0, warpRow, warpCol, g, t, 16, c.nf()};
+  // hmma: the f16x2 offsets 1024 + zw - wMin of the lane's NF columns in
+  // group gIdx.
+  auto groupOffsets = [&](KB &x, Value gIdx) {
+    SmallVector<Value> offsets;
+    if (s8)
+      return offsets;
+    for (int64_t f = 0; f < c.nf(); ++f) {
+      Value colC =
+          x.minu(x.add(n0, x.add(x.addc(warpCol, f * 8), g)), nLast);
+      Value zwV = loadParam(x, zwArg, c.zw, colC, colC, gIdx);
+      Value off = x.i32(1024 - c.wMin);
+      if (zwV)
+        off = x.add(off, zwV);
+      Value h = arith::SIToFPOp::create(x.b, x.loc, x.b.getF16Type(), off);
+      Value v = LLVM::PoisonOp::create(x.b, x.loc, half2);
+      for (int64_t e = 0; e < 2; ++e)
+        v = LLVM::InsertElementOp::create(x.b, x.loc, v, h, x.i32(e));
+      offsets.push_back(v);
+    }
+    return offsets;
+  };
+  // The sums of one group -> f32 accumulators (S8: zero-point corrections
+  // and sw; F16: sw).
+  auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
+                  SmallVector<Value> facc) {
+    KB n{nb, l};
+    if (s8)
+      return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc,
+                          std::move(facc));
+    for (int64_t a = 0; a < nAcc; ++a) {
+      auto [row, col] = layout.coords(n, a);
+      Value swV = n.toF32(loadParam(n, ep.sw, c.sw, n.minu(row, mLast),
+                                    n.minu(col, nLast), gIdx));
+      Value f = arith::MulFOp::create(nb, l, acc[a], swV);
+      facc[a] =
+          facc[a] ? arith::AddFOp::create(nb, l, facc[a], f).getResult() : f;
+    }
+    return facc;
+  };
+
+  Value zeroAcc = s8 ? k.i32(0) : k.f32(0.0);
+  SmallVector<Value> zeros(nAcc, zeroAcc);
+  int64_t tilesPerGroup = c.groups > 1 ? kTiles / c.groups : kTiles;
+  SmallVector<Value> fzeros(nAcc, k.f32(0.0));
+  auto outer = scf::ForOp::create(
+      b, loc, k.idx(0), k.idx(c.groups), k.idx(1), fzeros,
+      [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
+        KB o{ob, l};
+        SmallVector<Value> offsets = groupOffsets(o, gIdx);
+        Value first = o.mulc(gIdx, tilesPerGroup);
+        auto inner = scf::ForOp::create(
+            ob, l, first, o.addc(first, tilesPerGroup), o.idx(1), zeros,
+            [&](OpBuilder &nb, Location l2, Value kt, ValueRange acc) {
+              scf::YieldOp::create(
+                  nb, l2,
+                  kTileBody(nb, l2, kt, offsets, SmallVector<Value>(acc)));
+            });
+        scf::YieldOp::create(
+            ob, l,
+            fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
+      });
+  SmallVector<Value> facc(outer.getResults());
+  storeEpilogue(k, layout, ep, m, mLast, c.n, facc, c.outType, out);
+  return func;
+}

@@ -1,0 +1,100 @@
+//===- DequantMmaKernels.h - low-bit weights unpacked for s8/f16 MMA ------===//
+//
+// The two tensor-core lowerings of a quantized matmul beside the bit-plane
+// binary MMA (see docs/bitplane.md, "Other kernels"):
+//
+// * imma (QServe-style): integer activations (8 bits or fewer) as s8/u8
+//   operands of `mma.sync.m16n8k32.s32.s8.s8.s32`; the p-bit weights are
+//   stored as p bit planes and unpacked to bytes in registers.
+// * hmma (Marlin-style): float activations (weight-only quantization) as
+//   f16 operands of `mma.sync.m16n8k16.f32.f16.f16.f32`; the p-bit weights
+//   are unpacked in registers to the exact f16 integers w - zw, and the
+//   weight scale is applied to the f32 sums at each group's end.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_LIB_CONVERSION_BITPLANETOGPU_DEQUANTMMAKERNELS_H
+#define QOPT_LIB_CONVERSION_BITPLANETOGPU_DEQUANTMMAKERNELS_H
+
+#include "KernelBuilder.h"
+
+#include <vector>
+
+namespace qopt {
+namespace gpu_kernels {
+
+enum class MmaKind { S8, F16 };
+
+/// Everything one imma / hmma kernel is specialized on.
+struct DequantMmaConfig {
+  MmaKind kind = MmaKind::S8;
+  int64_t p = 0;        // weight bits (planes)
+  bool wSigned = false; // S8: the top plane is a two's-complement sign
+  bool wU8 = false;     // S8: 8-bit unsigned weights (u8 operand)
+  bool aU8 = false;     // S8: 8-bit unsigned activations (u8 operand)
+  int64_t wMin = 0;     // F16: the planes hold w - wMin (unsigned)
+  int64_t n = 0, k = 0; // output channels, real K
+  int64_t kt = 0;       // K per pipeline stage (a multiple of 32)
+  int64_t kp = 0;       // K padded to whole stages
+  int64_t groupSize = 0, groups = 1;
+  int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
+  ParamKind sa = ParamKind::None, za = ParamKind::None;
+  ParamKind sw = ParamKind::None, zw = ParamKind::None;
+  bool bias = false;
+  mlir::Type outType;
+
+  int64_t elemBytes() const { return kind == MmaKind::S8 ? 1 : 2; }
+  int64_t mmaK() const { return kind == MmaKind::S8 ? 32 : 16; }
+  /// 32-bit words of one activation row per stage, and its 16-byte chunks.
+  int64_t rowWords() const { return kt * elemBytes() / 4; }
+  int64_t rowChunks() const { return rowWords() / 4; }
+  /// Words of one weight plane of one column per stage.
+  int64_t planeWords() const { return kt / 32; }
+  int64_t subSteps() const { return kt / mmaK(); }
+  int64_t threads() const { return warpsM * warpsN * 32; }
+  int64_t warpM() const { return bm / warpsM; }
+  int64_t warpN() const { return bn / warpsN; }
+  int64_t mf() const { return warpM() / 16; }
+  int64_t nf() const { return warpN() / 8; }
+  int64_t stageBytes() const {
+    return bm * kt * elemBytes() + p * bn * kt / 8;
+  }
+  /// Activation row length on the device in words (K padded).
+  int64_t actWords() const { return kp * elemBytes() / 4; }
+  int64_t actBytesPerRow() const { return kp * elemBytes(); }
+};
+
+/// The MMA kernel with its fused epilogue. Arguments: activations [M,
+/// actWords] i32 (bytes or f16 pairs, K zero-padded to kp), weight planes
+/// [P, N, kp / 32] i32 (packDequantMmaWeights), then for S8 the act row sums
+/// [M, G] (with zw) and weight row sums [N, G] (with za), then sa, za (S8),
+/// sw, zw, bias (those present), and out [M, N].
+mlir::gpu::GPUFuncOp buildDequantMmaKernel(mlir::OpBuilder &b,
+                                           mlir::Location loc,
+                                           mlir::gpu::GPUModuleOp module,
+                                           llvm::StringRef name,
+                                           const DequantMmaConfig &c,
+                                           llvm::ArrayRef<mlir::Type> argTypes);
+
+/// x [M, K] f32/f16/bf16 -> y [M, KP] f16, zero beyond K: one thread per
+/// output element.
+mlir::gpu::GPUFuncOp buildToF16Kernel(mlir::OpBuilder &b, mlir::Location loc,
+                                      mlir::gpu::GPUModuleOp module,
+                                      llvm::StringRef name,
+                                      mlir::MemRefType srcType,
+                                      mlir::MemRefType dstType, int64_t kReal,
+                                      int64_t kPadded);
+
+/// The kernel's weight layout: planes [P, N, kp / 32] of the values
+/// w[n, k] - offset (p bits each, two's complement for S8's signed
+/// weights), each 32-bit word's bits permuted so a lane extracts its
+/// fragment with one shift and mask per plane (see the .cpp).
+std::vector<int32_t> packDequantMmaWeights(MmaKind kind,
+                                           llvm::ArrayRef<int64_t> w,
+                                           int64_t n, int64_t k, int64_t kp,
+                                           int64_t p, int64_t offset);
+
+} // namespace gpu_kernels
+} // namespace qopt
+
+#endif // QOPT_LIB_CONVERSION_BITPLANETOGPU_DEQUANTMMAKERNELS_H

@@ -1,0 +1,191 @@
+//===- KernelBuilder.h - helpers shared by the GPU kernel builders --------===//
+//
+// Small builders used by every kernel of qopt-bitplane-to-gpu: index/i32/f32
+// constants and arithmetic, a gpu.func with a known block size, and the
+// loads of scale / zero-point parameters by how they are indexed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QOPT_LIB_CONVERSION_BITPLANETOGPU_KERNELBUILDER_H
+#define QOPT_LIB_CONVERSION_BITPLANETOGPU_KERNELBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+namespace qopt {
+namespace gpu_kernels {
+using namespace mlir;
+
+/// How a scale or zero point is indexed.
+enum class ParamKind { None, Scalar, Row, Col, ColGroup };
+
+/// Small builder helpers on index and i32 values.
+struct KB {
+  OpBuilder &b;
+  Location loc;
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value divu(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value remu(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value addc(Value x, int64_t c) { return c ? add(x, idx(c)) : x; }
+  Value mulc(Value x, int64_t c) { return c == 1 ? x : mul(x, idx(c)); }
+  Value load(Value m, ValueRange is) {
+    return memref::LoadOp::create(b, loc, m, is);
+  }
+  Value toF32(Value v) {
+    if (v.getType().isF32())
+      return v;
+    return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  }
+};
+
+/// The builder of one gpu.func kernel.
+inline gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc,
+                                 gpu::GPUModuleOp module, StringRef name,
+                                 TypeRange args, int64_t threads,
+                                 TypeRange workgroup = {}) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(args, {}),
+                                     workgroup);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  b.setInsertionPointToStart(&func.getBody().front());
+  gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+/// The global thread index of a 1-D launch.
+inline Value globalThread(KB &k, int64_t threads) {
+  Value bid = gpu::BlockIdOp::create(k.b, k.loc, gpu::Dimension::x);
+  Value tid = gpu::ThreadIdOp::create(k.b, k.loc, gpu::Dimension::x);
+  return k.add(k.mulc(bid, threads), tid);
+}
+
+inline Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
+                       Value g) {
+  SmallVector<Value> is;
+  switch (kind) {
+  case ParamKind::None:
+    return {};
+  case ParamKind::Scalar:
+    is.assign(cast<MemRefType>(param.getType()).getRank(), k.idx(0));
+    break;
+  case ParamKind::Row:
+    is = {row};
+    break;
+  case ParamKind::Col:
+    is = {col};
+    break;
+  case ParamKind::ColGroup:
+    is = {col, g};
+    break;
+  }
+  return k.load(param, is);
+}
+
+
+/// The scale, zero-point, row-sum and bias operands of an MMA kernel's
+/// epilogue, and how each is indexed.
+struct EpilogueParams {
+  Value sa, za, sw, zw, bias, rowSumA, rowSumW;
+  ParamKind saKind = ParamKind::None, zaKind = ParamKind::None;
+  ParamKind swKind = ParamKind::None, zwKind = ParamKind::None;
+  int64_t groupLen = 0; // K of one weight group (all of K without groups)
+};
+
+/// Where the accumulators of a warp tile land: MF x NF fragments of
+/// mmaM x 8 (row-major over fragments), mmaM / 4 values per lane each, in
+/// the PTX C/D layout (rows g and g + 8, columns 2t and 2t + 1).
+struct AccLayout {
+  Value m0, n0, warpRow, warpCol, g, t;
+  int64_t mmaM = 16, nf = 1;
+  int64_t accPerFrag() const { return mmaM / 4; }
+  /// Output (row, column) of accumulator a.
+  std::pair<Value, Value> coords(KB &n, int64_t a) const {
+    int64_t e = a % accPerFrag();
+    int64_t f = (a / accPerFrag()) % nf;
+    int64_t mfI = a / (accPerFrag() * nf);
+    Value row =
+        n.add(n.add(m0, n.addc(warpRow, mfI * mmaM + (e / 2) * 8)), g);
+    Value col = n.add(n.add(n0, n.addc(warpCol, f * 8 + e % 2)), n.mulc(t, 2));
+    return {row, col};
+  }
+};
+
+/// The exact integer sums `acc` of weight group gIdx -> f32, with the
+/// zero-point corrections from row sums and the weight scale, added to
+/// `facc` (null entries start the sum).
+inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
+                                       const EpilogueParams &p, Value mLast,
+                                       Value nLast, Value gIdx, ValueRange acc,
+                                       SmallVector<Value> facc) {
+  for (size_t a = 0; a < acc.size(); ++a) {
+    auto [row, col] = layout.coords(n, a);
+    Value rowC = n.minu(row, mLast), colC = n.minu(col, nLast);
+    Value v = acc[a];
+    Value zaV = loadParam(n, p.za, p.zaKind, rowC, colC, gIdx);
+    Value zwV = loadParam(n, p.zw, p.zwKind, rowC, colC, gIdx);
+    if (zwV)
+      v = n.sub(v, n.mul(zwV, n.load(p.rowSumA, {rowC, gIdx})));
+    if (zaV)
+      v = n.sub(v, n.mul(zaV, n.load(p.rowSumW, {colC, gIdx})));
+    if (zaV && zwV)
+      v = n.add(v, n.mul(n.i32(p.groupLen), n.mul(zaV, zwV)));
+    Value f = arith::SIToFPOp::create(n.b, n.loc, n.b.getF32Type(), v);
+    Value swV = n.toF32(loadParam(n, p.sw, p.swKind, rowC, colC, gIdx));
+    f = arith::MulFOp::create(n.b, n.loc, f, swV);
+    facc[a] = facc[a] ? arith::AddFOp::create(n.b, n.loc, facc[a], f).getResult()
+                      : f;
+  }
+  return facc;
+}
+
+/// The end of every MMA kernel, in registers: the activation scale, the
+/// bias, the output type, then one masked store per element.
+inline void storeEpilogue(KB &k, const AccLayout &layout,
+                          const EpilogueParams &p, Value m, Value mLast,
+                          int64_t n, ArrayRef<Value> facc, Type outType,
+                          Value out) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value nLast = k.idx(n - 1);
+  for (size_t a = 0; a < facc.size(); ++a) {
+    auto [row, col] = layout.coords(k, a);
+    Value rowC = k.minu(row, mLast), colC = k.minu(col, nLast);
+    Value y = facc[a];
+    if (Value saV = loadParam(k, p.sa, p.saKind, rowC, colC, Value()))
+      y = arith::MulFOp::create(b, loc, y, k.toF32(saV));
+    if (p.bias)
+      y = arith::AddFOp::create(b, loc, y, k.toF32(k.load(p.bias, {colC})));
+    if (!outType.isF32())
+      y = arith::TruncFOp::create(b, loc, outType, y);
+    Value inBounds =
+        arith::AndIOp::create(b, loc, k.ult(row, m), k.ult(col, k.idx(n)));
+    auto store = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g2(b);
+    b.setInsertionPointToStart(&store.getThenRegion().front());
+    memref::StoreOp::create(b, loc, y, out, ValueRange{row, col});
+  }
+}
+
+} // namespace gpu_kernels
+} // namespace qopt
+
+#endif // QOPT_LIB_CONVERSION_BITPLANETOGPU_KERNELBUILDER_H
