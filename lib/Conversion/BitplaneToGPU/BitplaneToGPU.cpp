@@ -1513,6 +1513,18 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   KB k{b, loc};
   Value mV =
       tensor::DimOp::create(b, loc, fq ? fq->op.getInput() : op.getAct(), 0);
+  // Weights repacked at compile time, once per layout however many ranges
+  // use them (at the function's entry, so every range sees them).
+  std::map<std::string, Value> packed;
+  auto packedConstant = [&](ArrayRef<int64_t> shape, ArrayRef<int32_t> data,
+                            StringRef name) {
+    Value &v = packed[name.str()];
+    if (!v) {
+      OpBuilder eb = OpBuilder::atBlockBegin(&hostFunc.getBody().front());
+      v = i32Resource(eb, loc, shape, data, name);
+    }
+    return v;
+  };
   auto dynSizes = [&](MemRefType t) {
     SmallVector<Value> sizes;
     for (int64_t s : t.getShape())
@@ -1827,9 +1839,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                   static_cast<int32_t>(uint32_t(1) << (x % 32));
         }
       wPlanes = toDevice(
-          run, i32Resource(b, loc, {c.p, n, c.kw}, planes, "gpu_bitplanes"));
+          run, packedConstant( {c.p, n, c.kw}, planes, "gpu_bitplanes"));
       if (za)
-        rowSumW = toDevice(run, i32Resource(b, loc, {n, c.groups}, sums,
+        rowSumW = toDevice(run, packedConstant( {n, c.groups}, sums,
                                             "gpu_weight_row_sums"));
     } else {
       Value wDev = toDevice(run, op.getWeight());
@@ -2001,7 +2013,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     std::vector<int32_t> planes =
         packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp, c.p, c.wMin);
     Value wPlanes = toDevice(
-        run, i32Resource(b, loc, {c.p, n, c.kp / 32}, planes,
+        run, packedConstant( {c.p, n, c.kp / 32}, planes,
                          s8 ? "gpu_imma_planes" : "gpu_hmma_planes"));
     SmallVector<Value> args = {actWords, wPlanes};
     if (rowSumA)
@@ -2012,7 +2024,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         for (int64_t x = 0; x < kk; ++x)
           sums[r * c.groups + x / groupLen] +=
               static_cast<int32_t>((*wConst)[r * kk + x]);
-      args.push_back(toDevice(run, i32Resource(b, loc, {n, c.groups}, sums,
+      args.push_back(toDevice(run, packedConstant( {n, c.groups}, sums,
                                                "gpu_weight_row_sums")));
     }
     for (Value v :

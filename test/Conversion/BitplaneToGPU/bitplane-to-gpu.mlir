@@ -89,12 +89,15 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // time.
 // CHECK-LABEL: func.func private @qmatmul0_host(
 // CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
+// The repacked weights are built once, at the function's entry.
+// CHECK-DAG: %[[SUMS:.*]] = arith.constant dense_resource<gpu_weight_row_sums> : tensor<8x2xi32>
+// CHECK-DAG: %[[PLANES:.*]] = arith.constant dense_resource<gpu_bitplanes> : tensor<2x8x16xi32>
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_pack_act
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_rowsum_act
-// CHECK: arith.constant dense_resource<gpu_bitplanes> : tensor<2x8x16xi32>
 // Constants reach the device through the runtime's once-per-library cache.
+// CHECK: bufferization.to_buffer %[[PLANES]]
 // CHECK: call @qopt_gpu_constant_i32(%{{.*}}) : (memref<?xi32>) -> memref<?xi32>
-// CHECK: arith.constant dense_resource<gpu_weight_row_sums> : tensor<8x2xi32>
+// CHECK: bufferization.to_buffer %[[SUMS]]
 // CHECK: call @qopt_gpu_constant_i32(
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma
 // The matmul becomes a call of its host function.

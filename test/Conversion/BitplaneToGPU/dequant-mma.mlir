@@ -1,0 +1,124 @@
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu --split-input-file | FileCheck %s
+
+// W4A8 (constant s4 weights, per-token activations, bias), dynamic M and
+// K = 200: the planner's rule (P * Q = 32 > 8) takes imma, with the 16-row
+// tile up to M = 16 and the 64-row tile above, chosen at run time.
+// Activations quantized on the host are padded to K = 256 (whole 128-byte
+// stages) and viewed as words; the weights are repacked once.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// CHECK: %[[PLANES:.*]] = arith.constant dense_resource<gpu_imma_planes> : tensor<4x24x8xi32>
+// CHECK: %[[M:.*]] = tensor.dim %arg0
+// CHECK: %[[SMALL:.*]] = arith.cmpi ule, %[[M]], %c16
+// CHECK: scf.if %[[SMALL]] -> (memref<?x24xf32>)
+// CHECK: %[[BYTES:.*]] = gpu.alloc (%{{.*}}) : memref<?xi8>
+// CHECK: %[[ELEMS:.*]] = memref.view %[[BYTES]][%{{.*}}][%[[M]]] : memref<?xi8> to memref<?x256xi8>
+// CHECK: %[[WORDS:.*]] = memref.view %[[BYTES]][%{{.*}}][%[[M]]] : memref<?xi8> to memref<?x64xi32>
+// CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 56]
+// CHECK: gpu.memcpy %[[ELEMS]], %{{.*}} : memref<?x256xi8>, memref<?x256xi8>
+// CHECK: bufferization.to_buffer %[[PLANES]]
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16 {{.*}} threads in (%c128, {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<4x24x8xi32>, %{{.*}} : memref<?xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<?x24xf32>)
+// CHECK: } else {
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma {{.*}} threads in (%c128,
+// CHECK: gpu.module @qopt_kernels
+// CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", stages = 3 : i64, weight_bits = 4 : i64}
+// A and the weight planes through cp.async; each B register from the four
+// planes: shift by 4h + t, mask 0x01010101 (16843009), planes 1..2 shifted
+// into place, the sign plane times 0xF8 (248).
+// CHECK: nvgpu.device_async_copy
+// CHECK: arith.andi %{{.*}}, %c16843009_i32
+// CHECK: arith.muli %{{.*}}, %c248_i32
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+// CHECK: gpu.func @qmatmul0_imma(
+// CHECK-SAME: block_tile = array<i64: 64, 64>
+func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor<24xf32>, %bias: tensor<24xf32>) -> tensor<?x24xf32> {
+  %w8 = arith.constant dense<-3> : tensor<24x200xi8>
+  %w = qopt.storage_cast %w8 : tensor<24x200xi8> to tensor<24x200x!qopt.int<s4>>
+  %y = qopt.qmatmul %a scale(%sa), %w scale(%sw) bias(%bias)
+      {act_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>, weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
+      : (tensor<?x200x!qopt.int<s8>>, tensor<?xf32>, tensor<24x200x!qopt.int<s4>>, tensor<24xf32>, tensor<24xf32>) -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}
+
+// -----
+
+// Weight-only W4 (u4, zero points and scales per group of 32), static
+// M = 4: hmma with the 16-row tile; the float activations become f16
+// (K already a multiple of the 32-K stage); B registers are 0x6400 | u in
+// each half (1024 + u as f16) minus the f16x2 1024 + zw; f32 accumulators,
+// scaled by sw at each group's end.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: qopt.gpu_plan = ["any M: hmma 16-row tile"]
+// CHECK-NOT: scf.if
+// CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x96xf16>
+// CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x48xi32>
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x96xf32>, %{{.*}} : memref<4x96xf16>)
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 {{.*}} args(%{{.*}} : memref<4x48xi32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %{{.*}} : memref<4x24xf32>)
+// CHECK: gpu.func @qmatmul0_to_f16_act(
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: gpu.func @qmatmul0_hmma_m16(
+// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 64>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", stages = 3 : i64, weight_bits = 4 : i64}
+// CHECK: %[[OFF:.*]] = arith.addi %c1024_i32, %{{.*}} : i32
+// CHECK: arith.sitofp %[[OFF]] : i32 to f16
+// CHECK: arith.ori %{{.*}}, %c1677747200_i32
+// CHECK: %[[H:.*]] = llvm.bitcast %{{.*}} : i32 to vector<2xf16>
+// CHECK: arith.subf %[[H]], %{{.*}} : vector<2xf16>
+// CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+func.func @w4a16(%a: tensor<4x96xf32>, %sw: tensor<24x3xf32>, %zw: tensor<24x3xi32>) -> tensor<4x24xf32> {
+  %w8 = arith.constant dense<5> : tensor<24x96xi8>
+  %w = qopt.storage_cast %w8 : tensor<24x96xi8> to tensor<24x96x!qopt.int<u4>>
+  %y = qopt.qmatmul %a, %w scale(%sw) zero_point(%zw)
+      {weight_scheme = #qopt.scheme<per_group(axis = 1, group_size = 32), asymmetric>}
+      : (tensor<4x96xf32>, tensor<24x96x!qopt.int<u4>>, tensor<24x3xf32>, tensor<24x3xi32>) -> tensor<4x24xf32>
+  return %y : tensor<4x24xf32>
+}
+
+// -----
+
+// u8 activations and u8 weights (W8A8 asymmetric, zero points on both):
+// u8 MMA operands, zero-point corrections from run-time act row sums and
+// compile-time weight row sums.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile"]
+// CHECK-DAG: dense_resource<gpu_imma_planes> : tensor<8x8x4xi32>
+// CHECK-DAG: dense_resource<gpu_weight_row_sums> : tensor<8x1xi32>
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_rowsum_bytes_act
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16
+// CHECK: gpu.func @qmatmul0_imma_m16(
+// CHECK-SAME: act = "u8"
+// CHECK: multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<u8>
+func.func @w8a8_u8(%a: tensor<4x128x!qopt.int<u8>>, %sa: tensor<f32>, %za: tensor<i32>, %sw: tensor<8xf32>, %zw: tensor<8xi32>) -> tensor<4x8xf16> {
+  %w8 = arith.constant dense<200> : tensor<8x128xi8>
+  %w = qopt.storage_cast %w8 : tensor<8x128xi8> to tensor<8x128x!qopt.int<u8>>
+  %y = qopt.qmatmul %a scale(%sa) zero_point(%za), %w scale(%sw) zero_point(%zw)
+      {act_scheme = #qopt.scheme<per_tensor, asymmetric>, weight_scheme = #qopt.scheme<per_channel(axis = 0), asymmetric>}
+      : (tensor<4x128x!qopt.int<u8>>, tensor<f32>, tensor<i32>, tensor<8x128x!qopt.int<u8>>, tensor<8xf32>, tensor<8xi32>) -> tensor<4x8xf16>
+  return %y : tensor<4x8xf16>
+}
+
+// -----
+
+// The rule between the integer kernels: W2A4 (P * Q = 8) stays on the
+// binary MMA, W4A4 (16) takes imma; run-time weights always take bmma.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: qopt.gpu_plan = ["any M: bmma"]
+// CHECK-LABEL: func.func private @qmatmul1_host(
+// CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile"]
+// CHECK-LABEL: func.func private @qmatmul2_host(
+// CHECK-SAME: qopt.gpu_plan = ["any M: bmma"]
+func.func @rule(%a: tensor<4x256x!qopt.int<s4>>, %sa: tensor<f32>, %sw: tensor<f32>, %wr: tensor<8x256x!qopt.int<s4>>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %w8 = arith.constant dense<1> : tensor<8x256xi8>
+  %w2 = qopt.storage_cast %w8 : tensor<8x256xi8> to tensor<8x256x!qopt.int<s2>>
+  %w4 = qopt.storage_cast %w8 : tensor<8x256xi8> to tensor<8x256x!qopt.int<s4>>
+  %y2 = qopt.qmatmul %a scale(%sa), %w2 scale(%sw)
+      {act_scheme = #qopt.scheme<per_tensor, symmetric>, weight_scheme = #qopt.scheme<per_tensor, symmetric>}
+      : (tensor<4x256x!qopt.int<s4>>, tensor<f32>, tensor<8x256x!qopt.int<s2>>, tensor<f32>) -> tensor<4x8xf32>
+  %y4 = qopt.qmatmul %a scale(%sa), %w4 scale(%sw)
+      {act_scheme = #qopt.scheme<per_tensor, symmetric>, weight_scheme = #qopt.scheme<per_tensor, symmetric>}
+      : (tensor<4x256x!qopt.int<s4>>, tensor<f32>, tensor<8x256x!qopt.int<s4>>, tensor<f32>) -> tensor<4x8xf32>
+  %yr = qopt.qmatmul %a scale(%sa), %wr scale(%sw)
+      {act_scheme = #qopt.scheme<per_tensor, symmetric>, weight_scheme = #qopt.scheme<per_tensor, symmetric>}
+      : (tensor<4x256x!qopt.int<s4>>, tensor<f32>, tensor<8x256x!qopt.int<s4>>, tensor<f32>) -> tensor<4x8xf32>
+  return %y2, %y4, %yr : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
