@@ -12,7 +12,20 @@ agree within 1e-5 of max |CPU output| (both compute the same integer
 products; the float epilogues may round differently), and each case
 reports its max difference.
 
-usage: gpu_vs_cpu.py --qcc PATH --work DIR
+With --cuda-library PATH the GPU runs load that library in place of
+libcuda.so.1 (QOPT_CUDA_LIBRARY), e.g. the PTX emulator
+libqopt_cuda_emu.so; a case it cannot run then fails instead of skipping.
+--m-list picks the M values (default 1,7,64,300); --gpu-kernels compiles
+every integer-activation case once per kernel choice (qcc --gpu-kernel,
+default auto), e.g. auto,bmma,imma to cover each kernel. Two more cases
+always run: weight-only W4 (hmma) and W4A8 with M fixed to 4 at compile
+time (the small-M kernels). The weight-only kernel (hmma) rounds the
+activations to f16 before its f16 MMA, so its reference is the CPU variant
+run on the f16-rounded inputs (against the unrounded ones it differs by
+about 2e-4 of max |y|, the f16 rounding).
+
+usage: gpu_vs_cpu.py --qcc PATH --work DIR [--cuda-library PATH]
+                     [--m-list 1,7,64,300] [--gpu-kernels auto,bmma,imma]
 """
 
 import argparse
@@ -47,8 +60,10 @@ print(json.dumps(out))
 """ % os.path.join(ROOT, "python")
 
 
-def run(so, feeds_path, out_path, device):
+def run(so, feeds_path, out_path, device, cuda_library=None):
     env = dict(os.environ, QOPT_DEVICE=device)
+    if cuda_library:
+        env["QOPT_CUDA_LIBRARY"] = cuda_library
     proc = subprocess.run([sys.executable, "-c", CHILD, so, feeds_path,
                            out_path], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -62,25 +77,46 @@ def main():
     parser.add_argument("--work", required=True)
     parser.add_argument("--gpu-arch", default="sm_80",
                         help="cubin target (PTX in the fatbin covers newer)")
+    parser.add_argument("--cuda-library",
+                        help="driver library for the GPU runs (an emulator); "
+                             "not being able to run is then a failure")
+    parser.add_argument("--m-list", default="1,7,64,300",
+                        help="comma-separated M values")
+    parser.add_argument("--gpu-kernels", default="auto",
+                        help="comma-separated qcc --gpu-kernel values for "
+                             "the quantized-activation cases")
     args = parser.parse_args()
+    m_list = [int(m) for m in args.m_list.split(",")]
+    kernels = args.gpu_kernels.split(",")
     os.makedirs(args.work, exist_ok=True)
 
     linear = os.path.join(args.work, "linear.onnx")
     onnx.save(models.linear(k=512, n=192, bias=True), linear)
     mlp = os.path.join(args.work, "mlp.onnx")
     onnx.save(models.mlp(), mlp)
-    cases = [("linear W2A8", linear, ["--wbits=2", "--abits=8"]),
-             ("linear W3A8", linear, ["--wbits=3", "--abits=8"]),
-             ("linear W4A8", linear, ["--wbits=4", "--abits=8"]),
-             ("linear W8A8", linear, ["--wbits=8", "--abits=8"]),
-             ("linear W4A4 asym g256", linear,
-              ["--wbits=4", "--abits=4", "--scheme=asym", "--act-scheme=asym",
-               "--group-size=256"]),
-             ("mlp W4A8", mlp, ["--wbits=4", "--abits=8"])]
+    quantized = [("linear W2A8", linear, ["--wbits=2", "--abits=8"]),
+                 ("linear W3A8", linear, ["--wbits=3", "--abits=8"]),
+                 ("linear W4A8", linear, ["--wbits=4", "--abits=8"]),
+                 ("linear W8A8", linear, ["--wbits=8", "--abits=8"]),
+                 ("linear W4A4 asym g256", linear,
+                  ["--wbits=4", "--abits=4", "--scheme=asym",
+                   "--act-scheme=asym", "--group-size=256"]),
+                 ("mlp W4A8", mlp, ["--wbits=4", "--abits=8"]),
+                 ("linear W4A8 M=4 static", linear,
+                  ["--wbits=4", "--abits=8", "--input-shape=x=4x512"])]
+    cases = []
+    for kernel in kernels:
+        for name, model, flags in quantized:
+            if kernel != "auto":
+                name += " " + kernel
+                flags = flags + ["--gpu-kernel=" + kernel]
+            cases.append((name, model, flags))
+    cases.append(("linear W4 weight-only", linear, ["--wbits=4"]))
     failures = 0
     probed = False
     for name, model, flags in cases:
-        so = os.path.join(args.work, name.replace(" ", "_") + ".so")
+        so = os.path.join(args.work, name.replace(" ", "_").replace("=", "")
+                          + ".so")
         proc = subprocess.run([args.qcc, model, "-o", so,
                                "--gpu-arch=" + args.gpu_arch] + flags,
                               capture_output=True, text=True)
@@ -89,7 +125,8 @@ def main():
             failures += 1
             continue
         inputs = onnx.load(model).graph.input
-        for m in (1, 7, 64, 300):
+        static = "static" in name
+        for m in ([4] if static else m_list):
             rng = np.random.default_rng(m)
             feeds = {}
             for i in inputs:
@@ -98,18 +135,28 @@ def main():
                 feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
             feeds_path = os.path.join(args.work, "feeds.npz")
             np.savez(feeds_path, **feeds)
+            cpu_feeds_path = feeds_path
+            if "weight-only" in name:
+                cpu_feeds_path = os.path.join(args.work, "feeds_f16.npz")
+                np.savez(cpu_feeds_path, **{
+                    k: v.astype(np.float16).astype(np.float32)
+                    for k, v in feeds.items()})
             gpu_out = os.path.join(args.work, "gpu.npz")
             cpu_out = os.path.join(args.work, "cpu.npz")
-            g = run(so, feeds_path, gpu_out, "cuda")
+            g = run(so, feeds_path, gpu_out, "cuda", args.cuda_library)
             if not probed:
                 probed = True
                 if g["device"] != "cuda" or (
                         g["error"] and g["error"].startswith("QOPT_DEVICE")):
+                    if args.cuda_library:
+                        print("gpu-vs-cpu: FAILED, %s is not usable: %s"
+                              % (args.cuda_library, g["error"] or g["info"]))
+                        return 1
                     print("gpu-vs-cpu: SKIPPED, no usable GPU: %s"
                           % (g["error"] or g["info"]))
                     return SKIP
                 print("device: %s" % g["info"])
-            c = run(so, feeds_path, cpu_out, "cpu")
+            c = run(so, cpu_feeds_path, cpu_out, "cpu")
             if g["error"] or c["error"]:
                 print("%s M=%d: run failed: %s" % (name, m,
                                                    g["error"] or c["error"]))
@@ -121,7 +168,7 @@ def main():
                 diff = float(np.abs(got[out] - ref[out]).max())
                 ok = got[out].shape == ref[out].shape and diff <= TOL * scale
                 failures += not ok
-                print("%-24s M=%-4d %-6s max |gpu - cpu| %.3g (%.3g of max) %s"
+                print("%-30s M=%-4d %-6s max |gpu - cpu| %.3g (%.3g of max) %s"
                       % (name, m, out, diff, diff / max(scale, 1e-30),
                          "ok" if ok else "MISMATCH"))
     if failures:
