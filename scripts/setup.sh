@@ -14,6 +14,8 @@ packages=(
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   # Calibration files (.npz, deflated members).
   zlib1g-dev
+  # The PTX emulator (tools/qopt-cuda-emu) decompresses fatbins with it.
+  libzstd1
   # Python tools and tests run on Debian's /usr/bin/python3.
   python3 python3-numpy python3-onnx python3-pytest
   # Spoken wake words ("alexa", "hey jarvis") for the openWakeWord checks.

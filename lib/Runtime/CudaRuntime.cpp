@@ -20,6 +20,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <cstdint>
@@ -29,6 +30,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -77,6 +79,7 @@ struct Driver {
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent); // optional
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*cuMemFree)(CUdeviceptr);
@@ -95,12 +98,16 @@ struct LazyModule {
   std::map<std::string, CUfunction> functions;
 };
 
-/// QOPT_CUDA_PROFILE=1: per kernel, the calls and the time from launch to
-/// completion (the stream synchronized around each launch), printed to
-/// stderr when the library unloads; for bench/gpu_bench.py.
+/// QOPT_CUDA_PROFILE=1: per kernel, the calls and their device times,
+/// printed to stderr when the library unloads; for bench/gpu_bench.py. Each
+/// launch is timed by two timing events around it (cuEventElapsedTime,
+/// the device's own clock, as cuBLAS's peers are timed), or, with a driver
+/// without cuEventElapsedTime, from launch to completion on the host (the
+/// stream synchronized around each launch).
 struct KernelProfile {
   long calls = 0;
   double ms = 0;
+  std::vector<double> each;
 };
 
 struct State {
@@ -221,6 +228,9 @@ bool loadDriver(std::string &why) {
   BIND(cuGetErrorString);
 #undef BIND
 #undef BIND_V2
+  // Only the profiler uses it; a driver (or stand-in) without it still runs.
+  d.cuEventElapsedTime = reinterpret_cast<decltype(d.cuEventElapsedTime)>(
+      dlsym(library, "cuEventElapsedTime"));
   if (!ok) {
     why = std::string("the CUDA driver ") + path +
           " lacks a driver API function qopt needs";
@@ -378,24 +388,41 @@ QOPT_MGPU void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   State &s = state();
   auto cuStream = static_cast<CUstream>(stream);
+  Driver &d = s.driver;
   std::chrono::steady_clock::time_point start;
+  CUevent events[2] = {nullptr, nullptr};
   if (s.profile) {
-    s.driver.cuStreamSynchronize(cuStream);
+    d.cuStreamSynchronize(cuStream);
+    if (d.cuEventElapsedTime &&
+        (d.cuEventCreate(&events[0], 0) || d.cuEventCreate(&events[1], 0) ||
+         d.cuEventRecord(events[0], cuStream)))
+      d.cuEventElapsedTime = nullptr; // no timing events: host timing
     start = std::chrono::steady_clock::now();
   }
-  check(s.driver.cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
-                                gridZ, blockX, blockY, blockZ, smem, cuStream,
-                                params, extra),
+  check(d.cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
+                         gridZ, blockX, blockY, blockZ, smem, cuStream, params,
+                         extra),
         "cuLaunchKernel");
-  if (s.profile && check(s.driver.cuStreamSynchronize(cuStream),
-                         "cuStreamSynchronize (profiling)")) {
+  if (!s.profile)
+    return;
+  bool timed = d.cuEventElapsedTime && !d.cuEventRecord(events[1], cuStream);
+  if (check(d.cuStreamSynchronize(cuStream),
+            "cuStreamSynchronize (profiling)")) {
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    float deviceMs = 0;
+    if (timed && !d.cuEventElapsedTime(&deviceMs, events[0], events[1]))
+      ms = deviceMs;
     KernelProfile &p =
         s.profiles[s.kernelNames[static_cast<CUfunction>(function)]];
     ++p.calls;
-    p.ms += std::chrono::duration<double, std::milli>(
-                std::chrono::steady_clock::now() - start)
-                .count();
+    p.ms += ms;
+    p.each.push_back(ms);
   }
+  for (CUevent e : events)
+    if (e)
+      d.cuEventDestroy(e);
 }
 
 QOPT_MGPU void *mgpuStreamCreate() {
@@ -567,9 +594,16 @@ __attribute__((destructor)) void releaseConstants() {
   State &s = state();
   if (!s.initialized)
     return;
-  for (auto &[name, p] : s.profiles)
-    std::fprintf(stderr, "qopt-cuda-profile: %s calls %ld ms %.6f\n",
-                 name.c_str(), p.calls, p.ms);
+  for (auto &[name, p] : s.profiles) {
+    std::vector<double> sorted = p.each;
+    std::sort(sorted.begin(), sorted.end());
+    double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
+    std::fprintf(stderr,
+                 "qopt-cuda-profile: %s calls %ld ms %.6f median_ms %.6f "
+                 "clock %s\n",
+                 name.c_str(), p.calls, p.ms, median,
+                 s.driver.cuEventElapsedTime ? "device" : "host");
+  }
   for (auto &[key, dev] : s.constants)
     s.driver.cuMemFree(dev);
   s.constants.clear();

@@ -271,6 +271,20 @@ def main():
             expect(r["device"] == "cpu" and r["error"] is None,
                    "%s: runs on the CPU without a driver" % name)
 
+    # --- the kernel profile (QOPT_CUDA_PROFILE) -------------------------------
+    # The mock has no cuEventElapsedTime: host-clock timing, one line per
+    # kernel when the library unloads.
+    full = dict(os.environ, QOPT_CUDA_PROFILE="1", **mock)
+    full.pop("QOPT_MOCK_CUDA_FAIL", None)
+    proc = subprocess.run([sys.executable, "-c", CHILD, gpu_so, x_path, "3",
+                           y_gpu], capture_output=True, text=True, env=full)
+    prof = re.findall(r"qopt-cuda-profile: (\S+) calls (\d+) ms [\d.]+ "
+                      r"median_ms [\d.]+ clock (\w+)", proc.stderr)
+    expect(proc.returncode == 0 and sorted(prof) == [
+        ("qmatmul0_bmma", "3", "host"), ("qmatmul0_quant_pack_act", "3",
+                                         "host")],
+           "QOPT_CUDA_PROFILE: calls and times per kernel: %s" % prof)
+
     if failures:
         print("%d checks failed" % len(failures))
         return 1
