@@ -118,6 +118,8 @@ struct State {
   std::map<std::string, KernelProfile> profiles;
   /// Device copies of the model's constants, by host address.
   std::map<const void *, CUdeviceptr> constants;
+  /// qcc --gpu-bench-weights: the pseudo-random weight buffers, by seed.
+  std::map<int64_t, CUdeviceptr> randoms;
   bool initialized = false; // qopt_cuda_initialize succeeded
   bool failed = false;      // sticky error
   std::string error;
@@ -590,6 +592,46 @@ void deviceConstant(Memref1D<T> *result, const Memref1D<T> *host) {
   *result = Memref1D<T>{p, p, 0, host->size, 1};
 }
 
+/// qcc --gpu-bench-weights: a device buffer of `count` pseudo-random words
+/// (splitmix64 from `seed`), made once per seed and kept until the library
+/// unloads, like a constant. Kernel-speed benchmarks use it in place of the
+/// weights, which the kernels' speed does not depend on, so that a library
+/// of LLaMA-sized layers stays small.
+void deviceRandom(Memref1D<int32_t> *result, int64_t count, int64_t seed) {
+  *result = Memref1D<int32_t>{nullptr, nullptr, 0, count, 1};
+  if (!ready() || count < 0)
+    return;
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  CUdeviceptr &dev = s.randoms[seed];
+  if (!dev) {
+    std::vector<int32_t> words(static_cast<size_t>(count));
+    uint64_t x = static_cast<uint64_t>(seed);
+    for (int32_t &w : words) {
+      uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      w = static_cast<int32_t>(static_cast<uint32_t>(z ^ (z >> 31)));
+    }
+    size_t bytes = words.size() * sizeof(int32_t);
+    if (!check(s.driver.cuMemAlloc(&dev, bytes ? bytes : 1), "cuMemAlloc")) {
+      s.randoms.erase(seed);
+      return;
+    }
+    if (bytes && (!check(s.driver.cuMemcpyAsync(dev, devicePtr(words.data()),
+                                                bytes, nullptr),
+                         "cuMemcpyAsync (benchmark weights)") ||
+                  !check(s.driver.cuStreamSynchronize(nullptr),
+                         "cuStreamSynchronize (benchmark weights)"))) {
+      s.driver.cuMemFree(dev);
+      s.randoms.erase(seed);
+      return;
+    }
+  }
+  int32_t *p = reinterpret_cast<int32_t *>(static_cast<uintptr_t>(dev));
+  *result = Memref1D<int32_t>{p, p, 0, count, 1};
+}
+
 __attribute__((destructor)) void releaseConstants() {
   State &s = state();
   if (!s.initialized)
@@ -607,6 +649,9 @@ __attribute__((destructor)) void releaseConstants() {
   for (auto &[key, dev] : s.constants)
     s.driver.cuMemFree(dev);
   s.constants.clear();
+  for (auto &[seed, dev] : s.randoms)
+    s.driver.cuMemFree(dev);
+  s.randoms.clear();
 }
 } // namespace
 
@@ -620,3 +665,8 @@ QOPT_DEVICE_CONSTANT(i8, int8_t)
 QOPT_DEVICE_CONSTANT(f32, float)
 QOPT_DEVICE_CONSTANT(f16, uint16_t)
 #undef QOPT_DEVICE_CONSTANT
+
+QOPT_MGPU void _mlir_ciface_qopt_gpu_random_i32(Memref1D<int32_t> *result,
+                                                int64_t count, int64_t seed) {
+  deviceRandom(result, count, seed);
+}

@@ -271,6 +271,31 @@ def main():
             expect(r["device"] == "cpu" and r["error"] is None,
                    "%s: runs on the CPU without a driver" % name)
 
+    # --- a kernel benchmark library (--gpu-bench-weights) ----------------------
+    bench_so = os.path.join(args.work, "linear_bench.so")
+    proc = subprocess.run([args.qcc, model, "-o", bench_so, "--wbits=4",
+                           "--abits=8", "--gpu-arch=sm_80",
+                           "--gpu-bench-weights"], capture_output=True,
+                          text=True)
+    expect(proc.returncode == 0 and
+           os.path.getsize(bench_so) < os.path.getsize(planned_so),
+           "--gpu-bench-weights: a smaller library (%d B vs %d B)"
+           % (os.path.getsize(bench_so) if proc.returncode == 0 else -1,
+              os.path.getsize(planned_so)))
+    os.remove(log)
+    r = run_child(bench_so, x_path, 2, y_gpu, mock)
+    calls = open(log).read().splitlines()
+    copies = [int(c.split()[1]) for c in calls
+              if c.startswith("cuMemcpyAsync")]
+    # imma's layout: 4 planes of N rows of K bits, K padded to 128.
+    planes = 4 * N * ((K + 127) // 128 * 128) // 8
+    expect(r["error"] is None and copies.count(planes) == 1,
+           "--gpu-bench-weights: the pseudo-random planes (%d B) uploaded "
+           "once for two runs: %s" % (planes, copies))
+    r = run_child(bench_so, x_path, 1, y_gpu, nodrv)
+    expect(r["error"] is None and np.isnan(np.load(y_gpu)).all(),
+           "--gpu-bench-weights: the CPU variant's quantized layer gives NaN")
+
     # --- the kernel profile (QOPT_CUDA_PROFILE) -------------------------------
     # The mock has no cuEventElapsedTime: host-clock timing, one line per
     # kernel when the library unloads.

@@ -14,6 +14,11 @@
 #include "qopt/Conversion/Passes.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
 #include "qopt/Dialect/Qopt/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
 #include "qopt/Import/ImportOnnx.h"
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
@@ -171,6 +176,14 @@ static cl::opt<std::string> gpuCostTable(
     cl::desc("with --gpu-arch: measured kernel times (JSON from "
              "bench/gpu_bench.py --cost-table) for the planner"),
     cl::value_desc("file"), cl::cat(qccCategory));
+static cl::opt<bool> gpuBenchWeights(
+    "gpu-bench-weights",
+    cl::desc("with --gpu-arch -o model.so: a kernel-speed benchmark library: "
+             "the GPU kernels read pseudo-random weights made at load time "
+             "instead of the model's, and the CPU variant's quantized layers "
+             "output NaN, so LLaMA-sized layers make a small library; its "
+             "results are not the model's"),
+    cl::cat(qccCategory));
 static cl::opt<bool> skipChecker("skip-onnx-checker",
                                  cl::desc("Do not run ONNX's model checker"),
                                  cl::cat(qccCategory));
@@ -1068,7 +1081,33 @@ static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   qopt::ConvertBitplaneToGPUOptions options;
   options.kernel = gpuKernel;
   options.costTable = gpuCostTable;
+  options.randomWeights = gpuBenchWeights;
   return options;
+}
+
+/// --gpu-bench-weights: every quantized matmul of the CPU variant becomes a
+/// NaN-filled result, so its weights are dropped from the library.
+static void dropCpuWeights(ModuleOp module) {
+  SmallVector<qopt::QMatmulOp> matmuls;
+  module.walk([&](qopt::QMatmulOp op) { matmuls.push_back(op); });
+  for (qopt::QMatmulOp op : matmuls) {
+    OpBuilder b(op);
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        sizes.push_back(tensor::DimOp::create(b, op.getLoc(), op.getAct(), d));
+    Value empty = tensor::EmptyOp::create(b, op.getLoc(), type.getShape(),
+                                          type.getElementType(), sizes);
+    Value nan = arith::ConstantOp::create(
+        b, op.getLoc(),
+        b.getFloatAttr(type.getElementType(),
+                       std::numeric_limits<double>::quiet_NaN()));
+    Value filled =
+        linalg::FillOp::create(b, op.getLoc(), nan, empty).getResult(0);
+    op.getResult().replaceAllUsesWith(filled);
+    op.erase();
+  }
 }
 
 int main(int argc, char **argv) {
@@ -1123,10 +1162,15 @@ int main(int argc, char **argv) {
                     "--gpu-arch\n";
     return 1;
   }
-  if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences()) &&
+  if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences() ||
+       gpuBenchWeights) &&
       !gpuTargets) {
-    llvm::errs() << "qcc: error: --gpu-kernel and --gpu-cost-table need "
-                    "--gpu-arch\n";
+    llvm::errs() << "qcc: error: --gpu-kernel, --gpu-cost-table and "
+                    "--gpu-bench-weights need --gpu-arch\n";
+    return 1;
+  }
+  if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary) {
+    llvm::errs() << "qcc: error: --gpu-bench-weights makes a model.so\n";
     return 1;
   }
   if (gpuKernel != "auto" && gpuKernel != "bmma" && gpuKernel != "imma" &&
@@ -1413,6 +1457,12 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> gpuVariant;
   if (gpuTargets && emitKind == EmitKind::SharedLibrary) {
     gpuVariant = cast<ModuleOp>((*module)->clone());
+    if (gpuBenchWeights) {
+      dropCpuWeights(*module);
+      llvm::errs() << "qcc: note: --gpu-bench-weights: a kernel benchmark "
+                      "library (pseudo-random GPU weights, NaN from the CPU "
+                      "variant's quantized layers): not the model's results\n";
+    }
     timer.begin("gpu");
     PassManager pm(&context);
     // Matmuls the kernels cannot take run on the CPU in the GPU variant too

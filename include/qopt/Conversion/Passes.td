@@ -87,6 +87,11 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
     Option<"costTable", "cost-table", "std::string", /*default=*/"\"\"",
            "JSON file of measured kernel times (bench/gpu_bench.py "
            "--cost-table) the planner chooses from">,
+    Option<"randomWeights", "random-weights", "bool", /*default=*/"false",
+           "Kernel-speed benchmarks only: constant weights are not packed "
+           "into the library; each kernel reads a pseudo-random device "
+           "buffer of their packed size (qopt_gpu_random_i32) instead, so "
+           "the results are not the model's">,
     Option<"planeLoop", "plane-loop", "std::string", /*default=*/"\"auto\"",
            "Loop of a k-step over plane pairs: act (one iteration per "
            "activation plane, every MMA from zero, one multiply-add per "

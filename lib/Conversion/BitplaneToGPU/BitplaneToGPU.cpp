@@ -1483,8 +1483,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   std::optional<FusedQuant> fq;
   if (!op.isWeightOnly())
     fq = matchFusedQuant(op.getAct(), kk);
-  std::optional<std::vector<int64_t>> wConst =
-      constantWeights(op.getWeight(), wq, n, kk);
+  // The weights' values when known at compile time (not read for
+  // random-weights benchmarks, which only need to know they are constant).
+  bool wIsConst = hasConstantWeights(op);
+  std::optional<std::vector<int64_t>> wConst;
+  if (wIsConst && !randomWeights)
+    wConst = constantWeights(op.getWeight(), wq, n, kk);
 
   // --- the host function -----------------------------------------------
   // Built in a private function of its own (`qopt.gpu_host`), called in
@@ -1607,6 +1611,40 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     else if (t.getRank() > 1)
       dev = memref::ExpandShapeOp::create(b, loc, memrefOf(t), dev, all);
     return dev;
+  };
+  // random-weights: a pseudo-random device buffer of `shape` i32 in place
+  // of a packed weight array (the runtime makes it once per seed).
+  auto randomOnDevice = [&](ArrayRef<int64_t> shape, StringRef name) -> Value {
+    int64_t count = 1;
+    for (int64_t d : shape)
+      count *= d;
+    std::string symbol = "qopt_gpu_random_i32";
+    auto flatDyn = MemRefType::get({dyn}, i32);
+    auto module = op->getParentOfType<ModuleOp>();
+    auto callee = module.lookupSymbol<func::FuncOp>(symbol);
+    if (!callee) {
+      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+      Type i64 = mb.getI64Type();
+      callee = func::FuncOp::create(mb, loc, symbol,
+                                    mb.getFunctionType({i64, i64}, {flatDyn}));
+      callee.setPrivate();
+      callee->setAttr("llvm.emit_c_interface", mb.getUnitAttr());
+    }
+    // FNV-1a of the array's name: the same seed in every range of a layer.
+    uint64_t seed = 1469598103934665603ull;
+    for (char ch : prefix + "_" + name.str())
+      seed = (seed ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+    Value args[2] = {
+        arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(count)),
+        arith::ConstantOp::create(
+            b, loc, b.getI64IntegerAttr(static_cast<int64_t>(seed >> 1)))};
+    Value flat = func::CallOp::create(b, loc, callee, args).getResult(0);
+    flat = memref::CastOp::create(b, loc, MemRefType::get({count}, i32), flat);
+    SmallVector<ReassociationIndices> all(1);
+    for (size_t d = 0; d < shape.size(); ++d)
+      all[0].push_back(d);
+    return memref::ExpandShapeOp::create(
+        b, loc, MemRefType::get(shape, i32), flat, all);
   };
   auto toDevice = [&](DeviceRun &run, Value tensor) {
     Value &cached = run.onDevice[tensor];
@@ -1769,7 +1807,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                             actBytes, actSumsType, c.aSigned, groupLen,
                             c.groups);
       }
-      if (!wConst) {
+      if (!wIsConst) {
         buildPackKernel(kb, loc, gpuModule, prefix + "_pack_weight", wBytes,
                         wPlanesType, c.p, kk, c.kw);
         if (za)
@@ -1826,7 +1864,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                  {actDev, rowSumA});
       }
     }
-    if (wConst) {
+    if (wIsConst && randomWeights) {
+      wPlanes = randomOnDevice({c.p, n, c.kw}, "gpu_bitplanes");
+      if (za)
+        rowSumW = randomOnDevice({n, c.groups}, "gpu_weight_row_sums");
+    } else if (wConst) {
       std::vector<int32_t> planes(c.p * n * c.kw, 0);
       std::vector<int32_t> sums(n * c.groups, 0);
       for (int64_t r = 0; r < n; ++r)
@@ -1839,9 +1881,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                   static_cast<int32_t>(uint32_t(1) << (x % 32));
         }
       wPlanes = toDevice(
-          run, packedConstant( {c.p, n, c.kw}, planes, "gpu_bitplanes"));
+          run, packedConstant({c.p, n, c.kw}, planes, "gpu_bitplanes"));
       if (za)
-        rowSumW = toDevice(run, packedConstant( {n, c.groups}, sums,
+        rowSumW = toDevice(run, packedConstant({n, c.groups}, sums,
                                             "gpu_weight_row_sums"));
     } else {
       Value wDev = toDevice(run, op.getWeight());
@@ -2010,21 +2052,28 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                  {actElems, rowSumA});
     }
     // Weights, repacked at compile time.
-    std::vector<int32_t> planes =
-        packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp, c.p, c.wMin);
-    Value wPlanes = toDevice(
-        run, packedConstant( {c.p, n, c.kp / 32}, planes,
-                         s8 ? "gpu_imma_planes" : "gpu_hmma_planes"));
+    StringRef planesName = s8 ? "gpu_imma_planes" : "gpu_hmma_planes";
+    Value wPlanes;
+    if (randomWeights) {
+      wPlanes = randomOnDevice({c.p, n, c.kp / 32}, planesName);
+    } else {
+      std::vector<int32_t> planes =
+          packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp, c.p, c.wMin);
+      wPlanes = toDevice(
+          run, packedConstant({c.p, n, c.kp / 32}, planes, planesName));
+    }
     SmallVector<Value> args = {actWords, wPlanes};
     if (rowSumA)
       args.push_back(rowSumA);
-    if (zaSums) {
+    if (zaSums && randomWeights) {
+      args.push_back(randomOnDevice({n, c.groups}, "gpu_weight_row_sums"));
+    } else if (zaSums) {
       std::vector<int32_t> sums(n * c.groups, 0);
       for (int64_t r = 0; r < n; ++r)
         for (int64_t x = 0; x < kk; ++x)
           sums[r * c.groups + x / groupLen] +=
               static_cast<int32_t>((*wConst)[r * kk + x]);
-      args.push_back(toDevice(run, packedConstant( {n, c.groups}, sums,
+      args.push_back(toDevice(run, packedConstant({n, c.groups}, sums,
                                                "gpu_weight_row_sums")));
     }
     for (Value v :

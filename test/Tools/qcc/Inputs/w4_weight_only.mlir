@@ -1,6 +1,6 @@
 // Weight-only W4 (s4, per group of 64 with zero points), f32 activations,
 // K = 512, N = 192, dynamic M: the hmma kernels.
-func.func @w4a16(%a: tensor<?x512xf32>, %sw: tensor<192x8xf32>, %zw: tensor<192x8xi32>) -> tensor<?x192xf32> {
+func.func @main(%a: tensor<?x512xf32>, %sw: tensor<192x8xf32>, %zw: tensor<192x8xi32>) -> tensor<?x192xf32> {
   %w8 = arith.constant dense<-5> : tensor<192x512xi8>
   %w = qopt.storage_cast %w8 : tensor<192x512xi8> to tensor<192x512x!qopt.int<s4>>
   %y = qopt.qmatmul %a, %w scale(%sw) zero_point(%zw)
