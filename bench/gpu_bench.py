@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""GPU benchmarks (issue 8), run by hand on a machine with a CUDA GPU:
+"""GPU benchmarks (issue 8): mma.sync throughput on the device and qopt's
+kernels against cuBLAS FP16 / INT8 in the same run.
 
   1. mma.sync throughput on the device: b1 and.popc, s8, f16
      (bench/gpu/mma_peak.cu);
@@ -10,12 +11,21 @@
      QOPT_CUDA_PROFILE (median device time of each kernel of the layer,
      the activation quantize/convert kernel included, summed), against
      cuBLAS FP16 and INT8 (bench/gpu/cublas_gemm.cu) in the same run;
-  3. the cost table of those measurements (--cost-table, the planner's input:
-     qcc --gpu-cost-table), then the planned libraries (qcc --gpu-cost-table,
-     no --gpu-kernel) timed the same way, and the headline ratios.
+  3. the cost table of those measurements (the planner's input:
+     qcc --gpu-cost-table), the planner's choice per layer and M (read from
+     qcc's qopt.gpu_plan with that table) and its measured time, and the
+     headline ratios.
 
-Writes a Markdown report (device, driver, date, tables, ratios) to
---markdown. Libraries compile in parallel (--jobs).
+The libraries are built with qcc --gpu-bench-weights (pseudo-random GPU
+weights, ~150 KB each), so that they can be built here and carried to a GPU
+machine that has no LLVM/MLIR. Three phases, or all at once where qcc and
+a GPU are on one machine:
+
+  gpu_bench.py --qcc build/bin/qcc --build DIR      # here: DIR/manifest.json
+  gpu_bench.py --run DIR --results results.json     # on the GPU machine
+  gpu_bench.py --qcc build/bin/qcc --report results.json --build DIR \\
+      --markdown gpu.md --cost-table bench/gpu/cost_table_sm90.json
+  gpu_bench.py --qcc build/bin/qcc --work DIR ...   # all three
 
 usage: gpu_bench.py --qcc build/bin/qcc [--work DIR] [--markdown FILE]
                     [--cost-table FILE] [--shapes 4096x4096,...]
@@ -35,15 +45,17 @@ import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-NVCC = os.environ.get("NVCC", "/usr/local/cuda/bin/nvcc")
+NVCC = os.environ.get("NVCC", "nvcc")
 
 CONFIGS = {"W2A8": (2, 8), "W3A8": (3, 8), "W4A8": (4, 8), "W6A6": (6, 6),
            "W8A8": (8, 8), "W4A16": (4, 16)}
+FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
 
-# Times one model.so in a child process (the profile is printed when the
-# library unloads): R runs of X [M, K].
+# Times one model.so in a child process at every M: per M, two warm-up
+# runs, then R runs whose kernel profile (qopt_model_profile) is read and
+# reset; prints one JSON line {M: profile text}.
 CHILD = r"""
-import sys
+import json, sys
 import numpy as np
 sys.path.insert(0, %r)
 import qopt
@@ -51,20 +63,36 @@ m = qopt.load(sys.argv[1])
 if m.device != "cuda":
     print("NOGPU " + m.device_info)
     sys.exit(0)
-x = np.random.default_rng(0).standard_normal(
-    (int(sys.argv[2]), int(sys.argv[3]))).astype(np.float32)
-for _ in range(int(sys.argv[4])):
-    m.run({"x": x})
+k, runs = int(sys.argv[2]), int(sys.argv[3])
+out = {}
+for rows in sys.argv[4].split(","):
+    x = np.random.default_rng(0).standard_normal((int(rows), k)).astype(
+        np.float32)
+    for _ in range(2):
+        m.run({"x": x})
+    m.profile(reset=True)
+    for _ in range(runs):
+        m.run({"x": x})
+    out[rows] = m.profile(reset=True)
+print(json.dumps(out))
 """ % os.path.join(ROOT, "python")
 
 
 def build_cuda(work):
+    """nvcc on the GPU machine (-arch=native); falls back to binaries built
+    beforehand into `work` (bench/gpu/*.cu for sm_90) when nvcc fails."""
     exes = {}
     for name, extra in (("mma_peak", []), ("cublas_gemm", ["-lcublas"])):
         exe = os.path.join(work, name)
         src = os.path.join(ROOT, "bench", "gpu", name + ".cu")
-        subprocess.run([NVCC, "-O3", "-arch=native", src, "-o", exe] + extra,
-                       check=True)
+        proc = subprocess.run([NVCC, "-O3", "-arch=native", src, "-o",
+                               exe + ".native"] + extra, capture_output=True,
+                              text=True)
+        if proc.returncode == 0:
+            exe += ".native"
+        elif not os.path.exists(exe):
+            raise SystemExit("nvcc failed on %s and no prebuilt %s: %s"
+                             % (src, exe, proc.stderr))
         exes[name] = exe
     return exes
 
@@ -85,26 +113,31 @@ def linear_model(path, k, n):
     onnx.save(model, path)
 
 
-def qopt_ms(so, m, k, runs):
+def quant_flags(config):
+    wb, ab = CONFIGS[config]
+    return ["--wbits=%d" % wb] + (["--abits=%d" % ab] if ab <= 8 else [])
+
+
+def qopt_ms(so, ms, k, runs):
+    """{M: (ms per call, clock)}: the medians of the layer's kernels, summed."""
     env = dict(os.environ, QOPT_DEVICE="cuda", QOPT_CUDA_PROFILE="1")
-    proc = subprocess.run([sys.executable, "-c", CHILD, so, str(m), str(k),
-                           str(runs)], capture_output=True, text=True,
-                          env=env)
+    proc = subprocess.run([sys.executable, "-c", CHILD, so, str(k), str(runs),
+                           ",".join(str(m) for m in ms)], capture_output=True,
+                          text=True, env=env)
     if "NOGPU" in proc.stdout:
         raise SystemExit("no GPU: " + proc.stdout.strip())
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)
-    total = 0.0
-    found = re.findall(r"qopt-cuda-profile: (\S+) calls (\d+) ms [\d.]+ "
-                       r"median_ms ([\d.]+)", proc.stderr)
-    if not found:
-        raise RuntimeError("no kernel profile from %s: %s" % (so, proc.stderr))
-    for name, calls, median in found:
-        total += float(median)
-    return total
-
-
-FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
+    times = {}
+    for m, text in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+        found = re.findall(r"qopt-cuda-profile: (\S+) calls (\d+) ms [\d.]+ "
+                           r"median_ms ([\d.]+) clock (\w+)", text)
+        if not found or any(int(c) != runs for _, c, _, _ in found):
+            raise RuntimeError("bad kernel profile from %s at M=%s: %r"
+                               % (so, m, text))
+        times[int(m)] = (sum(float(med) for _, _, med, _ in found),
+                         found[0][3])
+    return times
 
 
 def compile_all(qcc, jobs):
@@ -122,134 +155,182 @@ def compile_all(qcc, jobs):
         return dict(pool.map(one, jobs.items()))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--qcc", required=True)
-    parser.add_argument("--work", default="build/bench-gpu")
-    parser.add_argument("--markdown", default="")
-    parser.add_argument("--cost-table", default="",
-                        help="write the measured kernel times here (JSON)")
-    parser.add_argument("--shapes", default="4096x4096,4096x11008,11008x4096",
-                        help="KxN of the linear layers")
-    parser.add_argument("--m", default="1,4,8,16,64,256,1024")
-    parser.add_argument("--configs", default=",".join(CONFIGS))
-    parser.add_argument("--gpu-arch", default="sm_90")
-    parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    exes = build_cuda(args.work)
-    lines = []
-
-    peak = subprocess.run([exes["mma_peak"]], capture_output=True, text=True,
-                          check=True).stdout
-    print(peak)
-    smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
-                          "--format=csv,noheader"], capture_output=True,
-                         text=True).stdout.strip()
-    device, driver = (smi.split(", ") + ["?", "?"])[:2]
-    date = str(datetime.date.today())
-    lines.append("Measured %s on %s (driver %s), `bench/gpu_bench.py`.\n" % (
-        date, device, driver))
-    lines.append("### mma.sync throughput\n\n```\n%s```\n" % peak)
-
-    ms_list = [int(v) for v in args.m.split(",")]
+def build(args, where):
+    """Compiles every forced-kernel benchmark library into `where` and
+    writes where/manifest.json."""
+    os.makedirs(where, exist_ok=True)
     shapes = [tuple(int(v) for v in sh.split("x"))
               for sh in args.shapes.split(",")]
-    configs = args.configs.split(",")
-    # Every forced-kernel library, compiled in parallel.
-    jobs, where = {}, {}
+    jobs, libs = {}, []
     for k, n in shapes:
-        model = os.path.join(args.work, "linear_%dx%d.onnx" % (k, n))
-        linear_model(model, k, n)
-        for config in configs:
-            wb, ab = CONFIGS[config]
-            quant = ["--wbits=%d" % wb] + (["--abits=%d" % ab] if ab <= 8
-                                            else [])
-            for family in FAMILIES[ab > 8]:
-                so = os.path.join(args.work, "%s_%s_%dx%d.so" % (
-                    config, family, k, n))
-                jobs[so] = [model, "--gpu-arch=" + args.gpu_arch,
-                            "--gpu-kernel=" + family] + quant
-                where[(config, family, k, n)] = so
+        model = os.path.join(where, "linear_%dx%d.onnx" % (k, n))
+        if not os.path.exists(model):
+            linear_model(model, k, n)
+        for config in args.configs.split(","):
+            for family in FAMILIES[CONFIGS[config][1] > 8]:
+                so = "%s_%s_%dx%d.so" % (config, family, k, n)
+                jobs[os.path.join(where, so)] = [
+                    model, "--gpu-arch=" + args.gpu_arch,
+                    "--gpu-kernel=" + family, "--gpu-bench-weights"
+                ] + quant_flags(config)
+                libs.append({"config": config, "family": family, "k": k,
+                             "n": n, "so": so})
     errors = compile_all(args.qcc, jobs)
+    for lib in libs:
+        lib["error"] = errors[os.path.join(where, lib["so"])]
+    # CUDA peers built here too, for a GPU machine whose nvcc cannot build.
+    for name, extra in (("mma_peak", []), ("cublas_gemm", ["-lcublas"])):
+        subprocess.run([NVCC, "-O3", "-arch=" + args.gpu_arch,
+                        os.path.join(ROOT, "bench", "gpu", name + ".cu"),
+                        "-o", os.path.join(where, name)] + extra)
+    manifest = {"gpu_arch": args.gpu_arch, "shapes": [list(s) for s in shapes],
+                "m": [int(v) for v in args.m.split(",")],
+                "configs": args.configs.split(","), "libs": libs}
+    with open(os.path.join(where, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    for lib in libs:
+        if lib["error"]:
+            print("%s: qcc failed: %s" % (lib["so"], lib["error"]))
+    return manifest
 
-    peers, times, entries = {}, {}, []
-    for k, n in shapes:
-        for m in ms_list:
+
+def run(where, runs, peers=True):
+    """On the GPU machine: the peers and every library of the manifest
+    (without the peers: a check of the scripts on an emulated driver)."""
+    manifest = json.load(open(os.path.join(where, "manifest.json")))
+    peak, device, driver = "(not measured)\n", "?", "?"
+    if peers:
+        exes = build_cuda(where)
+        peak = subprocess.run([exes["mma_peak"]], capture_output=True,
+                              text=True, check=True).stdout
+        print(peak)
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                              "--format=csv,noheader"], capture_output=True,
+                             text=True).stdout.strip()
+        device, driver = (smi.split(", ") + ["?", "?"])[:2]
+    results = {"device": device, "driver": driver,
+               "date": str(datetime.date.today()), "peak": peak,
+               "gpu_arch": manifest["gpu_arch"], "runs": runs,
+               "peers": [], "times": []}
+    for k, n in manifest["shapes"] if peers else []:
+        for m in manifest["m"]:
             out = subprocess.run([exes["cublas_gemm"], str(m), str(n), str(k)],
                                  capture_output=True, text=True,
                                  check=True).stdout.split()
-            peers[(k, n, m)] = (float(out[1]), float(out[3]))
-        for (config, family, kk, nn), so in where.items():
-            if (kk, nn) != (k, n) or errors[so]:
-                continue
-            wb, ab = CONFIGS[config]
-            for m in ms_list:
-                t = qopt_ms(so, m, k, args.runs)
-                times[(config, family, k, n, m)] = t
-                entries.append({"kernel": family, "w": wb, "a": ab, "n": n,
-                                "k": k, "m": m, "us": round(t * 1000, 3)})
-    table_path = args.cost_table or os.path.join(args.work, "cost_table.json")
+            results["peers"].append({"k": k, "n": n, "m": m,
+                                     "fp16_ms": float(out[1]),
+                                     "int8_ms": float(out[3])})
+            print("cuBLAS K=%d N=%d M=%d: fp16 %s int8 %s ms" % (
+                k, n, m, out[1], out[3]), flush=True)
+    for lib in manifest["libs"]:
+        if lib["error"]:
+            continue
+        times = qopt_ms(os.path.join(where, lib["so"]), manifest["m"],
+                        lib["k"], runs)
+        for m, (ms, clock) in sorted(times.items()):
+            results["times"].append(dict(lib, m=m, ms=ms, clock=clock))
+            print("%s M=%d: %.4f ms (%s clock)" % (lib["so"], m, ms, clock),
+                  flush=True)
+    return results
+
+
+def plans(qcc, where, results, table_path, gpu_arch):
+    """The planner's choice for each (config, shape): qcc's qopt.gpu_plan
+    ranges with the measured table, as [(m_max or None, family)]."""
+    out = {}
+    for k, n in {(t["k"], t["n"]) for t in results["times"]}:
+        model = os.path.join(where, "linear_%dx%d.onnx" % (k, n))
+        if not os.path.exists(model):
+            linear_model(model, k, n)
+        for config in {t["config"] for t in results["times"]}:
+            proc = subprocess.run(
+                [qcc, model, "--gpu-arch=" + gpu_arch, "--gpu-cost-table=" +
+                 table_path, "--gpu-bench-weights", "--emit=mlir",
+                 "--stop-after-stage=gpu"] + quant_flags(config),
+                capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise RuntimeError("qcc failed planning %s %dx%d: %s" % (
+                    config, k, n, proc.stderr))
+            found = re.search(r"qopt.gpu_plan = \[([^\]]*)\]", proc.stdout)
+            ranges = []
+            for text in re.findall(r'"([^"]*)"', found.group(1) if found
+                                   else ""):
+                bound, family = text.split(": ")
+                m_max = int(bound[5:]) if bound.startswith("M <= ") else None
+                ranges.append((m_max, family.split()[0]))
+            out[(config, k, n)] = ranges
+    return out
+
+
+def report(args, results, where):
+    entries = [{"kernel": t["family"], "w": CONFIGS[t["config"]][0],
+                "a": CONFIGS[t["config"]][1], "n": t["n"], "k": t["k"],
+                "m": t["m"], "us": round(t["ms"] * 1000, 3)}
+               for t in results["times"]]
+    table_path = args.cost_table or os.path.join(where, "cost_table.json")
     with open(table_path, "w") as f:
-        json.dump({"device": device, "driver": driver, "date": date,
+        json.dump({"device": results["device"], "driver": results["driver"],
+                   "date": results["date"],
                    "source": "bench/gpu_bench.py --gpu-arch %s --runs %d"
-                   % (args.gpu_arch, args.runs), "entries": entries}, f,
-                  indent=1)
+                   % (results["gpu_arch"], results["runs"]),
+                   "entries": entries}, f, indent=1)
         f.write("\n")
-
-    # The planned libraries: the planner reads the table just measured.
-    jobs = {}
-    for k, n in shapes:
-        model = os.path.join(args.work, "linear_%dx%d.onnx" % (k, n))
-        for config in configs:
-            wb, ab = CONFIGS[config]
-            so = os.path.join(args.work, "%s_planned_%dx%d.so" % (config, k, n))
-            jobs[so] = [model, "--gpu-arch=" + args.gpu_arch,
-                        "--gpu-cost-table=" + table_path, "--wbits=%d" % wb] + (
-                            ["--abits=%d" % ab] if ab <= 8 else [])
-            where[(config, "planned", k, n)] = so
-    errors.update(compile_all(args.qcc, jobs))
-    for k, n in shapes:
-        for config in configs:
-            so = where[(config, "planned", k, n)]
-            if not errors[so]:
-                for m in ms_list:
-                    times[(config, "planned", k, n, m)] = qopt_ms(
-                        so, m, k, args.runs)
-
+    plan = plans(args.qcc, where, results, table_path, results["gpu_arch"])
+    peers = {(p["k"], p["n"], p["m"]): (p["fp16_ms"], p["int8_ms"])
+             for p in results["peers"]}
+    nan = float("nan")
+    for t in results["times"]:
+        peers.setdefault((t["k"], t["n"], t["m"]), (nan, nan))
+    times = {(t["config"], t["family"], t["k"], t["n"], t["m"]): t["ms"]
+             for t in results["times"]}
+    ms_list = sorted({t["m"] for t in results["times"]})
+    shapes = sorted({(t["k"], t["n"]) for t in results["times"]})
+    configs = [c for c in CONFIGS if any(t["config"] == c
+                                         for t in results["times"])]
+    lines = ["Measured %s on %s (driver %s), `bench/gpu_bench.py`; kernels "
+             "for %s.\n" % (results["date"], results["device"],
+                            results["driver"], results["gpu_arch"]),
+             "### mma.sync throughput\n\n```\n%s```\n" % results["peak"]]
     headline = []
     for k, n in shapes:
-        header = ("| config | kernel | " + " | ".join("M=%d" % m
-                                                     for m in ms_list) + " |")
         table = ["### K=%d, N=%d: kernel time (ms) and speed-up vs cuBLAS "
-                 "INT8 / FP16\n" % (k, n), header,
+                 "INT8 / FP16\n" % (k, n),
+                 "| config | kernel | " + " | ".join(
+                     "M=%d" % m for m in ms_list) + " |",
                  "|---" * (len(ms_list) + 2) + "|",
                  "| cuBLAS FP16 | | " + " | ".join(
                      "%.4f" % peers[(k, n, m)][0] for m in ms_list) + " |",
                  "| cuBLAS INT8 | | " + " | ".join(
                      "%.4f" % peers[(k, n, m)][1] for m in ms_list) + " |"]
         for config in configs:
-            wb, ab = CONFIGS[config]
-            for family in FAMILIES[ab > 8] + ("planned",):
-                so = where[(config, family, k, n)]
-                if errors[so]:
-                    table.append("| %s | %s | qcc failed: %s |" % (
-                        config, family, errors[so]))
-                    continue
+            ranges = plan.get((config, k, n), [])
+            def chosen(m):
+                for m_max, family in ranges:
+                    if m_max is None or m <= m_max:
+                        return family
+                return None
+            rows = [(f, {m: times.get((config, f, k, n, m)) for m in ms_list})
+                    for f in FAMILIES[CONFIGS[config][1] > 8]]
+            rows.append(("planned", {m: times.get((config, chosen(m), k, n, m))
+                                     for m in ms_list}))
+            for family, by_m in rows:
                 cells = []
                 for m in ms_list:
-                    t = times[(config, family, k, n, m)]
-                    i8, f16 = peers[(k, n, m)][1], peers[(k, n, m)][0]
-                    cells.append("%.4f (%.2fx / %.2fx)" % (t, i8 / t, f16 / t))
+                    t = by_m[m]
+                    if t is None:
+                        cells.append("-")
+                        continue
+                    f16, i8 = peers[(k, n, m)]
+                    label = (" " + chosen(m)) if family == "planned" else ""
+                    cells.append("%.4f (%.2fx / %.2fx)%s" % (t, i8 / t,
+                                                             f16 / t, label))
                     if family == "planned" and m in (1, 1024):
                         headline.append((config, k, n, m, i8 / t, f16 / t))
                 table.append("| %s | %s | %s |" % (config, family,
                                                    " | ".join(cells)))
-        print("\n".join(table) + "\n")
         lines.append("\n".join(table) + "\n")
-    summary = ["### Headline: planned kernels vs cuBLAS (speed-up, >1 is "
-               "faster)\n", "| config | K x N | M | vs INT8 | vs FP16 |",
+    summary = ["### Headline: the planner's kernels vs cuBLAS (speed-up, "
+               "> 1 is faster)\n", "| config | K x N | M | vs INT8 | vs FP16 |",
                "|---|---|---|---|---|"]
     for config, k, n, m, r8, r16 in headline:
         summary.append("| %s | %dx%d | %d | %.2f | %.2f |" % (config, k, n, m,
@@ -260,13 +341,63 @@ def main():
                    "M = 1024: %s\n" % (", ".join(
                        "%s %dx%d (%.2fx)" % (c, k, n, r) for c, k, n, _, r, _
                        in slow) or "none"))
-    print("\n".join(summary))
-    lines.append("\n".join(summary) + "\n")
-    lines.append("Cost table: `%s` (%d entries).\n" % (table_path,
-                                                       len(entries)))
+    summary.append("'planned' is the kernel the planner picks at that M "
+                   "(qcc --gpu-cost-table with this table) at its measured "
+                   "time. Cost table: `%s` (%d entries).\n"
+                   % (table_path, len(entries)))
+    lines.append("\n".join(summary))
+    text = "\n".join(lines)
+    print(text)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write("\n".join(lines))
+            f.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--qcc", help="qcc (not needed with --run)")
+    parser.add_argument("--work", default="",
+                        help="all phases in one go, in this folder")
+    parser.add_argument("--build", default="",
+                        help="the libraries' folder (built here unless "
+                             "--report is given)")
+    parser.add_argument("--run", default="",
+                        help="time the libraries of this folder's manifest")
+    parser.add_argument("--results", default="",
+                        help="with --run: write the measurements here")
+    parser.add_argument("--report", default="",
+                        help="measurements (JSON of --run) to report")
+    parser.add_argument("--markdown", default="")
+    parser.add_argument("--cost-table", default="",
+                        help="write the measured kernel times here (JSON)")
+    parser.add_argument("--shapes", default="4096x4096,4096x11008,11008x4096",
+                        help="KxN of the linear layers")
+    parser.add_argument("--m", default="1,4,8,16,64,256,1024")
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--gpu-arch", default="sm_90")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-peers", action="store_true",
+                        help="with --run: skip cuBLAS and mma.sync (to check "
+                             "the scripts on an emulated driver)")
+    args = parser.parse_args()
+    if args.run:
+        results = run(args.run, args.runs, peers=not args.no_peers)
+        if args.results:
+            with open(args.results, "w") as f:
+                json.dump(results, f, indent=1)
+        return 0
+    if not args.qcc:
+        parser.error("--qcc is needed to build or report")
+    if args.report:
+        report(args, json.load(open(args.report)), args.build or args.work)
+        return 0
+    if args.build:
+        build(args, args.build)
+        return 0
+    work = args.work or "build/bench-gpu"
+    build(args, work)
+    report(args, run(work, args.runs), work)
     return 0
 
 

@@ -133,6 +133,8 @@ State &state() {
   return *s;
 }
 
+std::string formatProfile(const State &s);
+
 void recordError(const char *format, ...) {
   State &s = state();
   if (s.failed)
@@ -269,6 +271,15 @@ CUfunction lookupFunction(LazyModule *m, const char *name) {
 //===----------------------------------------------------------------------===//
 // Device selection and errors (CudaRuntime.h)
 //===----------------------------------------------------------------------===//
+
+std::string qopt::cuda::profileReport(bool reset) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  std::string text = formatProfile(s);
+  if (reset)
+    s.profiles.clear();
+  return text;
+}
 
 bool qopt::cuda::initialize(std::string &why) {
   State &s = state();
@@ -632,20 +643,29 @@ void deviceRandom(Memref1D<int32_t> *result, int64_t count, int64_t seed) {
   *result = Memref1D<int32_t>{p, p, 0, count, 1};
 }
 
-__attribute__((destructor)) void releaseConstants() {
-  State &s = state();
-  if (!s.initialized)
-    return;
+/// The profile lines: per kernel, its calls, total and median time.
+std::string formatProfile(const State &s) {
+  std::string text;
   for (auto &[name, p] : s.profiles) {
     std::vector<double> sorted = p.each;
     std::sort(sorted.begin(), sorted.end());
     double median = sorted.empty() ? 0 : sorted[sorted.size() / 2];
-    std::fprintf(stderr,
-                 "qopt-cuda-profile: %s calls %ld ms %.6f median_ms %.6f "
-                 "clock %s\n",
-                 name.c_str(), p.calls, p.ms, median,
-                 s.driver.cuEventElapsedTime ? "device" : "host");
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  "qopt-cuda-profile: %s calls %ld ms %.6f median_ms %.6f "
+                  "clock %s\n",
+                  name.c_str(), p.calls, p.ms, median,
+                  s.driver.cuEventElapsedTime ? "device" : "host");
+    text += line;
   }
+  return text;
+}
+
+__attribute__((destructor)) void releaseConstants() {
+  State &s = state();
+  if (!s.initialized)
+    return;
+  std::fputs(formatProfile(s).c_str(), stderr);
   for (auto &[key, dev] : s.constants)
     s.driver.cuMemFree(dev);
   s.constants.clear();

@@ -22,6 +22,9 @@ const std::string &deviceName();
 void makeCurrent();
 /// The first error of the GPU calls since the last call, if any; clears it.
 bool takeError(std::string &message);
+/// QOPT_CUDA_PROFILE's per-kernel lines so far ("" when not profiling);
+/// `reset` starts a new profile.
+std::string profileReport(bool reset);
 
 } // namespace qopt::cuda
 

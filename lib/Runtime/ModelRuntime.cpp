@@ -130,6 +130,7 @@ size_t descriptorWords(int32_t rank) { return 3 + 2 * static_cast<size_t>(rank);
 
 struct qopt_model {
   std::string lastError;
+  std::string profile; // qopt_model_profile's text
   bool onGpu = false;
   /// Set when QOPT_DEVICE=cuda cannot be honoured: every run fails with it.
   std::string deviceError;
@@ -298,6 +299,14 @@ const char *qopt_model_device(const qopt_model *model) {
 
 const char *qopt_model_device_info(const qopt_model *model) {
   return model ? model->deviceInfo.c_str() : "";
+}
+
+const char *qopt_model_profile(qopt_model *model, int32_t reset) {
+  if (!model)
+    return "";
+  model->profile =
+      model->onGpu ? qopt::cuda::profileReport(reset != 0) : std::string();
+  return model->profile.c_str();
 }
 
 void qopt_model_close(qopt_model *model) { delete model; }

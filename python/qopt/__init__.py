@@ -91,6 +91,11 @@ class Model:
             lib.qopt_model_device.restype = ctypes.c_char_p
             lib.qopt_model_device_info.argtypes = [ctypes.c_void_p]
             lib.qopt_model_device_info.restype = ctypes.c_char_p
+        self._has_profile_api = hasattr(lib, "qopt_model_profile")
+        if self._has_profile_api:
+            lib.qopt_model_profile.argtypes = [ctypes.c_void_p,
+                                               ctypes.c_int32]
+            lib.qopt_model_profile.restype = ctypes.c_char_p
         handle = ctypes.c_void_p()
         status = lib.qopt_model_open(ctypes.byref(handle))
         if status != 0:
@@ -117,6 +122,13 @@ class Model:
         if not self._has_device_api:
             return "the library predates the GPU runtime"
         return self._lib.qopt_model_device_info(self._handle).decode()
+
+    def profile(self, reset: bool = False) -> str:
+        """With QOPT_CUDA_PROFILE=1 on the GPU, the kernel profile lines so
+        far (calls, total and median ms per kernel); `reset` starts anew."""
+        if not self._has_profile_api:
+            return ""
+        return self._lib.qopt_model_profile(self._handle, int(reset)).decode()
 
     def run(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         """Runs the model on named inputs; returns the outputs by name.

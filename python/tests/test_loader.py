@@ -104,3 +104,13 @@ def test_non_contiguous_input_is_accepted(model_path):
 def test_load_missing_library(tmp_path):
     with pytest.raises(OSError):
         qopt.load(str(tmp_path / "nope.so"))
+
+
+def test_profile_is_empty_on_the_cpu(model_path):
+    # The kernel profile (QOPT_CUDA_PROFILE) is the GPU's; on the CPU there
+    # is none, reset or not.
+    m = qopt.load(model_path)
+    m.run({"a": np.ones((2, 4), np.float32), "b": np.ones((2, 4), np.float32),
+           "idx": np.array([0, 1, 2], np.int64)})
+    assert m.profile() == ""
+    assert m.profile(reset=True) == ""

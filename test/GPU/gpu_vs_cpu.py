@@ -24,8 +24,13 @@ activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
 about 2e-4 of max |y|, the f16 rounding).
 
+On a GPU machine without qcc (no LLVM/MLIR there): --build-only compiles
+every case's library into --work here (with work/manifest.json), then
+--prebuilt runs them there from that manifest, without qcc or onnx.
+
 usage: gpu_vs_cpu.py --qcc PATH --work DIR [--cuda-library PATH]
                      [--m-list 1,7,64,300] [--gpu-kernels auto,bmma,imma]
+                     [--build-only | --prebuilt]
 """
 
 import argparse
@@ -35,11 +40,9 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-from qopt_tools import models  # noqa: E402
 
 SKIP = 77
 TOL = 1e-5
@@ -73,7 +76,7 @@ def run(so, feeds_path, out_path, device, cuda_library=None):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--qcc", required=True)
+    parser.add_argument("--qcc", help="qcc (not needed with --prebuilt)")
     parser.add_argument("--work", required=True)
     parser.add_argument("--gpu-arch", default="sm_80",
                         help="cubin target (PTX in the fatbin covers newer)")
@@ -85,10 +88,34 @@ def main():
     parser.add_argument("--gpu-kernels", default="auto",
                         help="comma-separated qcc --gpu-kernel values for "
                              "the quantized-activation cases")
+    parser.add_argument("--build-only", action="store_true",
+                        help="compile the cases into --work and stop")
+    parser.add_argument("--prebuilt", action="store_true",
+                        help="run the cases --build-only compiled into --work")
     args = parser.parse_args()
     m_list = [int(m) for m in args.m_list.split(",")]
-    kernels = args.gpu_kernels.split(",")
     os.makedirs(args.work, exist_ok=True)
+    manifest_path = os.path.join(args.work, "manifest.json")
+    if args.prebuilt:
+        manifest = json.load(open(manifest_path))
+    else:
+        if not args.qcc:
+            parser.error("--qcc is needed unless --prebuilt")
+        manifest = build(args)
+        with open(manifest_path, "w") as f:
+            json.dump(manifest, f, indent=1)
+        if args.build_only:
+            print("built %d cases into %s" % (len(manifest), args.work))
+            return 1 if any(c["error"] for c in manifest) else 0
+    return check(args, manifest, m_list)
+
+
+def build(args):
+    """Compiles every case; returns the manifest: per case its name,
+    library, inputs (name and shape, 0 for the run-time M) and error."""
+    import onnx
+    from qopt_tools import models
+    kernels = args.gpu_kernels.split(",")
 
     linear = os.path.join(args.work, "linear.onnx")
     onnx.save(models.linear(k=512, n=192, bias=True), linear)
@@ -112,27 +139,42 @@ def main():
                 flags = flags + ["--gpu-kernel=" + kernel]
             cases.append((name, model, flags))
     cases.append(("linear W4 weight-only", linear, ["--wbits=4"]))
-    failures = 0
-    probed = False
+    manifest = []
     for name, model, flags in cases:
-        so = os.path.join(args.work, name.replace(" ", "_").replace("=", "")
-                          + ".so")
-        proc = subprocess.run([args.qcc, model, "-o", so,
+        so = name.replace(" ", "_").replace("=", "") + ".so"
+        proc = subprocess.run([args.qcc, model, "-o",
+                               os.path.join(args.work, so),
                                "--gpu-arch=" + args.gpu_arch] + flags,
                               capture_output=True, text=True)
+        error = None
         if proc.returncode != 0:
-            print("%s: qcc failed: %s" % (name, proc.stderr.strip()))
+            error = proc.stderr.strip()
+            print("%s: qcc failed: %s" % (name, error))
+        inputs = [[i.name, [d.dim_value for d in
+                            i.type.tensor_type.shape.dim]]
+                  for i in onnx.load(model).graph.input]
+        manifest.append({"name": name, "so": so, "inputs": inputs,
+                         "error": error})
+    return manifest
+
+
+def check(args, manifest, m_list):
+    failures = 0
+    probed = False
+    for case in manifest:
+        name, so = case["name"], os.path.join(args.work, case["so"])
+        if case["error"]:
+            print("%s: qcc failed: %s" % (name, case["error"]))
             failures += 1
             continue
-        inputs = onnx.load(model).graph.input
         static = "static" in name
         for m in ([4] if static else m_list):
             rng = np.random.default_rng(m)
             feeds = {}
-            for i in inputs:
-                shape = [d.dim_value if d.dim_value else m
-                         for d in i.type.tensor_type.shape.dim]
-                feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
+            for input_name, dims in case["inputs"]:
+                shape = [d if d else m for d in dims]
+                feeds[input_name] = rng.standard_normal(shape).astype(
+                    np.float32)
             feeds_path = os.path.join(args.work, "feeds.npz")
             np.savez(feeds_path, **feeds)
             cpu_feeds_path = feeds_path

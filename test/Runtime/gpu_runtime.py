@@ -310,6 +310,21 @@ def main():
                                          "host")],
            "QOPT_CUDA_PROFILE: calls and times per kernel: %s" % prof)
 
+    # qopt_model_profile: the profile so far, and a reset between M values
+    # (what bench/gpu_bench.py times with, one process per library).
+    child = ("import sys, json, numpy as np; sys.path.insert(0, %r); "
+             "import qopt; m = qopt.load(%r); x = np.load(%r); "
+             "[m.run({'x': x}) for _ in range(2)]; a = m.profile(reset=True); "
+             "m.run({'x': x}); b = m.profile(); print(json.dumps([a, b]))"
+             % (os.path.join(ROOT, "python"), gpu_so, x_path))
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True,
+                          text=True, env=full)
+    texts = json.loads(proc.stdout.strip().splitlines()[-1]) \
+        if proc.returncode == 0 else ["", ""]
+    expect("qmatmul0_bmma calls 2 " in texts[0] and
+           "qmatmul0_bmma calls 1 " in texts[1],
+           "qopt_model_profile: 2 calls, then 1 after the reset: %s" % texts)
+
     if failures:
         print("%d checks failed" % len(failures))
         return 1

@@ -1169,8 +1169,10 @@ int main(int argc, char **argv) {
                     "--gpu-bench-weights need --gpu-arch\n";
     return 1;
   }
-  if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary) {
-    llvm::errs() << "qcc: error: --gpu-bench-weights makes a model.so\n";
+  if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary &&
+      emitKind != EmitKind::MLIR) {
+    llvm::errs() << "qcc: error: --gpu-bench-weights makes a model.so (or "
+                    "--emit=mlir)\n";
     return 1;
   }
   if (gpuKernel != "auto" && gpuKernel != "bmma" && gpuKernel != "imma" &&

@@ -121,6 +121,12 @@ QOPT_API const char *qopt_model_device(const qopt_model *model);
    driver's error). */
 QOPT_API const char *qopt_model_device_info(const qopt_model *model);
 
+/* With QOPT_CUDA_PROFILE=1 on the GPU: one line per kernel launched since
+   the library loaded or the last reset ("qopt-cuda-profile: NAME calls N ms
+   TOTAL median_ms MEDIAN clock device|host"), "" otherwise; a non-zero
+   `reset` starts a new profile. The text stays valid until the next call. */
+QOPT_API const char *qopt_model_profile(qopt_model *model, int32_t reset);
+
 /* The message of the last failed call on `model` ("" if none). */
 QOPT_API const char *qopt_model_last_error(const qopt_model *model);
 

@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""The device run of issue 8 rehearsed on the PTX emulator, so that a lent
+GPU's minutes are not spent finding script errors: the bundle that
+bench/gpu/prepare_device_run.sh builds (here at a tiny size), then
+test/GPU/gpu_vs_cpu.py --prebuilt and bench/gpu_bench.py --run (without the
+cuBLAS peers, which need a GPU) from the bundle alone, then the report.
+
+Checks: the prebuilt GPU-vs-CPU cases pass on the emulator; every library of
+the bench manifest is timed at every M; the cost table holds those times;
+and the planner, reading that table through qcc, picks at each M the
+candidate kernel measured fastest there (the independent argmin of the
+measurements).
+
+usage: device_pipeline.py --qcc PATH --emu LIBQOPT_CUDA_EMU --work DIR
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import gpu_bench  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--qcc", required=True)
+    parser.add_argument("--emu", required=True)
+    parser.add_argument("--work", required=True)
+    args = parser.parse_args()
+    bundle = os.path.join(args.work, "bundle")
+    py = sys.executable
+    failures = []
+
+    def step(argv, env=None):
+        proc = subprocess.run([py] + argv, capture_output=True, text=True,
+                              env=dict(os.environ, **(env or {})))
+        if proc.returncode != 0:
+            failures.append(" ".join(argv[:2]))
+            print("FAIL %s:\n%s%s" % (" ".join(argv), proc.stdout,
+                                      proc.stderr))
+        return proc
+
+    # Here: build the bundle.
+    step([os.path.join(ROOT, "test", "GPU", "gpu_vs_cpu.py"), "--qcc",
+          args.qcc, "--work", os.path.join(bundle, "check"), "--build-only",
+          "--gpu-arch", "sm_80"])
+    step([os.path.join(ROOT, "bench", "gpu_bench.py"), "--qcc", args.qcc,
+          "--build", os.path.join(bundle, "bench"), "--shapes", "512x192",
+          "--m", "1,16,40", "--configs", "W2A8,W4A8,W4A16", "--gpu-arch",
+          "sm_80"])
+    # "There": no qcc, the emulator for a GPU.
+    emu = {"QOPT_CUDA_LIBRARY": args.emu}
+    proc = step([os.path.join(ROOT, "test", "GPU", "gpu_vs_cpu.py"),
+                 "--prebuilt", "--work", os.path.join(bundle, "check"),
+                 "--cuda-library", args.emu, "--m-list", "1,64"])
+    print("prebuilt gpu_vs_cpu: %s" % (proc.stdout.strip().splitlines()[-1]
+                                       if proc.stdout.strip() else "?"))
+    results_path = os.path.join(args.work, "results.json")
+    step([os.path.join(ROOT, "bench", "gpu_bench.py"), "--run",
+          os.path.join(bundle, "bench"), "--results", results_path,
+          "--no-peers", "--runs", "2"], env=emu)
+    if failures:
+        print("%d steps failed" % len(failures))
+        return 1
+    results = json.load(open(results_path))
+    manifest = json.load(open(os.path.join(bundle, "bench", "manifest.json")))
+    timed = {(t["so"], t["m"]) for t in results["times"]}
+    want = {(lib["so"], m) for lib in manifest["libs"] for m in manifest["m"]}
+    ok = timed == want and all(t["ms"] > 0 for t in results["times"])
+    print("%s every library timed at every M (%d of %d)"
+          % ("ok  " if ok else "FAIL", len(timed & want), len(want)))
+    failures += [] if ok else ["timing"]
+
+    # Here again: the report, its cost table and the planner's choices.
+    table = os.path.join(args.work, "cost_table.json")
+    step([os.path.join(ROOT, "bench", "gpu_bench.py"), "--qcc", args.qcc,
+          "--report", results_path, "--build", os.path.join(bundle, "bench"),
+          "--cost-table", table, "--markdown",
+          os.path.join(args.work, "gpu.md")])
+    entries = json.load(open(table))["entries"] if os.path.exists(table) \
+        else []
+    ok = len(entries) == len(results["times"])
+    print("%s cost table: %d entries" % ("ok  " if ok else "FAIL",
+                                         len(entries)))
+    failures += [] if ok else ["table"]
+    plan = gpu_bench.plans(args.qcc, os.path.join(bundle, "bench"), results,
+                           table, "sm_80")
+    for (config, k, n), ranges in sorted(plan.items()):
+        for m in manifest["m"]:
+            measured = {t["family"]: t["ms"] for t in results["times"]
+                        if t["config"] == config and t["m"] == m}
+            fastest = min(measured, key=measured.get)
+            picked = next(f for m_max, f in ranges
+                          if m_max is None or m <= m_max)
+            ok = picked == fastest
+            print("%s %s M=%d: the planner picks %s, measured fastest %s %s"
+                  % ("ok  " if ok else "FAIL", config, m, picked, fastest,
+                     measured))
+            failures += [] if ok else ["plan"]
+    # The emulator's times favour imma everywhere, as the rule does: make
+    # bmma the fastest W2A8 kernel at M = 1 and the planner must follow.
+    for t in results["times"]:
+        if t["config"] == "W2A8" and t["m"] == 1 and t["family"] == "bmma":
+            t["ms"] = 1e-3
+    edited = os.path.join(args.work, "results_edited.json")
+    json.dump(results, open(edited, "w"))
+    step([os.path.join(ROOT, "bench", "gpu_bench.py"), "--qcc", args.qcc,
+          "--report", edited, "--build", os.path.join(bundle, "bench"),
+          "--cost-table", table])
+    ranges = gpu_bench.plans(args.qcc, os.path.join(bundle, "bench"), results,
+                             table, "sm_80")[("W2A8", 512, 192)]
+    ok = ranges and ranges[0] == (1, "bmma") and ranges[-1][1] == "imma"
+    print("%s with bmma measured fastest at M = 1: %s"
+          % ("ok  " if ok else "FAIL", ranges))
+    failures += [] if ok else ["edited plan"]
+    if failures:
+        print("%d checks failed" % len(failures))
+        return 1
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
