@@ -38,6 +38,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -45,7 +46,8 @@ import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-NVCC = os.environ.get("NVCC", "nvcc")
+NVCC = os.environ.get("NVCC") or shutil.which("nvcc") or \
+    "/usr/local/cuda/bin/nvcc"
 
 CONFIGS = {"W2A8": (2, 8), "W3A8": (3, 8), "W4A8": (4, 8), "W6A6": (6, 6),
            "W8A8": (8, 8), "W4A16": (4, 16)}

@@ -412,9 +412,8 @@ QOPT_MGPU void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
       d.cuEventElapsedTime = nullptr; // no timing events: host timing
     start = std::chrono::steady_clock::now();
   }
-  check(d.cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
-                         gridZ, blockX, blockY, blockZ, smem, cuStream, params,
-                         extra),
+  check(d.cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY, gridZ,
+                         blockX, blockY, blockZ, smem, cuStream, params, extra),
         "cuLaunchKernel");
   if (!s.profile)
     return;

@@ -18,7 +18,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
-#include <limits>
 #include "qopt/Import/ImportOnnx.h"
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
@@ -29,6 +28,7 @@
 #include "qopt/Transforms/Quant/LinearLayers.h"
 #include "qopt/Transforms/Quant/Passes.h"
 #include "qopt/Transforms/Quant/PrecisionReport.h"
+#include <limits>
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
@@ -171,11 +171,11 @@ static cl::opt<std::string> gpuKernel(
              "(the planner, per layer and range of M)"),
     cl::value_desc("auto|bmma|imma|hmma"), cl::init("auto"),
     cl::cat(qccCategory));
-static cl::opt<std::string> gpuCostTable(
-    "gpu-cost-table",
-    cl::desc("with --gpu-arch: measured kernel times (JSON from "
-             "bench/gpu_bench.py --cost-table) for the planner"),
-    cl::value_desc("file"), cl::cat(qccCategory));
+static cl::opt<std::string>
+    gpuCostTable("gpu-cost-table",
+                 cl::desc("with --gpu-arch: measured kernel times (JSON from "
+                          "bench/gpu_bench.py --cost-table) for the planner"),
+                 cl::value_desc("file"), cl::cat(qccCategory));
 static cl::opt<bool> gpuBenchWeights(
     "gpu-bench-weights",
     cl::desc("with --gpu-arch -o model.so: a kernel-speed benchmark library: "
@@ -403,7 +403,7 @@ struct QuantRequest {
   bool enabled = false;
   bool needsCalibration = false;
   bool smoothing = false;
-  double alpha = -1; ///< < 0: search
+  double alpha = -1;      ///< < 0: search
   bool precision = false; ///< a budget was given
   std::vector<unsigned> wbitsCandidates, abitsCandidates;
 };

@@ -755,12 +755,10 @@ static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
 ///    forms the Q plane words with one `vote.sync.ballot` per bit. Lane
 ///    partial sums give the row sums per group (warp shuffles, then the
 ///    8 warps' partials in shared memory).
-static gpu::GPUFuncOp
-buildQuantPackKernel(OpBuilder &b, Location loc, gpu::GPUModuleOp module,
-                     StringRef name, const FusedQuant &f,
-                     ArrayRef<Type> argTypes, int64_t bits, int64_t kReal,
-                     int64_t kw, int64_t groups, bool rowSums,
-                     bool bytesOut = false) {
+static gpu::GPUFuncOp buildQuantPackKernel(
+    OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
+    const FusedQuant &f, ArrayRef<Type> argTypes, int64_t bits, int64_t kReal,
+    int64_t kw, int64_t groups, bool rowSums, bool bytesOut = false) {
   MLIRContext *ctx = b.getContext();
   const int64_t threads = 256, warps = threads / 32;
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
@@ -1122,8 +1120,7 @@ static std::optional<std::string> unsupportedBy(QMatmulOp op, Family family) {
   if (family == Family::Hmma && !op.isWeightOnly())
     return (name + " takes float activations (weight-only quantization)").str();
   if (wq.getWidth() > 8 || (aq && aq.getWidth() > 8))
-    return (name + " takes at most 8 bits per operand (got " + bitsText() +
-            ")")
+    return (name + " takes at most 8 bits per operand (got " + bitsText() + ")")
         .str();
   if (!hasConstantWeights(op))
     return (name + " needs constant weights").str();
@@ -1209,9 +1206,11 @@ static FailureOr<CostTable> readCostTable(StringRef path, std::string &error) {
     if (!family)
       return fail("has no \"kernel\" of bmma, imma or hmma");
     CostTable::Entry entry{*family, 0, 0, 0, 0, 0, 0};
-    for (auto [key, field] :
-         {std::pair<StringRef, int64_t *>{"w", &entry.w}, {"a", &entry.a},
-          {"n", &entry.n}, {"k", &entry.k}, {"m", &entry.m}}) {
+    for (auto [key, field] : {std::pair<StringRef, int64_t *>{"w", &entry.w},
+                              {"a", &entry.a},
+                              {"n", &entry.n},
+                              {"k", &entry.k},
+                              {"m", &entry.m}}) {
       std::optional<int64_t> v = e->getInteger(key);
       if (!v || *v <= 0)
         return fail(("has no positive integer \"" + key + "\"").str());
@@ -1328,7 +1327,8 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
       if (!ShapedType::isDynamic(mStatic))
         for (const PlanRange &r : plan)
           if (mStatic <= r.mMax)
-            return {{kAny, r.family, r.family != Family::Bmma && mStatic <= 16}};
+            return {
+                {kAny, r.family, r.family != Family::Bmma && mStatic <= 16}};
       return plan;
     }
   }
@@ -1536,8 +1536,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         sizes.push_back(mV);
     return sizes;
   };
-  auto deviceAlloc = [&](DeviceRun &run, MemRefType t,
-                         ValueRange sizes = {}) {
+  auto deviceAlloc = [&](DeviceRun &run, MemRefType t, ValueRange sizes = {}) {
     Value buf = gpu::AllocOp::create(b, loc, t, Type(), ValueRange{},
                                      sizes.empty() ? dynSizes(t)
                                                    : SmallVector<Value>(sizes),
@@ -1643,8 +1642,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     SmallVector<ReassociationIndices> all(1);
     for (size_t d = 0; d < shape.size(); ++d)
       all[0].push_back(d);
-    return memref::ExpandShapeOp::create(
-        b, loc, MemRefType::get(shape, i32), flat, all);
+    return memref::ExpandShapeOp::create(b, loc, MemRefType::get(shape, i32),
+                                         flat, all);
   };
   auto toDevice = [&](DeviceRun &run, Value tensor) {
     Value &cached = run.onDevice[tensor];
@@ -1731,11 +1730,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   };
   auto quantizeAttr = [&]() {
     return b.getDictionaryAttr(
-        {b.getNamedAttr("params",
-                        b.getStringAttr(fq->computeParams
-                                            ? "computed"
-                                            : (fq->perRow ? "per_row"
-                                                          : "per_tensor"))),
+        {b.getNamedAttr(
+             "params",
+             b.getStringAttr(fq->computeParams
+                                 ? "computed"
+                                 : (fq->perRow ? "per_row" : "per_tensor"))),
          b.getNamedAttr("symmetric", b.getBoolAttr(fq->symmetric))});
   };
   // Kernels are built once per matmul, whichever ranges use them.
@@ -1744,8 +1743,30 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   };
   OpBuilder kb(ctx); // kernel builder (its insertion point is irrelevant)
 
-  //===--- bmma: bit-plane binary MMA ------------------------------------===//
+  // The MMA kernel's launch: `args` (the operands), then the parameters
+  // present (computed on the device or copied in) and a fresh output; one
+  // block per BM x BN tile. Returns the output.
   auto outType = memrefOf(resultType);
+  auto launchTiled = [&](DeviceRun &run, StringRef name,
+                         SmallVector<Value> args, ArrayRef<Value> params,
+                         const llvm::DenseMap<Value, Value> &computed,
+                         int64_t bm, int64_t bn, int64_t threads) -> Value {
+    for (Value v : params)
+      if (v) {
+        Value dev = computed.lookup(v);
+        args.push_back(dev ? dev : toDevice(run, v));
+      }
+    Value outDev = deviceAlloc(run, outType);
+    args.push_back(outDev);
+    Value gridX = k.divu(k.addc(mV, bm - 1), k.idx(bm));
+    gpu::LaunchFuncOp::create(
+        b, loc, kernel(name),
+        gpu::KernelDim3{gridX, k.idx((n + bn - 1) / bn), k.idx(1)},
+        gpu::KernelDim3{k.idx(threads), k.idx(1), k.idx(1)}, Value(), args);
+    return outDev;
+  };
+
+  //===--- bmma: bit-plane binary MMA ------------------------------------===//
   auto emitBmma = [&](DeviceRun &run) -> FailureOr<Value> {
     BmmaConfig c;
     c.p = wq.getWidth();
@@ -1772,8 +1793,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     // plane exists).
     int64_t chainedUpdates =
         (c.p + c.q - 1) * ((c.wSigned || c.aSigned) ? 2 : 1);
-    c.chain = planeLoop == "auto" ? chainedUpdates < c.p * c.q
-                                  : planeLoop == "shift";
+    c.chain =
+        planeLoop == "auto" ? chainedUpdates < c.p * c.q : planeLoop == "shift";
     c.stages = std::max<int64_t>(
         1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
     if (c.stageBytes() > 48 * 1024)
@@ -1796,8 +1817,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       if (fq) {
         gpu::GPUFuncOp quantPack = buildQuantPackKernel(
             kb, loc, gpuModule, prefix + "_quant_pack_act", *fq,
-            fqArgTypes(actPlanesType, zw, actSumsType), c.q, kk, c.kw,
-            c.groups, zw);
+            fqArgTypes(actPlanesType, zw, actSumsType), c.q, kk, c.kw, c.groups,
+            zw);
         quantPack->setAttr("qopt.quantize", quantizeAttr());
       } else {
         buildPackKernel(kb, loc, gpuModule, prefix + "_pack_act", actBytes,
@@ -1819,9 +1840,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         argTypes.push_back(actSumsType);
       if (za)
         argTypes.push_back(wSumsType);
-      for (Value v : {op.getActScale(), op.getActZeroPoint(),
-                      op.getWeightScale(), op.getWeightZeroPoint(),
-                      op.getBias()})
+      for (Value v :
+           {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
+            op.getWeightZeroPoint(), op.getBias()})
         if (v)
           argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
       argTypes.push_back(memrefOf(resultType));
@@ -1832,8 +1853,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
           b.getDictionaryAttr(
               {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
                b.getNamedAttr("act_bits", b.getI64IntegerAttr(c.q)),
-               b.getNamedAttr("mma", b.getStringAttr(c.smallM ? "m8n8k128"
-                                                              : "m16n8k256")),
+               b.getNamedAttr(
+                   "mma", b.getStringAttr(c.smallM ? "m8n8k128" : "m16n8k256")),
                b.getNamedAttr("block_tile",
                               b.getDenseI64ArrayAttr({c.bm, c.bn})),
                b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
@@ -1883,8 +1904,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       wPlanes = toDevice(
           run, packedConstant({c.p, n, c.kw}, planes, "gpu_bitplanes"));
       if (za)
-        rowSumW = toDevice(run, packedConstant({n, c.groups}, sums,
-                                            "gpu_weight_row_sums"));
+        rowSumW = toDevice(
+            run, packedConstant({n, c.groups}, sums, "gpu_weight_row_sums"));
     } else {
       Value wDev = toDevice(run, op.getWeight());
       wPlanes = deviceAlloc(run, wPlanesType);
@@ -1900,21 +1921,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       args.push_back(rowSumA);
     if (rowSumW)
       args.push_back(rowSumW);
-    for (Value v : {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
-                    op.getWeightZeroPoint(), op.getBias()})
-      if (v) {
-        Value dev = computed.lookup(v);
-        args.push_back(dev ? dev : toDevice(run, v));
-      }
-    Value outDev = deviceAlloc(run, outType);
-    args.push_back(outDev);
-    Value gridX = k.divu(k.addc(mV, c.bm - 1), k.idx(c.bm));
-    gpu::LaunchFuncOp::create(
-        b, loc, kernel(bmmaName),
-        gpu::KernelDim3{gridX, k.idx((n + c.bn - 1) / c.bn), k.idx(1)},
-        gpu::KernelDim3{k.idx(c.threads()), k.idx(1), k.idx(1)}, Value(),
-        args);
-    return outDev;
+    return launchTiled(run, bmmaName, args,
+                       {op.getActScale(), op.getActZeroPoint(),
+                        op.getWeightScale(), op.getWeightZeroPoint(),
+                        op.getBias()},
+                       computed, c.bm, c.bn, c.threads());
   };
 
   //===--- imma / hmma: weights unpacked for s8 / f16 MMA ----------------===//
@@ -1955,8 +1966,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     // scale or zero point).
     auto dequantParams = [&]() -> SmallVector<Value> {
       return {s8 ? Value(op.getActScale()) : Value(),
-              s8 ? Value(op.getActZeroPoint()) : Value(),
-              op.getWeightScale(), op.getWeightZeroPoint(), op.getBias()};
+              s8 ? Value(op.getActZeroPoint()) : Value(), op.getWeightScale(),
+              op.getWeightZeroPoint(), op.getBias()};
     };
 
     StringRef kindName = familyName(family);
@@ -1964,8 +1975,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         prefix + "_" + kindName.str() + (smallTile ? "_m16" : "");
     std::string actName = prefix + (s8 ? "_quant_bytes_act" : "_to_f16_act");
     auto actWordsType = MemRefType::get({mStatic, c.actWords()}, i32);
-    auto actElemType = MemRefType::get(
-        {mStatic, c.kp}, s8 ? Type(i8) : Type(b.getF16Type()));
+    auto actElemType =
+        MemRefType::get({mStatic, c.kp}, s8 ? Type(i8) : Type(b.getF16Type()));
     auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
     auto wPlanesType = MemRefType::get({c.p, n, c.kp / 32}, i32);
     auto wSumsType = MemRefType::get({n, c.groups}, i32);
@@ -1982,8 +1993,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       }
       if (s8 && !fq && zwSums)
         buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_bytes_act",
-                          actElemType, actSumsType, aq.getIsSigned(),
-                          groupLen, c.groups);
+                          actElemType, actSumsType, aq.getIsSigned(), groupLen,
+                          c.groups);
     }
     if (!kernel(mmaName)) {
       SmallVector<Type> argTypes = {actWordsType, wPlanesType};
@@ -1991,8 +2002,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         argTypes.push_back(actSumsType);
       if (zaSums)
         argTypes.push_back(wSumsType);
-      for (Value v :
-           dequantParams())
+      for (Value v : dequantParams())
         if (v)
           argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
       argTypes.push_back(memrefOf(resultType));
@@ -2002,10 +2012,10 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
           "qopt.dequant_mma",
           b.getDictionaryAttr(
               {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
-               b.getNamedAttr("act", b.getStringAttr(
-                                         s8 ? (c.aU8 ? "u8" : "s8") : "f16")),
-               b.getNamedAttr("mma", b.getStringAttr(s8 ? "m16n8k32"
-                                                        : "m16n8k16")),
+               b.getNamedAttr(
+                   "act", b.getStringAttr(s8 ? (c.aU8 ? "u8" : "s8") : "f16")),
+               b.getNamedAttr("mma",
+                              b.getStringAttr(s8 ? "m16n8k32" : "m16n8k16")),
                b.getNamedAttr("block_tile",
                               b.getDenseI64ArrayAttr({c.bm, c.bn})),
                b.getNamedAttr("k_tile", b.getI64IntegerAttr(c.kt)),
@@ -2073,34 +2083,20 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         for (int64_t x = 0; x < kk; ++x)
           sums[r * c.groups + x / groupLen] +=
               static_cast<int32_t>((*wConst)[r * kk + x]);
-      args.push_back(toDevice(run, packedConstant({n, c.groups}, sums,
-                                               "gpu_weight_row_sums")));
+      args.push_back(toDevice(
+          run, packedConstant({n, c.groups}, sums, "gpu_weight_row_sums")));
     }
-    for (Value v :
-         dequantParams())
-      if (v) {
-        Value dev = computed.lookup(v);
-        args.push_back(dev ? dev : toDevice(run, v));
-      }
-    Value outDev = deviceAlloc(run, outType);
-    args.push_back(outDev);
-    Value gridX = k.divu(k.addc(mV, c.bm - 1), k.idx(c.bm));
-    gpu::LaunchFuncOp::create(
-        b, loc, kernel(mmaName),
-        gpu::KernelDim3{gridX, k.idx((n + c.bn - 1) / c.bn), k.idx(1)},
-        gpu::KernelDim3{k.idx(c.threads()), k.idx(1), k.idx(1)}, Value(),
-        args);
-    return outDev;
+    return launchTiled(run, mmaName, args, dequantParams(), computed, c.bm,
+                       c.bn, c.threads());
   };
 
   // One range: its kernels on fresh device buffers, the result copied back
   // to a host buffer, every buffer of the range freed.
   auto emitRange = [&](const PlanRange &r) -> FailureOr<Value> {
     DeviceRun run;
-    FailureOr<Value> outDev =
-        r.family == Family::Bmma
-            ? emitBmma(run)
-            : emitDequantMma(run, r.family, r.smallTile);
+    FailureOr<Value> outDev = r.family == Family::Bmma
+                                  ? emitBmma(run)
+                                  : emitDequantMma(run, r.family, r.smallTile);
     if (failed(outDev))
       return failure();
     Value host = memref::AllocOp::create(b, loc, outType, dynSizes(outType));
@@ -2114,8 +2110,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       [&](size_t i) -> FailureOr<Value> {
     if (i + 1 == plan.size())
       return emitRange(plan[i]);
-    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                          mV, k.idx(plan[i].mMax));
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, mV,
+                                          k.idx(plan[i].mMax));
     auto ifOp = scf::IfOp::create(b, loc, TypeRange{outType}, inRange,
                                   /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
@@ -2123,7 +2119,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       Region &region =
           branch == 0 ? ifOp.getThenRegion() : ifOp.getElseRegion();
       b.setInsertionPointToStart(&region.front());
-      FailureOr<Value> host = branch == 0 ? emitRange(plan[i]) : emitFrom(i + 1);
+      FailureOr<Value> host =
+          branch == 0 ? emitRange(plan[i]) : emitFrom(i + 1);
       if (failed(host))
         return failure();
       scf::YieldOp::create(b, loc, *host);

@@ -38,9 +38,10 @@
 using namespace mlir;
 using namespace qopt::gpu_kernels;
 
-std::vector<int32_t> qopt::gpu_kernels::packDequantMmaWeights(
-    MmaKind kind, ArrayRef<int64_t> w, int64_t n, int64_t k, int64_t kp,
-    int64_t p, int64_t offset) {
+std::vector<int32_t>
+qopt::gpu_kernels::packDequantMmaWeights(MmaKind kind, ArrayRef<int64_t> w,
+                                         int64_t n, int64_t k, int64_t kp,
+                                         int64_t p, int64_t offset) {
   int64_t words = kp / 32;
   std::vector<int32_t> planes(p * n * words, 0);
   auto bitOf = [&](int64_t kk) -> int64_t {
@@ -277,8 +278,8 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       SmallVector<std::array<Value, 2>> bFrags;
       for (int64_t f = 0; f < c.nf(); ++f) {
         Value col = x.add(x.addc(warpCol, f * 8), g);
-        bFrags.push_back(
-            bFragment(x, stage, col, s, offsets.empty() ? Value() : offsets[f]));
+        bFrags.push_back(bFragment(x, stage, col, s,
+                                   offsets.empty() ? Value() : offsets[f]));
       }
       for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
         Value row = x.add(x.addc(warpRow, mfI * 16), g);
@@ -345,8 +346,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     if (s8)
       return offsets;
     for (int64_t f = 0; f < c.nf(); ++f) {
-      Value colC =
-          x.minu(x.add(n0, x.add(x.addc(warpCol, f * 8), g)), nLast);
+      Value colC = x.minu(x.add(n0, x.add(x.addc(warpCol, f * 8), g)), nLast);
       Value zwV = loadParam(x, zwArg, c.zw, colC, colC, gIdx);
       Value off = x.i32(1024 - c.wMin);
       if (zwV)

@@ -56,9 +56,7 @@ struct DequantMmaConfig {
   int64_t warpN() const { return bn / warpsN; }
   int64_t mf() const { return warpM() / 16; }
   int64_t nf() const { return warpN() / 8; }
-  int64_t stageBytes() const {
-    return bm * kt * elemBytes() + p * bn * kt / 8;
-  }
+  int64_t stageBytes() const { return bm * kt * elemBytes() + p * bn * kt / 8; }
   /// Activation row length on the device in words (K padded).
   int64_t actWords() const { return kp * elemBytes() / 4; }
   int64_t actBytesPerRow() const { return kp * elemBytes(); }
@@ -90,9 +88,9 @@ mlir::gpu::GPUFuncOp buildToF16Kernel(mlir::OpBuilder &b, mlir::Location loc,
 /// weights), each 32-bit word's bits permuted so a lane extracts its
 /// fragment with one shift and mask per plane (see the .cpp).
 std::vector<int32_t> packDequantMmaWeights(MmaKind kind,
-                                           llvm::ArrayRef<int64_t> w,
-                                           int64_t n, int64_t k, int64_t kp,
-                                           int64_t p, int64_t offset);
+                                           llvm::ArrayRef<int64_t> w, int64_t n,
+                                           int64_t k, int64_t kp, int64_t p,
+                                           int64_t offset);
 
 } // namespace gpu_kernels
 } // namespace qopt

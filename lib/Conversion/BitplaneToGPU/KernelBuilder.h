@@ -100,7 +100,6 @@ inline Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
   return k.load(param, is);
 }
 
-
 /// The scale, zero-point, row-sum and bias operands of an MMA kernel's
 /// epilogue, and how each is indexed.
 struct EpilogueParams {
@@ -122,8 +121,7 @@ struct AccLayout {
     int64_t e = a % accPerFrag();
     int64_t f = (a / accPerFrag()) % nf;
     int64_t mfI = a / (accPerFrag() * nf);
-    Value row =
-        n.add(n.add(m0, n.addc(warpRow, mfI * mmaM + (e / 2) * 8)), g);
+    Value row = n.add(n.add(m0, n.addc(warpRow, mfI * mmaM + (e / 2) * 8)), g);
     Value col = n.add(n.add(n0, n.addc(warpCol, f * 8 + e % 2)), n.mulc(t, 2));
     return {row, col};
   }
@@ -151,8 +149,8 @@ inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
     Value f = arith::SIToFPOp::create(n.b, n.loc, n.b.getF32Type(), v);
     Value swV = n.toF32(loadParam(n, p.sw, p.swKind, rowC, colC, gIdx));
     f = arith::MulFOp::create(n.b, n.loc, f, swV);
-    facc[a] = facc[a] ? arith::AddFOp::create(n.b, n.loc, facc[a], f).getResult()
-                      : f;
+    facc[a] =
+        facc[a] ? arith::AddFOp::create(n.b, n.loc, facc[a], f).getResult() : f;
   }
   return facc;
 }
