@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds here (where qcc is) everything the issue-8 GPU run needs, into one
 # folder the device tool can carry to a GPU machine that has no LLVM/MLIR:
-# the GPU-vs-CPU check libraries (test/GPU/gpu_vs_cpu.py --build-only) and
+# the GPU-vs-CPU check libraries (test/GPU/gpu_vs_cpu.py --build-only), the
+# exact-sum libraries (test/GPU/exact_accumulators.py --build-only) and
 # the LLaMA-7B-shape kernel benchmark libraries (bench/gpu_bench.py --build,
 # qcc --gpu-bench-weights: ~150 KB each), plus the CUDA peers for sm_90 in
 # case nvcc cannot build them there. Then, with the device tool:
@@ -22,6 +23,9 @@ mkdir -p "$bundle"
 /usr/bin/python3 "$root/test/GPU/gpu_vs_cpu.py" --qcc "$qcc" \
   --work "$bundle/check" --build-only --gpu-arch sm_90 \
   --gpu-kernels auto,bmma,imma
+/usr/bin/python3 "$root/test/GPU/exact_accumulators.py" --qcc "$qcc" \
+  --work "$bundle/exact" --build-only --gpu-arch sm_90
+rm -f "$bundle"/exact/*.mlir
 /usr/bin/python3 "$root/bench/gpu_bench.py" --qcc "$qcc" \
   --build "$bundle/bench" --gpu-arch sm_90
 # The models stay behind (the report rebuilds them, same seed): only the

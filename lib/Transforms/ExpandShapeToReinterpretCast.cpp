@@ -38,7 +38,8 @@ struct ExpandShapePattern : OpRewritePattern<memref::ExpandShapeOp> {
                                       : OpFoldResult(rewriter.getIndexAttr(v));
     };
     SmallVector<OpFoldResult> sizes = op.getMixedOutputShape();
-    SmallVector<OpFoldResult> strides(sizes.size());
+    // A rank-0 source has no groups: its unit dims all get stride 1.
+    SmallVector<OpFoldResult> strides(sizes.size(), rewriter.getIndexAttr(1));
     for (auto [srcDim, group] :
          llvm::enumerate(op.getReassociationIndices())) {
       OpFoldResult stride =

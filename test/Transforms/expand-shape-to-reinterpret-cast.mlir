@@ -33,3 +33,14 @@ func.func @strided_source(%m: memref<4x8xf32, strided<[16, 1], offset: ?>>) -> m
   %e = memref.expand_shape %s [[0], [1, 2]] output_shape [4, 2, 3] : memref<4x6xf32, strided<[16, 1], offset: ?>> into memref<4x2x3xf32, strided<[16, 3, 1], offset: ?>>
   return %e : memref<4x2x3xf32, strided<[16, 3, 1], offset: ?>>
 }
+
+// -----
+
+// A rank-0 source (a scalar parameter flattened for the GPU runtime's
+// constant cache) has no reassociation groups: its unit dims get stride 1.
+// CHECK-LABEL: func.func @rank_zero
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1], strides: [1] : memref<f32> to memref<1xf32>
+func.func @rank_zero(%m: memref<f32>) -> memref<1xf32> {
+  %e = memref.expand_shape %m [] output_shape [1] : memref<f32> into memref<1xf32>
+  return %e : memref<1xf32>
+}

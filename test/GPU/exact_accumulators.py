@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""The GPU kernels' integer sums, exactly: every kernel kind on layers
+whose dequantization is the identity (activation and weight scales 1.0, no
+bias, f32 output), so model.so's output is the kernel's accumulator itself
+and must equal NumPy's int64 matmul bit for bit, on the GPU and on the CPU.
+
+Cases (K = 512, N = 200: a partial last tile): W2A8, W4A8 (signed), W3A8
+with weight zero points, W8A8 u8/u8 with zero points on both operands, W4A4
+with groups of 256 and zero points on both (bmma and imma each), and the
+weight-only hmma at W4 (groups of 64, zero points) and W6, whose f16
+operands hold the integers exactly and whose f32 sums stay below 2^24. M =
+1, 7, 64, 130 through one dynamic-M library (both tiles of the planner's
+ranges). Activations are integers in range; the in-model quantize (scale
+1.0, a zero point for asymmetric activations) passes them through.
+
+On a machine without a usable GPU it exits 77 (skipped) unless
+--cuda-library names a driver to use (the PTX emulator), when not running
+fails.
+
+--build-only compiles the libraries into --work and stops; --prebuilt runs
+them there without qcc (the weights and inputs come from fixed seeds), for a
+GPU machine that has no LLVM (bench/gpu/device_run.sh).
+
+usage: exact_accumulators.py --qcc PATH --work DIR [--cuda-library PATH]
+                             [--gpu-arch sm_80] [--build-only | --prebuilt]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SKIP = 77
+K, N = 512, 200
+M_LIST = (1, 7, 64, 130)
+
+# (name, kernel, weight storage, act storage (None: weight-only f32),
+#  weight zero points ("channel", "group" or None), act zero point, group)
+CASES = [
+    ("W2A8", "bmma", "s2", "s8", None, None, 0),
+    ("W2A8", "imma", "s2", "s8", None, None, 0),
+    ("W4A8", "bmma", "s4", "s8", None, None, 0),
+    ("W4A8", "imma", "s4", "s8", None, None, 0),
+    ("W3A8 zw", "bmma", "u3", "s8", "channel", None, 0),
+    ("W3A8 zw", "imma", "u3", "s8", "channel", None, 0),
+    ("W8A8 u8 zw za", "bmma", "u8", "u8", "channel", 131, 0),
+    ("W8A8 u8 zw za", "imma", "u8", "u8", "channel", 131, 0),
+    ("W4A4 g256 zw za", "bmma", "u4", "u4", "group", 7, 256),
+    ("W4A4 g256 zw za", "imma", "u4", "u4", "group", 7, 256),
+    ("W4A16 g64 zw", "hmma", "s4", None, "group", None, 64),
+    ("W6A16", "hmma", "s6", None, None, None, 0),
+]
+
+CHILD = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, %r)
+import qopt
+m = qopt.load(sys.argv[1])
+feeds = dict(np.load(sys.argv[2]))
+out = {"device": m.device, "info": m.device_info, "error": None}
+try:
+    np.savez(sys.argv[3], **m.run(feeds))
+except qopt.QoptError as e:
+    out["error"] = str(e)
+print(json.dumps(out))
+""" % os.path.join(ROOT, "python")
+
+
+def storage_range(t):
+    bits = int(t[1:])
+    if t[0] == "s":
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def hexbytes(a):
+    return "0x" + np.ascontiguousarray(a).tobytes().hex().upper()
+
+
+def model_text(case, w, zw):
+    """The layer in qopt IR: x [M, K] f32 -> y [M, N] f32."""
+    _, _, wt, at, wzp, za, group = case
+    groups = K // group if group else 1
+    wscheme = ("per_group(axis = 1, group_size = %d)" % group if group
+               else "per_channel(axis = 0)")
+    wscheme += ", asymmetric" if wzp else ", symmetric"
+    lines = ["func.func @main(%%x: tensor<?x%dxf32>) -> tensor<?x%dxf32> {"
+             % (K, N),
+             "  %%w8 = arith.constant dense<\"%s\"> : tensor<%dx%dxi8>"
+             % (hexbytes(w.astype(np.int8)), N, K),
+             "  %%w = qopt.storage_cast %%w8 : tensor<%dx%dxi8> to "
+             "tensor<%dx%dx!qopt.int<%s>>" % (N, K, N, K, wt)]
+    sw_type = ("tensor<%dx%dxf32>" % (N, groups) if group
+               else "tensor<%dxf32>" % N)
+    lines.append("  %%sw = arith.constant dense<1.0> : %s" % sw_type)
+    wz = ""
+    wz_type = ""
+    if wzp:
+        wz_type = (", tensor<%dx%dxi32>" % (N, groups) if group
+                   else ", tensor<%dxi32>" % N)
+        lines.append("  %%zw = arith.constant dense<\"%s\"> : %s"
+                     % (hexbytes(zw.astype(np.int32)), wz_type[2:]))
+        wz = " zero_point(%zw)"
+    if at is None:
+        lines.append(
+            "  %%y = qopt.qmatmul %%x, %%w scale(%%sw)%s {weight_scheme = "
+            "#qopt.scheme<%s>} : (tensor<?x%dxf32>, tensor<%dx%dx!qopt.int<%s>>"
+            ", %s%s) -> tensor<?x%dxf32>"
+            % (wz, wscheme, K, N, K, wt, sw_type, wz_type, N))
+    else:
+        ascheme = "per_tensor, " + ("asymmetric" if za is not None
+                                    else "symmetric")
+        lines.append("  %sa = arith.constant dense<1.0> : tensor<f32>")
+        qz_type, az = "", ""
+        if za is not None:
+            lines.append("  %%za = arith.constant dense<%d> : tensor<i32>" % za)
+            qz_type, az = ", tensor<i32>", " zero_point(%za)"
+        lines.append(
+            "  %%a = qopt.quantize %%x, %%sa%s {scheme = #qopt.scheme<%s>} : "
+            "(tensor<?x%dxf32>, tensor<f32>%s) -> tensor<?x%dx!qopt.int<%s>>"
+            % (", %za" if za is not None else "", ascheme, K, qz_type, K, at))
+        lines.append(
+            "  %%y = qopt.qmatmul %%a scale(%%sa)%s, %%w scale(%%sw)%s "
+            "{act_scheme = #qopt.scheme<%s>, weight_scheme = "
+            "#qopt.scheme<%s>} : (tensor<?x%dx!qopt.int<%s>>, tensor<f32>%s, "
+            "tensor<%dx%dx!qopt.int<%s>>, %s%s) -> tensor<?x%dxf32>"
+            % (az, wz, ascheme, wscheme, K, at, qz_type, N, K, wt, sw_type,
+               wz_type, N))
+    lines += ["  return %%y : tensor<?x%dxf32>" % N, "}"]
+    return "\n".join(lines) + "\n"
+
+
+def run(so, feeds_path, out_path, device, cuda_library):
+    env = dict(os.environ, QOPT_DEVICE=device)
+    if cuda_library:
+        env["QOPT_CUDA_LIBRARY"] = cuda_library
+    proc = subprocess.run([sys.executable, "-c", CHILD, so, feeds_path,
+                           out_path], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--qcc", help="qcc (not needed with --prebuilt)")
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--cuda-library")
+    parser.add_argument("--gpu-arch", default="sm_80")
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--prebuilt", action="store_true")
+    args = parser.parse_args()
+    if not args.prebuilt and not args.qcc:
+        parser.error("--qcc is needed unless --prebuilt")
+    os.makedirs(args.work, exist_ok=True)
+    failures, probed = 0, False
+    for case in CASES:
+        name, kernel, wt, at, wzp, za, group = case
+        rng = np.random.default_rng(zlib.crc32((name + kernel).encode()))
+        wlo, whi = storage_range(wt)
+        w = rng.integers(wlo, whi + 1, size=(N, K))
+        groups = K // group if group else 1
+        zw = None
+        if wzp == "channel":
+            zw = rng.integers(wlo, whi + 1, size=N)
+        elif wzp == "group":
+            zw = rng.integers(wlo, whi + 1, size=(N, groups))
+        label = "%s %s" % (name, kernel)
+        path = os.path.join(args.work, label.replace(" ", "_") + ".mlir")
+        with open(path, "w") as f:
+            f.write(model_text(case, w, zw))
+        so = path[:-5] + ".so"
+        if not args.prebuilt:
+            proc = subprocess.run([args.qcc, path, "-o", so, "--gpu-arch=" +
+                                   args.gpu_arch, "--gpu-kernel=" + kernel],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                print("%s: qcc failed: %s" % (label, proc.stderr.strip()))
+                failures += 1
+                continue
+        if args.build_only:
+            continue
+        # The weights as the sums see them: w - zw, per channel or group.
+        wd = w.astype(np.int64)
+        if zw is not None:
+            wd = wd - (np.repeat(zw, group, axis=1) if group
+                       else zw[:, None])
+        for m in M_LIST:
+            if at is None:
+                x = rng.integers(-100, 101, size=(m, K))
+            else:
+                alo, ahi = storage_range(at)
+                shift = za or 0
+                x = rng.integers(alo - shift, ahi - shift + 1, size=(m, K))
+            ref = x.astype(np.int64) @ wd.T
+            feeds = os.path.join(args.work, "feeds.npz")
+            np.savez(feeds, input_0=x.astype(np.float32))
+            results = {}
+            for device in ("cuda", "cpu"):
+                out = os.path.join(args.work, device + ".npz")
+                r = run(so, feeds, out, device, args.cuda_library)
+                if device == "cuda" and not probed:
+                    probed = True
+                    if r["device"] != "cuda":
+                        if args.cuda_library:
+                            print("FAILED: %s is not usable: %s"
+                                  % (args.cuda_library, r["error"] or
+                                     r["info"]))
+                            return 1
+                        print("exact-accumulators: SKIPPED, no usable GPU: "
+                              "%s" % (r["error"] or r["info"]))
+                        return SKIP
+                    print("device: %s" % r["info"])
+                if r["error"]:
+                    results[device] = r["error"]
+                    continue
+                outs = np.load(out)
+                results[device] = outs[outs.files[0]]
+            for device, y in results.items():
+                ok = isinstance(y, np.ndarray) and y.shape == ref.shape and \
+                    np.array_equal(y.astype(np.float64),
+                                   ref.astype(np.float64))
+                failures += not ok
+                detail = ("exact" if ok else (y if isinstance(y, str) else
+                          "%d of %d differ, max |diff| %g" % (
+                              int((y != ref).sum()), ref.size,
+                              float(np.abs(y - ref).max()))))
+                print("%-22s M=%-4d %-4s %s (max |sum| %d)" % (
+                    label, m, device, "ok   " + detail if ok else
+                    "WRONG " + detail, int(np.abs(ref).max())))
+    if failures:
+        print("%d failures" % failures)
+        return 1
+    if args.build_only:
+        print("built %d cases into %s" % (len(CASES), args.work))
+        return 0
+    print("all sums exact")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
