@@ -28,8 +28,8 @@ struct ExpandShapePattern : OpRewritePattern<memref::ExpandShapeOp> {
   LogicalResult matchAndRewrite(memref::ExpandShapeOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc,
-                                                         op.getSrc());
+    auto meta =
+        memref::ExtractStridedMetadataOp::create(rewriter, loc, op.getSrc());
     // Static strides and offset of the source where its type knows them, so
     // the result type (which is computed the same way) matches.
     auto [srcStrides, srcOffset] = op.getSrcType().getStridesAndOffset();
@@ -40,8 +40,7 @@ struct ExpandShapePattern : OpRewritePattern<memref::ExpandShapeOp> {
     SmallVector<OpFoldResult> sizes = op.getMixedOutputShape();
     // A rank-0 source has no groups: its unit dims all get stride 1.
     SmallVector<OpFoldResult> strides(sizes.size(), rewriter.getIndexAttr(1));
-    for (auto [srcDim, group] :
-         llvm::enumerate(op.getReassociationIndices())) {
+    for (auto [srcDim, group] : llvm::enumerate(op.getReassociationIndices())) {
       OpFoldResult stride =
           known(srcStrides[srcDim], meta.getStrides()[srcDim]);
       for (int64_t i = static_cast<int64_t>(group.size()) - 1; i >= 0; --i) {

@@ -87,6 +87,10 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
     Option<"costTable", "cost-table", "std::string", /*default=*/"\"\"",
            "JSON file of measured kernel times (bench/gpu_bench.py "
            "--cost-table) the planner chooses from">,
+    Option<"splitKBlocks", "split-k-blocks", "int64_t", /*default=*/"256",
+           "imma/hmma 16-row tiles: split K over blockIdx.z (whole groups "
+           "or k-tiles, at most 16 parts) until about this many blocks run, "
+           "then sum the parts in a reduction kernel (0: never split)">,
     Option<"randomWeights", "random-weights", "bool", /*default=*/"false",
            "Kernel-speed benchmarks only: constant weights are not packed "
            "into the library; each kernel reads a pseudo-random device "

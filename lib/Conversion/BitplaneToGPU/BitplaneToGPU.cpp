@@ -1750,18 +1750,20 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   auto launchTiled = [&](DeviceRun &run, StringRef name,
                          SmallVector<Value> args, ArrayRef<Value> params,
                          const llvm::DenseMap<Value, Value> &computed,
-                         int64_t bm, int64_t bn, int64_t threads) -> Value {
+                         int64_t bm, int64_t bn, int64_t threads,
+                         int64_t gridZ = 1, Value outDev = Value()) -> Value {
     for (Value v : params)
       if (v) {
         Value dev = computed.lookup(v);
         args.push_back(dev ? dev : toDevice(run, v));
       }
-    Value outDev = deviceAlloc(run, outType);
+    if (!outDev)
+      outDev = deviceAlloc(run, outType);
     args.push_back(outDev);
     Value gridX = k.divu(k.addc(mV, bm - 1), k.idx(bm));
     gpu::LaunchFuncOp::create(
         b, loc, kernel(name),
-        gpu::KernelDim3{gridX, k.idx((n + bn - 1) / bn), k.idx(1)},
+        gpu::KernelDim3{gridX, k.idx((n + bn - 1) / bn), k.idx(gridZ)},
         gpu::KernelDim3{k.idx(threads), k.idx(1), k.idx(1)}, Value(), args);
     return outDev;
   };
@@ -1962,12 +1964,34 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.outType = resultType.getElementType();
     bool zwSums = s8 && c.zw != ParamKind::None;
     bool zaSums = s8 && c.za != ParamKind::None;
+    // Split-K for the 16-row tile (decode shapes give few blocks, one per
+    // 64 columns): S parts of K on blockIdx.z, so that about split-k-blocks
+    // blocks run, then a reduction kernel. Not with row-sum corrections
+    // over all of K (zero points without groups): their sums are per group.
+    if (smallTile && splitKBlocks > 0 && !((zwSums || zaSums) && groups == 1)) {
+      int64_t gridY = (n + c.bn - 1) / c.bn;
+      int64_t units = groups > 1 ? groups : c.kp / c.kt;
+      int64_t want = std::min<int64_t>(
+          {(splitKBlocks + gridY - 1) / gridY, units, int64_t(16)});
+      if (want > 1) {
+        int64_t per = (units + want - 1) / want;
+        c.splitK = (units + per - 1) / per; // every part non-empty
+      }
+    }
+    bool split = c.splitK > 1;
+    if (split) {
+      c.bias = false; // added by the reduction
+      c.outType = b.getF32Type();
+    }
+    auto partialsType = MemRefType::get(
+        {ShapedType::isDynamic(mStatic) ? dyn : c.splitK * mStatic, n},
+        b.getF32Type());
     // The kernel's parameters in argument order (hmma has no activation
-    // scale or zero point).
+    // scale or zero point; with split-K the bias goes to the reduction).
     auto dequantParams = [&]() -> SmallVector<Value> {
       return {s8 ? Value(op.getActScale()) : Value(),
               s8 ? Value(op.getActZeroPoint()) : Value(), op.getWeightScale(),
-              op.getWeightZeroPoint(), op.getBias()};
+              op.getWeightZeroPoint(), split ? Value() : op.getBias()};
     };
 
     StringRef kindName = familyName(family);
@@ -2005,9 +2029,16 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       for (Value v : dequantParams())
         if (v)
           argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
-      argTypes.push_back(memrefOf(resultType));
+      argTypes.push_back(split ? partialsType : memrefOf(resultType));
       gpu::GPUFuncOp mma =
           buildDequantMmaKernel(kb, loc, gpuModule, mmaName, c, argTypes);
+      if (split)
+        buildSplitKReduceKernel(
+            kb, loc, gpuModule, mmaName + "_reduce", partialsType,
+            op.getBias()
+                ? memrefOf(cast<RankedTensorType>(op.getBias().getType()))
+                : MemRefType(),
+            memrefOf(resultType), c.splitK);
       mma->setAttr(
           "qopt.dequant_mma",
           b.getDictionaryAttr(
@@ -2020,6 +2051,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                               b.getDenseI64ArrayAttr({c.bm, c.bn})),
                b.getNamedAttr("k_tile", b.getI64IntegerAttr(c.kt)),
                b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+               b.getNamedAttr("split_k", b.getI64IntegerAttr(c.splitK)),
                b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
     }
 
@@ -2086,8 +2118,22 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       args.push_back(toDevice(
           run, packedConstant({n, c.groups}, sums, "gpu_weight_row_sums")));
     }
-    return launchTiled(run, mmaName, args, dequantParams(), computed, c.bm,
-                       c.bn, c.threads());
+    if (!split)
+      return launchTiled(run, mmaName, args, dequantParams(), computed, c.bm,
+                         c.bn, c.threads());
+    Value partials =
+        partialsType.hasStaticShape()
+            ? deviceAlloc(run, partialsType)
+            : deviceAlloc(run, partialsType, ValueRange{k.mulc(mV, c.splitK)});
+    launchTiled(run, mmaName, args, dequantParams(), computed, c.bm, c.bn,
+                c.threads(), c.splitK, partials);
+    Value outDev = deviceAlloc(run, outType);
+    SmallVector<Value> reduceArgs = {partials};
+    if (Value bias = op.getBias())
+      reduceArgs.push_back(toDevice(run, bias));
+    reduceArgs.push_back(outDev);
+    launch1D(mmaName + "_reduce", k.mulc(mV, n), reduceArgs);
+    return outDev;
   };
 
   // One range: its kernels on fresh device buffers, the result copied back

@@ -94,6 +94,41 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildToF16Kernel(
   return func;
 }
 
+gpu::GPUFuncOp qopt::gpu_kernels::buildSplitKReduceKernel(
+    OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
+    MemRefType partialsType, MemRefType biasType, MemRefType outType,
+    int64_t splits) {
+  const int64_t threads = 256;
+  SmallVector<Type> args = {partialsType};
+  if (biasType)
+    args.push_back(biasType);
+  args.push_back(outType);
+  auto func = makeKernel(b, loc, module, name, args, threads);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  Value partials = func.getArgument(0);
+  Value bias = biasType ? func.getArgument(1) : Value();
+  Value out = func.getArguments().back();
+  Value rows = memref::DimOp::create(b, loc, out, 0);
+  int64_t n = outType.getDimSize(1);
+  Value gid = globalThread(k, threads);
+  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, n)),
+                                   /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value r = k.divu(gid, k.idx(n)), col = k.remu(gid, k.idx(n));
+  Value y = k.load(partials, {r, col});
+  for (int64_t z = 1; z < splits; ++z)
+    y = arith::AddFOp::create(
+        b, loc, y, k.load(partials, {k.add(k.mul(rows, k.idx(z)), r), col}));
+  if (bias)
+    y = arith::AddFOp::create(b, loc, y, k.toF32(k.load(bias, {col})));
+  if (!outType.getElementType().isF32())
+    y = arith::TruncFOp::create(b, loc, outType.getElementType(), y);
+  memref::StoreOp::create(b, loc, y, out, ValueRange{r, col});
+  return func;
+}
+
 gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
     const DequantMmaConfig &c, ArrayRef<Type> argTypes) {
@@ -212,6 +247,23 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         wPlanes, sW, wUnit);
   };
 
+  // The block's range of K: all of it, or with split-K part z =
+  // blockIdx.z of S (whole groups when grouped, else whole tiles): groups
+  // [gBegin, gEnd) and tiles [tFirst, tEnd).
+  bool grouped = c.groups > 1;
+  int64_t tilesPerGroup = grouped ? kTiles / c.groups : kTiles;
+  int64_t units = grouped ? c.groups : kTiles;
+  int64_t perSplit = (units + c.splitK - 1) / c.splitK;
+  Value zIdx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  Value uBegin =
+      c.splitK > 1 ? k.minu(k.mulc(zIdx, perSplit), k.idx(units)) : k.idx(0);
+  Value uEnd = c.splitK > 1 ? k.minu(k.addc(uBegin, perSplit), k.idx(units))
+                            : k.idx(units);
+  Value gBegin = grouped ? uBegin : k.idx(0);
+  Value gEnd = grouped ? uEnd : k.idx(1);
+  Value tFirst = grouped ? k.mulc(uBegin, tilesPerGroup) : uBegin;
+  Value tEnd = grouped ? k.mulc(uEnd, tilesPerGroup) : uEnd;
+
   // --- fragments and MMAs of one k-tile ----------------------------------
   int64_t nAcc = c.mf() * c.nf() * 4;
   Type accType = s8 ? i32 : f32;
@@ -315,7 +367,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                        SmallVector<Value> acc) -> SmallVector<Value> {
     KB n{nb, l};
     Value next = n.addc(ktile, c.stages - 1);
-    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, n.idx(kTiles)),
+    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, tEnd),
                                     /*withElseRegion=*/false);
     {
       OpBuilder::InsertionGuard g2(nb);
@@ -331,10 +383,18 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     return acc;
   };
 
-  // Prologue: tiles 0 .. S-2 in flight.
+  // Prologue: the block's first S-1 tiles in flight.
   for (int64_t s = 0; s + 1 < c.stages; ++s) {
-    if (s < kTiles)
+    if (c.splitK > 1) {
+      Value tile = k.addc(tFirst, s);
+      auto inRange = scf::IfOp::create(b, loc, k.ult(tile, tEnd),
+                                       /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&inRange.getThenRegion().front());
+      issueLoads(b, loc, tile, k.remu(tile, k.idx(c.stages)));
+    } else if (s < kTiles) {
       issueLoads(b, loc, k.idx(s), k.idx(s));
+    }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
@@ -380,16 +440,16 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
 
   Value zeroAcc = s8 ? k.i32(0) : k.f32(0.0);
   SmallVector<Value> zeros(nAcc, zeroAcc);
-  int64_t tilesPerGroup = c.groups > 1 ? kTiles / c.groups : kTiles;
   SmallVector<Value> fzeros(nAcc, k.f32(0.0));
   auto outer = scf::ForOp::create(
-      b, loc, k.idx(0), k.idx(c.groups), k.idx(1), fzeros,
+      b, loc, gBegin, gEnd, k.idx(1), fzeros,
       [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
         KB o{ob, l};
         SmallVector<Value> offsets = groupOffsets(o, gIdx);
-        Value first = o.mulc(gIdx, tilesPerGroup);
+        Value first = grouped ? o.mulc(gIdx, tilesPerGroup) : tFirst;
+        Value last = grouped ? o.addc(first, tilesPerGroup) : tEnd;
         auto inner = scf::ForOp::create(
-            ob, l, first, o.addc(first, tilesPerGroup), o.idx(1), zeros,
+            ob, l, first, last, o.idx(1), zeros,
             [&](OpBuilder &nb, Location l2, Value kt, ValueRange acc) {
               scf::YieldOp::create(
                   nb, l2,
@@ -400,6 +460,8 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
             fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
       });
   SmallVector<Value> facc(outer.getResults());
-  storeEpilogue(k, layout, ep, m, mLast, c.n, facc, c.outType, out);
+  storeEpilogue(k, layout, ep, m, mLast, c.n, facc,
+                c.splitK > 1 ? Type(f32) : c.outType, out,
+                c.splitK > 1 ? k.mul(zIdx, m) : Value());
   return func;
 }

@@ -38,6 +38,10 @@ struct DequantMmaConfig {
   int64_t kp = 0;       // K padded to whole stages
   int64_t groupSize = 0, groups = 1;
   int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
+  /// Split K over blockIdx.z in this many parts (whole groups each when
+  /// grouped): the kernel then writes f32 partial sums [S * M, N] (sa
+  /// applied, no bias) and buildSplitKReduceKernel finishes them.
+  int64_t splitK = 1;
   ParamKind sa = ParamKind::None, za = ParamKind::None;
   ParamKind sw = ParamKind::None, zw = ParamKind::None;
   bool bias = false;
@@ -73,6 +77,13 @@ mlir::gpu::GPUFuncOp buildDequantMmaKernel(mlir::OpBuilder &b,
                                            llvm::StringRef name,
                                            const DequantMmaConfig &c,
                                            llvm::ArrayRef<mlir::Type> argTypes);
+
+/// partials [S * M, N] f32 -> out [M, N]: the sum over the S splits, plus
+/// the bias (when `biasType`), in the output type; one thread per element.
+mlir::gpu::GPUFuncOp buildSplitKReduceKernel(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::gpu::GPUModuleOp module,
+    llvm::StringRef name, mlir::MemRefType partialsType,
+    mlir::MemRefType biasType, mlir::MemRefType outType, int64_t splits);
 
 /// x [M, K] f32/f16/bf16 -> y [M, KP] f16, zero beyond K: one thread per
 /// output element.

@@ -156,11 +156,12 @@ inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
 }
 
 /// The end of every MMA kernel, in registers: the activation scale, the
-/// bias, the output type, then one masked store per element.
+/// bias, the output type, then one masked store per element (at row +
+/// `rowOffset` when given: a split-K kernel's slice of its partial sums).
 inline void storeEpilogue(KB &k, const AccLayout &layout,
                           const EpilogueParams &p, Value m, Value mLast,
                           int64_t n, ArrayRef<Value> facc, Type outType,
-                          Value out) {
+                          Value out, Value rowOffset = Value()) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value nLast = k.idx(n - 1);
@@ -179,7 +180,8 @@ inline void storeEpilogue(KB &k, const AccLayout &layout,
     auto store = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard g2(b);
     b.setInsertionPointToStart(&store.getThenRegion().front());
-    memref::StoreOp::create(b, loc, y, out, ValueRange{row, col});
+    Value outRow = rowOffset ? k.add(row, rowOffset) : row;
+    memref::StoreOp::create(b, loc, y, out, ValueRange{outRow, col});
   }
 }
 

@@ -17,12 +17,16 @@
 // CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 56]
 // CHECK: gpu.memcpy %[[ELEMS]], %{{.*}} : memref<?x256xi8>, memref<?x256xi8>
 // CHECK: bufferization.to_buffer %[[PLANES]]
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16 {{.*}} threads in (%c128, {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<4x24x8xi32>, %{{.*}} : memref<?xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<?x24xf32>)
+// The 16-row tile splits K (two 128-K tiles) over blockIdx.z: f32 partial
+// sums [2 * M, N] without the bias, then the reduction adds the bias.
+// CHECK: %[[PARTS:.*]] = gpu.alloc (%{{.*}}) : memref<?x24xf32>
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16 blocks in (%{{.*}}, %c1, %c2{{.*}}) threads in (%c128, {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<4x24x8xi32>, %{{.*}} : memref<?xf32>, %{{.*}} : memref<24xf32>, %[[PARTS]] : memref<?x24xf32>)
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_reduce {{.*}} args(%[[PARTS]] : memref<?x24xf32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<?x24xf32>)
 // CHECK: } else {
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma {{.*}} threads in (%c128,
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma blocks in (%{{.*}}, %c1, %c1{{.*}}) threads in (%c128,
 // CHECK: gpu.module @qopt_kernels
 // CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", stages = 3 : i64, weight_bits = 4 : i64}
+// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, weight_bits = 4 : i64}
 // A and the weight planes through cp.async; each B register from the four
 // planes: shift by 4h + t, mask 0x01010101 (16843009), planes 1..2 shifted
 // into place, the sign plane times 0xF8 (248).
@@ -54,11 +58,13 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x96xf16>
 // CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x48xi32>
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x96xf32>, %{{.*}} : memref<4x96xf16>)
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 {{.*}} args(%{{.*}} : memref<4x48xi32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %{{.*}} : memref<4x24xf32>)
+// Split-K by groups: three parts of one group each, partial sums [3 * 4, 24].
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 blocks in (%{{.*}}, %{{.*}}, %c3) {{.*}} args(%{{.*}} : memref<4x48xi32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %[[P:.*]] : memref<12x24xf32>)
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_reduce {{.*}} args(%[[P]] : memref<12x24xf32>, %{{.*}} : memref<4x24xf32>)
 // CHECK: gpu.func @qmatmul0_to_f16_act(
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: gpu.func @qmatmul0_hmma_m16(
-// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 64>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", stages = 3 : i64, weight_bits = 4 : i64}
+// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 64>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, stages = 3 : i64, weight_bits = 4 : i64}
 // CHECK: %[[OFF:.*]] = arith.addi %c1024_i32, %{{.*}} : i32
 // CHECK: arith.sitofp %[[OFF]] : i32 to f16
 // CHECK: arith.ori %{{.*}}, %c1677747200_i32
@@ -85,8 +91,11 @@ func.func @w4a16(%a: tensor<4x96xf32>, %sw: tensor<24x3xf32>, %zw: tensor<24x3xi
 // CHECK-DAG: dense_resource<gpu_weight_row_sums> : tensor<8x1xi32>
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_rowsum_bytes_act
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16
+// Row-sum corrections over all of K: no split-K.
+// CHECK-NOT: imma_m16_reduce
 // CHECK: gpu.func @qmatmul0_imma_m16(
 // CHECK-SAME: act = "u8"
+// CHECK-SAME: split_k = 1
 // CHECK: multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<u8>
 func.func @w8a8_u8(%a: tensor<4x128x!qopt.int<u8>>, %sa: tensor<f32>, %za: tensor<i32>, %sw: tensor<8xf32>, %zw: tensor<8xi32>) -> tensor<4x8xf16> {
   %w8 = arith.constant dense<200> : tensor<8x128xi8>
@@ -122,3 +131,10 @@ func.func @rule(%a: tensor<4x256x!qopt.int<s4>>, %sa: tensor<f32>, %sw: tensor<f
       : (tensor<4x256x!qopt.int<s4>>, tensor<f32>, tensor<8x256x!qopt.int<s4>>, tensor<f32>) -> tensor<4x8xf32>
   return %y2, %y4, %yr : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// split-k-blocks=0 turns split-K off.
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu="split-k-blocks=0" --split-input-file | FileCheck %s --check-prefix=NOSPLIT
+// NOSPLIT-NOT: _reduce
+// NOSPLIT: split_k = 1
