@@ -24,7 +24,7 @@ a GPU are on one machine:
   gpu_bench.py --qcc build/bin/qcc --build DIR      # here: DIR/manifest.json
   gpu_bench.py --run DIR --results results.json     # on the GPU machine
   gpu_bench.py --qcc build/bin/qcc --report results.json --build DIR \\
-      --markdown gpu.md --cost-table bench/gpu/cost_table_sm90.json
+      --markdown gpu.md --cost-table bench/gpu/cost_table_sm_90.json
   gpu_bench.py --qcc build/bin/qcc --work DIR ...   # all three
 
 usage: gpu_bench.py --qcc build/bin/qcc [--work DIR] [--markdown FILE]

@@ -11,7 +11,7 @@
 # and back here, on the results.json it returns:
 #   /usr/bin/python3 bench/gpu_bench.py --qcc build/bin/qcc --report results.json \
 #       --build build/device-bundle/bench --markdown gpu.md \
-#       --cost-table bench/gpu/cost_table_sm90.json
+#       --cost-table bench/gpu/cost_table_sm_90.json
 #
 # usage: bench/gpu/prepare_device_run.sh [BUNDLE]   (default build/device-bundle)
 set -euo pipefail

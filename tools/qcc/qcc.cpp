@@ -1076,11 +1076,38 @@ bool assignPrecision(ModuleOp module, const QuantRequest &quant,
 }
 } // namespace
 
+/// The measured cost table the planner uses without --gpu-cost-table: the
+/// newest listed arch's cost_table_<arch>.json among the tables checked into
+/// bench/gpu/ (copied to <bin>/../share/qopt/gpu-cost-tables by the build),
+/// or in $QOPT_GPU_COST_TABLE_DIR; "" when there is none (the rule decides).
+static std::string defaultCostTable(ArrayRef<qopt::GpuTarget> targets) {
+  llvm::SmallString<256> dir;
+  if (const char *env = std::getenv("QOPT_GPU_COST_TABLE_DIR")) {
+    dir = env;
+  } else {
+    static int anchor;
+    dir = llvm::sys::path::parent_path(
+        llvm::sys::path::parent_path(llvm::sys::fs::getMainExecutable(
+            "qcc", reinterpret_cast<void *>(&anchor))));
+    llvm::sys::path::append(dir, "share", "qopt", "gpu-cost-tables");
+  }
+  for (const qopt::GpuTarget &t : llvm::reverse(targets)) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, "cost_table_" + t.chip + ".json");
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return "";
+}
+
+/// The cost table the planner reads (set once the targets are known).
+static std::string plannerCostTable;
+
 /// The options of qopt-bitplane-to-gpu that qcc's flags set.
 static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   qopt::ConvertBitplaneToGPUOptions options;
   options.kernel = gpuKernel;
-  options.costTable = gpuCostTable;
+  options.costTable = plannerCostTable;
   options.randomWeights = gpuBenchWeights;
   return options;
 }
@@ -1149,6 +1176,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     gpuTargets = *targets;
+    plannerCostTable = gpuCostTable.getNumOccurrences()
+                           ? std::string(gpuCostTable)
+                           : defaultCostTable(*gpuTargets);
+    if (verbose && !plannerCostTable.empty())
+      llvm::errs() << "qcc: the GPU planner's cost table: " << plannerCostTable
+                   << "\n";
     if (emitKind != EmitKind::PTX && emitKind != EmitKind::MLIR &&
         emitKind != EmitKind::SharedLibrary) {
       llvm::errs() << "qcc: error: --gpu-arch makes a model.so (with CPU and "
