@@ -11,7 +11,8 @@ without --gpu-arch:
     QOPT_DEVICE make every run fail with the reason;
   * the mock driver: the GPU variant is selected; one fatbin is loaded once
     for two runs; each run launches qmatmul0_quant_pack_act (one block per
-    row) and qmatmul0_bmma, copies the float input in and the float output
+    row) and qmatmul0_bmma_m8 (M = 5: the 8-row range), copies the float
+    input in and the float output
     out (their exact byte counts); the weights' bit planes and scales are
     uploaded by the first run only; every device buffer is freed (the
     constants when the library unloads);
@@ -177,8 +178,9 @@ def main():
     expect(loads == ["cuModuleLoadData " + kind],
            "one %s loaded once for both runs: %s" % (kind, loads))
     launches = [c.split()[1] for c in calls if c.startswith("cuLaunchKernel")]
-    expect(launches == ["qmatmul0_quant_pack_act", "qmatmul0_bmma"] * 2,
-           "launches per run: quant_pack_act, bmma: %s" % launches)
+    # M = 5: the planner's 8-row bmma range (K = 96, one k-step: no split).
+    expect(launches == ["qmatmul0_quant_pack_act", "qmatmul0_bmma_m8"] * 2,
+           "launches per run: quant_pack_act, bmma_m8: %s" % launches)
     sm80_launches = launches
     grids = [c for c in calls if c.startswith("cuLaunchKernel "
                                                "qmatmul0_quant_pack_act")]
@@ -308,7 +310,7 @@ def main():
     prof = re.findall(r"qopt-cuda-profile: (\S+) calls (\d+) ms [\d.]+ "
                       r"median_ms [\d.]+ clock (\w+)", proc.stderr)
     expect(proc.returncode == 0 and sorted(prof) == [
-        ("qmatmul0_bmma", "3", "host"), ("qmatmul0_quant_pack_act", "3",
+        ("qmatmul0_bmma_m8", "3", "host"), ("qmatmul0_quant_pack_act", "3",
                                          "host")],
            "QOPT_CUDA_PROFILE: calls and times per kernel: %s" % prof)
 
@@ -323,8 +325,8 @@ def main():
                           text=True, env=full)
     texts = json.loads(proc.stdout.strip().splitlines()[-1]) \
         if proc.returncode == 0 else ["", ""]
-    expect("qmatmul0_bmma calls 2 " in texts[0] and
-           "qmatmul0_bmma calls 1 " in texts[1],
+    expect("qmatmul0_bmma_m8 calls 2 " in texts[0] and
+           "qmatmul0_bmma_m8 calls 1 " in texts[1],
            "qopt_model_profile: 2 calls, then 1 after the reset: %s" % texts)
 
     if failures:

@@ -71,8 +71,9 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"mmaShape", "mma-shape", "std::string", /*default=*/"\"auto\"",
-           "MMA shape: m16n8k256, m8n8k128 (small M), or auto (m8n8k128 "
-           "when M is static and at most 8)">,
+           "bmma's MMA shape: m16n8k256 (64x64 tiles), m8n8k128 (8x128 "
+           "tiles), or auto (the planner's: m8n8k128 for a static M of at "
+           "most 8, and a range M <= 8 of its own for a dynamic M)">,
     Option<"maxStages", "max-stages", "int64_t", /*default=*/"3",
            "Most cp.async pipeline stages (bounded by 48 KiB of shared memory)">,
     Option<"cpuFallback", "cpu-fallback", "bool", /*default=*/"false",
@@ -88,7 +89,8 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "JSON file of measured kernel times (bench/gpu_bench.py "
            "--cost-table) the planner chooses from">,
     Option<"splitKBlocks", "split-k-blocks", "int64_t", /*default=*/"256",
-           "imma/hmma 16-row tiles: split K over blockIdx.z (whole groups "
+           "The small tiles (imma/hmma 16 rows, bmma 8 rows): split K over "
+           "blockIdx.z (whole groups "
            "or k-tiles, at most 16 parts) until about this many blocks run, "
            "then sum the parts in a reduction kernel (0: never split)">,
     Option<"randomWeights", "random-weights", "bool", /*default=*/"false",

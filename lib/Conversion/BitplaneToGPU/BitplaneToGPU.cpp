@@ -82,6 +82,7 @@ struct BmmaConfig {
   int64_t groupSize = 0; // bits per weight group, 0: one group
   int64_t groups = 1;
   bool smallM = false; // m8n8k128 instead of m16n8k256
+  int64_t splitK = 1;  // parts of K on blockIdx.z (f32 partial sums out)
   bool chain = false;  // loop over shifts, chaining MMAs (else over act planes)
   int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
   ParamKind sa = ParamKind::None, za = ParamKind::None;
@@ -284,10 +285,20 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     NVVM::CpAsyncCommitGroupOp::create(nb, l);
   };
 
-  // Prologue: k-steps 0 .. S-2 in flight.
+  // The block's part of K (all of it without split-K).
+  KRange range = blockKRange(k, kSteps, c.groups, c.splitK);
+  // Prologue: the block's first S-1 k-steps in flight.
   for (int64_t s = 0; s + 1 < c.stages; ++s) {
-    if (s < kSteps)
+    if (range.split) {
+      Value step = k.addc(range.first, s);
+      auto inRange = scf::IfOp::create(b, loc, k.ult(step, range.end),
+                                       /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(&inRange.getThenRegion().front());
+      issueLoads(b, loc, step, k.remu(step, k.idx(c.stages)));
+    } else if (s < kSteps) {
       issueLoads(b, loc, k.idx(s), k.idx(s));
+    }
     commit(b, loc);
   }
 
@@ -522,8 +533,9 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
                        SmallVector<Value> acc) -> SmallVector<Value> {
     KB n{nb, l};
     Value next = n.addc(ks, c.stages - 1);
-    auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, n.idx(kSteps)),
-                                    /*withElseRegion=*/false);
+    auto ifLoad = scf::IfOp::create(
+        nb, l, n.ult(next, range.split ? range.end : n.idx(kSteps)),
+        /*withElseRegion=*/false);
     {
       OpBuilder::InsertionGuard g2(nb);
       nb.setInsertionPointToStart(&ifLoad.getThenRegion().front());
@@ -558,7 +570,8 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
   Value one = k.idx(1);
   if (!grouped) {
     auto loop = scf::ForOp::create(
-        b, loc, k.idx(0), k.idx(kSteps), one, zeros,
+        b, loc, range.split ? range.first : k.idx(0),
+        range.split ? range.end : k.idx(kSteps), one, zeros,
         [&](OpBuilder &nb, Location l, Value ks, ValueRange acc) {
           scf::YieldOp::create(nb, l,
                                kStepBody(nb, l, ks, SmallVector<Value>(acc)));
@@ -568,7 +581,8 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
   } else {
     SmallVector<Value> fzeros(nAcc, k.f32(0.0));
     auto outer = scf::ForOp::create(
-        b, loc, k.idx(0), k.idx(c.groups), one, fzeros,
+        b, loc, range.split ? range.gBegin : k.idx(0),
+        range.split ? range.gEnd : k.idx(c.groups), one, fzeros,
         [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
           KB o{ob, l};
           Value first = o.mulc(gIdx, stepsPerGroup);
@@ -585,7 +599,10 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
     facc.assign(outer.getResults().begin(), outer.getResults().end());
   }
 
-  storeEpilogue(k, layout, ep, m, mLast, c.n, facc, c.outType, out);
+  // With split-K: this part's f32 sums at rows z * M + row (no bias).
+  storeEpilogue(k, layout, ep, m, mLast, c.n, facc,
+                range.split ? Type(b.getF32Type()) : c.outType, out,
+                range.split ? k.mul(range.z, m) : Value());
   return func;
 }
 
@@ -1265,7 +1282,7 @@ static std::map<int64_t, double> measuredTimes(const CostTable &table,
 /// b1 rate is not published), and hmma for weight-only layers. imma/hmma
 /// use the 16-row tile for M <= 16.
 static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
-                                      const CostTable *table) {
+                                      const CostTable *table, bool bmmaTiles) {
   constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
   int64_t p = op.getWeightStorageType().getWidth();
   IntType aq = op.getActStorageType();
@@ -1273,12 +1290,18 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
   int64_t n = op.getWeight().getType().getDimSize(0);
   int64_t k = op.getWeight().getType().getDimSize(1);
   int64_t mStatic = op.getAct().getType().getDimSize(0);
+  // The small tiles: 16 rows for imma/hmma, 8 for bmma (m8n8k128; only
+  // when the MMA shape is the planner's to choose).
+  auto smallUpTo = [&](Family f) -> int64_t {
+    return f != Family::Bmma ? 16 : bmmaTiles ? 8 : 0;
+  };
   auto ranges = [&](Family f) -> SmallVector<PlanRange> {
-    if (f == Family::Bmma)
-      return {{kAny, f, false}};
+    int64_t upTo = smallUpTo(f);
     if (!ShapedType::isDynamic(mStatic))
-      return {{kAny, f, mStatic <= 16}};
-    return {{16, f, true}, {kAny, f, false}};
+      return {{kAny, f, mStatic <= upTo}};
+    if (!upTo)
+      return {{kAny, f, false}};
+    return {{upTo, f, true}, {kAny, f, false}};
   };
   if (table) {
     std::map<Family, std::map<int64_t, double>> times;
@@ -1316,7 +1339,7 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
             bestUs = us;
           }
         int64_t mMax = i + 1 == mList.size() ? kAny : m;
-        bool small = best != Family::Bmma && m <= 16;
+        bool small = m <= smallUpTo(best);
         if (!plan.empty() && plan.back().family == best &&
             plan.back().smallTile == small)
           plan.back().mMax = mMax;
@@ -1327,8 +1350,7 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
       if (!ShapedType::isDynamic(mStatic))
         for (const PlanRange &r : plan)
           if (mStatic <= r.mMax)
-            return {
-                {kAny, r.family, r.family != Family::Bmma && mStatic <= 16}};
+            return {{kAny, r.family, mStatic <= smallUpTo(r.family)}};
       return plan;
     }
   }
@@ -1390,8 +1412,8 @@ struct BitplaneToGPUPass
         }
         return;
       }
-      matmuls.push_back(
-          {op, planFor(op, candidates, table ? &*table : nullptr)});
+      matmuls.push_back({op, planFor(op, candidates, table ? &*table : nullptr,
+                                     /*bmmaTiles=*/mmaShape == "auto")});
     });
     if (failedAny)
       return signalPassFailure();
@@ -1510,6 +1532,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     text += ": " + familyName(plan[i].family).str();
     if (plan[i].family != Family::Bmma)
       text += plan[i].smallTile ? " 16-row tile" : " 64-row tile";
+    else if (plan[i].smallTile)
+      text += " 8-row tile";
     planText.push_back(b.getStringAttr(text));
   }
   hostFunc->setAttr("qopt.gpu_plan", b.getArrayAttr(planText));
@@ -1768,8 +1792,45 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     return outDev;
   };
 
+  // The f32 partial sums [S * M, N] of S split-K parts.
+  auto partialsOf = [&](int64_t splits) {
+    return MemRefType::get(
+        {ShapedType::isDynamic(mStatic) ? dyn : splits * mStatic, n},
+        b.getF32Type());
+  };
+  // A split-K launch: the parts into f32 partial sums [S * M, N], then
+  // `name`_reduce adds them and the bias into the output.
+  auto splitKLaunch = [&](DeviceRun &run, StringRef name,
+                          SmallVector<Value> args, ArrayRef<Value> params,
+                          const llvm::DenseMap<Value, Value> &computed,
+                          int64_t bm, int64_t bn, int64_t threads,
+                          int64_t splits, MemRefType partialsType) -> Value {
+    Value partials =
+        partialsType.hasStaticShape()
+            ? deviceAlloc(run, partialsType)
+            : deviceAlloc(run, partialsType, ValueRange{k.mulc(mV, splits)});
+    launchTiled(run, name, std::move(args), params, computed, bm, bn, threads,
+                splits, partials);
+    Value outDev = deviceAlloc(run, outType);
+    SmallVector<Value> reduceArgs = {partials};
+    if (Value bias = op.getBias())
+      reduceArgs.push_back(toDevice(run, bias));
+    reduceArgs.push_back(outDev);
+    launch1D((name + "_reduce").str(), k.mulc(mV, n), reduceArgs);
+    return outDev;
+  };
+
   //===--- bmma: bit-plane binary MMA ------------------------------------===//
-  auto emitBmma = [&](DeviceRun &run) -> FailureOr<Value> {
+  // Both bmma tiles in one plan: the 8-row one is named ..._bmma_m8.
+  bool bothBmmaTiles =
+      llvm::any_of(plan,
+                   [](const PlanRange &r) {
+                     return r.family == Family::Bmma && r.smallTile;
+                   }) &&
+      llvm::any_of(plan, [](const PlanRange &r) {
+        return r.family == Family::Bmma && !r.smallTile;
+      });
+  auto emitBmma = [&](DeviceRun &run, bool smallTile) -> FailureOr<Value> {
     BmmaConfig c;
     c.p = wq.getWidth();
     c.q = aq.getWidth();
@@ -1780,9 +1841,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.kw = (kk + 255) / 256 * 8;
     c.groupSize = groupSize;
     c.groups = groups;
-    c.smallM =
-        mmaShape == "m8n8k128" ||
-        (mmaShape == "auto" && !ShapedType::isDynamic(mStatic) && mStatic <= 8);
+    c.smallM = mmaShape == "m8n8k128" || (mmaShape == "auto" && smallTile);
     if (c.smallM) {
       // Decode shapes: one 8-row strip, four warps side by side along N.
       c.bm = 8;
@@ -1806,6 +1865,24 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.sa = saKind, c.za = zaKind, c.sw = swKind, c.zw = zwKind;
     c.bias = static_cast<bool>(op.getBias());
     c.outType = resultType.getElementType();
+    // Split-K for the 8-row tile, as for imma/hmma's 16-row one (not with
+    // row-sum corrections over all of K).
+    bool zpSums = c.zw != ParamKind::None || c.za != ParamKind::None;
+    if (c.smallM && !(zpSums && groups == 1))
+      c.splitK = splitKParts(splitKBlocks, (n + c.bn - 1) / c.bn,
+                             groups > 1 ? groups : c.kw / 8);
+    bool split = c.splitK > 1;
+    if (split) {
+      c.bias = false; // added by the reduction
+      c.outType = b.getF32Type();
+    }
+    auto partialsType = partialsOf(c.splitK);
+    // The kernel's parameters in argument order (with split-K the bias goes
+    // to the reduction).
+    auto bmmaParams = [&]() -> SmallVector<Value> {
+      return {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
+              op.getWeightZeroPoint(), split ? Value() : op.getBias()};
+    };
 
     auto actBytes = MemRefType::get({mStatic, kk}, i8);
     auto actPlanesType = MemRefType::get({c.q, mStatic, c.kw}, i32);
@@ -1814,8 +1891,10 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     auto wBytes = MemRefType::get({n, kk}, i8);
     auto wSumsType = MemRefType::get({n, c.groups}, i32);
     bool zw = c.zw != ParamKind::None, za = c.za != ParamKind::None;
-    std::string bmmaName = prefix + "_bmma";
-    if (!kernel(bmmaName)) {
+    std::string bmmaName =
+        prefix + "_bmma" + (smallTile && bothBmmaTiles ? "_m8" : "");
+    std::string packName = prefix + (fq ? "_quant_pack_act" : "_pack_act");
+    if (!kernel(packName)) {
       if (fq) {
         gpu::GPUFuncOp quantPack = buildQuantPackKernel(
             kb, loc, gpuModule, prefix + "_quant_pack_act", *fq,
@@ -1837,19 +1916,26 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
           buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_weight",
                             wBytes, wSumsType, c.wSigned, groupLen, c.groups);
       }
+    }
+    if (!kernel(bmmaName)) {
       SmallVector<Type> argTypes = {actPlanesType, wPlanesType};
       if (zw)
         argTypes.push_back(actSumsType);
       if (za)
         argTypes.push_back(wSumsType);
-      for (Value v :
-           {op.getActScale(), op.getActZeroPoint(), op.getWeightScale(),
-            op.getWeightZeroPoint(), op.getBias()})
+      for (Value v : bmmaParams())
         if (v)
           argTypes.push_back(memrefOf(cast<RankedTensorType>(v.getType())));
-      argTypes.push_back(memrefOf(resultType));
+      argTypes.push_back(split ? partialsType : memrefOf(resultType));
       gpu::GPUFuncOp bmma =
           buildBmmaKernel(kb, loc, gpuModule, bmmaName, c, argTypes);
+      if (split)
+        buildSplitKReduceKernel(
+            kb, loc, gpuModule, bmmaName + "_reduce", partialsType,
+            op.getBias()
+                ? memrefOf(cast<RankedTensorType>(op.getBias().getType()))
+                : MemRefType(),
+            memrefOf(resultType), c.splitK);
       bmma->setAttr(
           "qopt.bitplane",
           b.getDictionaryAttr(
@@ -1862,6 +1948,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
                b.getNamedAttr("plane_loop",
                               b.getStringAttr(c.chain ? "shift" : "act")),
+               b.getNamedAttr("split_k", b.getI64IntegerAttr(c.splitK)),
                b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
     }
 
@@ -1923,11 +2010,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       args.push_back(rowSumA);
     if (rowSumW)
       args.push_back(rowSumW);
-    return launchTiled(run, bmmaName, args,
-                       {op.getActScale(), op.getActZeroPoint(),
-                        op.getWeightScale(), op.getWeightZeroPoint(),
-                        op.getBias()},
-                       computed, c.bm, c.bn, c.threads());
+    SmallVector<Value> params = bmmaParams();
+    if (!split)
+      return launchTiled(run, bmmaName, args, params, computed, c.bm, c.bn,
+                         c.threads());
+    return splitKLaunch(run, bmmaName, args, params, computed, c.bm, c.bn,
+                        c.threads(), c.splitK, partialsType);
   };
 
   //===--- imma / hmma: weights unpacked for s8 / f16 MMA ----------------===//
@@ -1968,24 +2056,15 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     // 64 columns): S parts of K on blockIdx.z, so that about split-k-blocks
     // blocks run, then a reduction kernel. Not with row-sum corrections
     // over all of K (zero points without groups): their sums are per group.
-    if (smallTile && splitKBlocks > 0 && !((zwSums || zaSums) && groups == 1)) {
-      int64_t gridY = (n + c.bn - 1) / c.bn;
-      int64_t units = groups > 1 ? groups : c.kp / c.kt;
-      int64_t want = std::min<int64_t>(
-          {(splitKBlocks + gridY - 1) / gridY, units, int64_t(16)});
-      if (want > 1) {
-        int64_t per = (units + want - 1) / want;
-        c.splitK = (units + per - 1) / per; // every part non-empty
-      }
-    }
+    if (smallTile && !((zwSums || zaSums) && groups == 1))
+      c.splitK = splitKParts(splitKBlocks, (n + c.bn - 1) / c.bn,
+                             groups > 1 ? groups : c.kp / c.kt);
     bool split = c.splitK > 1;
     if (split) {
       c.bias = false; // added by the reduction
       c.outType = b.getF32Type();
     }
-    auto partialsType = MemRefType::get(
-        {ShapedType::isDynamic(mStatic) ? dyn : c.splitK * mStatic, n},
-        b.getF32Type());
+    auto partialsType = partialsOf(c.splitK);
     // The kernel's parameters in argument order (hmma has no activation
     // scale or zero point; with split-K the bias goes to the reduction).
     auto dequantParams = [&]() -> SmallVector<Value> {
@@ -2121,19 +2200,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     if (!split)
       return launchTiled(run, mmaName, args, dequantParams(), computed, c.bm,
                          c.bn, c.threads());
-    Value partials =
-        partialsType.hasStaticShape()
-            ? deviceAlloc(run, partialsType)
-            : deviceAlloc(run, partialsType, ValueRange{k.mulc(mV, c.splitK)});
-    launchTiled(run, mmaName, args, dequantParams(), computed, c.bm, c.bn,
-                c.threads(), c.splitK, partials);
-    Value outDev = deviceAlloc(run, outType);
-    SmallVector<Value> reduceArgs = {partials};
-    if (Value bias = op.getBias())
-      reduceArgs.push_back(toDevice(run, bias));
-    reduceArgs.push_back(outDev);
-    launch1D(mmaName + "_reduce", k.mulc(mV, n), reduceArgs);
-    return outDev;
+    return splitKLaunch(run, mmaName, args, dequantParams(), computed, c.bm,
+                        c.bn, c.threads(), c.splitK, partialsType);
   };
 
   // One range: its kernels on fresh device buffers, the result copied back
@@ -2141,7 +2209,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   auto emitRange = [&](const PlanRange &r) -> FailureOr<Value> {
     DeviceRun run;
     FailureOr<Value> outDev = r.family == Family::Bmma
-                                  ? emitBmma(run)
+                                  ? emitBmma(run, r.smallTile)
                                   : emitDequantMma(run, r.family, r.smallTile);
     if (failed(outDev))
       return failure();

@@ -250,19 +250,11 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   // The block's range of K: all of it, or with split-K part z =
   // blockIdx.z of S (whole groups when grouped, else whole tiles): groups
   // [gBegin, gEnd) and tiles [tFirst, tEnd).
-  bool grouped = c.groups > 1;
-  int64_t tilesPerGroup = grouped ? kTiles / c.groups : kTiles;
-  int64_t units = grouped ? c.groups : kTiles;
-  int64_t perSplit = (units + c.splitK - 1) / c.splitK;
-  Value zIdx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
-  Value uBegin =
-      c.splitK > 1 ? k.minu(k.mulc(zIdx, perSplit), k.idx(units)) : k.idx(0);
-  Value uEnd = c.splitK > 1 ? k.minu(k.addc(uBegin, perSplit), k.idx(units))
-                            : k.idx(units);
-  Value gBegin = grouped ? uBegin : k.idx(0);
-  Value gEnd = grouped ? uEnd : k.idx(1);
-  Value tFirst = grouped ? k.mulc(uBegin, tilesPerGroup) : uBegin;
-  Value tEnd = grouped ? k.mulc(uEnd, tilesPerGroup) : uEnd;
+  KRange range = blockKRange(k, kTiles, c.groups, c.splitK);
+  bool grouped = range.grouped;
+  int64_t tilesPerGroup = range.stepsPerGroup;
+  Value zIdx = range.z, gBegin = range.gBegin, gEnd = range.gEnd;
+  Value tFirst = range.first, tEnd = range.end;
 
   // --- fragments and MMAs of one k-tile ----------------------------------
   int64_t nAcc = c.mf() * c.nf() * 4;

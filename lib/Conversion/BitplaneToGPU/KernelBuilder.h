@@ -100,6 +100,51 @@ inline Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
   return k.load(param, is);
 }
 
+/// The part of K one block of an MMA kernel sums: all of it, or with split-K
+/// part z = blockIdx.z of `splits` (whole weight groups when grouped, else
+/// whole k-steps): groups [gBegin, gEnd) and k-steps [first, end).
+struct KRange {
+  bool grouped = false, split = false;
+  int64_t stepsPerGroup = 0;
+  Value z, gBegin, gEnd, first, end;
+};
+
+inline KRange blockKRange(KB &k, int64_t steps, int64_t groups,
+                          int64_t splits) {
+  KRange r;
+  r.grouped = groups > 1;
+  r.split = splits > 1;
+  r.stepsPerGroup = r.grouped ? steps / groups : steps;
+  int64_t units = r.grouped ? groups : steps;
+  int64_t perSplit = (units + splits - 1) / splits;
+  if (r.split)
+    r.z = gpu::BlockIdOp::create(k.b, k.loc, gpu::Dimension::z);
+  Value uBegin =
+      r.split ? k.minu(k.mulc(r.z, perSplit), k.idx(units)) : k.idx(0);
+  Value uEnd =
+      r.split ? k.minu(k.addc(uBegin, perSplit), k.idx(units)) : k.idx(units);
+  r.gBegin = r.grouped ? uBegin : k.idx(0);
+  r.gEnd = r.grouped ? uEnd : k.idx(1);
+  r.first = r.grouped ? k.mulc(uBegin, r.stepsPerGroup) : uBegin;
+  r.end = r.grouped ? k.mulc(uEnd, r.stepsPerGroup) : uEnd;
+  return r;
+}
+
+/// The number of split-K parts for about `targetBlocks` blocks of a grid of
+/// `blocks` (one row of tiles), at most 16 and at most `units` (groups or
+/// k-steps), every part non-empty; 1 when not worth splitting.
+inline int64_t splitKParts(int64_t targetBlocks, int64_t blocks,
+                           int64_t units) {
+  if (targetBlocks <= 0 || blocks <= 0)
+    return 1;
+  int64_t want = std::min<int64_t>(
+      {(targetBlocks + blocks - 1) / blocks, units, int64_t(16)});
+  if (want <= 1)
+    return 1;
+  int64_t per = (units + want - 1) / want;
+  return (units + per - 1) / per;
+}
+
 /// The scale, zero-point, row-sum and bias operands of an MMA kernel's
 /// epilogue, and how each is indexed.
 struct EpilogueParams {

@@ -1,13 +1,21 @@
 // RUN: qopt-opt %s --qopt-bitplane-to-gpu=kernel=bmma --split-input-file | FileCheck %s
 
 // W2A8, per-channel weights (run time), per-token activations, bias, f16 out,
-// dynamic M: pack kernels for both operands, then the m16n8k256 binary MMA
-// kernel with 64x64 blocks, 2 cp.async stages (20 KiB each).
+// dynamic M: two ranges. M <= 8: the m8n8k128 kernel (8 x 128 blocks) with K
+// split in two over blockIdx.z and a reduction adding the bias; above: pack
+// kernels for both operands, then the m16n8k256 binary MMA kernel with 64x64
+// blocks, 2 cp.async stages (20 KiB each).
 // CHECK: #loop_unroll = #llvm.loop_unroll<disable = true>
 // CHECK: #loop_annotation = #llvm.loop_annotation<unroll = #loop_unroll>
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["M <= 8: bmma 8-row tile", "M > 8: bmma"]}
 // CHECK: %[[M:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[SMALL:.*]] = arith.cmpi ule, %[[M]], %c8
+// CHECK: %[[RES:.*]] = scf.if %[[SMALL]] -> (memref<?x64xf16>)
+// CHECK: %[[PARTS:.*]] = gpu.alloc  (%{{.*}}) : memref<?x64xf32>
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma_m8 blocks in (%{{.*}}, %c1{{.*}}, %c2{{.*}}) {{.*}} args({{.*}}, %[[PARTS]] : memref<?x64xf32>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma_m8_reduce {{.*}} args(%[[PARTS]] : memref<?x64xf32>, %{{.*}} : memref<64xf32>, %{{.*}} : memref<?x64xf16>)
+// CHECK: } else {
 // CHECK: %[[AB:.*]] = qopt.storage_cast %arg0 : tensor<?x512x!qopt.int<s8>> to tensor<?x512xi8>
 // CHECK: %[[AH:.*]] = bufferization.to_buffer %[[AB]]
 // CHECK: %[[AD:.*]] = gpu.alloc  (%[[M]]) : memref<?x512xi8>
@@ -19,7 +27,8 @@
 // CHECK: %[[HOST:.*]] = memref.alloc(%[[M]]) : memref<?x64xf16>
 // CHECK: gpu.memcpy  %[[HOST]], %[[OUT]]
 // CHECK: gpu.dealloc
-// CHECK: %[[Y:.*]] = bufferization.to_tensor %[[HOST]] restrict writable
+// CHECK: scf.yield %[[HOST]]
+// CHECK: %[[Y:.*]] = bufferization.to_tensor %[[RES]] restrict writable
 // CHECK: return %[[Y]]
 // The matmul becomes a call of its host function.
 // CHECK-LABEL: func.func @w2a8_per_channel(
@@ -35,7 +44,7 @@
 // CHECK: gpu.func @qmatmul0_pack_weight(%{{.*}}: memref<64x512xi8>, %{{.*}}: memref<2x64x16xi32>) kernel
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%[[SA:.*]] : memref<2x8x64x8xi32, #gpu.address_space<workgroup>>, %[[SW:.*]] : memref<2x2x64x8xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", plane_loop = "act", stages = 2 : i64, weight_bits = 2 : i64}}
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, qopt.bitplane = {act_bits = 8 : i64, block_tile = array<i64: 64, 64>, groups = 1 : i64, mma = "m16n8k256", plane_loop = "act", split_k = 1 : i64, stages = 2 : i64, weight_bits = 2 : i64}}
 // Prologue: one k-step in flight.
 // CHECK: nvgpu.device_async_copy %arg0[{{.*}}], %[[SA]][{{.*}}], 4 {bypassL1}
 // CHECK: nvgpu.device_async_copy %arg1[{{.*}}], %[[SW]][{{.*}}], 4 {bypassL1}
@@ -84,11 +93,12 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // -----
 
 // W2A4 with zero points and per-group scales (two groups of 256), constant
-// weights, M = 4: m8n8k128 (8 x 128 blocks), 3 stages; the weights' planes
-// and row sums are packed at compile time, the activations' row sums at run
-// time.
+// weights, M = 4: m8n8k128 (8 x 128 blocks), 3 stages, K split by group in
+// two parts over blockIdx.z (one block per part otherwise: N = 8); the
+// weights' planes and row sums are packed at compile time, the activations'
+// row sums at run time.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma"]}
+// CHECK-SAME: attributes {qopt.gpu_host, qopt.gpu_plan = ["any M: bmma 8-row tile"]}
 // The repacked weights are built once, at the function's entry.
 // CHECK-DAG: %[[SUMS:.*]] = arith.constant dense_resource<gpu_weight_row_sums> : tensor<8x2xi32>
 // CHECK-DAG: %[[PLANES:.*]] = arith.constant dense_resource<gpu_bitplanes> : tensor<2x8x16xi32>
@@ -99,7 +109,8 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // CHECK: call @qopt_gpu_constant_i32(%{{.*}}) : (memref<?xi32>) -> memref<?xi32>
 // CHECK: bufferization.to_buffer %[[SUMS]]
 // CHECK: call @qopt_gpu_constant_i32(
-// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma blocks in (%{{.*}}, %{{.*}}, %c2{{.*}}) {{.*}} : memref<8x8xf32>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_bmma_reduce {{.*}} args(%{{.*}} : memref<8x8xf32>, %{{.*}} : memref<4x8xf32>)
 // The matmul becomes a call of its host function.
 // CHECK-LABEL: func.func @w2a4_groups_zero_points(
 // CHECK: call @qmatmul0_host(
@@ -108,7 +119,7 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // CHECK: arith.extui
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%{{.*}} : memref<3x4x8x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x128x8xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: mma = "m8n8k128", plane_loop = "shift", stages = 3
+// CHECK-SAME: mma = "m8n8k128", plane_loop = "shift", split_k = 2 : i64, stages = 3
 // Unsigned operands: the k-step loops over the shifts s = i + j (5 instead
 // of 8 accumulator updates); the pairs (0, s) and (1, s - 1) are chained
 // through the MMA accumulator, then added once, times 2^s.

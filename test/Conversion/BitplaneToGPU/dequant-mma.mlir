@@ -111,11 +111,11 @@ func.func @w8a8_u8(%a: tensor<4x128x!qopt.int<u8>>, %sa: tensor<f32>, %za: tenso
 // The rule between the integer kernels: W2A4 (P * Q = 8) stays on the
 // binary MMA, W4A4 (16) takes imma; run-time weights always take bmma.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["any M: bmma"]
+// CHECK-SAME: qopt.gpu_plan = ["any M: bmma 8-row tile"]
 // CHECK-LABEL: func.func private @qmatmul1_host(
 // CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile"]
 // CHECK-LABEL: func.func private @qmatmul2_host(
-// CHECK-SAME: qopt.gpu_plan = ["any M: bmma"]
+// CHECK-SAME: qopt.gpu_plan = ["any M: bmma 8-row tile"]
 func.func @rule(%a: tensor<4x256x!qopt.int<s4>>, %sa: tensor<f32>, %sw: tensor<f32>, %wr: tensor<8x256x!qopt.int<s4>>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
   %w8 = arith.constant dense<1> : tensor<8x256xi8>
   %w2 = qopt.storage_cast %w8 : tensor<8x256xi8> to tensor<8x256x!qopt.int<s2>>

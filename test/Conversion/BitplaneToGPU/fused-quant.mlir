@@ -1,5 +1,5 @@
-// RUN: qopt-opt %s --qopt-bitplane-to-gpu=kernel=bmma --split-input-file | FileCheck %s
-// RUN: qopt-opt %s --qopt-bitplane-to-gpu=kernel=bmma --split-input-file --canonicalize | FileCheck %s --check-prefix=CANON
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu="kernel=bmma mma-shape=m16n8k256" --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu="kernel=bmma mma-shape=m16n8k256" --split-input-file --canonicalize | FileCheck %s --check-prefix=CANON
 
 // Activation quantization fused into the pack kernel: a qopt.quantize of a
 // float [M, K] feeding the qmatmul becomes qmatmulN_quant_pack_act, which

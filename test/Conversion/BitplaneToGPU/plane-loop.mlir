@@ -1,6 +1,6 @@
-// RUN: qopt-opt %S/Inputs/w2a8_dynamic.mlir --qopt-bitplane-to-gpu | FileCheck %s --check-prefix=AUTO
-// RUN: qopt-opt %S/Inputs/w2a8_dynamic.mlir --qopt-bitplane-to-gpu=plane-loop=shift | FileCheck %s --check-prefix=SHIFT
-// RUN: qopt-opt %S/Inputs/w8a8_zp_small_k.mlir --qopt-bitplane-to-gpu=plane-loop=act | FileCheck %s --check-prefix=ACT
+// RUN: qopt-opt %S/Inputs/w2a8_dynamic.mlir --qopt-bitplane-to-gpu=mma-shape=m16n8k256 | FileCheck %s --check-prefix=AUTO
+// RUN: qopt-opt %S/Inputs/w2a8_dynamic.mlir --qopt-bitplane-to-gpu="mma-shape=m16n8k256 plane-loop=shift" | FileCheck %s --check-prefix=SHIFT
+// RUN: qopt-opt %S/Inputs/w8a8_zp_small_k.mlir --qopt-bitplane-to-gpu="mma-shape=m16n8k256 plane-loop=act" | FileCheck %s --check-prefix=ACT
 // RUN: not qopt-opt %S/Inputs/w2a8_dynamic.mlir --qopt-bitplane-to-gpu=plane-loop=diagonal 2>&1 | FileCheck %s --check-prefix=ERR
 
 // W2A8 signed: chaining needs two chains per shift (9 * 2 updates > 2 * 8

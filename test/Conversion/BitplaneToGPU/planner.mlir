@@ -4,9 +4,10 @@
 //
 // RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="cost-table=%S/Inputs/cost_table.json" | FileCheck %s --check-prefix=TABLE
 // At M = 1 bmma is faster (5 vs 7 us), at 16 and 256 imma: three ranges,
-// bmma up to 1, imma's 16-row tile up to 16, its 64-row tile above.
+// bmma (its 8-row tile) up to 1, imma's 16-row tile up to 16, its 64-row
+// tile above.
 // TABLE-LABEL: func.func private @qmatmul0_host(
-// TABLE-SAME: qopt.gpu_plan = ["M <= 1: bmma", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// TABLE-SAME: qopt.gpu_plan = ["M <= 1: bmma 8-row tile", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
 // TABLE: %[[M:.*]] = tensor.dim
 // TABLE: %[[ONE:.*]] = arith.cmpi ule, %[[M]], %c1{{ }}
 // TABLE: scf.if %[[ONE]] -> (memref<?x8xf32>)
@@ -29,7 +30,7 @@
 //
 // Forcing a kernel: every layer takes it.
 // RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="kernel=bmma" | FileCheck %s --check-prefix=BMMA
-// BMMA: qopt.gpu_plan = ["any M: bmma"]
+// BMMA: qopt.gpu_plan = ["M <= 8: bmma 8-row tile", "M > 8: bmma"]
 // BMMA: qopt.gpu_plan = ["any M: bmma"]
 // BMMA-NOT: imma
 //
