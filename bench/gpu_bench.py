@@ -196,9 +196,11 @@ def build(args, where):
     return manifest
 
 
-def run(where, runs, peers=True):
+def run(where, runs, peers=True, results_path=""):
     """On the GPU machine: the peers and every library of the manifest
-    (without the peers: a check of the scripts on an emulated driver)."""
+    (without the peers: a check of the scripts on an emulated driver). The
+    measurements so far are rewritten to `results_path` after each step, so
+    a run cut short still returns what it measured."""
     manifest = json.load(open(os.path.join(where, "manifest.json")))
     peak, device, driver = "(not measured)\n", "?", "?"
     if peers:
@@ -227,6 +229,7 @@ def run(where, runs, peers=True):
     for lib in manifest["libs"]:
         if lib["error"]:
             continue
+        save(results, results_path)
         times = qopt_ms(os.path.join(where, lib["so"]), manifest["m"],
                         lib["k"], runs)
         for m, (ms, clock) in sorted(times.items()):
@@ -234,6 +237,13 @@ def run(where, runs, peers=True):
             print("%s M=%d: %.4f ms (%s clock)" % (lib["so"], m, ms, clock),
                   flush=True)
     return results
+
+
+def save(results, path):
+    if path:
+        with open(path + ".tmp", "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(path + ".tmp", path)
 
 
 def plans(qcc, where, results, table_path, gpu_arch):
@@ -384,10 +394,8 @@ def main():
                              "the scripts on an emulated driver)")
     args = parser.parse_args()
     if args.run:
-        results = run(args.run, args.runs, peers=not args.no_peers)
-        if args.results:
-            with open(args.results, "w") as f:
-                json.dump(results, f, indent=1)
+        save(run(args.run, args.runs, peers=not args.no_peers,
+                 results_path=args.results), args.results)
         return 0
     if not args.qcc:
         parser.error("--qcc is needed to build or report")
