@@ -26,7 +26,6 @@ usage: exact_accumulators.py --qcc PATH --work DIR [--cuda-library PATH]
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -35,6 +34,9 @@ import zlib
 import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# One run of a library on a device in a child process, as gpu_vs_cpu.py
+# does it.
+from gpu_vs_cpu import run  # noqa: E402
 SKIP = 77
 K, N = 512, 200
 M_LIST = (1, 7, 64, 130)
@@ -56,20 +58,6 @@ CASES = [
     ("W6A16", "hmma", "s6", None, None, None, 0),
 ]
 
-CHILD = r"""
-import json, sys
-import numpy as np
-sys.path.insert(0, %r)
-import qopt
-m = qopt.load(sys.argv[1])
-feeds = dict(np.load(sys.argv[2]))
-out = {"device": m.device, "info": m.device_info, "error": None}
-try:
-    np.savez(sys.argv[3], **m.run(feeds))
-except qopt.QoptError as e:
-    out["error"] = str(e)
-print(json.dumps(out))
-""" % os.path.join(ROOT, "python")
 
 
 def storage_range(t):
@@ -134,17 +122,6 @@ def model_text(case, w, zw):
                wz_type, N))
     lines += ["  return %%y : tensor<?x%dxf32>" % N, "}"]
     return "\n".join(lines) + "\n"
-
-
-def run(so, feeds_path, out_path, device, cuda_library):
-    env = dict(os.environ, QOPT_DEVICE=device)
-    if cuda_library:
-        env["QOPT_CUDA_LIBRARY"] = cuda_library
-    proc = subprocess.run([sys.executable, "-c", CHILD, so, feeds_path,
-                           out_path], capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(proc.stderr)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main():

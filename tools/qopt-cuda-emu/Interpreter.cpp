@@ -481,6 +481,50 @@ struct Runner {
     return (a < b) != isMax ? a : b;
   }
 
+  /// The IEEE value of a float instruction on operands of one precision
+  /// (the caller sets the rounding mode and handles neg/abs on the bits).
+  template <typename F> static F ieeeOp(const Inst &in, F a, F b, F c) {
+    switch (in.op) {
+    case Op::Add:
+      return a + b;
+    case Op::Sub:
+      return a - b;
+    case Op::Mul:
+      return a * b;
+    case Op::Fma:
+    case Op::Mad:
+      return std::fma(a, b, c);
+    // .approx and .full differ from IEEE division by a few ulps on the
+    // GPU; the emulator gives the correctly rounded quotient.
+    case Op::Div:
+      return a / b;
+    case Op::Min:
+      return minMax(a, b, false, in.uni);
+    case Op::Max:
+      return minMax(a, b, true, in.uni);
+    case Op::Rcp:
+      return F(1) / a;
+    case Op::Sqrt:
+      return std::sqrt(a);
+    case Op::Rsqrt:
+      return F(1) / std::sqrt(a);
+    case Op::Ex2:
+      return std::exp2(a);
+    case Op::Lg2:
+      return std::log2(a);
+    case Op::Sin:
+      return std::sin(a);
+    case Op::Cos:
+      return std::cos(a);
+    case Op::Tanh:
+      return std::tanh(a);
+    case Op::Copysign:
+      return std::copysign(b, a);
+    default:
+      return 0;
+    }
+  }
+
   // Half-precision scalar and packed arithmetic: exact in double, then one
   // rounding to the 16-bit type.
   uint64_t halfOp(const Inst &in, Thread &t) {
@@ -504,27 +548,7 @@ struct Runner {
       } else if (in.op == Op::Abs) {
         r = ha & 0x7FFF;
       } else {
-        double d;
-        switch (in.op) {
-        case Op::Add:
-          d = x + y;
-          break;
-        case Op::Sub:
-          d = x - y;
-          break;
-        case Op::Mul:
-          d = x * y;
-          break;
-        case Op::Fma:
-          d = std::fma(x, y, z);
-          break;
-        case Op::Min:
-          d = minMax(x, y, false, in.uni);
-          break;
-        default: // Max
-          d = minMax(x, y, true, in.uni);
-          break;
-        }
+        double d = ieeeOp(in, x, y, z);
         if (in.sat)
           d = std::isnan(d) ? 0.0 : std::clamp(d, 0.0, 1.0);
         r = lane == Ty::F16 ? dToHalf(d) : dToBf16(d);
@@ -546,50 +570,14 @@ struct Runner {
     if (in.op == Op::Selp)
       return (rc & 1) ? ra : rb;
     if (d64) {
-      double a = asD(ra), b = asD(rb), c = asD(rc), d;
-      RoundingScope scope(in.rnd);
-      switch (in.op) {
-      case Op::Add:
-        d = a + b;
-        break;
-      case Op::Sub:
-        d = a - b;
-        break;
-      case Op::Mul:
-        d = a * b;
-        break;
-      case Op::Fma:
-      case Op::Mad:
-        d = std::fma(a, b, c);
-        break;
-      case Op::Div:
-        d = a / b;
-        break;
-      case Op::Min:
-        d = minMax(a, b, false, in.uni);
-        break;
-      case Op::Max:
-        d = minMax(a, b, true, in.uni);
-        break;
-      case Op::Neg:
+      if (in.op == Op::Neg)
         return ra ^ (1ull << 63);
-      case Op::Abs:
+      if (in.op == Op::Abs)
         return ra & ~(1ull << 63);
-      case Op::Rcp:
-        d = 1.0 / a;
-        break;
-      case Op::Sqrt:
-        d = std::sqrt(a);
-        break;
-      case Op::Rsqrt:
-        d = 1.0 / std::sqrt(a);
-        break;
-      case Op::Copysign:
-        d = std::copysign(b, a);
-        break;
-      default:
-        d = 0;
-        break;
+      double d;
+      {
+        RoundingScope scope(in.rnd);
+        d = ieeeOp(in, asD(ra), asD(rb), asD(rc));
       }
       if (in.sat)
         d = std::isnan(d) ? 0.0 : std::clamp(d, 0.0, 1.0);
@@ -598,68 +586,13 @@ struct Runner {
     bool z = in.ftz;
     float a = z ? ftz(asF(ra)) : asF(ra), b = z ? ftz(asF(rb)) : asF(rb),
           c = z ? ftz(asF(rc)) : asF(rc), d;
+    if (in.op == Op::Neg)
+      return (ra ^ 0x80000000u) & 0xFFFFFFFFu;
+    if (in.op == Op::Abs)
+      return ra & 0x7FFFFFFFu;
     {
       RoundingScope scope(in.rnd);
-      switch (in.op) {
-      case Op::Add:
-        d = a + b;
-        break;
-      case Op::Sub:
-        d = a - b;
-        break;
-      case Op::Mul:
-        d = a * b;
-        break;
-      case Op::Fma:
-      case Op::Mad:
-        d = std::fma(a, b, c);
-        break;
-      // .approx and .full differ from IEEE division by a few ulps on the
-      // GPU; the emulator gives the correctly rounded quotient.
-      case Op::Div:
-        d = a / b;
-        break;
-      case Op::Min:
-        d = minMax(a, b, false, in.uni);
-        break;
-      case Op::Max:
-        d = minMax(a, b, true, in.uni);
-        break;
-      case Op::Neg:
-        return (ra ^ 0x80000000u) & 0xFFFFFFFFu;
-      case Op::Abs:
-        return ra & 0x7FFFFFFFu;
-      case Op::Rcp:
-        d = 1.0f / a;
-        break;
-      case Op::Sqrt:
-        d = std::sqrt(a);
-        break;
-      case Op::Rsqrt:
-        d = 1.0f / std::sqrt(a);
-        break;
-      case Op::Ex2:
-        d = std::exp2(a);
-        break;
-      case Op::Lg2:
-        d = std::log2(a);
-        break;
-      case Op::Sin:
-        d = std::sin(a);
-        break;
-      case Op::Cos:
-        d = std::cos(a);
-        break;
-      case Op::Tanh:
-        d = std::tanh(a);
-        break;
-      case Op::Copysign:
-        d = std::copysign(b, a);
-        break;
-      default:
-        d = 0;
-        break;
-      }
+      d = ieeeOp(in, a, b, c);
     }
     if (z)
       d = ftz(d);

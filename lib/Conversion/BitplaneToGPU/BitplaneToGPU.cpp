@@ -106,20 +106,12 @@ static gpu::GPUFuncOp buildPackKernel(OpBuilder &b, Location loc,
                                       gpu::GPUModuleOp module, StringRef name,
                                       MemRefType srcType, MemRefType dstType,
                                       int64_t bits, int64_t kReal, int64_t kw) {
-  const int64_t threads = 256;
-  auto func = makeKernel(b, loc, module, name, {srcType, dstType}, threads);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(func.getBody().front().getTerminator());
+  ItemKernel ik =
+      buildItemKernel(b, loc, module, name, {srcType, dstType}, 0, kw);
   KB k{b, loc};
-  Value src = func.getArgument(0), dst = func.getArgument(1);
-  Value rows = memref::DimOp::create(b, loc, src, 0);
-  Value gid = globalThread(k, threads);
-  Value total = k.mulc(rows, kw);
-  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, total),
-                                   /*withElseRegion=*/false);
-  b.setInsertionPointToStart(&inRange.getThenRegion().front());
-  Value kwV = k.idx(kw);
-  Value r = k.divu(gid, kwV), w = k.remu(gid, kwV);
+  Value src = ik.func.getArgument(0), dst = ik.func.getArgument(1);
+  Value r = ik.row, w = ik.item;
   Value base = k.mulc(w, 32);
   SmallVector<Value> init(bits, k.i32(0));
   auto loop = scf::ForOp::create(
@@ -146,7 +138,7 @@ static gpu::GPUFuncOp buildPackKernel(OpBuilder &b, Location loc,
   for (int64_t bit = 0; bit < bits; ++bit)
     memref::StoreOp::create(b, loc, loop.getResult(bit), dst,
                             ValueRange{k.idx(bit), r, w});
-  return func;
+  return ik.func;
 }
 
 /// src [R, K] i8 -> sums [R, G] i32 of each group: one thread per (row,
@@ -156,18 +148,12 @@ static gpu::GPUFuncOp buildRowSumKernel(OpBuilder &b, Location loc,
                                         MemRefType srcType, MemRefType dstType,
                                         bool isSigned, int64_t groupLen,
                                         int64_t groups) {
-  const int64_t threads = 256;
-  auto func = makeKernel(b, loc, module, name, {srcType, dstType}, threads);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(func.getBody().front().getTerminator());
+  ItemKernel ik =
+      buildItemKernel(b, loc, module, name, {srcType, dstType}, 0, groups);
   KB k{b, loc};
-  Value src = func.getArgument(0), dst = func.getArgument(1);
-  Value rows = memref::DimOp::create(b, loc, src, 0);
-  Value gid = globalThread(k, threads);
-  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, groups)),
-                                   /*withElseRegion=*/false);
-  b.setInsertionPointToStart(&inRange.getThenRegion().front());
-  Value r = k.divu(gid, k.idx(groups)), g = k.remu(gid, k.idx(groups));
+  Value src = ik.func.getArgument(0), dst = ik.func.getArgument(1);
+  Value r = ik.row, g = ik.item;
   Value start = k.mulc(g, groupLen);
   auto loop = scf::ForOp::create(
       b, loc, start, k.add(start, k.idx(groupLen)), k.idx(1),
@@ -181,7 +167,7 @@ static gpu::GPUFuncOp buildRowSumKernel(OpBuilder &b, Location loc,
         scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], v)});
       });
   memref::StoreOp::create(b, loc, loop.getResult(0), dst, ValueRange{r, g});
-  return func;
+  return ik.func;
 }
 
 /// Index of a scale/zero point for output element (row, col) in group g.
@@ -1541,17 +1527,30 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   KB k{b, loc};
   Value mV =
       tensor::DimOp::create(b, loc, fq ? fq->op.getInput() : op.getAct(), 0);
-  // Weights repacked at compile time, once per layout however many ranges
-  // use them (at the function's entry, so every range sees them).
+  // Weights repacked at compile time, packed (`pack`) and built once per
+  // layout however many ranges use them (at the function's entry, so every
+  // range sees them).
   std::map<std::string, Value> packed;
-  auto packedConstant = [&](ArrayRef<int64_t> shape, ArrayRef<int32_t> data,
-                            StringRef name) {
+  auto packedConstant = [&](ArrayRef<int64_t> shape, StringRef name,
+                            function_ref<std::vector<int32_t>()> pack) {
     Value &v = packed[name.str()];
     if (!v) {
       OpBuilder eb = OpBuilder::atBlockBegin(&hostFunc.getBody().front());
-      v = i32Resource(eb, loc, shape, data, name);
+      v = i32Resource(eb, loc, shape, pack(), name);
     }
     return v;
+  };
+  // The constant weights' sums per row and group [N, G] (for the
+  // activation zero point's correction).
+  auto weightRowSums = [&]() {
+    return packedConstant({n, groups}, "gpu_weight_row_sums", [&] {
+      std::vector<int32_t> sums(n * groups, 0);
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t x = 0; x < kk; ++x)
+          sums[r * groups + x / groupLen] +=
+              static_cast<int32_t>((*wConst)[r * kk + x]);
+      return sums;
+    });
   };
   auto dynSizes = [&](MemRefType t) {
     SmallVector<Value> sizes;
@@ -1979,22 +1978,21 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       if (za)
         rowSumW = randomOnDevice({n, c.groups}, "gpu_weight_row_sums");
     } else if (wConst) {
-      std::vector<int32_t> planes(c.p * n * c.kw, 0);
-      std::vector<int32_t> sums(n * c.groups, 0);
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t x = 0; x < kk; ++x) {
-          int64_t v = (*wConst)[r * kk + x];
-          sums[r * c.groups + x / groupLen] += static_cast<int32_t>(v);
-          for (int64_t bit = 0; bit < c.p; ++bit)
-            if ((static_cast<uint64_t>(v) >> bit) & 1)
-              planes[(bit * n + r) * c.kw + x / 32] |=
-                  static_cast<int32_t>(uint32_t(1) << (x % 32));
-        }
-      wPlanes = toDevice(
-          run, packedConstant({c.p, n, c.kw}, planes, "gpu_bitplanes"));
+      wPlanes =
+          toDevice(run, packedConstant({c.p, n, c.kw}, "gpu_bitplanes", [&] {
+                     std::vector<int32_t> planes(c.p * n * c.kw, 0);
+                     for (int64_t r = 0; r < n; ++r)
+                       for (int64_t x = 0; x < kk; ++x) {
+                         auto v = static_cast<uint64_t>((*wConst)[r * kk + x]);
+                         for (int64_t bit = 0; bit < c.p; ++bit)
+                           if ((v >> bit) & 1)
+                             planes[(bit * n + r) * c.kw + x / 32] |=
+                                 static_cast<int32_t>(uint32_t(1) << (x % 32));
+                       }
+                     return planes;
+                   }));
       if (za)
-        rowSumW = toDevice(
-            run, packedConstant({n, c.groups}, sums, "gpu_weight_row_sums"));
+        rowSumW = toDevice(run, weightRowSums());
     } else {
       Value wDev = toDevice(run, op.getWeight());
       wPlanes = deviceAlloc(run, wPlanesType);
@@ -2178,10 +2176,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     if (randomWeights) {
       wPlanes = randomOnDevice({c.p, n, c.kp / 32}, planesName);
     } else {
-      std::vector<int32_t> planes =
-          packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp, c.p, c.wMin);
-      wPlanes = toDevice(
-          run, packedConstant({c.p, n, c.kp / 32}, planes, planesName));
+      wPlanes =
+          toDevice(run, packedConstant({c.p, n, c.kp / 32}, planesName, [&] {
+                     return packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp,
+                                                  c.p, c.wMin);
+                   }));
     }
     SmallVector<Value> args = {actWords, wPlanes};
     if (rowSumA)
@@ -2189,13 +2188,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     if (zaSums && randomWeights) {
       args.push_back(randomOnDevice({n, c.groups}, "gpu_weight_row_sums"));
     } else if (zaSums) {
-      std::vector<int32_t> sums(n * c.groups, 0);
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t x = 0; x < kk; ++x)
-          sums[r * c.groups + x / groupLen] +=
-              static_cast<int32_t>((*wConst)[r * kk + x]);
-      args.push_back(toDevice(
-          run, packedConstant({n, c.groups}, sums, "gpu_weight_row_sums")));
+      args.push_back(toDevice(run, weightRowSums()));
     }
     if (!split)
       return launchTiled(run, mmaName, args, dequantParams(), computed, c.bm,

@@ -68,18 +68,12 @@ qopt::gpu_kernels::packDequantMmaWeights(MmaKind kind, ArrayRef<int64_t> w,
 gpu::GPUFuncOp qopt::gpu_kernels::buildToF16Kernel(
     OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
     MemRefType srcType, MemRefType dstType, int64_t kReal, int64_t kPadded) {
-  const int64_t threads = 256;
-  auto func = makeKernel(b, loc, module, name, {srcType, dstType}, threads);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(func.getBody().front().getTerminator());
+  ItemKernel ik =
+      buildItemKernel(b, loc, module, name, {srcType, dstType}, 0, kPadded);
   KB k{b, loc};
-  Value src = func.getArgument(0), dst = func.getArgument(1);
-  Value rows = memref::DimOp::create(b, loc, src, 0);
-  Value gid = globalThread(k, threads);
-  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, kPadded)),
-                                   /*withElseRegion=*/false);
-  b.setInsertionPointToStart(&inRange.getThenRegion().front());
-  Value r = k.divu(gid, k.idx(kPadded)), col = k.remu(gid, k.idx(kPadded));
+  Value src = ik.func.getArgument(0), dst = ik.func.getArgument(1);
+  Value r = ik.row, col = ik.item;
   Value valid = k.ult(col, k.idx(kReal));
   Value v = k.load(src, {r, k.minu(col, k.idx(kReal - 1))});
   Type f16 = b.getF16Type();
@@ -91,32 +85,25 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildToF16Kernel(
   Value zero = arith::ConstantOp::create(b, loc, b.getF16FloatAttr(0.0));
   v = arith::SelectOp::create(b, loc, valid, v, zero);
   memref::StoreOp::create(b, loc, v, dst, ValueRange{r, col});
-  return func;
+  return ik.func;
 }
 
 gpu::GPUFuncOp qopt::gpu_kernels::buildSplitKReduceKernel(
     OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
     MemRefType partialsType, MemRefType biasType, MemRefType outType,
     int64_t splits) {
-  const int64_t threads = 256;
   SmallVector<Type> args = {partialsType};
   if (biasType)
     args.push_back(biasType);
   args.push_back(outType);
-  auto func = makeKernel(b, loc, module, name, args, threads);
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(func.getBody().front().getTerminator());
+  ItemKernel ik = buildItemKernel(b, loc, module, name, args, args.size() - 1,
+                                  outType.getDimSize(1));
   KB k{b, loc};
-  Value partials = func.getArgument(0);
-  Value bias = biasType ? func.getArgument(1) : Value();
-  Value out = func.getArguments().back();
-  Value rows = memref::DimOp::create(b, loc, out, 0);
-  int64_t n = outType.getDimSize(1);
-  Value gid = globalThread(k, threads);
-  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, n)),
-                                   /*withElseRegion=*/false);
-  b.setInsertionPointToStart(&inRange.getThenRegion().front());
-  Value r = k.divu(gid, k.idx(n)), col = k.remu(gid, k.idx(n));
+  Value partials = ik.func.getArgument(0);
+  Value bias = biasType ? ik.func.getArgument(1) : Value();
+  Value out = ik.func.getArguments().back();
+  Value rows = ik.rows, r = ik.row, col = ik.item;
   Value y = k.load(partials, {r, col});
   for (int64_t z = 1; z < splits; ++z)
     y = arith::AddFOp::create(
@@ -126,7 +113,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildSplitKReduceKernel(
   if (!outType.getElementType().isF32())
     y = arith::TruncFOp::create(b, loc, outType.getElementType(), y);
   memref::StoreOp::create(b, loc, y, out, ValueRange{r, col});
-  return func;
+  return ik.func;
 }
 
 gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(

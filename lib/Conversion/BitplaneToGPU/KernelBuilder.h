@@ -100,6 +100,32 @@ inline Value loadParam(KB &k, Value param, ParamKind kind, Value row, Value col,
   return k.load(param, is);
 }
 
+/// A kernel with one thread (of 256-thread blocks, launch1D's) per item of
+/// [R, perRow], R the first dim of argument `rowsArg`. Leaves `b` inside the
+/// kernel's in-range guard (the caller holds an InsertionGuard) and returns
+/// the kernel, R, and the thread's row and item.
+struct ItemKernel {
+  gpu::GPUFuncOp func;
+  Value rows, row, item;
+};
+
+inline ItemKernel buildItemKernel(OpBuilder &b, Location loc,
+                                  gpu::GPUModuleOp module, StringRef name,
+                                  TypeRange args, unsigned rowsArg,
+                                  int64_t perRow) {
+  const int64_t threads = 256;
+  auto func = makeKernel(b, loc, module, name, args, threads);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  KB k{b, loc};
+  Value rows = memref::DimOp::create(b, loc, func.getArgument(rowsArg), 0);
+  Value gid = globalThread(k, threads);
+  auto inRange = scf::IfOp::create(b, loc, k.ult(gid, k.mulc(rows, perRow)),
+                                   /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&inRange.getThenRegion().front());
+  Value per = k.idx(perRow);
+  return {func, rows, k.divu(gid, per), k.remu(gid, per)};
+}
+
 /// The part of K one block of an MMA kernel sums: all of it, or with split-K
 /// part z = blockIdx.z of `splits` (whole weight groups when grouped, else
 /// whole k-steps): groups [gBegin, gEnd) and k-steps [first, end).
