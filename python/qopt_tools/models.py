@@ -195,17 +195,38 @@ def outlier_block(seed=4, d=128, ff=512, out=64, outliers=(3, 17, 64, 101),
                                        ["batch", "seq", out])])
 
 
-def linear(seed=5, k=96, n=40, bias=False):
+def float_tensor(array, name, elem_type):
+    """A float32 array as an initializer of elem_type (FLOAT, FLOAT16 or
+    BFLOAT16: rounded to nearest even)."""
+    array = np.asarray(array, np.float32)
+    if elem_type == TensorProto.FLOAT:
+        return numpy_helper.from_array(array, name)
+    if elem_type == TensorProto.FLOAT16:
+        return numpy_helper.from_array(array.astype(np.float16), name)
+    return helper.make_tensor(name, TensorProto.BFLOAT16, array.shape,
+                              bf16_bits(array).tobytes(), raw=True)
+
+
+def bf16_bits(array):
+    """float32 -> bfloat16 bits (uint16), rounded to nearest even."""
+    u = np.asarray(array, np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def linear(seed=5, k=96, n=40, bias=False, elem_type=TensorProto.FLOAT):
     """A single MatMul with constant weights: the integer path's output is
-    then exactly the dequantized integer matmul."""
+    then exactly the dequantized integer matmul. elem_type: the input's,
+    weights' and output's float type."""
     g = _Graph(seed)
     y = g.op("MatMul", ["x", g.weight((k, n))])
     if bias:
         y = g.op("Add", [y, g.weight((n,), 0.1)])
     g.nodes[-1].output[0] = "y"
+    g.inits = [float_tensor(numpy_helper.to_array(t), t.name, elem_type)
+               for t in g.inits]
     return g.model(
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", k])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", n])])
+        [helper.make_tensor_value_info("x", elem_type, ["batch", k])],
+        [helper.make_tensor_value_info("y", elem_type, ["batch", n])])
 
 
 def mixed_sensitivity(seed=6, d_in=64, d=128, out=64):

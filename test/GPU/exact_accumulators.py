@@ -8,7 +8,11 @@ Cases (K = 512, N = 200: a partial last tile): W2A8, W4A8 (signed), W3A8
 with weight zero points, W8A8 u8/u8 with zero points on both operands, W4A4
 with groups of 256 and zero points on both (bmma and imma each), and the
 weight-only hmma at W4 (groups of 64, zero points) and W6, whose f16
-operands hold the integers exactly and whose f32 sums stay below 2^24. M =
+operands hold the integers exactly and whose f32 sums stay below 2^24; and
+hmma on bf16 operands: W8 with zero points from f32 activations
+(--gpu-hmma-type=bf16: w - zw up to 255, the eighth plane's own step), W4
+in groups from bf16 activations and W6 from f16 ones (both read as they
+are, no conversion kernel; the sums are f32 outputs). M =
 1, 7, 64, 130 through one dynamic-M library (both tiles of the planner's
 ranges). Activations are integers in range; the in-model quantize (scale
 1.0, a zero point for asymmetric activations) passes them through.
@@ -41,8 +45,9 @@ SKIP = 77
 K, N = 512, 200
 M_LIST = (1, 7, 64, 130)
 
-# (name, kernel, weight storage, act storage (None: weight-only f32),
-#  weight zero points ("channel", "group" or None), act zero point, group)
+# (name, kernel, weight storage, act storage (None: weight-only float),
+#  weight zero points ("channel", "group" or None), act zero point, group
+#  [, weight-only activation type (default f32), qcc flags])
 CASES = [
     ("W2A8", "bmma", "s2", "s8", None, None, 0),
     ("W2A8", "imma", "s2", "s8", None, None, 0),
@@ -56,7 +61,25 @@ CASES = [
     ("W4A4 g256 zw za", "imma", "u4", "u4", "group", 7, 256),
     ("W4A16 g64 zw", "hmma", "s4", None, "group", None, 64),
     ("W6A16", "hmma", "s6", None, None, None, 0),
+    ("W8A16 zw bf16", "hmma", "u8", None, "channel", None, 0, "f32",
+     ["--gpu-hmma-type=bf16"]),
+    ("W4A16 g64 zw bf16 in", "hmma", "s4", None, "group", None, 64, "bf16"),
+    ("W6A16 f16 in", "hmma", "s6", None, None, None, 0, "f16"),
 ]
+
+
+def act_type(case):
+    return case[7] if len(case) > 7 else "f32"
+
+
+def extra_flags(case):
+    return case[8] if len(case) > 8 else []
+
+
+def to_bf16_bits(x):
+    """float32 values exact in bf16 -> their uint16 bits (the runtime's
+    bfloat16 form)."""
+    return (x.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
 
 
 
@@ -72,14 +95,16 @@ def hexbytes(a):
 
 
 def model_text(case, w, zw):
-    """The layer in qopt IR: x [M, K] f32 -> y [M, N] f32."""
-    _, _, wt, at, wzp, za, group = case
+    """The layer in qopt IR: x [M, K] (f32, or the weight-only case's
+    activation type) -> y [M, N] f32."""
+    _, _, wt, at, wzp, za, group = case[:7]
+    xt = act_type(case)
     groups = K // group if group else 1
     wscheme = ("per_group(axis = 1, group_size = %d)" % group if group
                else "per_channel(axis = 0)")
     wscheme += ", asymmetric" if wzp else ", symmetric"
-    lines = ["func.func @main(%%x: tensor<?x%dxf32>) -> tensor<?x%dxf32> {"
-             % (K, N),
+    lines = ["func.func @main(%%x: tensor<?x%dx%s>) -> tensor<?x%dxf32> {"
+             % (K, xt, N),
              "  %%w8 = arith.constant dense<\"%s\"> : tensor<%dx%dxi8>"
              % (hexbytes(w.astype(np.int8)), N, K),
              "  %%w = qopt.storage_cast %%w8 : tensor<%dx%dxi8> to "
@@ -98,9 +123,9 @@ def model_text(case, w, zw):
     if at is None:
         lines.append(
             "  %%y = qopt.qmatmul %%x, %%w scale(%%sw)%s {weight_scheme = "
-            "#qopt.scheme<%s>} : (tensor<?x%dxf32>, tensor<%dx%dx!qopt.int<%s>>"
+            "#qopt.scheme<%s>} : (tensor<?x%dx%s>, tensor<%dx%dx!qopt.int<%s>>"
             ", %s%s) -> tensor<?x%dxf32>"
-            % (wz, wscheme, K, N, K, wt, sw_type, wz_type, N))
+            % (wz, wscheme, K, xt, N, K, wt, sw_type, wz_type, N))
     else:
         ascheme = "per_tensor, " + ("asymmetric" if za is not None
                                     else "symmetric")
@@ -138,7 +163,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     failures, probed = 0, False
     for case in CASES:
-        name, kernel, wt, at, wzp, za, group = case
+        name, kernel, wt, at, wzp, za, group = case[:7]
         rng = np.random.default_rng(zlib.crc32((name + kernel).encode()))
         wlo, whi = storage_range(wt)
         w = rng.integers(wlo, whi + 1, size=(N, K))
@@ -155,7 +180,8 @@ def main():
         so = path[:-5] + ".so"
         if not args.prebuilt:
             proc = subprocess.run([args.qcc, path, "-o", so, "--gpu-arch=" +
-                                   args.gpu_arch, "--gpu-kernel=" + kernel],
+                                   args.gpu_arch, "--gpu-kernel=" + kernel] +
+                                  extra_flags(case),
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 print("%s: qcc failed: %s" % (label, proc.stderr.strip()))
@@ -177,7 +203,9 @@ def main():
                 x = rng.integers(alo - shift, ahi - shift + 1, size=(m, K))
             ref = x.astype(np.int64) @ wd.T
             feeds = os.path.join(args.work, "feeds.npz")
-            np.savez(feeds, input_0=x.astype(np.float32))
+            xt = act_type(case)
+            np.savez(feeds, input_0=to_bf16_bits(x) if xt == "bf16" else
+                     x.astype(np.float16 if xt == "f16" else np.float32))
             results = {}
             for device in ("cuda", "cpu"):
                 out = os.path.join(args.work, device + ".npz")

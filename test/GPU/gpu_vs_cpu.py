@@ -22,7 +22,10 @@ always run: weight-only W4 (hmma) and W4A8 with M fixed to 4 at compile
 time (the small-M kernels). The weight-only kernel (hmma) rounds the
 activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
-about 2e-4 of max |y|, the f16 rounding).
+about 2e-4 of max |y|, the f16 rounding). And a bfloat16 model, weight-only
+W4 on bf16 MMA, fed inputs of magnitude about 1e5 (beyond f16's range, so
+an f16 kernel would return inf): its outputs are bf16, and the two devices'
+f32 sums, rounded to bf16, may differ by one bf16 step, 2^-7 of max |y|.
 
 On a GPU machine without qcc (no LLVM/MLIR there): --build-only compiles
 every case's library into --work here (with work/manifest.json), then
@@ -139,6 +142,10 @@ def build(args):
                 flags = flags + ["--gpu-kernel=" + kernel]
             cases.append((name, model, flags))
     cases.append(("linear W4 weight-only", linear, ["--wbits=4"]))
+    linear_bf16 = os.path.join(args.work, "linear_bf16.onnx")
+    onnx.save(models.linear(k=512, n=192, bias=True,
+                            elem_type=onnx.TensorProto.BFLOAT16), linear_bf16)
+    cases.append(("linear bf16 W4 weight-only", linear_bf16, ["--wbits=4"]))
     manifest = []
     for name, model, flags in cases:
         so = name.replace(" ", "_").replace("=", "") + ".so"
@@ -158,6 +165,16 @@ def build(args):
     return manifest
 
 
+def bf16_bits(x):
+    """float32 -> bfloat16 bits (uint16, the runtime's form), to nearest."""
+    u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def from_bf16(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 def check(args, manifest, m_list):
     failures = 0
     probed = False
@@ -171,14 +188,17 @@ def check(args, manifest, m_list):
         for m in ([4] if static else m_list):
             rng = np.random.default_rng(m)
             feeds = {}
+            bf16 = "bf16" in name
             for input_name, dims in case["inputs"]:
                 shape = [d if d else m for d in dims]
                 feeds[input_name] = rng.standard_normal(shape).astype(
                     np.float32)
+                if bf16:
+                    feeds[input_name] = bf16_bits(feeds[input_name] * 1e5)
             feeds_path = os.path.join(args.work, "feeds.npz")
             np.savez(feeds_path, **feeds)
             cpu_feeds_path = feeds_path
-            if "weight-only" in name:
+            if "weight-only" in name and not bf16:
                 cpu_feeds_path = os.path.join(args.work, "feeds_f16.npz")
                 np.savez(cpu_feeds_path, **{
                     k: v.astype(np.float16).astype(np.float32)
@@ -206,9 +226,14 @@ def check(args, manifest, m_list):
                 continue
             got, ref = np.load(gpu_out), np.load(cpu_out)
             for out in ref.files:
-                scale = float(np.abs(ref[out]).max())
-                diff = float(np.abs(got[out] - ref[out]).max())
-                ok = got[out].shape == ref[out].shape and diff <= TOL * scale
+                g_out, r_out = got[out], ref[out]
+                if bf16:
+                    g_out, r_out = from_bf16(g_out), from_bf16(r_out)
+                scale = float(np.abs(r_out).max())
+                diff = float(np.abs(g_out - r_out).max())
+                tol = 2.0 ** -7 if bf16 else TOL
+                ok = (g_out.shape == r_out.shape and np.isfinite(g_out).all()
+                      and diff <= tol * scale)
                 failures += not ok
                 print("%-30s M=%-4d %-6s max |gpu - cpu| %.3g (%.3g of max) %s"
                       % (name, m, out, diff, diff / max(scale, 1e-30),

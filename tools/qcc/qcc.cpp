@@ -167,10 +167,17 @@ static cl::opt<std::string> gpuKernel(
     "gpu-kernel",
     cl::desc("with --gpu-arch: the kernel of every quantized matmul: bmma "
              "(bit-plane binary MMA), imma (s8 MMA, low-bit weights unpacked "
-             "in registers), hmma (weight-only layers: f16 MMA), or auto "
-             "(the planner, per layer and range of M)"),
+             "in registers), hmma (weight-only layers: f16 or bf16 MMA), or "
+             "auto (the planner, per layer and range of M)"),
     cl::value_desc("auto|bmma|imma|hmma"), cl::init("auto"),
     cl::cat(qccCategory));
+static cl::opt<std::string> gpuHmmaType(
+    "gpu-hmma-type",
+    cl::desc("with --gpu-arch: the 16-bit float operands of hmma (weight-only "
+             "layers): f16 (more precision; activations beyond 65504 "
+             "overflow), bf16 (f32's range), or auto (bf16 for bf16 "
+             "activations, else f16)"),
+    cl::value_desc("auto|f16|bf16"), cl::init("auto"), cl::cat(qccCategory));
 static cl::opt<std::string>
     gpuCostTable("gpu-cost-table",
                  cl::desc("with --gpu-arch: measured kernel times (JSON from "
@@ -1107,6 +1114,7 @@ static std::string plannerCostTable;
 static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   qopt::ConvertBitplaneToGPUOptions options;
   options.kernel = gpuKernel;
+  options.hmmaType = gpuHmmaType;
   options.costTable = plannerCostTable;
   options.randomWeights = gpuBenchWeights;
   return options;
@@ -1196,10 +1204,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences() ||
-       gpuBenchWeights) &&
+       gpuHmmaType.getNumOccurrences() || gpuBenchWeights) &&
       !gpuTargets) {
-    llvm::errs() << "qcc: error: --gpu-kernel, --gpu-cost-table and "
-                    "--gpu-bench-weights need --gpu-arch\n";
+    llvm::errs() << "qcc: error: --gpu-kernel, --gpu-hmma-type, "
+                    "--gpu-cost-table and --gpu-bench-weights need "
+                    "--gpu-arch\n";
     return 1;
   }
   if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary &&
@@ -1212,6 +1221,11 @@ int main(int argc, char **argv) {
       gpuKernel != "hmma") {
     llvm::errs() << "qcc: error: --gpu-kernel: unknown kernel '" << gpuKernel
                  << "' (auto, bmma, imma or hmma)\n";
+    return 1;
+  }
+  if (gpuHmmaType != "auto" && gpuHmmaType != "f16" && gpuHmmaType != "bf16") {
+    llvm::errs() << "qcc: error: --gpu-hmma-type: unknown type '" << gpuHmmaType
+                 << "' (auto, f16 or bf16)\n";
     return 1;
   }
   if (!gpuCostTable.empty() && !llvm::sys::fs::exists(gpuCostTable)) {

@@ -753,6 +753,13 @@ struct Runner {
 
   uint64_t convert(const Inst &in, Thread &t) {
     Ty dt = in.type, st = in.type2;
+    if (dt == Ty::F16x2 || dt == Ty::BF16x2) { // from two f32 (.rn)
+      auto half = [&](const Operand &o) -> uint64_t {
+        double x = floatVal(val(t, o), Ty::F32, false);
+        return dt == Ty::F16x2 ? dToHalf(x) : dToBf16(x);
+      };
+      return half(in.ops[1]) << 16 | half(in.ops[2]);
+    }
     int db = tyBits(dt), sb = tyBits(st);
     uint64_t a = val(t, in.ops[1]);
     bool toFloat = tyFloat(dt), fromFloat = tyFloat(st);

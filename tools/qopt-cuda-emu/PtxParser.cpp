@@ -1079,14 +1079,26 @@ bool Parser::decode(const std::string &opcode, Inst &inst) {
     inst.ftz = m.take("ftz");
     inst.sat = m.take("sat");
     std::vector<Ty> ts = m.types();
-    if (ts.size() != 2 || !nops(2))
+    if (ts.size() != 2)
       return bad("");
     inst.type = ts[0];
     inst.type2 = ts[1];
     bool toF = tyFloat(inst.type), fromF = tyFloat(inst.type2);
+    // cvt.rn.{f16x2,bf16x2}.f32 d, a, b: a to the upper half, b to the
+    // lower (the only packed form LLVM writes).
+    if ((inst.type == Ty::F16x2 || inst.type == Ty::BF16x2) &&
+        inst.type2 == Ty::F32) {
+      if (inst.rnd != Rnd::Rn || inst.sat || inst.ftz)
+        return bad("packed conversions are .rn only");
+      if (!nops(3))
+        return false;
+      return finish();
+    }
     if (inst.type == Ty::F16x2 || inst.type == Ty::BF16x2 ||
         inst.type2 == Ty::F16x2 || inst.type2 == Ty::BF16x2)
-      return bad("packed conversions");
+      return bad("packed conversions other than from two f32");
+    if (!nops(2))
+      return false;
     if (toF && !fromF) {
       if (inst.rnd == Rnd::None && inst.type != Ty::F16 &&
           inst.type != Ty::BF16)

@@ -540,6 +540,32 @@ TEST(CudaEmu, ScalarOps) {
   EXPECT_EQ(o[16], 0x7FFFFFFFu); // saturating float-to-int
 }
 
+// Packed conversions from two f32 (the first to the upper half, to nearest
+// even) and bf16x2 fma, as the bf16 hmma kernels use them; the expected bits
+// worked out by hand.
+TEST(CudaEmu, PackedHalfConversionsAndBf16Fma) {
+  std::string body = R"(
+  cvt.rn.bf16x2.f32 %r1, 0f3F808000, 0f3F818000;
+  cvt.rn.bf16x2.f32 %r2, 0fC0400000, 0f477FF000;
+  cvt.rn.f16x2.f32 %r3, 0fC0400000, 0f477FF000;
+  mov.b32 %r4, 0x3FC04000;
+  mov.b32 %r5, 0x3F803F80;
+  mov.b32 %r6, 0xC3003E80;
+  fma.rn.bf16x2 %r7, %r4, %r5, %r6;
+  st.global.v4.b32 [%rd0], {%r1, %r2, %r3, %r7};
+)";
+  Buffer<uint32_t> out(4);
+  ASSERT_EQ(run(kernel(1, body), 1, 1, {out.ptr}), 0);
+  std::vector<uint32_t> o = out.read();
+  // 1 + 2^-8 and 1 + 3 * 2^-8 are ties: to the even 1.0 and 1 + 2^-6.
+  EXPECT_EQ(o[0], 0x3F803F82u);
+  // -3.0; 65520 rounds up to 65536 in bf16, to infinity in f16.
+  EXPECT_EQ(o[1], 0xC0404780u);
+  EXPECT_EQ(o[2], 0xC2007C00u);
+  // {1.5, 2.0} * 1.0 + {-128, 0.25} = {-126.5, 2.25}.
+  EXPECT_EQ(o[3], 0xC2FD4010u);
+}
+
 //===----------------------------------------------------------------------===//
 // Images and errors
 //===----------------------------------------------------------------------===//

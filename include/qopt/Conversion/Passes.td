@@ -83,8 +83,12 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
            "Kernel family of every matmul: bmma (bit-plane binary MMA), imma "
            "(s8 MMA, weights unpacked from bit planes in registers), hmma "
-           "(weight-only: f16 MMA on weights unpacked to f16), or auto (the "
+           "(weight-only: f16 or bf16 MMA on weights unpacked to 16-bit floats), or auto (the "
            "planner: per layer and range of M, from cost-table when given)">,
+    Option<"hmmaType", "hmma-type", "std::string", /*default=*/"\"auto\"",
+           "hmma's 16-bit float operands: f16 (11 significant bits, values "
+           "beyond 65504 overflow), bf16 (f32's range, 8 significant bits), "
+           "or auto (bf16 for bf16 activations, else f16)">,
     Option<"costTable", "cost-table", "std::string", /*default=*/"\"\"",
            "JSON file of measured kernel times (bench/gpu_bench.py "
            "--cost-table) the planner chooses from">,

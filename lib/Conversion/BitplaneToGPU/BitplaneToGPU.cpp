@@ -1364,6 +1364,11 @@ struct BitplaneToGPUPass
         return signalPassFailure();
       }
     }
+    if (hmmaType != "auto" && hmmaType != "f16" && hmmaType != "bf16") {
+      module.emitError("qopt-bitplane-to-gpu: unknown hmma-type '")
+          << hmmaType << "' (f16, bf16 or auto)";
+      return signalPassFailure();
+    }
     std::optional<CostTable> table;
     if (!costTable.empty()) {
       std::string error;
@@ -1426,6 +1431,14 @@ struct BitplaneToGPUPass
     for (auto &[op, plan] : matmuls)
       if (failed(lower(op, plan, gpuModule, index++)))
         return signalPassFailure();
+  }
+
+  /// hmma's operand type for `op` (the hmma-type option).
+  MmaKind hmmaKind(QMatmulOp op) {
+    if (hmmaType == "auto")
+      return op.getAct().getType().getElementType().isBF16() ? MmaKind::BF16
+                                                             : MmaKind::F16;
+    return hmmaType == "bf16" ? MmaKind::BF16 : MmaKind::F16;
   }
 
   LogicalResult lower(QMatmulOp op, ArrayRef<PlanRange> plan,
@@ -2020,7 +2033,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   auto emitDequantMma = [&](DeviceRun &run, Family family,
                             bool smallTile) -> FailureOr<Value> {
     DequantMmaConfig c;
-    c.kind = family == Family::Imma ? MmaKind::S8 : MmaKind::F16;
+    c.kind = family == Family::Imma ? MmaKind::S8 : hmmaKind(op);
     bool s8 = c.kind == MmaKind::S8;
     c.p = wq.getWidth();
     c.wSigned = wq.getIsSigned();
@@ -2074,17 +2087,24 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     StringRef kindName = familyName(family);
     std::string mmaName =
         prefix + "_" + kindName.str() + (smallTile ? "_m16" : "");
-    std::string actName = prefix + (s8 ? "_quant_bytes_act" : "_to_f16_act");
+    std::string actName = prefix + (s8 ? "_quant_bytes_act"
+                                    : c.kind == MmaKind::BF16 ? "_to_bf16_act"
+                                                              : "_to_f16_act");
+    Type mmaElem = s8                        ? Type(i8)
+                   : c.kind == MmaKind::BF16 ? Type(b.getBF16Type())
+                                             : Type(b.getF16Type());
     auto actWordsType = MemRefType::get({mStatic, c.actWords()}, i32);
-    auto actElemType =
-        MemRefType::get({mStatic, c.kp}, s8 ? Type(i8) : Type(b.getF16Type()));
+    auto actElemType = MemRefType::get({mStatic, c.kp}, mmaElem);
+    // hmma reads 16-bit activations of its own type as they are when K
+    // needs no padding: copied in, no conversion kernel.
+    bool actAsIs = !s8 && actType.getElementType() == mmaElem && c.kp == kk;
     auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
     auto wPlanesType = MemRefType::get({c.p, n, c.kp / 32}, i32);
     auto wSumsType = MemRefType::get({n, c.groups}, i32);
     if (!kernel(actName)) {
-      if (!s8) {
-        buildToF16Kernel(kb, loc, gpuModule, actName, memrefOf(actType),
-                         actElemType, kk, c.kp);
+      if (!s8 && !actAsIs) {
+        buildToHalfKernel(kb, loc, gpuModule, actName, memrefOf(actType),
+                          actElemType, kk, c.kp);
       } else if (fq) {
         gpu::GPUFuncOp quant = buildQuantPackKernel(
             kb, loc, gpuModule, actName, *fq,
@@ -2120,8 +2140,10 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
           "qopt.dequant_mma",
           b.getDictionaryAttr(
               {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
-               b.getNamedAttr(
-                   "act", b.getStringAttr(s8 ? (c.aU8 ? "u8" : "s8") : "f16")),
+               b.getNamedAttr("act", b.getStringAttr(s8 ? (c.aU8 ? "u8" : "s8")
+                                                     : c.kind == MmaKind::BF16
+                                                         ? "bf16"
+                                                         : "f16")),
                b.getNamedAttr("mma",
                               b.getStringAttr(s8 ? "m16n8k32" : "m16n8k16")),
                b.getNamedAttr("block_tile",
@@ -2132,15 +2154,19 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
     }
 
-    // Activations: bytes (imma) or f16 (hmma), K zero-padded to kp.
+    // Activations: bytes (imma) or f16/bf16 (hmma), K zero-padded to kp.
     auto view = deviceRows(run, c.actBytesPerRow());
-    Value actElems = view(s8 ? Type(i8) : Type(b.getF16Type()));
+    Value actElems = view(mmaElem);
     Value actWords = view(i32);
     Value rowSumA;
     llvm::DenseMap<Value, Value> computed;
     if (zwSums)
       rowSumA = deviceAlloc(run, actSumsType);
-    if (!s8) {
+    if (actAsIs) {
+      Value host = bufferization::ToBufferOp::create(
+          b, loc, actElemType, op.getAct(), /*read_only=*/true);
+      gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, actElems, host);
+    } else if (!s8) {
       launch1D(actName, k.mulc(mV, c.kp),
                {toDevice(run, op.getAct()), actElems});
     } else if (fq) {

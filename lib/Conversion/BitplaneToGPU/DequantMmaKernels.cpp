@@ -1,9 +1,10 @@
 //===- DequantMmaKernels.cpp - low-bit weights unpacked for s8/f16 MMA ----===//
 //
 // imma: `mma.sync.aligned.m16n8k32.row.col.s32.{s8,u8}.{s8,u8}.s32`, hmma:
-// `mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32`. Both read their
-// fragments as 32-bit words in the same places (PTX ISA, g = lane / 4,
-// t = lane % 4): within one MMA's 32 bytes of K (32 s8 or 16 f16 values)
+// `mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32`. All
+// read their fragments as 32-bit words in the same places (PTX ISA, g =
+// lane / 4, t = lane % 4): within one MMA's 32 bytes of K (32 s8 or 16
+// f16/bf16 values)
 //   a0 = row g, word t;  a1 = row g + 8, word t;
 //   a2 = row g, word 4 + t;  a3 = row g + 8, word 4 + t;
 //   b0 = column g, word t;  b1 = column g, word 4 + t;
@@ -19,13 +20,18 @@
 // lane's B register is one shift and mask per plane:
 //   S8:  element k = 16h + 4t + e at bit 8e + 4h + t: (w >> (4h + t)) &
 //        0x01010101 puts element 4t + e (+16 for h = 1) in byte e (b0, b1).
-//   F16: element k = 16s + 8h + 2t + e at bit 16e + 8s + 4h + t, where s is
-//        the MMA (k16) within the word: (w >> (8s + 4h + t)) & 0x00010001
-//        puts elements 2t, 2t + 1 (+8 for h = 1) in the two halves.
+//   F16, BF16: element k = 16s + 8h + 2t + e at bit 16e + 8s + 4h + t,
+//        where s is the MMA (k16) within the word: (w >> (8s + 4h + t)) &
+//        0x00010001 puts elements 2t, 2t + 1 (+8 for h = 1) in the halves.
 // The planes are ORed at their bit positions: S8 sign-extends the sign plane
 // to the byte (times 0xFF << (P - 1)); F16 ORs 0x6400 into each half, which
 // makes the f16 1024 + u, and subtracts 1024 + zw - wMin to give w - zw
-// exactly (all integers below 2048 are exact in f16).
+// exactly (all integers below 2048 are exact in f16). BF16 has 8 significant
+// bits: 0x4300 (128.0) holds u < 128 in its mantissa, so it takes the low
+// seven planes, minus 128 + zw - wMin; an eighth plane (p = 8) is added
+// after, as b ? 0 : -128 once zw - wMin alone was subtracted. Every step is
+// an integer of magnitude below 256, exact in bf16. bf16x2 has no sub
+// before sm_90, so both are fma.rn.bf16x2 with 1.0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,7 +71,7 @@ qopt::gpu_kernels::packDequantMmaWeights(MmaKind kind, ArrayRef<int64_t> w,
   return planes;
 }
 
-gpu::GPUFuncOp qopt::gpu_kernels::buildToF16Kernel(
+gpu::GPUFuncOp qopt::gpu_kernels::buildToHalfKernel(
     OpBuilder &b, Location loc, gpu::GPUModuleOp module, StringRef name,
     MemRefType srcType, MemRefType dstType, int64_t kReal, int64_t kPadded) {
   OpBuilder::InsertionGuard guard(b);
@@ -76,13 +82,13 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildToF16Kernel(
   Value r = ik.row, col = ik.item;
   Value valid = k.ult(col, k.idx(kReal));
   Value v = k.load(src, {r, k.minu(col, k.idx(kReal - 1))});
-  Type f16 = b.getF16Type();
-  if (!v.getType().isF16()) {
+  Type half = dstType.getElementType();
+  if (v.getType() != half) {
     if (!v.getType().isF32())
       v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-    v = arith::TruncFOp::create(b, loc, f16, v);
+    v = arith::TruncFOp::create(b, loc, half, v);
   }
-  Value zero = arith::ConstantOp::create(b, loc, b.getF16FloatAttr(0.0));
+  Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(half, 0.0));
   v = arith::SelectOp::create(b, loc, valid, v, zero);
   memref::StoreOp::create(b, loc, v, dst, ValueRange{r, col});
   return ik.func;
@@ -248,25 +254,38 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   Type accType = s8 ? i32 : f32;
   auto structTy =
       LLVM::LLVMStructType::getLiteral(ctx, SmallVector<Type>(4, accType));
-  auto half2 = VectorType::get({2}, b.getF16Type());
-  NVVM::MMATypes aPtx = s8 ? (c.aU8 ? NVVM::MMATypes::u8 : NVVM::MMATypes::s8)
-                           : NVVM::MMATypes::f16;
-  NVVM::MMATypes bPtx = s8 ? (c.wU8 ? NVVM::MMATypes::u8 : NVVM::MMATypes::s8)
-                           : NVVM::MMATypes::f16;
+  bool bf16 = c.kind == MmaKind::BF16;
+  Type halfType = bf16 ? Type(b.getBF16Type()) : Type(b.getF16Type());
+  auto half2 = VectorType::get({2}, halfType);
+  NVVM::MMATypes floatPtx = bf16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  NVVM::MMATypes aPtx =
+      s8 ? (c.aU8 ? NVVM::MMATypes::u8 : NVVM::MMATypes::s8) : floatPtx;
+  NVVM::MMATypes bPtx =
+      s8 ? (c.wU8 ? NVVM::MMATypes::u8 : NVVM::MMATypes::s8) : floatPtx;
   std::array<NVVM::MMATypes, 2> ptxTypes = {aPtx, bPtx};
   std::array<NVVM::MMALayout, 2> layouts = {NVVM::MMALayout::row,
                                             NVVM::MMALayout::col};
   std::optional<NVVM::MMAIntOverflow> overflow;
   if (s8)
     overflow = NVVM::MMAIntOverflow::wrapped;
+  // The MMA's operand registers: i32 for s8 and bf16 (as the intrinsics
+  // take them), f16x2 for f16.
   auto asOperand = [&](KB &x, Value word) -> Value {
-    if (s8)
+    if (s8 || bf16)
       return word;
     return LLVM::BitcastOp::create(x.b, x.loc, half2, word);
   };
+  // bf16x2 a * 1.0 + c (sub/add without sm_90's bf16x2 add).
+  auto bf16AddTo = [&](KB &x, Value a, Value c) -> Value {
+    Value one = LLVM::ConstantOp::create(
+        x.b, x.loc, half2,
+        DenseElementsAttr::get(half2, x.b.getFloatAttr(halfType, 1.0)));
+    return LLVM::FMAOp::create(x.b, x.loc, a, one, c);
+  };
   // B registers of column `col` (in the block) for MMA `s` of the k-tile,
-  // built from the P plane words; `offset` (hmma) is the f16x2 1024 + zw -
-  // wMin of the column.
+  // built from the P plane words; `offset` (hmma) is the 16-bit float pair
+  // the column's unpacked halves are shifted by (F16: 1024 + zw - wMin;
+  // BF16: 128 + zw - wMin, or zw - wMin for p = 8), negated for BF16.
   auto bFragment = [&](KB &x, Value stage, Value col, int64_t s,
                        Value offset) -> std::array<Value, 2> {
     int64_t word = s8 ? s : s / 2;
@@ -274,15 +293,20 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     for (int64_t i = 0; i < c.p; ++i)
       planes.push_back(x.load(sW, {stage, x.idx(i), col, x.idx(word)}));
     std::array<Value, 2> regs;
+    // BF16 at p = 8: the top plane is added after the offset.
+    int64_t orPlanes = bf16 ? std::min<int64_t>(c.p, 7) : c.p;
     for (int64_t h = 0; h < 2; ++h) {
       int64_t base = s8 ? 4 * h : 8 * (s % 2) + 4 * h;
       Value shift = base ? x.add(t32, x.i32(base)) : t32;
       Value mask = x.i32(s8 ? 0x01010101 : 0x00010001);
-      Value reg;
-      for (int64_t i = 0; i < c.p; ++i) {
-        Value bits = arith::AndIOp::create(
+      auto planeBits = [&](int64_t i) -> Value {
+        return arith::AndIOp::create(
             x.b, x.loc, arith::ShRUIOp::create(x.b, x.loc, planes[i], shift),
             mask);
+      };
+      Value reg;
+      for (int64_t i = 0; i < orPlanes; ++i) {
+        Value bits = planeBits(i);
         if (s8 && c.wSigned && i == c.p - 1)
           bits = x.mul(bits, x.i32((0xFF << (c.p - 1)) & 0xFF));
         else if (i)
@@ -294,9 +318,22 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         regs[h] = reg;
         continue;
       }
-      reg = arith::OrIOp::create(x.b, x.loc, reg, x.i32(0x64006400));
+      if (!bf16) {
+        reg = arith::OrIOp::create(x.b, x.loc, reg, x.i32(0x64006400));
+        Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, reg);
+        regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
+        continue;
+      }
+      reg = arith::OrIOp::create(x.b, x.loc, reg, x.i32(0x43004300));
       Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, reg);
-      regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
+      v = bf16AddTo(x, v, offset);
+      if (c.p == 8) {
+        // b ? +0.0 : -128.0 in each half (0xC300 where the bit is clear).
+        Value clear = arith::XOrIOp::create(x.b, x.loc, planeBits(7), mask);
+        Value top = x.mul(clear, x.i32(0xC300));
+        v = bf16AddTo(x, LLVM::BitcastOp::create(x.b, x.loc, half2, top), v);
+      }
+      regs[h] = LLVM::BitcastOp::create(x.b, x.loc, i32, v);
     }
     return regs;
   };
@@ -378,8 +415,8 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   }
 
   AccLayout layout{m0, n0, warpRow, warpCol, g, t, 16, c.nf()};
-  // hmma: the f16x2 offsets 1024 + zw - wMin of the lane's NF columns in
-  // group gIdx.
+  // hmma: the offsets of the lane's NF columns in group gIdx (see
+  // bFragment), as 16-bit float pairs.
   auto groupOffsets = [&](KB &x, Value gIdx) {
     SmallVector<Value> offsets;
     if (s8)
@@ -387,10 +424,20 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     for (int64_t f = 0; f < c.nf(); ++f) {
       Value colC = x.minu(x.add(n0, x.add(x.addc(warpCol, f * 8), g)), nLast);
       Value zwV = loadParam(x, zwArg, c.zw, colC, colC, gIdx);
-      Value off = x.i32(1024 - c.wMin);
+      int64_t magic = !bf16 ? 1024 : c.p < 8 ? 128 : 0;
+      Value off = x.i32(magic - c.wMin);
       if (zwV)
         off = x.add(off, zwV);
-      Value h = arith::SIToFPOp::create(x.b, x.loc, x.b.getF16Type(), off);
+      Value h;
+      if (bf16) {
+        // Through f32: integer-to-bf16 conversion needs sm_90. Exact (below
+        // 256 in magnitude), negated for the fma.
+        off = x.sub(x.i32(0), off);
+        h = arith::SIToFPOp::create(x.b, x.loc, f32, off);
+        h = arith::TruncFOp::create(x.b, x.loc, halfType, h);
+      } else {
+        h = arith::SIToFPOp::create(x.b, x.loc, halfType, off);
+      }
       Value v = LLVM::PoisonOp::create(x.b, x.loc, half2);
       for (int64_t e = 0; e < 2; ++e)
         v = LLVM::InsertElementOp::create(x.b, x.loc, v, h, x.i32(e));

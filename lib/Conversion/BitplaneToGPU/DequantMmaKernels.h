@@ -7,9 +7,10 @@
 //   operands of `mma.sync.m16n8k32.s32.s8.s8.s32`; the p-bit weights are
 //   stored as p bit planes and unpacked to bytes in registers.
 // * hmma (Marlin-style): float activations (weight-only quantization) as
-//   f16 operands of `mma.sync.m16n8k16.f32.f16.f16.f32`; the p-bit weights
-//   are unpacked in registers to the exact f16 integers w - zw, and the
-//   weight scale is applied to the f32 sums at each group's end.
+//   f16 or bf16 operands of `mma.sync.m16n8k16.f32.{f16,bf16}.*.f32`; the
+//   p-bit weights are unpacked in registers to the exact 16-bit float
+//   integers w - zw, and the weight scale is applied to the f32 sums at
+//   each group's end.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +24,7 @@
 namespace qopt {
 namespace gpu_kernels {
 
-enum class MmaKind { S8, F16 };
+enum class MmaKind { S8, F16, BF16 };
 
 /// Everything one imma / hmma kernel is specialized on.
 struct DequantMmaConfig {
@@ -32,7 +33,7 @@ struct DequantMmaConfig {
   bool wSigned = false; // S8: the top plane is a two's-complement sign
   bool wU8 = false;     // S8: 8-bit unsigned weights (u8 operand)
   bool aU8 = false;     // S8: 8-bit unsigned activations (u8 operand)
-  int64_t wMin = 0;     // F16: the planes hold w - wMin (unsigned)
+  int64_t wMin = 0;     // F16/BF16: the planes hold w - wMin (unsigned)
   int64_t n = 0, k = 0; // output channels, real K
   int64_t kt = 0;       // K per pipeline stage (a multiple of 32)
   int64_t kp = 0;       // K padded to whole stages
@@ -85,14 +86,14 @@ mlir::gpu::GPUFuncOp buildSplitKReduceKernel(
     llvm::StringRef name, mlir::MemRefType partialsType,
     mlir::MemRefType biasType, mlir::MemRefType outType, int64_t splits);
 
-/// x [M, K] f32/f16/bf16 -> y [M, KP] f16, zero beyond K: one thread per
-/// output element.
-mlir::gpu::GPUFuncOp buildToF16Kernel(mlir::OpBuilder &b, mlir::Location loc,
-                                      mlir::gpu::GPUModuleOp module,
-                                      llvm::StringRef name,
-                                      mlir::MemRefType srcType,
-                                      mlir::MemRefType dstType, int64_t kReal,
-                                      int64_t kPadded);
+/// x [M, K] f32/f16/bf16 -> y [M, KP] of dstType's f16 or bf16, zero beyond
+/// K: one thread per output element.
+mlir::gpu::GPUFuncOp buildToHalfKernel(mlir::OpBuilder &b, mlir::Location loc,
+                                       mlir::gpu::GPUModuleOp module,
+                                       llvm::StringRef name,
+                                       mlir::MemRefType srcType,
+                                       mlir::MemRefType dstType, int64_t kReal,
+                                       int64_t kPadded);
 
 /// The kernel's weight layout: planes [P, N, kp / 32] of the values
 /// w[n, k] - offset (p bits each, two's complement for S8's signed

@@ -295,10 +295,10 @@ func.func @qmatmul_result_shape(%a: tensor<4x32xf16>, %w: tensor<8x32x!qopt.int<
 
 // -----
 
-func.func @qmatmul_result_bf16(%a: tensor<4x32xf16>, %w: tensor<8x32x!qopt.int<s4>>, %sw: tensor<8xf32>) {
-  // expected-error @+1 {{result #0 must be ranked tensor of 16-bit float or 32-bit float values}}
+func.func @qmatmul_result_f64(%a: tensor<4x32xf16>, %w: tensor<8x32x!qopt.int<s4>>, %sw: tensor<8xf32>) {
+  // expected-error @+1 {{result #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float values}}
   %y = qopt.qmatmul %a, %w scale(%sw) {weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
-      : (tensor<4x32xf16>, tensor<8x32x!qopt.int<s4>>, tensor<8xf32>) -> tensor<4x8xbf16>
+      : (tensor<4x32xf16>, tensor<8x32x!qopt.int<s4>>, tensor<8xf32>) -> tensor<4x8xf64>
   return
 }
 

@@ -72,6 +72,15 @@ func.func @qmatmul_weight_only(%a: tensor<?x32xf16>, %w: tensor<8x32x!qopt.int<s
 }
 
 // Storage casts in both directions, sub-byte and 8-bit.
+// bf16 activations and result (weight-only, as a bf16 model quantizes).
+// CHECK-LABEL: func.func @qmatmul_weight_only_bf16
+func.func @qmatmul_weight_only_bf16(%a: tensor<?x32xbf16>, %w: tensor<8x32x!qopt.int<u4>>, %sw: tensor<8xf32>, %zw: tensor<8xi32>, %b: tensor<8xbf16>) -> tensor<?x8xbf16> {
+  // CHECK: qopt.qmatmul %{{.*}}, %{{.*}} scale(%{{.*}}) zero_point(%{{.*}}) bias(%{{.*}}) {weight_scheme = #qopt.scheme<per_channel(axis = 0), asymmetric>} : (tensor<?x32xbf16>, tensor<8x32x!qopt.int<u4>>, tensor<8xf32>, tensor<8xi32>, tensor<8xbf16>) -> tensor<?x8xbf16>
+  %y = qopt.qmatmul %a, %w scale(%sw) zero_point(%zw) bias(%b) {weight_scheme = #qopt.scheme<per_channel(axis = 0), asymmetric>}
+      : (tensor<?x32xbf16>, tensor<8x32x!qopt.int<u4>>, tensor<8xf32>, tensor<8xi32>, tensor<8xbf16>) -> tensor<?x8xbf16>
+  return %y : tensor<?x8xbf16>
+}
+
 // CHECK-LABEL: func.func @storage_cast
 func.func @storage_cast(%raw: tensor<16x64xi8>, %q: tensor<?x!qopt.int<u8>>) -> (tensor<16x64x!qopt.int<s4>>, tensor<?xi32>) {
   // CHECK: qopt.storage_cast %{{.*}} : tensor<16x64xi8> to tensor<16x64x!qopt.int<s4>>

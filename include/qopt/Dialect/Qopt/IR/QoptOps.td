@@ -146,7 +146,7 @@ def Qopt_QMatmulOp : Qopt_Op<"qmatmul", [Pure, AttrSizedOperandSegments]> {
     * floating point (f16, bf16, f32: weight-only quantization), with no
       activation scale, zero point or scheme.
 
-    The result is f32 or f16. `bias`, when present, is `[N]`.
+    The result is f32, f16 or bf16. `bias`, when present, is `[N]`.
 
     Example (W4A8, per-group weights, dynamic per-token activations):
     ```mlir
@@ -167,7 +167,7 @@ def Qopt_QMatmulOp : Qopt_Op<"qmatmul", [Pure, AttrSizedOperandSegments]> {
     Optional<Qopt_FloatTensor>:$bias,
     OptionalAttr<Qopt_QuantSchemeAttr>:$act_scheme,
     Qopt_QuantSchemeAttr:$weight_scheme);
-  let results = (outs RankedTensorOf<[F16, F32]>:$result);
+  let results = (outs Qopt_FloatTensor:$result);
   let assemblyFormat = [{
     $act (`scale` `(` $act_scale^ `)`)? (`zero_point` `(` $act_zero_point^ `)`)? `,`
     $weight `scale` `(` $weight_scale `)` (`zero_point` `(` $weight_zero_point^ `)`)?

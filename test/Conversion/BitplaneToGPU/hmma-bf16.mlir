@@ -1,0 +1,93 @@
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu=hmma-type=bf16 --split-input-file | FileCheck %s --check-prefix=FORCED
+// RUN: not qopt-opt %s --qopt-bitplane-to-gpu=hmma-type=fp8 --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// BADTYPE: error: qopt-bitplane-to-gpu: unknown hmma-type 'fp8' (f16, bf16 or auto)
+
+// hmma on bf16 operands: bf16 activations (hmma-type=auto takes bf16 for
+// them), weight-only W8 (u8, per channel with zero points), bf16 result.
+// K = 128 is whole 64-K stages, so the activations are copied in as they
+// are (no conversion kernel) and viewed as words.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK-SAME: qopt.gpu_plan = ["M <= 16: hmma 16-row tile", "M > 16: hmma 64-row tile"]
+// CHECK: %[[ELEMS:.*]] = memref.view {{.*}} : memref<?xi8> to memref<?x128xbf16>
+// CHECK: %[[WORDS:.*]] = memref.view {{.*}} : memref<?xi8> to memref<?x64xi32>
+// CHECK: %[[HOST:.*]] = bufferization.to_buffer %arg0 read_only : tensor<?x128xbf16> to memref<?x128xbf16>
+// CHECK: gpu.memcpy %[[ELEMS]], %[[HOST]] : memref<?x128xbf16>, memref<?x128xbf16>
+// CHECK-NOT: _to_bf16_act
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<8x24x4xi32>,
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_reduce {{.*}} : memref<?x24xbf16>)
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma {{.*}} args(%{{.*}} : memref<?x64xi32>, %{{.*}} : memref<8x24x4xi32>, {{.*}} : memref<?x24xbf16>)
+// CHECK: gpu.func @qmatmul0_hmma_m16(
+// CHECK-SAME: qopt.dequant_mma = {act = "bf16", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 64 : i64, mma = "m16n8k16", split_k = 2 : i64, stages = 3 : i64, weight_bits = 8 : i64}
+// The offset, negated: -(zw - wmin) (p = 8: no 128), to bf16 through f32.
+// CHECK: %[[NEG:.*]] = arith.subi %c0_i32{{.*}}, %{{.*}} : i32
+// CHECK: %[[F:.*]] = arith.sitofp %[[NEG]] : i32 to f32
+// CHECK: arith.truncf %[[F]] : f32 to bf16
+// The low seven planes ORed into 0x4300 (128.0) in each half, plus the
+// offset by fma with 1.0; then the eighth plane: its bits flipped (0x00010001)
+// times 0xC300 (-128.0), added the same way.
+// CHECK: arith.ori %{{.*}}, %c1124090624_i32 : i32
+// CHECK: %[[LOW:.*]] = llvm.bitcast %{{.*}} : i32 to vector<2xbf16>
+// CHECK: %[[ONE:.*]] = llvm.mlir.constant(dense<1.000000e+00> : vector<2xbf16>) : vector<2xbf16>
+// CHECK: %[[SHIFTED:.*]] = llvm.intr.fma(%[[LOW]], %[[ONE]], %{{.*}}) : (vector<2xbf16>, vector<2xbf16>, vector<2xbf16>) -> vector<2xbf16>
+// CHECK: %[[CLEAR:.*]] = arith.xori %{{.*}}, %c65537_i32 : i32
+// CHECK: %[[TOP:.*]] = arith.muli %[[CLEAR]], %c49920_i32 : i32
+// CHECK: %[[TOPH:.*]] = llvm.bitcast %[[TOP]] : i32 to vector<2xbf16>
+// CHECK: llvm.intr.fma(%[[TOPH]], %{{.*}}, %[[SHIFTED]])
+// CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK: gpu.func @qmatmul0_hmma_m16_reduce(
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// FORCED-LABEL: func.func private @qmatmul0_host(
+// FORCED-NOT: _to_bf16_act
+// FORCED: qopt.dequant_mma = {act = "bf16"
+func.func @w8_bf16(%a: tensor<?x128xbf16>, %sw: tensor<24xf32>, %zw: tensor<24xi32>) -> tensor<?x24xbf16> {
+  %w8 = arith.constant dense<-3> : tensor<24x128xi8>
+  %w = qopt.storage_cast %w8 : tensor<24x128xi8> to tensor<24x128x!qopt.int<u8>>
+  %y = qopt.qmatmul %a, %w scale(%sw) zero_point(%zw)
+      {weight_scheme = #qopt.scheme<per_channel(axis = 0), asymmetric>}
+      : (tensor<?x128xbf16>, tensor<24x128x!qopt.int<u8>>, tensor<24xf32>, tensor<24xi32>) -> tensor<?x24xbf16>
+  return %y : tensor<?x24xbf16>
+}
+
+// -----
+
+// f32 activations: f16 by default (a conversion kernel, the f16 kernel);
+// hmma-type=bf16 converts them to bf16 instead. W4 (s4, per channel, no
+// zero point): only the 128 + zw - wmin offset, no eighth plane.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x128xf32>, %{{.*}} : memref<4x128xf16>)
+// CHECK: qopt.dequant_mma = {act = "f16"
+// FORCED-LABEL: func.func private @qmatmul0_host(
+// FORCED: gpu.launch_func @qopt_kernels::@qmatmul0_to_bf16_act {{.*}} args(%{{.*}} : memref<4x128xf32>, %{{.*}} : memref<4x128xbf16>)
+// FORCED: gpu.func @qmatmul0_to_bf16_act(
+// FORCED: arith.truncf %{{.*}} : f32 to bf16
+// FORCED: qopt.dequant_mma = {act = "bf16"
+// 128 - wmin = 136 for s4.
+// FORCED: arith.constant 136 : i32
+// FORCED: arith.ori %{{.*}}, %c1124090624_i32 : i32
+// FORCED-NOT: %c49920_i32
+// FORCED: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
+func.func @w4_f32(%a: tensor<4x128xf32>, %sw: tensor<24xf32>) -> tensor<4x24xf32> {
+  %w8 = arith.constant dense<-3> : tensor<24x128xi8>
+  %w = qopt.storage_cast %w8 : tensor<24x128xi8> to tensor<24x128x!qopt.int<s4>>
+  %y = qopt.qmatmul %a, %w scale(%sw)
+      {weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
+      : (tensor<4x128xf32>, tensor<24x128x!qopt.int<s4>>, tensor<24xf32>) -> tensor<4x24xf32>
+  return %y : tensor<4x24xf32>
+}
+
+// -----
+
+// f16 activations with K = 96 (not whole 64-K stages): still a conversion
+// kernel, which pads K with zeros to 128.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x96xf16>, %{{.*}} : memref<4x128xf16>)
+// CHECK: qopt.dequant_mma = {act = "f16"
+func.func @w4_f16_padded(%a: tensor<4x96xf16>, %sw: tensor<24xf32>) -> tensor<4x24xf16> {
+  %w8 = arith.constant dense<-3> : tensor<24x96xi8>
+  %w = qopt.storage_cast %w8 : tensor<24x96xi8> to tensor<24x96x!qopt.int<s4>>
+  %y = qopt.qmatmul %a, %w scale(%sw)
+      {weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
+      : (tensor<4x96xf16>, tensor<24x96x!qopt.int<s4>>, tensor<24xf32>) -> tensor<4x24xf16>
+  return %y : tensor<4x24xf16>
+}
