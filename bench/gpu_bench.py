@@ -6,7 +6,8 @@ kernels against cuBLAS FP16 / INT8 in the same run.
      (bench/gpu/mma_peak.cu);
   2. LLaMA-7B linear layers (4096x4096, 4096x11008, 11008x4096) for
      M = 1, 4, 8, 16, 64, 256, 1024 at W2A8, W3A8, W4A8, W6A6, W8A8 (bmma
-     and imma) and W4A16 (hmma): each kernel family forced with
+     and imma) and W4A16 (hmma, on an f16 model: f16 activations, weights
+     and output, as cuBLAS FP16 takes them): each kernel family forced with
      qcc --gpu-kernel, kernel time per call from the runtime's
      QOPT_CUDA_PROFILE (median device time of each kernel of the layer,
      the activation quantize/convert kernel included, summed), against
@@ -65,11 +66,11 @@ m = qopt.load(sys.argv[1])
 if m.device != "cuda":
     print("NOGPU " + m.device_info)
     sys.exit(0)
-k, runs = int(sys.argv[2]), int(sys.argv[3])
+k, runs, dtype = int(sys.argv[2]), int(sys.argv[3]), sys.argv[5]
 out = {}
 for rows in sys.argv[4].split(","):
     x = np.random.default_rng(0).standard_normal((int(rows), k)).astype(
-        np.float32)
+        dtype)
     for _ in range(2):
         m.run({"x": x})
     m.profile(reset=True)
@@ -99,15 +100,30 @@ def build_cuda(work):
     return exes
 
 
-def linear_model(path, k, n):
+def act_dtype(config):
+    """The benchmark model's float type: f16 for the 16-bit-activation
+    configs (W4A16), else f32 (quantized in the model)."""
+    return "float16" if CONFIGS[config][1] > 8 else "float32"
+
+
+def model_path(where, config, k, n):
+    suffix = "_f16" if act_dtype(config) == "float16" else ""
+    path = os.path.join(where, "linear_%dx%d%s.onnx" % (k, n, suffix))
+    if not os.path.exists(path):
+        linear_model(path, k, n, act_dtype(config))
+    return path
+
+
+def linear_model(path, k, n, dtype="float32"):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+    elem = TensorProto.FLOAT16 if dtype == "float16" else TensorProto.FLOAT
     w = (np.random.default_rng(1).standard_normal((k, n)) /
-         np.sqrt(k)).astype(np.float32)
+         np.sqrt(k)).astype(dtype)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "linear",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["m", k])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n])],
+        [helper.make_tensor_value_info("x", elem, ["m", k])],
+        [helper.make_tensor_value_info("y", elem, ["m", n])],
         [numpy_helper.from_array(w, "w")])
     model = helper.make_model(graph,
                               opset_imports=[helper.make_opsetid("", 17)])
@@ -120,12 +136,13 @@ def quant_flags(config):
     return ["--wbits=%d" % wb] + (["--abits=%d" % ab] if ab <= 8 else [])
 
 
-def qopt_ms(so, ms, k, runs):
-    """{M: (ms per call, clock)}: the medians of the layer's kernels, summed."""
+def qopt_ms(so, ms, k, runs, dtype="float32"):
+    """{M: (ms per call, clock)}: the medians of the layer's kernels, summed
+    (inputs x [M, k] of `dtype`)."""
     env = dict(os.environ, QOPT_DEVICE="cuda", QOPT_CUDA_PROFILE="1")
     proc = subprocess.run([sys.executable, "-c", CHILD, so, str(k), str(runs),
-                           ",".join(str(m) for m in ms)], capture_output=True,
-                          text=True, env=env)
+                           ",".join(str(m) for m in ms), dtype],
+                          capture_output=True, text=True, env=env)
     if "NOGPU" in proc.stdout:
         raise SystemExit("no GPU: " + proc.stdout.strip())
     if proc.returncode != 0:
@@ -165,10 +182,8 @@ def build(args, where):
               for sh in args.shapes.split(",")]
     jobs, libs = {}, []
     for k, n in shapes:
-        model = os.path.join(where, "linear_%dx%d.onnx" % (k, n))
-        if not os.path.exists(model):
-            linear_model(model, k, n)
         for config in args.configs.split(","):
+            model = model_path(where, config, k, n)
             for family in FAMILIES[CONFIGS[config][1] > 8]:
                 so = "%s_%s_%dx%d.so" % (config, family, k, n)
                 jobs[os.path.join(where, so)] = [
@@ -176,7 +191,7 @@ def build(args, where):
                     "--gpu-kernel=" + family, "--gpu-bench-weights"
                 ] + quant_flags(config)
                 libs.append({"config": config, "family": family, "k": k,
-                             "n": n, "so": so})
+                             "n": n, "so": so, "dtype": act_dtype(config)})
     errors = compile_all(args.qcc, jobs)
     for lib in libs:
         lib["error"] = errors[os.path.join(where, lib["so"])]
@@ -231,7 +246,7 @@ def run(where, runs, peers=True, results_path=""):
             continue
         save(results, results_path)
         times = qopt_ms(os.path.join(where, lib["so"]), manifest["m"],
-                        lib["k"], runs)
+                        lib["k"], runs, lib.get("dtype", "float32"))
         for m, (ms, clock) in sorted(times.items()):
             results["times"].append(dict(lib, m=m, ms=ms, clock=clock))
             print("%s M=%d: %.4f ms (%s clock)" % (lib["so"], m, ms, clock),
@@ -251,10 +266,8 @@ def plans(qcc, where, results, table_path, gpu_arch):
     ranges with the measured table, as [(m_max or None, family)]."""
     out = {}
     for k, n in {(t["k"], t["n"]) for t in results["times"]}:
-        model = os.path.join(where, "linear_%dx%d.onnx" % (k, n))
-        if not os.path.exists(model):
-            linear_model(model, k, n)
         for config in {t["config"] for t in results["times"]}:
+            model = model_path(where, config, k, n)
             proc = subprocess.run(
                 [qcc, model, "--gpu-arch=" + gpu_arch, "--gpu-cost-table=" +
                  table_path, "--gpu-bench-weights", "--emit=mlir",
