@@ -23,9 +23,10 @@ time (the small-M kernels). The weight-only kernel (hmma) rounds the
 activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
 about 2e-4 of max |y|, the f16 rounding). And a bfloat16 model, weight-only
-W4 on bf16 MMA, fed inputs of magnitude about 1e5 (beyond f16's range, so
-an f16 kernel would return inf): its outputs are bf16, and the two devices'
-f32 sums, rounded to bf16, may differ by one bf16 step, 2^-7 of max |y|.
+W4 on bf16 MMA and W4A8 (the fused quantize kernel reading bf16), fed
+inputs of magnitude about 1e5 (beyond f16's range, so an f16 kernel would
+return inf): its outputs are bf16, and the two devices' f32 sums, rounded
+to bf16, may differ by one bf16 step, 2^-7 of max |y|.
 
 On a GPU machine without qcc (no LLVM/MLIR there): --build-only compiles
 every case's library into --work here (with work/manifest.json), then
@@ -146,6 +147,7 @@ def build(args):
     onnx.save(models.linear(k=512, n=192, bias=True,
                             elem_type=onnx.TensorProto.BFLOAT16), linear_bf16)
     cases.append(("linear bf16 W4 weight-only", linear_bf16, ["--wbits=4"]))
+    cases.append(("linear bf16 W4A8", linear_bf16, ["--wbits=4", "--abits=8"]))
     manifest = []
     for name, model, flags in cases:
         so = name.replace(" ", "_").replace("=", "") + ".so"

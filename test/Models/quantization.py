@@ -13,10 +13,10 @@
    compiled from qcc's --stop-after-stage=smooth output, matches).
 4. Weight bytes shrink with the bits (W8 > W4 > W3 > W2, about bits/32 of
    the float weights).
-5. bfloat16 models quantize: a bf16 linear layer at W4 (weight-only) equals
-   NumPy's matmul of its inputs and the exported dequantized weights, to
-   the output's bf16 rounding; at W8A8 it stays within 2% of the float
-   layer.
+5. bfloat16 models: a bf16 linear layer unquantized, and at W4
+   (weight-only) with the exported dequantized weights, equals NumPy's
+   matmul to the output's bf16 rounding (f32 sums); at W8A8 it stays within
+   2% of the float layer.
 
 usage: quantization.py --qcc PATH --work DIR
 """
@@ -143,15 +143,23 @@ def bf16_model(qcc, work):
           "bf16 W4 weight-only = NumPy on the exported weights to bf16 "
           "rounding: max |diff| %.3g (max |y| %.3g)"
           % (np.abs(got - ref).max(), np.abs(ref).max()))
-    so8 = os.path.join(work, "linear-bf16-w8a8.so")
-    quant_eval.qcc(qcc, model, so8, ["--wbits", "8", "--abits", "8"])
-    got8 = from_bf16(qopt.load(so8).run({"x": xb})["y"]).astype(np.float64)
-    # The float layer: the same generator's weights in f32, rounded to bf16.
+    # Unquantized, the bf16 product accumulates in f32 and rounds once.
+    sof = os.path.join(work, "linear-bf16-float.so")
+    quant_eval.qcc(qcc, model, sof)
+    gotf = from_bf16(qopt.load(sof).run({"x": xb})["y"]).astype(np.float64)
     f32 = onnx.load(quant_eval.write_model("linear", work, k=256, n=96))
     wf = from_bf16(models.bf16_bits(
         onnx.numpy_helper.to_array(f32.graph.initializer[0])))
-    ref8 = xf @ wf.astype(np.float64)
-    err = np.linalg.norm(got8 - ref8) / np.linalg.norm(ref8)
+    ref_float = xf @ wf.astype(np.float64)
+    bound = 2.0 ** -8 * np.abs(ref_float) + 1e-5 * np.abs(ref_float).max()
+    check(bool(np.all(np.abs(gotf - ref_float) <= bound)),
+          "bf16 float layer = NumPy to bf16 rounding (f32 accumulation): "
+          "max |diff| %.3g (max |y| %.3g)"
+          % (np.abs(gotf - ref_float).max(), np.abs(ref_float).max()))
+    so8 = os.path.join(work, "linear-bf16-w8a8.so")
+    quant_eval.qcc(qcc, model, so8, ["--wbits", "8", "--abits", "8"])
+    got8 = from_bf16(qopt.load(so8).run({"x": xb})["y"]).astype(np.float64)
+    err = np.linalg.norm(got8 - ref_float) / np.linalg.norm(ref_float)
     check(err < 0.02, "bf16 W8A8 within 2%% of the bf16 float layer: "
           "relative L2 error %.4f" % err)
 

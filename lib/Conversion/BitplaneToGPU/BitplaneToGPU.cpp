@@ -677,8 +677,9 @@ static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
   if (!q)
     return std::nullopt;
   auto xType = cast<RankedTensorType>(q.getInput().getType());
+  Type xElem = xType.getElementType();
   if (xType.getRank() != 2 || xType.getDimSize(1) != kk ||
-      !(xType.getElementType().isF32() || xType.getElementType().isF16()))
+      !(xElem.isF32() || xElem.isF16() || xElem.isBF16()))
     return std::nullopt;
   QuantSchemeAttr scheme = q.getScheme();
   if (scheme.getRounding() != RoundingMode::NearestEven)
@@ -739,9 +740,9 @@ static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
   return f;
 }
 
-/// x [M, K] f32/f16 -> planes [Q, M, KW] i32, or with `bytesOut` the values
-/// as bytes [M, KW * 32] i8 (imma), and row sums [M, G], and the computed
-/// scales [M] / zero points [M]: one block of 256 threads per row.
+/// x [M, K] f32/f16/bf16 -> planes [Q, M, KW] i32, or with `bytesOut` the
+/// values as bytes [M, KW * 32] i8 (imma), and row sums [M, G], and the
+/// computed scales [M] / zero points [M]: one block of 256 threads per row.
 ///
 /// Arguments: x, then the given scale (and zero point) unless computed,
 /// planes, row sums (if wanted), then the computed scale (and zero point).

@@ -1,9 +1,11 @@
 //===- OpsLinear.cpp - MatMul, Gemm, Conv, ConvTranspose ------------------===//
 //
 // Matrix products become linalg.matmul (batch dims of a 2-D right operand
-// folded into M) or linalg.batch_matmul; convolutions become the linalg
-// named convolutions (NCHW/FCHW) for one group, and a linalg.generic over
-// explicit group dims otherwise.
+// folded into M) or linalg.batch_matmul, accumulating f16/bf16 operands in
+// f32 and rounding once to the type (a 16-bit sum over K = 4096 would lose
+// most of its bits); convolutions become the linalg named convolutions
+// (NCHW/FCHW) for one group, and a linalg.generic over explicit group dims
+// otherwise.
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,8 +39,7 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
     return ctx.error() << "MatMul operands must have rank >= 1";
   Type elem = aType.getElementType();
   if (elem != bType.getElementType())
-    return ctx.error() << "operand types differ: " << aType << " and "
-                       << bType;
+    return ctx.error() << "operand types differ: " << aType << " and " << bType;
 
   // Vectors are promoted to matrices and the added dim removed at the end.
   bool aVector = aType.getRank() == 1, bVector = bType.getRank() == 1;
@@ -54,10 +55,14 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
   }
   OpFoldResult m = aDims[aDims.size() - 2], k = aDims.back();
   OpFoldResult kb = bDims[bDims.size() - 2], n = bDims.back();
-  std::optional<int64_t> ks = getConstantIntValue(k), kbs = getConstantIntValue(kb);
+  std::optional<int64_t> ks = getConstantIntValue(k),
+                         kbs = getConstantIntValue(kb);
   if (ks && kbs && *ks != *kbs)
     return ctx.error() << "reduction dimensions differ: " << *ks << " and "
                        << *kbs;
+
+  // The accumulator's type: f32 for 16-bit floats.
+  Type acc = elem.isF16() || elem.isBF16() ? Type(b.getF32Type()) : elem;
 
   ArrayRef<OpFoldResult> aBatch = ArrayRef(aDims).drop_back(2);
   ArrayRef<OpFoldResult> bBatch = ArrayRef(bDims).drop_back(2);
@@ -68,15 +73,14 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
   Value result;
   if (!bHasBatch) {
     // [..., M, K] x [K, N]: fold A's batch dims into M.
-    Value b2 = bBatch.empty() ? bMat
-                              : reshapeTensor(b, loc, bMat, {kb, n});
+    Value b2 = bBatch.empty() ? bMat : reshapeTensor(b, loc, bMat, {kb, n});
     IndexMath im{b, loc};
     OpFoldResult rows = im.c(1);
     for (OpFoldResult d : aBatch)
       rows = im.mul(rows, d);
     rows = im.mul(rows, m);
     Value a2 = aBatch.empty() ? a : reshapeTensor(b, loc, a, {rows, k});
-    Value init = zeroFilled(b, loc, {rows, n}, elem);
+    Value init = zeroFilled(b, loc, {rows, n}, acc);
     Value prod = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
                                           ValueRange{a2, b2}, ValueRange{init})
                      .getResult(0);
@@ -107,7 +111,7 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
       total = im.mul(total, d);
     Value a3 = reshapeTensor(b, loc, aB, {total, m, k});
     Value b3 = reshapeTensor(b, loc, bB, {total, kb, n});
-    Value init = zeroFilled(b, loc, {total, m, n}, elem);
+    Value init = zeroFilled(b, loc, {total, m, n}, acc);
     Value prod =
         linalg::BatchMatmulOp::create(b, loc, TypeRange{init.getType()},
                                       ValueRange{a3, b3}, ValueRange{init})
@@ -116,6 +120,12 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
     outDims.append({m, n});
     result = reshapeTensor(b, loc, prod, outDims);
   }
+  if (acc != elem)
+    result = elementwise(
+        b, loc, {result}, outDims, elem,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          return arith::TruncFOp::create(nb, l, elem, args[0]).getResult();
+        });
   if (aVector || bVector) {
     SmallVector<OpFoldResult> squeezed(outDims);
     if (bVector)
@@ -328,17 +338,16 @@ FailureOr<Value> qopt::onnx_import::buildConv(NodeContext &ctx, Value x,
           b, loc, init.getType(), ValueRange{x5, w5}, ValueRange{init}, maps,
           iters,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            Value prod =
-                isFloat
-                    ? arith::MulFOp::create(nb, nloc, args[0], args[1])
-                          .getResult()
-                    : arith::MulIOp::create(nb, nloc, args[0], args[1])
-                          .getResult();
+            Value prod = isFloat
+                             ? arith::MulFOp::create(nb, nloc, args[0], args[1])
+                                   .getResult()
+                             : arith::MulIOp::create(nb, nloc, args[0], args[1])
+                                   .getResult();
             Value sum =
-                isFloat ? arith::AddFOp::create(nb, nloc, args[2], prod)
-                              .getResult()
-                        : arith::AddIOp::create(nb, nloc, args[2], prod)
-                              .getResult();
+                isFloat
+                    ? arith::AddFOp::create(nb, nloc, args[2], prod).getResult()
+                    : arith::AddIOp::create(nb, nloc, args[2], prod)
+                          .getResult();
             linalg::YieldOp::create(nb, nloc, sum);
           })
           .getResult(0);
@@ -347,12 +356,10 @@ FailureOr<Value> qopt::onnx_import::buildConv(NodeContext &ctx, Value x,
 
 /// Explicit begin/end pads from `pads` or `auto_pad` for input sizes `in`
 /// (SAME_* needs them static).
-static LogicalResult convPads(NodeContext &ctx, ArrayRef<int64_t> in,
-                              ArrayRef<int64_t> kernel,
-                              ArrayRef<int64_t> strides,
-                              ArrayRef<int64_t> dilations,
-                              SmallVectorImpl<int64_t> &begin,
-                              SmallVectorImpl<int64_t> &end) {
+static LogicalResult
+convPads(NodeContext &ctx, ArrayRef<int64_t> in, ArrayRef<int64_t> kernel,
+         ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+         SmallVectorImpl<int64_t> &begin, SmallVectorImpl<int64_t> &end) {
   int64_t s = kernel.size();
   std::string autoPad = ctx.getString("auto_pad", "NOTSET");
   begin.assign(s, 0);
@@ -391,8 +398,8 @@ static LogicalResult convPads(NodeContext &ctx, ArrayRef<int64_t> in,
 /// Reads strides, dilations, group and pads of a Conv/ConvTranspose/pool.
 static LogicalResult readConvParams(NodeContext &ctx, int64_t spatial,
                                     ArrayRef<int64_t> kernel,
-                                    ArrayRef<int64_t> inSpatial,
-                                    ConvParams &p, bool computePads = true) {
+                                    ArrayRef<int64_t> inSpatial, ConvParams &p,
+                                    bool computePads = true) {
   p.group = ctx.getInt("group", 1);
   p.strides = ctx.getInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
   p.dilations =
@@ -415,8 +422,8 @@ static LogicalResult readConvParams(NodeContext &ctx, int64_t spatial,
 /// Adds a per-channel bias [M] to a tensor [N, M, ...].
 static Value addChannelBias(OpBuilder &b, Location loc, Value y, Value bias) {
   auto yType = cast<RankedTensorType>(y.getType());
-  SmallVector<OpFoldResult> biasDims = {b.getIndexAttr(
-      cast<RankedTensorType>(bias.getType()).getDimSize(0))};
+  SmallVector<OpFoldResult> biasDims = {
+      b.getIndexAttr(cast<RankedTensorType>(bias.getType()).getDimSize(0))};
   if (ShapedType::isDynamic(
           cast<RankedTensorType>(bias.getType()).getDimSize(0)))
     biasDims = tensorDims(b, loc, bias);
@@ -424,16 +431,14 @@ static Value addChannelBias(OpBuilder &b, Location loc, Value y, Value bias) {
     biasDims.push_back(b.getIndexAttr(1));
   Value biasN = reshapeTensor(b, loc, bias, biasDims);
   bool isFloat = isa<FloatType>(yType.getElementType());
-  return elementwise(b, loc, {y, biasN}, tensorDims(b, loc, y),
-                     yType.getElementType(),
-                     [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
-                       return isFloat ? arith::AddFOp::create(nb, nloc, args[0],
-                                                              args[1])
-                                            .getResult()
-                                      : arith::AddIOp::create(nb, nloc, args[0],
-                                                              args[1])
-                                            .getResult();
-                     });
+  return elementwise(
+      b, loc, {y, biasN}, tensorDims(b, loc, y), yType.getElementType(),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+        return isFloat ? arith::AddFOp::create(nb, nloc, args[0], args[1])
+                             .getResult()
+                       : arith::AddIOp::create(nb, nloc, args[0], args[1])
+                             .getResult();
+      });
 }
 
 static LogicalResult convertConv(NodeContext &ctx) {
@@ -501,10 +506,11 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
   Type elem = xType.getElementType();
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
   ConvParams p;
-  if (failed(readConvParams(ctx, spatial, kernel, {}, p, /*computePads=*/false)))
+  if (failed(
+          readConvParams(ctx, spatial, kernel, {}, p, /*computePads=*/false)))
     return failure();
-  SmallVector<int64_t> outPad = ctx.getInts("output_padding")
-                                    .value_or(SmallVector<int64_t>(spatial, 0));
+  SmallVector<int64_t> outPad =
+      ctx.getInts("output_padding").value_or(SmallVector<int64_t>(spatial, 0));
   if (static_cast<int64_t>(outPad.size()) != spatial)
     return ctx.error() << "output_padding must have " << spatial << " values";
   int64_t group = p.group;
@@ -528,8 +534,8 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
         return ctx.error() << "output_shape/auto_pad need static spatial dims";
       int64_t full = p.strides[i] * (inSpatial[i] - 1) + outPad[i] +
                      (kernel[i] - 1) * p.dilations[i] + 1;
-      int64_t target = outputShape ? (*outputShape)[i]
-                                   : inSpatial[i] * p.strides[i];
+      int64_t target =
+          outputShape ? (*outputShape)[i] : inSpatial[i] * p.strides[i];
       // May be negative: the output then extends past the full result and
       // the negative pads add zeros.
       int64_t total = full - target;
@@ -571,17 +577,17 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
               b, loc,
               arith::MulIOp::create(
                   b, loc,
-                  arith::SubIOp::create(b, loc, dimValue(b, loc, xDims[2 + i]),
-                                        arith::ConstantIndexOp::create(b, loc, 1)),
+                  arith::SubIOp::create(
+                      b, loc, dimValue(b, loc, xDims[2 + i]),
+                      arith::ConstantIndexOp::create(b, loc, 1)),
                   arith::ConstantIndexOp::create(b, loc, p.strides[i])),
               arith::ConstantIndexOp::create(b, loc, 1))
               .getResult());
   }
   Value xd = x;
   if (needsDilation)
-    xd = tensor::InsertSliceOp::create(b, loc, x,
-                                       zeroFilled(b, loc, dilDims, elem),
-                                       offsets, xDims, strides);
+    xd = tensor::InsertSliceOp::create(
+        b, loc, x, zeroFilled(b, loc, dilDims, elem), offsets, xDims, strides);
 
   // 2. Pad (or crop) by dilation*(k-1) - pad.
   SmallVector<int64_t> lo(2, 0), hi(2, 0);
@@ -622,15 +628,13 @@ static LogicalResult convertConvTranspose(NodeContext &ctx) {
   for (int64_t k : kernel)
     wgDims.push_back(b.getIndexAttr(k));
   Value wInit = emptyTensor(b, loc, wgDims, elem);
-  Value w4 = reshapeTensor(b, loc, w,
-                           [&] {
-                             SmallVector<OpFoldResult> d = {
-                                 b.getIndexAttr(group), b.getIndexAttr(cg),
-                                 b.getIndexAttr(mg)};
-                             for (int64_t k : kernel)
-                               d.push_back(b.getIndexAttr(k));
-                             return d;
-                           }());
+  Value w4 = reshapeTensor(b, loc, w, [&] {
+    SmallVector<OpFoldResult> d = {b.getIndexAttr(group), b.getIndexAttr(cg),
+                                   b.getIndexAttr(mg)};
+    for (int64_t k : kernel)
+      d.push_back(b.getIndexAttr(k));
+    return d;
+  }());
   int64_t loops = 3 + spatial;
   auto dim = [&](int64_t i) { return getAffineDimExpr(i, mctx); };
   SmallVector<AffineExpr> inExprs = {dim(0), dim(2), dim(1)};
@@ -704,10 +708,11 @@ static FailureOr<Value> widenMinusZeroPoint(NodeContext &ctx, Value x,
   auto dims = broadcastDims(b, loc, {wide, zp}, error);
   if (failed(dims))
     return ctx.error() << "zero point: " << error;
-  return elementwise(b, loc, {wide, zp}, *dims, i32,
-                     [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
-                       return arith::SubIOp::create(nb, nloc, args[0], args[1]);
-                     });
+  return elementwise(
+      b, loc, {wide, zp}, *dims, i32,
+      [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+        return arith::SubIOp::create(nb, nloc, args[0], args[1]);
+      });
 }
 
 static LogicalResult convertMatMulInteger(NodeContext &ctx) {

@@ -302,6 +302,21 @@ def gen_linear():
     save("conv_transpose.onnx", model)
 
 
+def gen_linear_16bit():
+    """f16 and bf16 products (accumulated in f32 by the importer)."""
+    rng = np.random.RandomState(12)
+    model = make([node("MatMul", ["a", "w"], ["y"], "mm")],
+                 [vi("a", TensorProto.FLOAT16, [4, 8])],
+                 [vi("y", TensorProto.FLOAT16, [4, 16])],
+                 [init("w", f32(rng, 8, 16).astype(np.float16))])
+    save("matmul_f16.onnx", model)
+    model = make([node("MatMul", ["a", "b"], ["y"], "bmm")],
+                 [vi("a", TensorProto.BFLOAT16, [2, 3, 8]),
+                  vi("b", TensorProto.BFLOAT16, [2, 8, 5])],
+                 [vi("y", TensorProto.BFLOAT16, [2, 3, 5])])
+    save("matmul_bf16_batched.onnx", model)
+
+
 # ---------------------------------------------------------------------------
 # Normalization, softmax
 # ---------------------------------------------------------------------------
@@ -1178,6 +1193,7 @@ def gen_errors():
 def main():
     gen_elementwise()
     gen_linear()
+    gen_linear_16bit()
     gen_norm()
     gen_reduce()
     gen_unsigned()
