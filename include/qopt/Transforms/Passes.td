@@ -70,4 +70,19 @@ def MathApproximation : Pass<"qopt-math-approximation"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def ExpandBF16Conversions : Pass<"qopt-expand-bf16-conversions"> {
+  let summary = "Rewrite bf16 <-> f32 conversions as integer bit operations";
+  let description = [{
+    Rewrites `arith.extf` from bf16 to f32 (a 16-bit shift) and
+    `arith.truncf` from f32 to bf16 (round to nearest even on the bits, NaN
+    kept) as integer operations, scalar or vector, using upstream's
+    `arith::populateExpandBFloat16Patterns`. The CPU lowering runs it before
+    LLVM: LLVM's x86 back end cannot legalize some bf16 vector conversions
+    (`fpext <1 x bfloat>`, which vectorized bf16 convolutions produce, ends
+    in "Do not know how to soft promote this operator's operand"). Ops
+    inside `gpu.module`s are left alone (the GPU has bf16 conversions).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // QOPT_TRANSFORMS_PASSES_TD

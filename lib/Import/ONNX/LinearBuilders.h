@@ -12,8 +12,12 @@
 
 namespace qopt::onnx_import {
 
-/// numpy-style matmul of two tensors of the same element type.
-FailureOr<Value> buildMatMul(NodeContext &ctx, Value a, Value b);
+/// numpy-style matmul of two tensors of the same element type. f16/bf16
+/// products are summed in f32 and rounded to the type, or with
+/// `roundToType` false returned as the f32 sums (for an epilogue that rounds
+/// once at its end).
+FailureOr<Value> buildMatMul(NodeContext &ctx, Value a, Value b,
+                             bool roundToType = true);
 
 struct ConvParams {
   int64_t group = 1;

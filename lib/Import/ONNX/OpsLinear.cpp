@@ -25,12 +25,31 @@ static Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> dims,
   return splatTensor(b, loc, dims, scalarConstant(b, loc, elem, 0.0));
 }
 
+/// The accumulator type of a product of `elem` operands: f32 for 16-bit
+/// floats.
+static Type accumulatorType(OpBuilder &b, Type elem) {
+  return elem.isF16() || elem.isBF16() ? Type(b.getF32Type()) : elem;
+}
+
+/// `sums` (of dims `dims`) rounded to `elem` when accumulated in a wider
+/// type.
+static Value roundSums(OpBuilder &b, Location loc, Value sums,
+                       ArrayRef<OpFoldResult> dims, Type elem) {
+  if (cast<RankedTensorType>(sums.getType()).getElementType() == elem)
+    return sums;
+  return elementwise(
+      b, loc, {sums}, dims, elem,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return arith::TruncFOp::create(nb, l, elem, args[0]).getResult();
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // MatMul
 //===----------------------------------------------------------------------===//
 
 FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
-                                                Value bMat) {
+                                                Value bMat, bool roundToType) {
   OpBuilder &b = ctx.b;
   Location loc = ctx.loc;
   auto aType = cast<RankedTensorType>(a.getType());
@@ -61,8 +80,7 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
     return ctx.error() << "reduction dimensions differ: " << *ks << " and "
                        << *kbs;
 
-  // The accumulator's type: f32 for 16-bit floats.
-  Type acc = elem.isF16() || elem.isBF16() ? Type(b.getF32Type()) : elem;
+  Type acc = accumulatorType(b, elem);
 
   ArrayRef<OpFoldResult> aBatch = ArrayRef(aDims).drop_back(2);
   ArrayRef<OpFoldResult> bBatch = ArrayRef(bDims).drop_back(2);
@@ -120,12 +138,8 @@ FailureOr<Value> qopt::onnx_import::buildMatMul(NodeContext &ctx, Value a,
     outDims.append({m, n});
     result = reshapeTensor(b, loc, prod, outDims);
   }
-  if (acc != elem)
-    result = elementwise(
-        b, loc, {result}, outDims, elem,
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          return arith::TruncFOp::create(nb, l, elem, args[0]).getResult();
-        });
+  if (roundToType)
+    result = roundSums(b, loc, result, outDims, elem);
   if (aVector || bVector) {
     SmallVector<OpFoldResult> squeezed(outDims);
     if (bVector)
@@ -164,9 +178,11 @@ static LogicalResult convertGemm(NodeContext &ctx) {
     a = transposeTensor(ctx.b, ctx.loc, a, {1, 0});
   if (ctx.getInt("transB", 0))
     bMat = transposeTensor(ctx.b, ctx.loc, bMat, {1, 0});
-  FailureOr<Value> prod = buildMatMul(ctx, a, bMat);
+  // f16/bf16: the f32 sums, rounded once after alpha and beta.
+  FailureOr<Value> prod = buildMatMul(ctx, a, bMat, /*roundToType=*/false);
   if (failed(prod))
     return failure();
+  Type outElem = cast<RankedTensorType>(a.getType()).getElementType();
   float alpha = ctx.getFloat("alpha", 1.0f), beta = ctx.getFloat("beta", 1.0f);
   Value result = *prod;
   Value c = ctx.hasInput(2) ? ctx.input(2) : Value();
@@ -182,6 +198,9 @@ static LogicalResult convertGemm(NodeContext &ctx) {
     result = elementwise(
         ctx.b, ctx.loc, operands, dims, elem,
         [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value cArg = args.size() > 1 ? args[1] : Value();
+          if (cArg && cArg.getType() != elem)
+            cArg = arith::ExtFOp::create(b, loc, elem, cArg);
           auto mul = [&](Value x, double s) -> Value {
             if (s == 1.0)
               return x;
@@ -190,14 +209,16 @@ static LogicalResult convertGemm(NodeContext &ctx) {
                            : arith::MulIOp::create(b, loc, x, sc).getResult();
           };
           Value y = mul(args[0], alpha);
-          if (args.size() > 1) {
-            Value cv = mul(args[1], beta);
+          if (cArg) {
+            Value cv = mul(cArg, beta);
             y = isFloat ? arith::AddFOp::create(b, loc, y, cv).getResult()
                         : arith::AddIOp::create(b, loc, y, cv).getResult();
           }
           return y;
         });
   }
+  result = roundSums(ctx.b, ctx.loc, result, tensorDims(ctx.b, ctx.loc, result),
+                     outElem);
   ctx.setOutput(0, result, ctx.inputDType(0));
   return success();
 }
@@ -268,29 +289,36 @@ FailureOr<Value> qopt::onnx_import::buildConv(NodeContext &ctx, Value x,
                                      wType.getDimSize(2 + i), p.strides[i],
                                      p.dilations[i]));
 
+  Type acc = accumulatorType(b, elem);
   if (group == 1) {
-    Value init = zeroFilled(b, loc, outDims, elem);
+    Value init = zeroFilled(b, loc, outDims, acc);
     SmallVector<NamedAttribute> attrs = {
         b.getNamedAttr("strides", b.getI64TensorAttr(p.strides)),
         b.getNamedAttr("dilations", b.getI64TensorAttr(p.dilations))};
     Type resultType = init.getType();
     SmallVector<Value> ins = {x, w}, outs = {init};
+    Value sums;
     switch (spatial) {
     case 1:
-      return linalg::Conv1DNcwFcwOp::create(b, loc, resultType, ins, outs,
-                                            attrs)
-          .getResult(0);
+      sums =
+          linalg::Conv1DNcwFcwOp::create(b, loc, resultType, ins, outs, attrs)
+              .getResult(0);
+      break;
     case 2:
-      return linalg::Conv2DNchwFchwOp::create(b, loc, resultType, ins, outs,
-                                              attrs)
-          .getResult(0);
+      sums =
+          linalg::Conv2DNchwFchwOp::create(b, loc, resultType, ins, outs, attrs)
+              .getResult(0);
+      break;
     case 3:
-      return linalg::Conv3DNcdhwFcdhwOp::create(b, loc, resultType, ins, outs,
+      sums = linalg::Conv3DNcdhwFcdhwOp::create(b, loc, resultType, ins, outs,
                                                 attrs)
-          .getResult(0);
+                 .getResult(0);
+      break;
     default:
       break;
     }
+    if (sums)
+      return roundSums(b, loc, sums, outDims, elem);
   }
 
   // General form: expose the group dims and write the convolution out.
@@ -313,7 +341,7 @@ FailureOr<Value> qopt::onnx_import::buildConv(NodeContext &ctx, Value x,
   }
   Value x5 = reshapeTensor(b, loc, x, xg);
   Value w5 = reshapeTensor(b, loc, w, wg);
-  Value init = zeroFilled(b, loc, yg, elem);
+  Value init = zeroFilled(b, loc, yg, acc);
 
   int64_t nLoops = 3 + spatial + 1 + spatial;
   auto d = [&](int64_t i) { return getAffineDimExpr(i, mctx); };
@@ -338,11 +366,14 @@ FailureOr<Value> qopt::onnx_import::buildConv(NodeContext &ctx, Value x,
           b, loc, init.getType(), ValueRange{x5, w5}, ValueRange{init}, maps,
           iters,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            Value prod = isFloat
-                             ? arith::MulFOp::create(nb, nloc, args[0], args[1])
-                                   .getResult()
-                             : arith::MulIOp::create(nb, nloc, args[0], args[1])
-                                   .getResult();
+            Value xv = args[0], wv = args[1];
+            if (acc != elem) {
+              xv = arith::ExtFOp::create(nb, nloc, acc, xv);
+              wv = arith::ExtFOp::create(nb, nloc, acc, wv);
+            }
+            Value prod =
+                isFloat ? arith::MulFOp::create(nb, nloc, xv, wv).getResult()
+                        : arith::MulIOp::create(nb, nloc, xv, wv).getResult();
             Value sum =
                 isFloat
                     ? arith::AddFOp::create(nb, nloc, args[2], prod).getResult()
@@ -351,7 +382,7 @@ FailureOr<Value> qopt::onnx_import::buildConv(NodeContext &ctx, Value x,
             linalg::YieldOp::create(nb, nloc, sum);
           })
           .getResult(0);
-  return reshapeTensor(b, loc, y5, outDims);
+  return roundSums(b, loc, reshapeTensor(b, loc, y5, outDims), outDims, elem);
 }
 
 /// Explicit begin/end pads from `pads` or `auto_pad` for input sizes `in`

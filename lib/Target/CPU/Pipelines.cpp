@@ -6,13 +6,13 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/TargetSelect.h"
-#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
-qopt::CpuPipelineOptions
-qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu, unsigned optLevel) {
+qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
+                                                          unsigned optLevel) {
   CpuPipelineOptions options;
   options.optLevel = optLevel;
   bool avx512 = false;
@@ -40,7 +40,8 @@ std::string qopt::qoptLoweringPipeline() {
   return "convert-qopt-to-linalg,canonicalize,cse";
 }
 
-std::string qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
+std::string
+qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
   if (options.optLevel == 0)
     return "canonicalize";
   // Fuse producer/consumer elementwise linalg ops on tensors so chains of
@@ -49,7 +50,8 @@ std::string qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) 
   // blocks in registers across the reduction loop.
   std::string pipeline = "linalg-fuse-elementwise-ops,canonicalize,cse";
   if (options.optLevel >= 2)
-    pipeline += ",qopt-math-approximation,func.func(qopt-cpu-tile-and-vectorize{tile-m=" +
+    pipeline += ",qopt-math-approximation,func.func(qopt-cpu-tile-and-"
+                "vectorize{tile-m=" +
                 std::to_string(options.tileM) +
                 " tile-n=" + std::to_string(options.tileN) +
                 "}),canonicalize,cse,loop-invariant-subset-hoisting,"
@@ -78,7 +80,10 @@ std::string qopt::deallocationPipeline() {
 }
 
 std::string qopt::llvmLoweringPipeline() {
+  // bf16 conversions as bit operations once linalg bodies are loops (a
+  // named op's body must keep its arith.extf).
   return "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
+         "qopt-expand-bf16-conversions,"
          "lower-affine,convert-scf-to-cf,"
          "qopt-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
          "lower-affine,convert-math-to-funcs,convert-math-to-llvm,"

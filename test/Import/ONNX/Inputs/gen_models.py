@@ -303,7 +303,8 @@ def gen_linear():
 
 
 def gen_linear_16bit():
-    """f16 and bf16 products (accumulated in f32 by the importer)."""
+    """f16 and bf16 products and convolutions (accumulated in f32 by the
+    importer)."""
     rng = np.random.RandomState(12)
     model = make([node("MatMul", ["a", "w"], ["y"], "mm")],
                  [vi("a", TensorProto.FLOAT16, [4, 8])],
@@ -315,6 +316,17 @@ def gen_linear_16bit():
                   vi("b", TensorProto.BFLOAT16, [2, 8, 5])],
                  [vi("y", TensorProto.BFLOAT16, [2, 3, 5])])
     save("matmul_bf16_batched.onnx", model)
+    # f16 convolutions: one group (the named op) and two (the generic).
+    model = make([node("Conv", ["x", "w"], ["y"], "conv", kernel_shape=[3, 3],
+                       pads=[1, 1, 1, 1]),
+                  node("Conv", ["x", "wg"], ["z"], "grouped", group=2,
+                       kernel_shape=[3, 3])],
+                 [vi("x", TensorProto.FLOAT16, [1, 4, 6, 6])],
+                 [vi("y", TensorProto.FLOAT16, [1, 2, 6, 6]),
+                  vi("z", TensorProto.FLOAT16, [1, 4, 4, 4])],
+                 [init("w", f32(rng, 2, 4, 3, 3).astype(np.float16)),
+                  init("wg", f32(rng, 4, 2, 3, 3).astype(np.float16))])
+    save("conv_f16.onnx", model)
 
 
 # ---------------------------------------------------------------------------
