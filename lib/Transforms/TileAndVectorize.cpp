@@ -10,10 +10,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace qopt {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZE
@@ -164,8 +164,7 @@ struct CpuTileAndVectorizePass
     for (unsigned d = 0; d < op.getNumLoops(); ++d)
       if (!llvm::is_contained(interchange, d))
         interchange.push_back(d);
-    if (linalg::LinalgOp tiled =
-            tile(rewriter, op, sizes, &loops, interchange))
+    if (linalg::LinalgOp tiled = tile(rewriter, op, sizes, &loops, interchange))
       tiled->setAttr(kBlockAttr, rewriter.getUnitAttr());
   }
 
@@ -181,6 +180,28 @@ struct CpuTileAndVectorizePass
     linalg::LinalgOp inner = tile(rewriter, op, sizes);
     if (!inner || inner.hasDynamicShape())
       return;
+    // A unit loop after the innermost N dim of a generic (the K step, the
+    // group dim of an ungrouped integer matmul) would be the innermost dim
+    // of its vectors, which LLVM splits into one-element vectors. Without
+    // its unit loops the block is an elementwise N-innermost update. Named
+    // ops keep their vector.contract.
+    SmallVector<int64_t> ranges = inner.getStaticLoopRanges();
+    bool unitAfterN = false;
+    for (unsigned d = dims->n.back() + 1; d < ranges.size(); ++d)
+      unitAfterN |= ranges[d] == 1;
+    if (auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
+        generic && unitAfterN) {
+      linalg::ControlDropUnitDims options;
+      options.rankReductionStrategy = linalg::ControlDropUnitDims::
+          RankReductionStrategy::ExtractInsertSlice;
+      rewriter.setInsertionPoint(generic);
+      FailureOr<linalg::DropUnitDimsResult> dropped =
+          linalg::dropUnitDims(rewriter, generic, options);
+      if (succeeded(dropped)) {
+        rewriter.replaceOp(generic, dropped->replacements);
+        inner = cast<linalg::LinalgOp>(dropped->resultOp.getOperation());
+      }
+    }
     rewriter.setInsertionPoint(inner);
     // As vector.contract, which lowers to FMAs, where the vectorizer can.
     FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(

@@ -42,14 +42,16 @@ func.func @batch_matmul(%a: tensor<2x8x16xf32>, %b: tensor<2x16x32xf32>, %c: ten
 
 // The integer matmul of convert-qopt-to-linalg (widened i8 products into
 // i32) is a contraction too: widened and multiplied as vectors, the products
-// added into the i32 block.
+// added into the i32 block. The K step's unit loop is dropped, so N is the
+// innermost vector dim (no trailing 1, which LLVM would split into
+// one-element vectors).
 #a = affine_map<(d0, d1, d2) -> (d0, d2)>
 #w = affine_map<(d0, d1, d2) -> (d1, d2)>
 #o = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @int_matmul
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c1
-// CHECK: arith.extsi %{{.*}} : vector<8x32x1xi8> to vector<8x32x1xi32>
-// CHECK: arith.muli %{{.*}} : vector<8x32x1xi32>
+// CHECK: arith.extsi %{{.*}} : vector<8x32xi8> to vector<8x32xi32>
+// CHECK: arith.muli %{{.*}} : vector<8x32xi32>
 // CHECK: arith.addi %{{.*}} : vector<8x32xi32>
 func.func @int_matmul(%a: tensor<8x64xi8>, %w: tensor<32x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x32xi32> {
   %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "reduction"]}
@@ -66,14 +68,39 @@ func.func @int_matmul(%a: tensor<8x64xi8>, %w: tensor<32x64xi8>, %c: tensor<8x32
 
 // -----
 
+// The grouped integer matmul ([M, N, G] sums over K): with one group, its
+// unit group loop after N is dropped too, leaving N-innermost vectors.
+#a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @grouped_int_matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c1
+// CHECK-NOT: vector<8x32x1xi32>
+// CHECK: arith.muli %{{.*}} : vector<8x32xi32>
+// CHECK: arith.addi %{{.*}} : vector<8x32xi32>
+func.func @grouped_int_matmul(%a: tensor<8x1x64xi8>, %w: tensor<1x64x32xi8>, %c: tensor<8x32x1xi32>) -> tensor<8x32x1xi32> {
+  %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<8x1x64xi8>, tensor<1x64x32xi8>) outs(%c : tensor<8x32x1xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<8x32x1xi32>
+  return %r : tensor<8x32x1xi32>
+}
+
+// -----
+
 // A 2-D NCHW convolution becomes im2col ([N, C*Kh*Kw, Ho*Wo]) + a
 // contraction in 8 x 32 blocks whose multiply-adds may contract into FMAs.
 // CHECK-LABEL: func.func @conv
 // CHECK-NOT: linalg.conv_2d_nchw_fchw
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x36x64xf32>)
 // CHECK: scf.for %{{.*}} = %c0 to %c36 step %c1
-// CHECK: arith.mulf %{{.*}} fastmath<contract> : vector<1x8x32x1xf32>
-// CHECK: arith.addf %{{.*}} fastmath<contract> : vector<1x8x32xf32>
+// CHECK: arith.mulf %{{.*}} fastmath<contract> : vector<8x32xf32>
+// CHECK: arith.addf %{{.*}} fastmath<contract> : vector<8x32xf32>
 func.func @conv(%x: tensor<1x4x10x10xf32>, %w: tensor<16x4x3x3xf32>, %c: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
   %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%x, %w : tensor<1x4x10x10xf32>, tensor<16x4x3x3xf32>) outs(%c : tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32>

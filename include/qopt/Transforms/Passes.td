@@ -20,6 +20,51 @@ def ExpandShapeToReinterpretCast : Pass<"qopt-expand-shape-to-reinterpret-cast">
                            "mlir::memref::MemRefDialect"];
 }
 
+def FuseElementwise : Pass<"qopt-fuse-elementwise"> {
+  let summary = "Fuse elementwise linalg ops unless fusion recomputes them";
+  let description = [{
+    Upstream's `linalg-fuse-elementwise-ops` (producer/consumer fusion of
+    elementwise `linalg.generic`s, reshape folding by expansion, the same
+    canonicalizations) with one more rule: an elementwise producer is not
+    fused into an operand that its consumer reads broadcast along one of the
+    consumer's reduction or other loops (an indexing map that leaves a loop
+    out), unless the producer is a single cast. Fusing it there would run the
+    producer once per iteration of the missing loop: a weight decode (bit
+    planes or packed nibbles to floats) inside a matmul runs M times per
+    weight, an activation quantizer (a division, rounding, clamping) N times
+    per activation, and the matmul is no longer a contraction that
+    `qopt-cpu-tile-and-vectorize` can vectorize. Unfused, the producer runs
+    once per element it writes.
+  }];
+  let dependentDialects = ["mlir::affine::AffineDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def CpuTransposeComputedOperands
+    : Pass<"qopt-cpu-transpose-computed-operands", "mlir::func::FuncOp"> {
+  let summary = "Have computed contraction operands written N-innermost";
+  let description = [{
+    The CPU register block of `qopt-cpu-tile-and-vectorize` reads, at each
+    step of K, one row of `tile-n` consecutive elements of the right-hand
+    operand. An operand read with a reduction dim innermost (a weight in the
+    `[N, K]` layout of the quantized ops, where each output channel's K
+    values are contiguous) makes that row a strided gather. When such an
+    operand of a `linalg.generic` contraction is computed by a linalg op
+    (say, decoded from bit planes or packed nibbles), this pass inserts an
+    elementwise transpose generic that moves the contraction's innermost N
+    dim last, and reads the transposed tensor in the contraction.
+    `qopt-fuse-elementwise` then fuses the computation into the transpose,
+    so the operand is computed directly in the layout the block reads, at no
+    extra pass over memory.
+
+    Operands that are function arguments or constants are left alone: the
+    transpose would be a copy on every call.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
                                 "mlir::func::FuncOp"> {
   let summary = "Register-tile and vectorize matmul-like linalg ops for the CPU";

@@ -45,10 +45,17 @@ qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
   if (options.optLevel == 0)
     return "canonicalize";
   // Fuse producer/consumer elementwise linalg ops on tensors so chains of
-  // activations, normalizations and epilogues run as one loop nest; then
-  // register-tile and vectorize contractions (O2+), keeping accumulator
-  // blocks in registers across the reduction loop.
-  std::string pipeline = "linalg-fuse-elementwise-ops,canonicalize,cse";
+  // activations, normalizations and epilogues run as one loop nest, but not
+  // where fusion would recompute a producer inside a contraction (see
+  // qopt-fuse-elementwise); then register-tile and vectorize contractions
+  // (O2+), keeping accumulator blocks in registers across the reduction
+  // loop. At O2+, computed right-hand operands (decoded weights) are first
+  // given transposes that fusion folds into their computation, so they are
+  // written in the layout the register block reads.
+  std::string pipeline;
+  if (options.optLevel >= 2)
+    pipeline += "func.func(qopt-cpu-transpose-computed-operands),";
+  pipeline += "qopt-fuse-elementwise,canonicalize,cse";
   if (options.optLevel >= 2)
     pipeline += ",qopt-math-approximation,func.func(qopt-cpu-tile-and-"
                 "vectorize{tile-m=" +

@@ -1,0 +1,79 @@
+//===- FuseElementwise.cpp - elementwise fusion without recomputation -----===//
+
+#include "qopt/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Interfaces/CastInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace qopt {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "qopt/Transforms/Passes.h.inc"
+} // namespace qopt
+
+using namespace mlir;
+
+namespace {
+
+/// True when the body of `producer` is one cast of one of its inputs: cheap
+/// enough to recompute, and contraction matching looks through casts.
+static bool isSingleCast(linalg::GenericOp producer) {
+  Block &body = producer.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return false;
+  Operation &op = body.front();
+  return isa<CastOpInterface>(op) && op.getNumOperands() == 1 &&
+         isa<BlockArgument>(op.getOperand(0));
+}
+
+/// Upstream's default (a producer with one use) minus the fusions that make
+/// the consumer recompute the producer: see the pass description.
+static bool shouldFuse(OpOperand *fusedOperand) {
+  Operation *producer = fusedOperand->get().getDefiningOp();
+  if (!producer || !producer->hasOneUse())
+    return false;
+  auto consumer = dyn_cast<linalg::LinalgOp>(fusedOperand->getOwner());
+  if (!consumer)
+    return true;
+  // Loops of one iteration that the operand does not read recompute
+  // nothing.
+  AffineMap map = consumer.getMatchingIndexingMap(fusedOperand);
+  SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+  bool readsEveryLoop =
+      llvm::all_of(llvm::seq<unsigned>(0, map.getNumDims()), [&](unsigned d) {
+        return map.isFunctionOfDim(d) || ranges[d] == 1;
+      });
+  if (readsEveryLoop)
+    return true;
+  auto generic = dyn_cast<linalg::GenericOp>(producer);
+  return generic && isSingleCast(generic);
+}
+
+struct FuseElementwisePass
+    : qopt::impl::FuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    Operation *op = getOperation();
+    MLIRContext *ctx = op->getContext();
+    RewritePatternSet patterns(ctx);
+    // As upstream's linalg-fuse-elementwise-ops, with shouldFuse as control.
+    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, shouldFuse);
+    tensor::populateBubbleUpExpandShapePatterns(patterns);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    ctx->getLoadedDialect<linalg::LinalgDialect>()->getCanonicalizationPatterns(
+        patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, shouldFuse);
+    if (failed(applyPatternsGreedily(
+            op, std::move(patterns),
+            GreedyRewriteConfig().setUseTopDownTraversal())))
+      signalPassFailure();
+  }
+};
+} // namespace

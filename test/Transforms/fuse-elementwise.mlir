@@ -1,0 +1,165 @@
+// RUN: qopt-opt %s --qopt-fuse-elementwise --split-input-file | FileCheck %s
+
+// A weight decoded by an elementwise generic and read by a matmul that does
+// not index it by M: fusing would decode every weight once per row. The
+// decode stays a separate op writing the whole weight once.
+#w = affine_map<(n, k) -> (n, k)>
+#a3 = affine_map<(m, n, k) -> (m, k)>
+#w3 = affine_map<(m, n, k) -> (n, k)>
+#o3 = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @decode_not_fused_into_matmul
+// CHECK: %[[W:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: ins(%{{.*}} : tensor<32x64xi8>)
+// CHECK: arith.sitofp
+// CHECK: %[[MM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %[[W]] : tensor<8x64xf32>, tensor<32x64xf32>)
+// CHECK-NOT: arith.sitofp
+// CHECK: return %[[MM]]
+func.func @decode_not_fused_into_matmul(%a: tensor<8x64xf32>, %q: tensor<32x64xi8>, %c: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %e = tensor.empty() : tensor<32x64xf32>
+  %w = linalg.generic {indexing_maps = [#w, #w], iterator_types = ["parallel", "parallel"]}
+      ins(%q : tensor<32x64xi8>) outs(%e : tensor<32x64xf32>) {
+  ^bb0(%x: i8, %o: f32):
+    %i = arith.sitofp %x : i8 to f32
+    %s = arith.mulf %i, %i : f32
+    linalg.yield %s : f32
+  } -> tensor<32x64xf32>
+  %r = linalg.generic {indexing_maps = [#a3, #w3, #o3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<8x64xf32>, tensor<32x64xf32>) outs(%c : tensor<8x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
+// A single cast is cheap to recompute and contraction matching looks
+// through it: fused as upstream's linalg-fuse-elementwise-ops does.
+#w = affine_map<(n, k) -> (n, k)>
+#a3 = affine_map<(m, n, k) -> (m, k)>
+#w3 = affine_map<(m, n, k) -> (n, k)>
+#o3 = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @cast_fused_into_matmul
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<8x64xf32>, tensor<32x64xf16>)
+// CHECK: arith.extf
+// CHECK-NOT: linalg.generic
+func.func @cast_fused_into_matmul(%a: tensor<8x64xf32>, %h: tensor<32x64xf16>, %c: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %e = tensor.empty() : tensor<32x64xf32>
+  %w = linalg.generic {indexing_maps = [#w, #w], iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<32x64xf16>) outs(%e : tensor<32x64xf32>) {
+  ^bb0(%x: f16, %o: f32):
+    %i = arith.extf %x : f16 to f32
+    linalg.yield %i : f32
+  } -> tensor<32x64xf32>
+  %r = linalg.generic {indexing_maps = [#a3, #w3, #o3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<8x64xf32>, tensor<32x64xf32>) outs(%c : tensor<8x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
+// An activation quantizer (division, rounding) read by the integer matmul
+// without its N index stays separate: fused, it would run N times per
+// activation.
+#x = affine_map<(m, k) -> (m, k)>
+#a3 = affine_map<(m, n, k) -> (m, k)>
+#w3 = affine_map<(m, n, k) -> (n, k)>
+#o3 = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @quantizer_not_fused
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-NOT: arith.divf
+// CHECK: arith.muli
+func.func @quantizer_not_fused(%a: tensor<8x64xf32>, %w: tensor<32x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x32xi32> {
+  %cst = arith.constant 0.5 : f32
+  %e = tensor.empty() : tensor<8x64xi8>
+  %q = linalg.generic {indexing_maps = [#x, #x], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<8x64xf32>) outs(%e : tensor<8x64xi8>) {
+  ^bb0(%x: f32, %o: i8):
+    %d = arith.divf %x, %cst : f32
+    %r = math.roundeven %d : f32
+    %i = arith.fptosi %r : f32 to i8
+    linalg.yield %i : i8
+  } -> tensor<8x64xi8>
+  %r = linalg.generic {indexing_maps = [#a3, #w3, #o3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %w : tensor<8x64xi8>, tensor<32x64xi8>) outs(%c : tensor<8x32xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<8x32xi32>
+  return %r : tensor<8x32xi32>
+}
+
+// -----
+
+// Elementwise chains, and producers read at every loop of a reduction (a
+// row maximum of |x|), still fuse into one op.
+#id = affine_map<(m, k) -> (m, k)>
+#row = affine_map<(m, k) -> (m)>
+// CHECK-LABEL: func.func @elementwise_and_full_reads_fused
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}} : tensor<8x64xf32>)
+// CHECK: math.absf
+// CHECK: arith.maximumf
+// CHECK-NOT: linalg.generic
+func.func @elementwise_and_full_reads_fused(%a: tensor<8x64xf32>, %c: tensor<8xf32>) -> tensor<8xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %abs = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %v = math.absf %x : f32
+    linalg.yield %v : f32
+  } -> tensor<8x64xf32>
+  %max = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%abs : tensor<8x64xf32>) outs(%c : tensor<8xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %v = arith.maximumf %acc, %x : f32
+    linalg.yield %v : f32
+  } -> tensor<8xf32>
+  return %max : tensor<8xf32>
+}
+
+// -----
+
+// A loop of one iteration that the operand does not read (here the unit
+// dim of [N, 1, K]) recomputes nothing: fused.
+#src = affine_map<(n, g, k) -> (n, k)>
+#id3 = affine_map<(n, g, k) -> (n, g, k)>
+#dst = affine_map<(g, k, n) -> (n, g, k)>
+#id3b = affine_map<(g, k, n) -> (g, k, n)>
+// CHECK-LABEL: func.func @unit_loop_fused
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<32x64xi8>) outs(%{{.*}} : tensor<1x64x32xf32>)
+// CHECK: arith.sitofp
+// CHECK-NOT: linalg.generic
+func.func @unit_loop_fused(%q: tensor<32x64xi8>) -> tensor<1x64x32xf32> {
+  %e = tensor.empty() : tensor<32x64xf32>
+  %w = linalg.generic {indexing_maps = [affine_map<(n, k) -> (n, k)>, affine_map<(n, k) -> (n, k)>], iterator_types = ["parallel", "parallel"]}
+      ins(%q : tensor<32x64xi8>) outs(%e : tensor<32x64xf32>) {
+  ^bb0(%x: i8, %o: f32):
+    %i = arith.sitofp %x : i8 to f32
+    %s = arith.mulf %i, %i : f32
+    linalg.yield %s : f32
+  } -> tensor<32x64xf32>
+  %e2 = tensor.empty() : tensor<1x64x32xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(g, k, n) -> (n, k)>, #id3b], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%w : tensor<32x64xf32>) outs(%e2 : tensor<1x64x32xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  } -> tensor<1x64x32xf32>
+  return %t : tensor<1x64x32xf32>
+}
