@@ -40,12 +40,16 @@ static bool shouldFuse(OpOperand *fusedOperand) {
   if (!consumer)
     return true;
   // Loops of one iteration that the operand does not read recompute
-  // nothing.
+  // nothing. Into a contraction, though, only a cast fuses even then: a
+  // decode inside a matrix-vector product makes it a generic that neither
+  // the contraction path nor the loop vectorizer handles, where the decode
+  // alone is elementwise and vectorizes.
   AffineMap map = consumer.getMatchingIndexingMap(fusedOperand);
   SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+  bool unitLoopsFree = consumer.getNumReductionLoops() == 0;
   bool readsEveryLoop =
       llvm::all_of(llvm::seq<unsigned>(0, map.getNumDims()), [&](unsigned d) {
-        return map.isFunctionOfDim(d) || ranges[d] == 1;
+        return map.isFunctionOfDim(d) || (unitLoopsFree && ranges[d] == 1);
       });
   if (readsEveryLoop)
     return true;

@@ -163,3 +163,39 @@ func.func @unit_loop_fused(%q: tensor<32x64xi8>) -> tensor<1x64x32xf32> {
   } -> tensor<1x64x32xf32>
   return %t : tensor<1x64x32xf32>
 }
+
+// -----
+
+// Into a contraction, a unit loop does not make fusion free: the decode
+// inside a matrix-vector product (M = 1) would leave a generic that is no
+// contraction. The decode stays separate; the matvec still reads f32.
+#w = affine_map<(k, n) -> (k, n)>
+#a3 = affine_map<(m, n, k) -> (m, k)>
+#w3 = affine_map<(m, n, k) -> (k, n)>
+#o3 = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @decode_not_fused_into_matvec
+// CHECK: %[[W:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK-SAME: ins(%{{.*}} : tensor<64x32xi8>)
+// CHECK: arith.sitofp
+// CHECK: %[[MV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %[[W]] : tensor<1x64xf32>, tensor<64x32xf32>)
+// CHECK-NOT: arith.sitofp
+// CHECK: return %[[MV]]
+func.func @decode_not_fused_into_matvec(%a: tensor<1x64xf32>, %q: tensor<64x32xi8>, %c: tensor<1x32xf32>) -> tensor<1x32xf32> {
+  %e = tensor.empty() : tensor<64x32xf32>
+  %w = linalg.generic {indexing_maps = [#w, #w], iterator_types = ["parallel", "parallel"]}
+      ins(%q : tensor<64x32xi8>) outs(%e : tensor<64x32xf32>) {
+  ^bb0(%x: i8, %o: f32):
+    %i = arith.sitofp %x : i8 to f32
+    %s = arith.mulf %i, %i : f32
+    linalg.yield %s : f32
+  } -> tensor<64x32xf32>
+  %r = linalg.generic {indexing_maps = [#a3, #w3, #o3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<1x64xf32>, tensor<64x32xf32>) outs(%c : tensor<1x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x32xf32>
+  return %r : tensor<1x32xf32>
+}

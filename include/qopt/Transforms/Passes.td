@@ -34,7 +34,11 @@ def FuseElementwise : Pass<"qopt-fuse-elementwise"> {
     weight, an activation quantizer (a division, rounding, clamping) N times
     per activation, and the matmul is no longer a contraction that
     `qopt-cpu-tile-and-vectorize` can vectorize. Unfused, the producer runs
-    once per element it writes.
+    once per element it writes. A loop of one iteration that the operand
+    does not read recomputes nothing and does not block fusion, except into
+    a consumer with reduction loops: a decode fused into a matrix-vector
+    product (M = 1) leaves a generic that is no contraction and does not
+    vectorize, while the decode alone is elementwise and does.
   }];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::linalg::LinalgDialect",
@@ -63,6 +67,30 @@ def CpuTransposeComputedOperands
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect"];
+}
+
+def CpuRelayoutConstantOperands
+    : Pass<"qopt-cpu-relayout-constant-operands", "mlir::func::FuncOp"> {
+  let summary = "Store constants read by elementwise ops in loop order";
+  let description = [{
+    For each elementwise `linalg.generic` (all loops parallel) this pass
+    permutes the dims of its constant inputs so that they follow the op's
+    loop order: the constant's dims are sorted by the innermost loop each
+    indexing expression depends on, and the indexing map is permuted to
+    match. The loop nest then walks every constant contiguously. The case
+    it is for: a weight decode written `[K, N]` (for a contraction's
+    register block, see `qopt-cpu-transpose-computed-operands`) from bit
+    planes `[P, N, K / 32]` or scales `[N, K / G]` stored by output channel:
+    read in loop order, each word is a strided load; permuted to
+    `[P, K / 32, N]`, consecutive N are consecutive words and LLVM
+    vectorizes the decode along N.
+
+    Only constants read by nothing but this op are permuted (so no weight
+    is stored twice); splats, sub-byte element types and constants already
+    in loop order are left alone. Contractions are left alone: their
+    operand layouts are the register block's.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
 def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
