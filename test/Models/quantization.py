@@ -63,6 +63,10 @@ def exact_integer_path(qcc, work):
                                        "asym", "--act-scheme", "asym",
                                        "--calib", calib, "--smooth", "off"]),
             ("W2A8 dynamic sym", ["--wbits", "2", "--abits", "8"]),
+            # Full i8 range on both sides: the AVX-512 pair dot products
+            # (qopt.x86.pmaddwd) where the CPU has them.
+            ("W8A8 dynamic sym", ["--wbits", "8", "--abits", "8",
+                                  "--smooth", "off"]),
             ("W5A7 dynamic asym/asym", ["--wbits", "5", "--abits", "7",
                                         "--scheme", "asym", "--act-scheme",
                                         "asym"])]:

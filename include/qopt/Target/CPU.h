@@ -25,8 +25,8 @@ namespace qopt {
 /// One input or output of a compiled model.
 struct TensorSignature {
   std::string name;
-  int32_t dtype = 0; ///< ONNX TensorProto.DataType
-  llvm::SmallVector<int64_t> shape;       ///< -1 for dynamic dims
+  int32_t dtype = 0;                       ///< ONNX TensorProto.DataType
+  llvm::SmallVector<int64_t> shape;        ///< -1 for dynamic dims
   llvm::SmallVector<std::string> dimNames; ///< symbolic names, or ""
 };
 
@@ -50,8 +50,12 @@ struct CpuPipelineOptions {
   unsigned optLevel = 2;
   /// Register block of contractions (rows x columns of f32).
   int64_t tileM = 8, tileN = 32;
+  /// Integer matmuls of 8-bit operands as AVX-512 pair dot products
+  /// (vpmaddwd, vpdpwssd with VNNI) instead of 32-bit multiplies.
+  bool int8Pmaddwd = false;
   /// A register block that fits the vector registers of `cpu` ("native":
-  /// this machine): 8 x 32 with AVX-512, 4 x 16 otherwise.
+  /// this machine): 8 x 32 with AVX-512, 4 x 16 otherwise; pair dot
+  /// products where it has AVX-512 BW.
   static CpuPipelineOptions forCpu(llvm::StringRef cpu, unsigned optLevel);
 };
 

@@ -93,6 +93,17 @@ def CpuRelayoutConstantOperands
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def LowerX86ToLLVM : Pass<"qopt-lower-x86-to-llvm"> {
+  let summary = "Lower qopt's x86 vector ops to LLVM intrinsic calls";
+  let description = [{
+    `qopt.x86.pmaddwd` becomes `llvm.call_intrinsic
+    "llvm.x86.avx512.pmaddw.d.512"`. Runs after bufferization, with the rest
+    of the lowering to the LLVM dialect; the operands are already vectors
+    LLVM accepts. The target must have AVX-512 BW.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
                                 "mlir::func::FuncOp"> {
   let summary = "Register-tile and vectorize matmul-like linalg ops for the CPU";
@@ -112,6 +123,15 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
        block; `loop-invariant-subset-hoisting` afterwards keeps the
        accumulator block in registers across the K loop.
 
+    With `int8-pmaddwd`, a block of an integer matmul whose operands are
+    sign-extended from i8 (`convert-qopt-to-linalg`'s W8A8 and WxA8 matmuls)
+    with an even K instead steps K by 2: the two rows of the right operand
+    are interleaved as i16 pairs, each row's activation pair is broadcast,
+    and `qopt.x86.pmaddwd` multiplies and adds a pair into each i32 lane,
+    32 products per instruction (LLVM fuses it with the accumulation into
+    `vpdpwssd` where the CPU has AVX-512 VNNI). The sums
+    are exact: two products of i8 values never overflow i32.
+
     Ops that fail to vectorize are left tiled, as scalar loops.
   }];
   let options = [
@@ -120,12 +140,16 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     Option<"tileN", "tile-n", "int64_t", /*default=*/"32",
            "Columns of the register block">,
     Option<"im2col", "im2col", "bool", /*default=*/"true",
-           "Rewrite 2-D NCHW convolutions as im2col + matmul">
+           "Rewrite 2-D NCHW convolutions as im2col + matmul">,
+    Option<"int8Pmaddwd", "int8-pmaddwd", "bool", /*default=*/"false",
+           "Blocks of 8-bit integer matmuls as AVX-512 BW pair dot "
+           "products (x86 only)">
   ];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
                            "mlir::scf::SCFDialect",
+                           "qopt::QoptDialect",
                            "mlir::tensor::TensorDialect",
                            "mlir::vector::VectorDialect"];
 }

@@ -17,7 +17,9 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
   options.optLevel = optLevel;
   bool avx512 = false;
   if (cpu == "native") {
-    avx512 = llvm::sys::getHostCPUFeatures().lookup("avx512f");
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    avx512 = features.lookup("avx512f");
+    options.int8Pmaddwd = avx512 && features.lookup("avx512bw");
   } else {
     llvm::InitializeNativeTarget();
     std::string error;
@@ -27,6 +29,7 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
       std::unique_ptr<llvm::MCSubtargetInfo> sti(
           target->createMCSubtargetInfo(triple, cpu, ""));
       avx512 = sti && sti->checkFeatures("+avx512f");
+      options.int8Pmaddwd = avx512 && sti->checkFeatures("+avx512bw");
     }
   }
   if (!avx512) {
@@ -62,6 +65,7 @@ qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
                 "vectorize{tile-m=" +
                 std::to_string(options.tileM) +
                 " tile-n=" + std::to_string(options.tileN) +
+                " int8-pmaddwd=" + (options.int8Pmaddwd ? "true" : "false") +
                 "}),canonicalize,cse,loop-invariant-subset-hoisting,"
                 "canonicalize,cse";
   return pipeline;
@@ -96,6 +100,7 @@ std::string qopt::llvmLoweringPipeline() {
          "qopt-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
          "lower-affine,convert-math-to-funcs,convert-math-to-llvm,"
          "convert-math-to-libm,"
+         "qopt-lower-x86-to-llvm,"
          "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
          "finalize-memref-to-llvm,convert-arith-to-llvm,"
          "convert-index-to-llvm,convert-ub-to-llvm,convert-func-to-llvm,"

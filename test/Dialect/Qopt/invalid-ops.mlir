@@ -525,3 +525,19 @@ func.func @bitplane_unpack_words(%p: tensor<3x5x1xi32>) {
   %0 = qopt.bitplane_unpack %p : tensor<3x5x1xi32> -> tensor<5x40x!qopt.int<s3>>
   return
 }
+
+// -----
+
+func.func @x86_pmaddwd_lanes(%a: vector<16xi16>, %b: vector<32xi16>) {
+  // expected-error @+1 {{operand #0 must be vector of 16-bit signless integer values of length 32}}
+  %0 = qopt.x86.pmaddwd %a, %b : vector<16xi16>, vector<32xi16> -> vector<16xi32>
+  return
+}
+
+// -----
+
+func.func @x86_pmaddwd_result(%a: vector<32xi16>, %b: vector<32xi16>) {
+  // expected-error @+1 {{result #0 must be vector of 32-bit signless integer values of length 16}}
+  %0 = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi16>
+  return
+}

@@ -125,3 +125,10 @@ func.func @bitplane_unpack(%p: tensor<3x5x2xi32>, %q: tensor<2x?x1xi32>) -> (ten
   %v = qopt.bitplane_unpack %q : tensor<2x?x1xi32> -> tensor<?x7x!qopt.int<u2>>
   return %w, %v : tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>
 }
+
+// CHECK-LABEL: func.func @x86_pmaddwd
+// CHECK: qopt.x86.pmaddwd %{{.*}}, %{{.*}} : vector<32xi16>, vector<32xi16> -> vector<16xi32>
+func.func @x86_pmaddwd(%a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32> {
+  %d = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi32>
+  return %d : vector<16xi32>
+}

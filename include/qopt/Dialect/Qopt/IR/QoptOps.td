@@ -314,4 +314,31 @@ def Qopt_BitplaneCombineOp : Qopt_Op<"bitplane_combine", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// CPU target operations
+//===----------------------------------------------------------------------===//
+
+def Qopt_X86PmaddwdOp : Qopt_Op<"x86.pmaddwd", [Pure]> {
+  let summary = "AVX-512 BW multiply of i16 pairs, added into i32 lanes";
+  let description = [{
+    `result[i] = lhs[2i] * rhs[2i] + lhs[2i + 1] * rhs[2i + 1]`, with the
+    products and their sum exact in i32 for i16 operands (the one exception
+    of the instruction, -32768 * -32768 twice, wraps).
+
+    The x86 `vpmaddwd` on 512-bit registers (AVX-512 BW), which LLVM fuses
+    with a following i32 addition into `vpdpwssd` on CPUs with AVX-512
+    VNNI. `qopt-cpu-tile-and-vectorize` emits it for 8-bit integer matmul
+    blocks when the target has AVX-512 BW; `qopt-lower-x86-to-llvm` turns it
+    into `llvm.x86.avx512.pmaddw.d.512`. An op rather than the intrinsic
+    call itself, because an LLVM intrinsic call has unknown memory effects
+    and buffer deallocation rejects those.
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32], [I16]>:$lhs,
+                       VectorOfLengthAndType<[32], [I16]>:$rhs);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
 #endif // QOPT_DIALECT_QOPT_IR_QOPTOPS_TD

@@ -1,0 +1,11 @@
+// RUN: qopt-opt %s --qopt-lower-x86-to-llvm | FileCheck %s
+
+// CHECK-LABEL: func.func @pmaddwd
+// CHECK-SAME: (%[[A:.*]]: vector<32xi16>, %[[B:.*]]: vector<32xi16>)
+// CHECK: %[[D:.*]] = llvm.call_intrinsic "llvm.x86.avx512.pmaddw.d.512"(%[[A]], %[[B]]) : (vector<32xi16>, vector<32xi16>) -> vector<16xi32>
+// CHECK-NOT: qopt.x86.pmaddwd
+// CHECK: return %[[D]]
+func.func @pmaddwd(%a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32> {
+  %d = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi32>
+  return %d : vector<16xi32>
+}
