@@ -2,8 +2,12 @@
 
 #include "qopt/Transforms/Passes.h"
 
+#include "qopt/Transforms/OperandLayout.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -98,18 +102,74 @@ struct CpuRelayoutConstantOperandsPass
     : qopt::impl::CpuRelayoutConstantOperandsBase<
           CpuRelayoutConstantOperandsPass> {
   void runOnOperation() override {
+    foldConstantReshapes();
     SmallVector<linalg::GenericOp> generics;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (op.hasPureTensorSemantics() &&
-          op.getNumParallelLoops() == op.getNumLoops())
+      if (op.hasPureTensorSemantics())
         generics.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : generics)
-      relayout(rewriter, op);
+    for (linalg::GenericOp op : generics) {
+      if (op.getNumParallelLoops() == op.getNumLoops()) {
+        relayout(rewriter, op,
+                 [](OpOperand *, AffineMap map) { return loopOrder(map); });
+        continue;
+      }
+      // A contraction's right-hand operand (reads N and K, not M) N-innermost,
+      // the rows the register block loads.
+      FailureOr<linalg::ContractionDimensions> dims =
+          linalg::inferContractionDims(op);
+      if (op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op) ||
+          failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.empty())
+        continue;
+      relayout(rewriter, op,
+               [&](OpOperand *, AffineMap map) -> SmallVector<int64_t> {
+                 if (llvm::any_of(dims->m, [&](unsigned d) {
+                       return map.isFunctionOfDim(d);
+                     }))
+                   return {};
+                 return qopt::permutationPuttingLast(map, dims->n.back(),
+                                                     dims->k);
+               });
+    }
   }
 
-  void relayout(RewriterBase &rewriter, linalg::GenericOp op) {
+  /// Reshapes of constants as constants of the reshaped type, so the ops
+  /// reading them see the constant (convert-qopt-to-linalg reads weights
+  /// through a unit-dim expand_shape, which upstream folds for dense
+  /// constants only). A resource keeps its blob; dense data is not copied
+  /// when the reshape is the constant's only use.
+  void foldConstantReshapes() {
+    SmallVector<Operation *> reshapes;
+    getOperation().walk([&](Operation *op) {
+      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+        reshapes.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (Operation *reshape : reshapes) {
+      auto cst = reshape->getOperand(0).getDefiningOp<arith::ConstantOp>();
+      auto type = dyn_cast<RankedTensorType>(reshape->getResult(0).getType());
+      if (!cst || !cst->hasOneUse() || !type || !type.hasStaticShape())
+        continue;
+      Attribute value;
+      if (auto resource = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
+        value = DenseResourceElementsAttr::get(type, resource.getRawHandle());
+      else if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue()))
+        value = dense.reshape(type);
+      if (!value)
+        continue;
+      rewriter.setInsertionPoint(reshape);
+      rewriter.replaceOpWithNewOp<arith::ConstantOp>(reshape,
+                                                     cast<TypedAttr>(value));
+      rewriter.eraseOp(cst);
+    }
+  }
+
+  /// Permutes the dims of `op`'s constant inputs as `order` says (new dim
+  /// j = old dim perm[j]; an empty perm leaves the constant alone).
+  void relayout(
+      RewriterBase &rewriter, linalg::GenericOp op,
+      llvm::function_ref<SmallVector<int64_t>(OpOperand *, AffineMap)> order) {
     // The op's constant inputs, each with the operands that read it.
     llvm::MapVector<Operation *, SmallVector<OpOperand *>> constants;
     for (OpOperand *input : op.getDpsInputOperands())
@@ -127,12 +187,12 @@ struct CpuRelayoutConstantOperandsPass
           }))
         continue;
       SmallVector<int64_t> perm =
-          loopOrder(op.getMatchingIndexingMap(operands.front()));
+          order(operands.front(), op.getMatchingIndexingMap(operands.front()));
       if (llvm::any_of(operands, [&](OpOperand *operand) {
-            return loopOrder(op.getMatchingIndexingMap(operand)) != perm;
+            return order(operand, op.getMatchingIndexingMap(operand)) != perm;
           }))
         continue;
-      if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+      if (perm.empty() || llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
         continue;
       std::optional<ArrayRef<char>> data = rawElements(cst.getValue(), type);
       if (!data)

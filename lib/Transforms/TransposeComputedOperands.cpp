@@ -2,6 +2,8 @@
 
 #include "qopt/Transforms/Passes.h"
 
+#include "qopt/Transforms/OperandLayout.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -24,11 +26,10 @@ static bool isComputedByLinalg(Value v) {
   return isa_and_nonnull<linalg::LinalgOp>(def);
 }
 
-/// The permutation of `map`'s results that moves the result reading loop
-/// `nDim` last (others keep their order), when `map` reads `nDim` and a
-/// reduction dim after it; empty otherwise.
-static SmallVector<int64_t> permutationPuttingLast(AffineMap map, unsigned nDim,
-                                                   ArrayRef<unsigned> kDims) {
+} // namespace
+
+SmallVector<int64_t> qopt::permutationPuttingLast(AffineMap map, unsigned nDim,
+                                                  ArrayRef<unsigned> kDims) {
   std::optional<unsigned> nPos =
       map.getResultPosition(getAffineDimExpr(nDim, map.getContext()));
   if (!nPos)
@@ -46,6 +47,8 @@ static SmallVector<int64_t> permutationPuttingLast(AffineMap map, unsigned nDim,
   perm.push_back(*nPos);
   return perm;
 }
+
+namespace {
 
 /// When `v` is a tensor.expand_shape that only adds unit dims, its source
 /// and, per dim of `v`, the source dim it is (or -1 for an added unit dim).
@@ -135,7 +138,7 @@ struct CpuTransposeComputedOperandsPass
                          [&](unsigned d) { return map.isFunctionOfDim(d); }))
           continue;
         SmallVector<int64_t> perm =
-            permutationPuttingLast(map, dims->n.back(), dims->k);
+            qopt::permutationPuttingLast(map, dims->n.back(), dims->k);
         if (perm.empty() || !isComputedByLinalg(operand->get()))
           continue;
         b.setInsertionPoint(op);

@@ -71,9 +71,63 @@ func.func @resource() -> tensor<2x2xi32> {
 
 // -----
 
-// Left alone: a contraction (its operand layout is the register block's),
-// a constant also read elsewhere, a splat, a constant already in loop
-// order, and one constant read in two different orders.
+// A contraction's right-hand constant read K-innermost ([N, 1, K] through
+// the unit-dim expand_shape convert-qopt-to-linalg emits): the reshape
+// folds into the constant, which is stored N-innermost ([1, K, N], the rows
+// the register block loads): [[1, 2], [3, 4]] as [N, K] becomes
+// [[1, 3], [2, 4]] as [K, N].
+// CHECK-DAG: #[[GKN:.*]] = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+// CHECK-LABEL: func.func @contraction_rhs
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}{{\[}}[1, 3], [2, 4]]]> : tensor<1x2x2xi8>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[GKN]], #{{.*}}]
+// CHECK-SAME: ins(%{{.*}}, %[[W]] : tensor<4x1x2xi8>, tensor<1x2x2xi8>)
+func.func @contraction_rhs(%a: tensor<4x1x2xi8>, %c: tensor<4x2x1xi32>) -> tensor<4x2x1xi32> {
+  %raw = arith.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi8>
+  %w = tensor.expand_shape %raw [[0], [1, 2]] output_shape [2, 1, 2] : tensor<2x2xi8> into tensor<2x1x2xi8>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, g, k) -> (m, g, k)>, affine_map<(m, n, g, k) -> (n, g, k)>, affine_map<(m, n, g, k) -> (m, n, g)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<4x1x2xi8>, tensor<2x1x2xi8>) outs(%c : tensor<4x2x1xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<4x2x1xi32>
+  return %r : tensor<4x2x1xi32>
+}
+
+// -----
+
+// A reshaped resource becomes a constant of the new type on the same blob.
+// CHECK-LABEL: func.func @reshaped_resource
+// CHECK: %[[C:.*]] = arith.constant dense_resource<blob> : tensor<2x1x2xi32>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: ins(%[[C]] : tensor<2x1x2xi32>)
+func.func @reshaped_resource() -> tensor<2x1x2xi32> {
+  %c = arith.constant dense_resource<blob> : tensor<2x2xi32>
+  %x = tensor.expand_shape %c [[0], [1, 2]] output_shape [2, 1, 2] : tensor<2x2xi32> into tensor<2x1x2xi32>
+  %e = tensor.empty() : tensor<2x1x2xi32>
+  %r = linalg.generic {indexing_maps = [affine_map<(a, b, c) -> (a, b, c)>, affine_map<(a, b, c) -> (a, b, c)>], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x1x2xi32>) outs(%e : tensor<2x1x2xi32>) {
+  ^bb0(%v: i32, %o: i32):
+    linalg.yield %v : i32
+  } -> tensor<2x1x2xi32>
+  return %r : tensor<2x1x2xi32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      blob: "0x0400000001000000020000000300000004000000"
+    }
+  }
+#-}
+
+// -----
+
+// Left alone: a contraction's left-hand constant (it reads M), a constant
+// also read elsewhere, a splat, a constant already in loop order, and one
+// constant read in two different orders.
 // CHECK-LABEL: func.func @left_alone
 // CHECK-DAG: arith.constant dense<{{\[}}[1, 2], [3, 4]]> : tensor<2x2xi32>
 // CHECK-DAG: arith.constant dense<{{\[}}[5, 6], [7, 8]]> : tensor<2x2xi32>
@@ -89,8 +143,8 @@ func.func @left_alone(%a: tensor<2x2xi32>) -> (tensor<2x2xi32>, tensor<2x2xi32>,
   %ordered = arith.constant dense<[[9, 10], [11, 12]]> : tensor<2x2xi32>
   %twice = arith.constant dense<[[13, 14], [15, 16]]> : tensor<2x2xi32>
   %e = tensor.empty() : tensor<2x2xi32>
-  %mm = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%a, %w : tensor<2x2xi32>, tensor<2x2xi32>) outs(%e : tensor<2x2xi32>) {
+  %mm = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %a : tensor<2x2xi32>, tensor<2x2xi32>) outs(%e : tensor<2x2xi32>) {
   ^bb0(%x: i32, %y: i32, %acc: i32):
     %p = arith.muli %x, %y : i32
     %s = arith.addi %acc, %p : i32

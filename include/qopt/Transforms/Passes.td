@@ -71,24 +71,30 @@ def CpuTransposeComputedOperands
 
 def CpuRelayoutConstantOperands
     : Pass<"qopt-cpu-relayout-constant-operands", "mlir::func::FuncOp"> {
-  let summary = "Store constants read by elementwise ops in loop order";
+  let summary = "Store constants in the order the CPU loops read them";
   let description = [{
-    For each elementwise `linalg.generic` (all loops parallel) this pass
-    permutes the dims of its constant inputs so that they follow the op's
-    loop order: the constant's dims are sorted by the innermost loop each
-    indexing expression depends on, and the indexing map is permuted to
-    match. The loop nest then walks every constant contiguously. The case
-    it is for: a weight decode written `[K, N]` (for a contraction's
-    register block, see `qopt-cpu-transpose-computed-operands`) from bit
-    planes `[P, N, K / 32]` or scales `[N, K / G]` stored by output channel:
-    read in loop order, each word is a strided load; permuted to
-    `[P, K / 32, N]`, consecutive N are consecutive words and LLVM
-    vectorizes the decode along N.
+    Permutes the dims of constant `linalg.generic` inputs (and the indexing
+    maps with them) so the loop nest reads each contiguously:
 
-    Only constants read by nothing but this op are permuted (so no weight
-    is stored twice); splats, sub-byte element types and constants already
-    in loop order are left alone. Contractions are left alone: their
-    operand layouts are the register block's.
+    * Elementwise ops (all loops parallel): the constant's dims are sorted
+      by the innermost loop each indexing expression depends on. The case
+      it is for: a weight decode written `[K, N]` (for a contraction's
+      register block, see `qopt-cpu-transpose-computed-operands`) from bit
+      planes `[P, N, K / 32]` or scales `[N, K / G]` stored by output
+      channel: read in loop order, each word is a strided load; permuted to
+      `[P, K / 32, N]`, consecutive N are consecutive words and LLVM
+      vectorizes the decode along N.
+    * Contractions: a right-hand constant (reads N and K, not M) read
+      K-innermost, such as 8-bit weights `[N, K]`, is stored N-innermost,
+      the rows the register block loads (as
+      `qopt-cpu-transpose-computed-operands` does for computed operands).
+
+    First, `tensor.expand_shape` and `tensor.collapse_shape` of a constant
+    become a constant of the reshaped type (a resource keeps its blob), so
+    weights read through the unit-dim reshapes of `convert-qopt-to-linalg`
+    are seen as constants. Only constants read by nothing but the op are
+    permuted (so no weight is stored twice); splats, sub-byte element types
+    and constants already in order are left alone.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }

@@ -52,6 +52,10 @@ struct PackWeightsPass : qopt::impl::PackWeightsBase<PackWeightsPass> {
         return;
       auto storage = op.getWeightStorageType();
       unsigned bits = storage.getWidth();
+      // Eight planes take as many bytes as one byte per value (less the K
+      // padding): 8-bit weights stay bytes, which the CPU reads undecoded.
+      if (bits >= 8)
+        return;
       int64_t n = type.getDimSize(0), k = type.getDimSize(1);
       // Plane-major [bits, N, words], the layout of qopt.bitplane_pack with
       // K padded to whole words only (k_pad = 32), so storage stays at B
@@ -73,8 +77,7 @@ struct PackWeightsPass : qopt::impl::PackWeightsBase<PackWeightsPass> {
           ArrayRef<char>(reinterpret_cast<const char *>(planes.data()),
                          planes.size() * sizeof(uint32_t)),
           "wplanes");
-      Value unpacked =
-          BitplaneUnpackOp::create(b, op.getLoc(), type, packed);
+      Value unpacked = BitplaneUnpackOp::create(b, op.getLoc(), type, packed);
       op.getWeightMutable().assign(unpacked);
       if (cast->use_empty()) {
         Operation *raw = cast.getInput().getDefiningOp();

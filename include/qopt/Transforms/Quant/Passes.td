@@ -250,7 +250,9 @@ def PackWeights : Pass<"qopt-pack-weights", "mlir::func::FuncOp"> {
     per value) into `qopt.bitplane_unpack` of a constant of packed bit
     planes: B bits per weight, K padded to whole 32-bit words, the layout of
     `qopt.bitplane_pack` (with `k_pad = 32`). A W3 layer then takes 3 bits
-    per weight in the compiled model.
+    per weight in the compiled model. 8-bit weights stay one byte per value:
+    eight planes would take as many bytes, and the CPU would decode them on
+    every call.
   }];
   let dependentDialects = ["qopt::QoptDialect", "mlir::arith::ArithDialect"];
 }
