@@ -15,7 +15,12 @@ kernels against cuBLAS FP16 / INT8 in the same run.
   3. the cost table of those measurements (the planner's input:
      qcc --gpu-cost-table), the planner's choice per layer and M (read from
      qcc's qopt.gpu_plan with that table) and its measured time, and the
-     headline ratios.
+     headline ratios;
+  4. an A/B of imma/hmma's 16-row tile at the small Ms (--ab-configs, M <=
+     4): its warps splitting K (16 x 16 blocks, the default there) against
+     its warps along N (16 x 64 blocks, split K over blocks and a reduction
+     kernel; qcc --gpu-warps-split-k-max-m=0), reported beside the tables
+     and left out of the cost table.
 
 The libraries are built with qcc --gpu-bench-weights (pseudo-random GPU
 weights, ~150 KB each), so that they can be built here and carried to a GPU
@@ -53,6 +58,9 @@ NVCC = os.environ.get("NVCC") or shutil.which("nvcc") or \
 CONFIGS = {"W2A8": (2, 8), "W3A8": (3, 8), "W4A8": (4, 8), "W6A6": (6, 6),
            "W8A8": (8, 8), "W4A16": (4, 16)}
 FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
+# The A/B libraries: the 16-row tile's warps along N at every M.
+AB_VARIANT = "warps along N"
+AB_MAX_M = 4
 
 # Times one model.so in a child process at every M: per M, two warm-up
 # runs, then R runs whose kernel profile (qopt_model_profile) is read and
@@ -137,8 +145,8 @@ def quant_flags(config):
 
 
 def qopt_ms(so, ms, k, runs, dtype="float32"):
-    """{M: (ms per call, clock)}: the medians of the layer's kernels, summed
-    (inputs x [M, k] of `dtype`)."""
+    """{M: (ms per call, clock, {kernel: median ms})}: the medians of the
+    layer's kernels, summed, and each (inputs x [M, k] of `dtype`)."""
     env = dict(os.environ, QOPT_DEVICE="cuda", QOPT_CUDA_PROFILE="1")
     proc = subprocess.run([sys.executable, "-c", CHILD, so, str(k), str(runs),
                            ",".join(str(m) for m in ms), dtype],
@@ -155,7 +163,8 @@ def qopt_ms(so, ms, k, runs, dtype="float32"):
             raise RuntimeError("bad kernel profile from %s at M=%s: %r"
                                % (so, m, text))
         times[int(m)] = (sum(float(med) for _, _, med, _ in found),
-                         found[0][3])
+                         found[0][3],
+                         {name: float(med) for name, _, med, _ in found})
     return times
 
 
@@ -192,6 +201,20 @@ def build(args, where):
                 ] + quant_flags(config)
                 libs.append({"config": config, "family": family, "k": k,
                              "n": n, "so": so, "dtype": act_dtype(config)})
+    # The A/B after every planned library, so a run cut short loses it
+    # first.
+    ab_ms = [int(v) for v in args.m.split(",") if int(v) <= AB_MAX_M]
+    for k, n in shapes if ab_ms else []:
+        for config in [c for c in args.ab_configs.split(",") if c]:
+            family = "hmma" if CONFIGS[config][1] > 8 else "imma"
+            so = "%s_%s_%dx%d_warps_n.so" % (config, family, k, n)
+            jobs[os.path.join(where, so)] = [
+                model_path(where, config, k, n), "--gpu-arch=" + args.gpu_arch,
+                "--gpu-kernel=" + family, "--gpu-bench-weights",
+                "--gpu-warps-split-k-max-m=0"] + quant_flags(config)
+            libs.append({"config": config, "family": family, "k": k, "n": n,
+                         "so": so, "dtype": act_dtype(config),
+                         "variant": AB_VARIANT, "m_list": ab_ms})
     errors = compile_all(args.qcc, jobs)
     for lib in libs:
         lib["error"] = errors[os.path.join(where, lib["so"])]
@@ -245,10 +268,12 @@ def run(where, runs, peers=True, results_path=""):
         if lib["error"]:
             continue
         save(results, results_path)
-        times = qopt_ms(os.path.join(where, lib["so"]), manifest["m"],
-                        lib["k"], runs, lib.get("dtype", "float32"))
-        for m, (ms, clock) in sorted(times.items()):
-            results["times"].append(dict(lib, m=m, ms=ms, clock=clock))
+        times = qopt_ms(os.path.join(where, lib["so"]),
+                        lib.get("m_list", manifest["m"]), lib["k"], runs,
+                        lib.get("dtype", "float32"))
+        for m, (ms, clock, kernels) in sorted(times.items()):
+            results["times"].append(dict(lib, m=m, ms=ms, clock=clock,
+                                         kernels=kernels))
             print("%s M=%d: %.4f ms (%s clock)" % (lib["so"], m, ms, clock),
                   flush=True)
     return results
@@ -288,6 +313,9 @@ def plans(qcc, where, results, table_path, gpu_arch):
 
 
 def report(args, results, where):
+    variants = [t for t in results["times"] if t.get("variant")]
+    results = dict(results, times=[t for t in results["times"]
+                                   if not t.get("variant")])
     entries = [{"kernel": t["family"], "w": CONFIGS[t["config"]][0],
                 "a": CONFIGS[t["config"]][1], "n": t["n"], "k": t["k"],
                 "m": t["m"], "us": round(t["ms"] * 1000, 3)}
@@ -371,6 +399,35 @@ def report(args, results, where):
                    "time. Cost table: `%s` (%d entries).\n"
                    % (table_path, len(entries)))
     lines.append("\n".join(summary))
+    # Where the time goes at the decode Ms: each kernel's median.
+    small = [t for t in results["times"] + variants
+             if t["m"] <= AB_MAX_M and t.get("kernels")]
+    if small:
+        split = ["### Kernel times at M <= %d (ms, median per kernel)\n"
+                 % AB_MAX_M, "| config | kernel | K x N | M | kernels |",
+                 "|---|---|---|---|---|"]
+        for t in small:
+            split.append("| %s | %s%s | %dx%d | %d | %s |" % (
+                t["config"], t["family"],
+                " (%s)" % t["variant"] if t.get("variant") else "",
+                t["k"], t["n"], t["m"], ", ".join(
+                    "%s %.4f" % (re.sub(r"^qmatmul\d+_", "", name), ms)
+                    for name, ms in sorted(t["kernels"].items()))))
+        lines.append("\n".join(split) + "\n")
+    if variants:
+        ab = ["### The 16-row tile at small M: warps splitting K (default) vs "
+              "warps along N\n", "Kernel time (ms) of the forced family; "
+              "ratio > 1: splitting K is faster.\n",
+              "| config | K x N | M | warps split K | warps along N | ratio |",
+              "|---|---|---|---|---|---|"]
+        for v in variants:
+            base = times.get((v["config"], v["family"], v["k"], v["n"],
+                              v["m"]))
+            ab.append("| %s %s | %dx%d | %d | %s | %.4f | %s |" % (
+                v["config"], v["family"], v["k"], v["n"], v["m"],
+                "%.4f" % base if base else "-", v["ms"],
+                "%.2f" % (v["ms"] / base) if base else "-"))
+        lines.append("\n".join(ab) + "\n")
     text = "\n".join(lines)
     print(text)
     if args.markdown:
@@ -400,6 +457,8 @@ def main():
                         help="KxN of the linear layers")
     parser.add_argument("--m", default="1,4,8,16,64,256,1024")
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--ab-configs", default="W4A8,W4A16",
+                        help="configs of the small-M tile A/B ('' for none)")
     parser.add_argument("--gpu-arch", default="sm_90")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-peers", action="store_true",

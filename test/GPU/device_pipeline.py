@@ -7,10 +7,11 @@ cuBLAS peers, which need a GPU) from the bundle alone, then the report.
 
 Checks: the prebuilt GPU-vs-CPU cases and exact sums (test/GPU/
 exact_accumulators.py --prebuilt) pass on the emulator; every library of
-the bench manifest is timed at every M; the cost table holds those times;
-and the planner, reading that table through qcc, picks at each M the
-candidate kernel measured fastest there (the independent argmin of the
-measurements).
+the bench manifest is timed at every M (the small-M tile A/B libraries at
+their Ms); the cost table holds those times, less the A/B's, which the
+report tabulates apart; and the planner, reading that table through qcc,
+picks at each M the candidate kernel measured fastest there (the
+independent argmin of the measurements).
 
 usage: device_pipeline.py --qcc PATH --emu LIBQOPT_CUDA_EMU --work DIR
 """
@@ -78,11 +79,32 @@ def main():
     results = json.load(open(results_path))
     manifest = json.load(open(os.path.join(bundle, "bench", "manifest.json")))
     timed = {(t["so"], t["m"]) for t in results["times"]}
-    want = {(lib["so"], m) for lib in manifest["libs"] for m in manifest["m"]}
-    ok = timed == want and all(t["ms"] > 0 for t in results["times"])
-    print("%s every library timed at every M (%d of %d)"
-          % ("ok  " if ok else "FAIL", len(timed & want), len(want)))
+    want = {(lib["so"], m) for lib in manifest["libs"]
+            for m in lib.get("m_list", manifest["m"])}
+    ab = [t for t in results["times"] if t.get("variant")]
+    planned = [t for t in results["times"] if not t.get("variant")]
+    ok = timed == want and all(t["ms"] > 0 for t in results["times"]) and \
+        {(t["config"], t["m"]) for t in ab} == {("W4A8", 1), ("W4A16", 1)}
+    print("%s every library timed at every M (%d of %d; %d A/B)"
+          % ("ok  " if ok else "FAIL", len(timed & want), len(want), len(ab)))
     failures += [] if ok else ["timing"]
+    # Per kernel: the medians add up to the layer's time; the decode tile
+    # (M = 1) of imma and hmma is the warps-split-K kernel, the A/B's not.
+    def kernels_of(config, family, m, ab_lib):
+        return next(sorted(t["kernels"]) for t in results["times"]
+                    if (t["config"], t["family"], t["m"]) ==
+                    (config, family, m) and bool(t.get("variant")) == ab_lib)
+    ok = all(abs(sum(t["kernels"].values()) - t["ms"]) < 1e-9
+             for t in results["times"]) and \
+        any("imma_m16_wk4" in n for n in kernels_of("W4A8", "imma", 1, False)) \
+        and any("hmma_m16_wk4" in n
+                for n in kernels_of("W4A16", "hmma", 1, False)) \
+        and not any("_wk" in n for n in kernels_of("W4A8", "imma", 1, True))
+    print("%s per-kernel times: W4A8 imma M=1 %s, A/B %s" % (
+        "ok  " if ok else "FAIL", kernels_of("W4A8", "imma", 1, False),
+        kernels_of("W4A8", "imma", 1, True)))
+    failures += [] if ok else ["kernels"]
+    results = dict(results, times=planned)
 
     # Here again: the report, its cost table and the planner's choices.
     table = os.path.join(args.work, "cost_table.json")
@@ -96,6 +118,20 @@ def main():
     print("%s cost table: %d entries" % ("ok  " if ok else "FAIL",
                                          len(entries)))
     failures += [] if ok else ["table"]
+    md = os.path.join(args.work, "gpu.md")
+    rows = [line for line in (open(md).read().splitlines()
+                              if os.path.exists(md) else [])
+            if line.startswith(("| W4A8 imma | 512x192 | 1 |",
+                                "| W4A16 hmma | 512x192 | 1 |"))]
+    ok = len(rows) == 2
+    print("%s the report's small-M tile A/B: %s" % ("ok  " if ok else "FAIL",
+                                                    rows))
+    failures += [] if ok else ["A/B report"]
+    text = open(md).read() if os.path.exists(md) else ""
+    ok = "### Kernel times at M <= 4" in text and \
+        "| W2A8 | bmma | 512x192 | 1 | " in text
+    print("%s the report's per-kernel table" % ("ok  " if ok else "FAIL"))
+    failures += [] if ok else ["kernel table"]
     def check_plan(results, what):
         """The planner's kernel at each M is the one measured fastest."""
         plan = gpu_bench.plans(args.qcc, os.path.join(bundle, "bench"),

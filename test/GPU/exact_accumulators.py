@@ -43,7 +43,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 from gpu_vs_cpu import run  # noqa: E402
 SKIP = 77
 K, N = 512, 200
-M_LIST = (1, 7, 64, 130)
+M_LIST = (1, 3, 7, 64, 130)
 
 # (name, kernel, weight storage, act storage (None: weight-only float),
 #  weight zero points ("channel", "group" or None), act zero point, group

@@ -5,8 +5,9 @@ the same inputs. Without a usable GPU it prints why and exits 77, which
 ctest reports as skipped (ctest -L gpu).
 
 Cases: a linear layer (K = 512, N = 192) quantized W2A8, W3A8, W4A8, W8A8
-(dynamic per-token activations: the fused quantize + pack kernel) and W4A4
-asymmetric with weight groups of 256, at M = 1, 7, 64 and 300 (the MMA
+(dynamic per-token activations: the fused quantize + pack kernel, or at
+M <= 4 imma's decode kernel quantizing its own rows), W4A8 with asymmetric
+activations (zero points) and W4A4 asymmetric with weight groups of 256, at M = 1, 7, 64 and 300 (the MMA
 shapes, partial and full tiles); the generated MLP at W4A8. Outputs must
 agree within 1e-5 of max |CPU output| (both compute the same integer
 products; the float epilogues may round differently), and each case
@@ -129,6 +130,8 @@ def build(args):
                  ("linear W3A8", linear, ["--wbits=3", "--abits=8"]),
                  ("linear W4A8", linear, ["--wbits=4", "--abits=8"]),
                  ("linear W8A8", linear, ["--wbits=8", "--abits=8"]),
+                 ("linear W4A8 asym act", linear,
+                  ["--wbits=4", "--abits=8", "--act-scheme=asym"]),
                  ("linear W4A4 asym g256", linear,
                   ["--wbits=4", "--abits=4", "--scheme=asym",
                    "--act-scheme=asym", "--group-size=256"]),

@@ -183,6 +183,13 @@ static cl::opt<std::string>
                  cl::desc("with --gpu-arch: measured kernel times (JSON from "
                           "bench/gpu_bench.py --cost-table) for the planner"),
                  cl::value_desc("file"), cl::cat(qccCategory));
+static cl::opt<int> gpuWarpsSplitKMaxM(
+    "gpu-warps-split-k-max-m",
+    cl::desc("with --gpu-arch: up to this M (0 to 16), imma and hmma run "
+             "their 16-row tile with its warps splitting K over 16 x 16 "
+             "blocks (no split of K over blocks for large N); above it, "
+             "warps side by side over 16 x 64 blocks. 0: never"),
+    cl::value_desc("M"), cl::init(4), cl::cat(qccCategory));
 static cl::opt<bool> gpuBenchWeights(
     "gpu-bench-weights",
     cl::desc("with --gpu-arch -o model.so: a kernel-speed benchmark library: "
@@ -1117,6 +1124,7 @@ static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   options.hmmaType = gpuHmmaType;
   options.costTable = plannerCostTable;
   options.randomWeights = gpuBenchWeights;
+  options.warpsSplitKMaxM = gpuWarpsSplitKMaxM;
   return options;
 }
 
@@ -1204,11 +1212,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences() ||
-       gpuHmmaType.getNumOccurrences() || gpuBenchWeights) &&
+       gpuHmmaType.getNumOccurrences() || gpuBenchWeights ||
+       gpuWarpsSplitKMaxM.getNumOccurrences()) &&
       !gpuTargets) {
     llvm::errs() << "qcc: error: --gpu-kernel, --gpu-hmma-type, "
-                    "--gpu-cost-table and --gpu-bench-weights need "
-                    "--gpu-arch\n";
+                    "--gpu-cost-table, --gpu-warps-split-k-max-m and "
+                    "--gpu-bench-weights need --gpu-arch\n";
+    return 1;
+  }
+  if (gpuWarpsSplitKMaxM < 0 || gpuWarpsSplitKMaxM > 16) {
+    llvm::errs() << "qcc: error: --gpu-warps-split-k-max-m: "
+                 << gpuWarpsSplitKMaxM << " is not between 0 and 16\n";
     return 1;
   }
   if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary &&

@@ -97,6 +97,13 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "blockIdx.z (whole groups "
            "or k-tiles, at most 16 parts) until about this many blocks run, "
            "then sum the parts in a reduction kernel (0: never split)">,
+    Option<"warpsSplitKMaxM", "warps-split-k-max-m", "int64_t",
+           /*default=*/"4",
+           "imma/hmma: up to this M (a range of its own for a dynamic M), "
+           "the 16-row tile's warps split each k-tile's MMA k-steps over "
+           "16 x 16 blocks (16 x 32 with two k-steps) and add their sums in "
+           "shared memory, instead of lying side by side along N over "
+           "16 x 64 blocks (0: never; at most 16)">,
     Option<"randomWeights", "random-weights", "bool", /*default=*/"false",
            "Kernel-speed benchmarks only: constant weights are not packed "
            "into the library; each kernel reads a pseudo-random device "

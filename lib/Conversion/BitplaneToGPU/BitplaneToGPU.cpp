@@ -31,6 +31,7 @@
 #include "qopt/Dialect/Qopt/IR/ConstantValues.h"
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
 
+#include "ActivationQuant.h"
 #include "DequantMmaKernels.h"
 #include "KernelBuilder.h"
 
@@ -598,17 +599,8 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
 
 /// How the activations of a qmatmul are quantized when the pack kernel does
 /// it (the qmatmul's activation is a qopt.quantize of a float [M, K]).
-struct FusedQuant {
+struct FusedQuant : ActQuantSpec {
   QuantizeOp op;
-  /// The scale and zero point are computed in the kernel from the row
-  /// (the linalg generics qopt-quantize-activations writes for dynamic
-  /// per-token scales); otherwise they are read from the quantize's
-  /// operands (per tensor or per row).
-  bool computeParams = false;
-  bool symmetric = true;
-  bool perRow = false; // given params: one per row (else one per tensor)
-  float steps = 0;     // computed params: the range's divisor
-  double qmin = 0, qmax = 0;
 };
 
 static std::optional<float> f32ConstOf(Value v) {
@@ -800,31 +792,11 @@ static gpu::GPUFuncOp buildQuantPackKernel(
   Value warp = k.divu(tid, k.idx(32)), lane = k.remu(tid, k.idx(32));
   Value lane0 =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, k.idx(0));
-  auto cst = [&](OpBuilder &nb, Location l, double v) -> Value {
-    return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
-  };
-  // |x| and round-half-to-even as LLVM intrinsics (abs.f32, cvt.rni.f32.f32
-  // in PTX): convert-gpu-to-nvvm would turn math.absf / math.roundeven into
-  // libdevice calls (__nv_fabsf, __nv_rintf), unresolved in the PTX unless
-  // libdevice is found at compile time.
-  auto intrinsic = [&](OpBuilder &nb, Location l, StringRef name,
-                       Value v) -> Value {
-    return LLVM::CallIntrinsicOp::create(nb, l, f32, nb.getStringAttr(name),
-                                         ValueRange{v})
-        .getResult(0);
-  };
   auto loadX = [&](OpBuilder &nb, Location l, Value col) -> Value {
     Value v = memref::LoadOp::create(nb, l, x, ValueRange{row, col});
     return v.getType().isF32()
                ? v
                : arith::ExtFOp::create(nb, l, f32, v).getResult();
-  };
-  // The combination of a reduction: max |x| (symmetric) or (min, max).
-  auto combine = [&](OpBuilder &nb, Location l, unsigned which, Value a,
-                     Value v) -> Value {
-    if (which == 0 && !f.symmetric)
-      return arith::MinimumFOp::create(nb, l, a, v);
-    return arith::MaximumFOp::create(nb, l, a, v);
   };
   auto ifThen = [&](Value cond, function_ref<void()> body) {
     auto op = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
@@ -835,57 +807,10 @@ static gpu::GPUFuncOp buildQuantPackKernel(
 
   Value scale, zpF;
   if (f.computeParams) {
-    unsigned nRed = f.symmetric ? 1 : 2;
-    SmallVector<Value> init(nRed, k.f32(0.0));
-    auto loop = scf::ForOp::create(
-        b, loc, tid, k.idx(kReal), k.idx(threads), init,
-        [&](OpBuilder &nb, Location l, Value col, ValueRange acc) {
-          Value v = loadX(nb, l, col);
-          SmallVector<Value> next;
-          if (f.symmetric)
-            next.push_back(combine(nb, l, 1, acc[0],
-                                   intrinsic(nb, l, "llvm.fabs.f32", v)));
-          else
-            next = {combine(nb, l, 0, acc[0], v), combine(nb, l, 1, acc[1], v)};
-          scf::YieldOp::create(nb, l, next);
-        });
-    SmallVector<Value> r(loop.getResults());
-    for (unsigned w = 0; w < nRed; ++w) {
-      unsigned which = f.symmetric ? 1 : w;
-      for (int64_t off = 16; off >= 1; off /= 2) {
-        Value other =
-            gpu::ShuffleOp::create(b, loc, r[w], off, 32, gpu::ShuffleMode::XOR)
-                .getShuffleResult();
-        r[w] = combine(b, loc, which, r[w], other);
-      }
-    }
-    ifThen(lane0, [&] {
-      for (unsigned w = 0; w < nRed; ++w)
-        memref::StoreOp::create(b, loc, r[w], red, ValueRange{k.idx(w), warp});
-    });
-    gpu::BarrierOp::create(b, loc);
-    for (unsigned w = 0; w < nRed; ++w) {
-      unsigned which = f.symmetric ? 1 : w;
-      r[w] = k.load(red, {k.idx(w), k.idx(0)});
-      for (int64_t i = 1; i < warps; ++i)
-        r[w] = combine(b, loc, which, r[w], k.load(red, {k.idx(w), k.idx(i)}));
-    }
-    // The parameters, as qopt-quantize-activations computes them.
-    Value width =
-        f.symmetric ? r[0] : arith::SubFOp::create(b, loc, r[1], r[0]);
-    Value s = arith::DivFOp::create(b, loc, width, k.f32(f.steps));
-    Value positive =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, s, k.f32(0));
-    scale = arith::SelectOp::create(b, loc, positive, s, k.f32(1.0));
-    if (!f.symmetric) {
-      Value z = intrinsic(
-          b, loc, "llvm.roundeven.f32",
-          arith::SubFOp::create(b, loc, k.f32(f.qmin),
-                                arith::DivFOp::create(b, loc, r[0], scale)));
-      z = arith::MaximumFOp::create(b, loc, z, k.f32(f.qmin));
-      z = arith::MinimumFOp::create(b, loc, z, k.f32(f.qmax));
-      zpF = arith::SelectOp::create(b, loc, positive, z, k.f32(0));
-    }
+    RowQuantParams params = computeRowQuantParams(b, loc, f, loadX, tid, warp,
+                                                  lane0, threads, kReal, red);
+    scale = params.scale;
+    zpF = params.zp;
     Value tid0 =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, k.idx(0));
     ifThen(tid0, [&] {
@@ -927,15 +852,7 @@ static gpu::GPUFuncOp buildQuantPackKernel(
               Value col = n.add(n.mulc(w, 32), lane);
               Value valid = n.ult(col, n.idx(kReal));
               Value v = loadX(nb, l, n.minu(col, n.idx(kReal - 1)));
-              Value r = intrinsic(nb, l, "llvm.roundeven.f32",
-                                  arith::DivFOp::create(nb, l, v, scale));
-              r = arith::AddFOp::create(nb, l, r, zpF);
-              r = arith::MaximumFOp::create(nb, l, r, cst(nb, l, f.qmin));
-              r = arith::MinimumFOp::create(nb, l, r, cst(nb, l, f.qmax));
-              Value isNan =
-                  arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, v, v);
-              r = arith::SelectOp::create(nb, l, isNan, zpF, r);
-              Value qv = arith::FPToSIOp::create(nb, l, i32, r);
+              Value qv = quantizeValue(nb, l, f, v, scale, zpF);
               qv = arith::SelectOp::create(nb, l, valid, qv, n.i32(0));
               if (bytesOut) {
                 // imma's operand: one byte per element, K zero-padded.
@@ -1154,12 +1071,31 @@ static std::optional<std::string> unsupportedOnGpu(QMatmulOp op) {
 //===----------------------------------------------------------------------===//
 
 /// One range of M of a plan: M <= mMax (after the previous range) runs
-/// `family`; imma and hmma use their 16-row tile when `smallTile`.
+/// `family`; imma and hmma use their 16-row tile when `smallTile`, with its
+/// warps splitting K (16 x 16 or 16 x 32 blocks) when also `warpsSplitK`.
 struct PlanRange {
   int64_t mMax;
   Family family;
   bool smallTile;
+  bool warpsSplitK = false;
 };
+
+/// imma/hmma's K per pipeline stage: 128 (s8) or 64 (16-bit) values, or a
+/// weight group when it is smaller.
+static int64_t dequantMmaKTile(bool s8, int64_t groupSize) {
+  int64_t tileK = s8 ? 128 : 64;
+  return groupSize ? std::gcd(groupSize, tileK) : tileK;
+}
+
+/// The warps in K of imma/hmma's 16-row tile for M <= warps-split-k-max-m:
+/// up to 4, as many as a k-tile has MMA k-steps (1: the tile's warps lie
+/// along N). The four warps stay side by side along N above that M, where
+/// a block reading M activation rows for only 16 columns would move more
+/// activation than weight bytes.
+static int64_t dequantMmaWarpsK(bool s8, int64_t groupSize) {
+  int64_t steps = dequantMmaKTile(s8, groupSize) / (s8 ? 32 : 16);
+  return std::min<int64_t>(4, steps);
+}
 
 /// Measured kernel times (bench/gpu_bench.py --cost-table): per kernel
 /// family, bit widths, layer shape and M, microseconds per call.
@@ -1266,10 +1202,13 @@ static std::map<int64_t, double> measuredTimes(const CostTable &table,
 /// candidate was. Without one (or with nothing measured): imma when P * Q
 /// > 8, else bmma (a binary MMA does 8x the K of an s8 MMA per instruction
 /// at Ampere's rates, so P * Q binary products win only below 8; Hopper's
-/// b1 rate is not published), and hmma for weight-only layers. imma/hmma
-/// use the 16-row tile for M <= 16.
+/// b1 rate is not published), and hmma for weight-only layers. The tile
+/// follows M within a kernel's range: imma/hmma use the 16-row tile for M
+/// <= 16, its warps splitting K for M <= warpsSplitKMaxM; bmma its
+/// 8-row tile for M <= 8.
 static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
-                                      const CostTable *table, bool bmmaTiles) {
+                                      const CostTable *table, bool bmmaTiles,
+                                      int64_t warpsSplitKMaxM) {
   constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
   int64_t p = op.getWeightStorageType().getWidth();
   IntType aq = op.getActStorageType();
@@ -1282,14 +1221,41 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
   auto smallUpTo = [&](Family f) -> int64_t {
     return f != Family::Bmma ? 16 : bmmaTiles ? 8 : 0;
   };
-  auto ranges = [&](Family f) -> SmallVector<PlanRange> {
-    int64_t upTo = smallUpTo(f);
-    if (!ShapedType::isDynamic(mStatic))
-      return {{kAny, f, mStatic <= upTo}};
-    if (!upTo)
-      return {{kAny, f, false}};
-    return {{upTo, f, true}, {kAny, f, false}};
+  QuantSchemeAttr wScheme = op.getWeightScheme();
+  int64_t groupSize = wScheme.isPerGroup() ? wScheme.getGroupSize() : 0;
+  auto warpsSplitKUpTo = [&](Family f) -> int64_t {
+    return f != Family::Bmma &&
+                   dequantMmaWarpsK(f == Family::Imma, groupSize) > 1
+               ? warpsSplitKMaxM
+               : 0;
   };
+  // The tile for M <= m, in a range ending at mMax.
+  auto rangeAt = [&](Family f, int64_t m, int64_t mMax) -> PlanRange {
+    return {mMax, f, m <= smallUpTo(f), m <= warpsSplitKUpTo(f)};
+  };
+  // Ranges of M by kernel family ([mMax, family], ascending, the last one
+  // open) -> the plan: each family's range split where its tile changes,
+  // or for a static M the one range that covers it.
+  auto withTiles = [&](ArrayRef<std::pair<int64_t, Family>> families)
+      -> SmallVector<PlanRange> {
+    if (!ShapedType::isDynamic(mStatic))
+      for (auto [mMax, f] : families)
+        if (mStatic <= mMax)
+          return {rangeAt(f, mStatic, kAny)};
+    SmallVector<PlanRange> plan;
+    int64_t lo = 0;
+    for (auto [mMax, f] : families) {
+      for (int64_t bound : {warpsSplitKUpTo(f), smallUpTo(f)})
+        if (bound > lo && bound < mMax) {
+          plan.push_back(rangeAt(f, bound, bound));
+          lo = bound;
+        }
+      plan.push_back(rangeAt(f, mMax, mMax));
+      lo = mMax;
+    }
+    return plan;
+  };
+  auto ranges = [&](Family f) { return withTiles({{kAny, f}}); };
   if (table) {
     std::map<Family, std::map<int64_t, double>> times;
     std::set<int64_t> ms;
@@ -1314,7 +1280,7 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
         double x = double(m - lo->first) / double(hi->first - lo->first);
         return lo->second + x * (hi->second - lo->second);
       };
-      SmallVector<PlanRange> plan;
+      SmallVector<std::pair<int64_t, Family>> families;
       std::vector<int64_t> mList(ms.begin(), ms.end());
       for (size_t i = 0; i < mList.size(); ++i) {
         int64_t m = mList[i];
@@ -1326,19 +1292,12 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
             bestUs = us;
           }
         int64_t mMax = i + 1 == mList.size() ? kAny : m;
-        bool small = m <= smallUpTo(best);
-        if (!plan.empty() && plan.back().family == best &&
-            plan.back().smallTile == small)
-          plan.back().mMax = mMax;
+        if (!families.empty() && families.back().second == best)
+          families.back().first = mMax;
         else
-          plan.push_back({mMax, best, small});
+          families.push_back({mMax, best});
       }
-      // A static M needs the one range that covers it.
-      if (!ShapedType::isDynamic(mStatic))
-        for (const PlanRange &r : plan)
-          if (mStatic <= r.mMax)
-            return {{kAny, r.family, mStatic <= smallUpTo(r.family)}};
-      return plan;
+      return withTiles(families);
     }
   }
   if (llvm::is_contained(candidates, Family::Hmma))
@@ -1368,6 +1327,12 @@ struct BitplaneToGPUPass
     if (hmmaType != "auto" && hmmaType != "f16" && hmmaType != "bf16") {
       module.emitError("qopt-bitplane-to-gpu: unknown hmma-type '")
           << hmmaType << "' (f16, bf16 or auto)";
+      return signalPassFailure();
+    }
+    if (warpsSplitKMaxM < 0 || warpsSplitKMaxM > 16) {
+      module.emitError("qopt-bitplane-to-gpu: warps-split-k-max-m is ")
+          << static_cast<int64_t>(warpsSplitKMaxM)
+          << ", not between 0 and 16 (the 16-row tile)";
       return signalPassFailure();
     }
     std::optional<CostTable> table;
@@ -1404,8 +1369,9 @@ struct BitplaneToGPUPass
         }
         return;
       }
-      matmuls.push_back({op, planFor(op, candidates, table ? &*table : nullptr,
-                                     /*bmmaTiles=*/mmaShape == "auto")});
+      matmuls.push_back(
+          {op, planFor(op, candidates, table ? &*table : nullptr,
+                       /*bmmaTiles=*/mmaShape == "auto", warpsSplitKMaxM)});
     });
     if (failedAny)
       return signalPassFailure();
@@ -1531,7 +1497,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
             : "M <= " + std::to_string(plan[i].mMax);
     text += ": " + familyName(plan[i].family).str();
     if (plan[i].family != Family::Bmma)
-      text += plan[i].smallTile ? " 16-row tile" : " 64-row tile";
+      text += !plan[i].smallTile    ? " 64-row tile"
+              : plan[i].warpsSplitK ? " 16-row tile, warps split K"
+                                    : " 16-row tile";
     else if (plan[i].smallTile)
       text += " 8-row tile";
     planText.push_back(b.getStringAttr(text));
@@ -2031,8 +1999,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   };
 
   //===--- imma / hmma: weights unpacked for s8 / f16 MMA ----------------===//
-  auto emitDequantMma = [&](DeviceRun &run, Family family,
-                            bool smallTile) -> FailureOr<Value> {
+  auto emitDequantMma = [&](DeviceRun &run, Family family, bool smallTile,
+                            bool warpsSplitK) -> FailureOr<Value> {
     DequantMmaConfig c;
     c.kind = family == Family::Imma ? MmaKind::S8 : hmmaKind(op);
     bool s8 = c.kind == MmaKind::S8;
@@ -2043,23 +2011,42 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.wMin = s8 ? 0 : wScheme.getQuantMin(wq);
     c.n = n;
     c.k = kk;
-    int64_t tileK = s8 ? 128 : 64;
-    c.kt = groupSize ? std::gcd(groupSize, tileK) : tileK;
+    c.kt = dequantMmaKTile(s8, groupSize);
     c.kp = (kk + c.kt - 1) / c.kt * c.kt;
     c.groupSize = groupSize;
     c.groups = groups;
     if (smallTile) {
-      // Decode shapes: one 16-row strip, four warps side by side along N.
+      // Decode shapes: one 16-row strip of four warps of 16 x 16, side by
+      // side along N, or (warpsSplitK) sharing their columns and splitting
+      // each k-tile's MMA k-steps: 16 x 16 blocks, N / 16 of them, so
+      // LLaMA's shapes need no split of K over blocks (no partial sums, no
+      // reduction kernel).
+      c.warpsK = warpsSplitK ? dequantMmaWarpsK(s8, groupSize) : 1;
       c.bm = 16;
-      c.bn = 64;
       c.warpsM = 1;
-      c.warpsN = 4;
+      c.warpsN = 4 / c.warpsK;
+      c.bn = 16 * c.warpsN;
     }
-    c.stages = std::max<int64_t>(
-        1, std::min<int64_t>(maxStages, 48 * 1024 / c.stageBytes()));
+    // imma's decode tile quantizes its activation rows itself when they
+    // come from a dynamic per-token qopt.quantize (no quantize kernel):
+    // not with weight zero points (their activation row sums), and only
+    // with 16-byte aligned float rows (cp.async).
+    Type xElem = fq ? cast<RankedTensorType>(fq->op.getInput().getType())
+                          .getElementType()
+                    : Type();
+    bool fuseQuant = s8 && c.warpsK > 1 && fq && fq->computeParams &&
+                     zwKind == ParamKind::None &&
+                     kk * xElem.getIntOrFloatBitWidth() % 128 == 0;
+    if (fuseQuant) {
+      c.fusedQuant = static_cast<const ActQuantSpec &>(*fq);
+      c.xType = xElem;
+    }
     c.sa = s8 ? saKind : ParamKind::None;
     c.za = s8 ? zaKind : ParamKind::None;
     c.sw = swKind, c.zw = zwKind;
+    c.stages = std::max<int64_t>(
+        1, std::min<int64_t>(maxStages, (48 * 1024 - c.extraSharedBytes()) /
+                                            c.stageBytes()));
     c.bias = static_cast<bool>(op.getBias());
     c.outType = resultType.getElementType();
     bool zwSums = s8 && c.zw != ParamKind::None;
@@ -2080,14 +2067,18 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     // The kernel's parameters in argument order (hmma has no activation
     // scale or zero point; with split-K the bias goes to the reduction).
     auto dequantParams = [&]() -> SmallVector<Value> {
-      return {s8 ? Value(op.getActScale()) : Value(),
-              s8 ? Value(op.getActZeroPoint()) : Value(), op.getWeightScale(),
-              op.getWeightZeroPoint(), split ? Value() : op.getBias()};
+      return {s8 && !fuseQuant ? Value(op.getActScale()) : Value(),
+              s8 && !fuseQuant ? Value(op.getActZeroPoint()) : Value(),
+              op.getWeightScale(), op.getWeightZeroPoint(),
+              split ? Value() : op.getBias()};
     };
 
     StringRef kindName = familyName(family);
-    std::string mmaName =
-        prefix + "_" + kindName.str() + (smallTile ? "_m16" : "");
+    std::string mmaName = prefix + "_" + kindName.str() +
+                          (!smallTile     ? ""
+                           : c.warpsK > 1 ? "_m16_wk" + std::to_string(c.warpsK)
+                                          : "_m16") +
+                          (fuseQuant ? "_quant" : "");
     std::string actName = prefix + (s8 ? "_quant_bytes_act"
                                     : c.kind == MmaKind::BF16 ? "_to_bf16_act"
                                                               : "_to_f16_act");
@@ -2102,7 +2093,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
     auto wPlanesType = MemRefType::get({c.p, n, c.kp / 32}, i32);
     auto wSumsType = MemRefType::get({n, c.groups}, i32);
-    if (!kernel(actName)) {
+    if (!fuseQuant && !kernel(actName)) {
       if (!s8 && !actAsIs) {
         buildToHalfKernel(kb, loc, gpuModule, actName, memrefOf(actType),
                           actElemType, kk, c.kp);
@@ -2119,7 +2110,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                           c.groups);
     }
     if (!kernel(mmaName)) {
-      SmallVector<Type> argTypes = {actWordsType, wPlanesType};
+      SmallVector<Type> argTypes = {
+          fuseQuant
+              ? memrefOf(cast<RankedTensorType>(fq->op.getInput().getType()))
+              : actWordsType,
+          wPlanesType};
       if (zwSums)
         argTypes.push_back(actSumsType);
       if (zaSums)
@@ -2151,19 +2146,28 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                               b.getDenseI64ArrayAttr({c.bm, c.bn})),
                b.getNamedAttr("k_tile", b.getI64IntegerAttr(c.kt)),
                b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+               b.getNamedAttr("warps_k", b.getI64IntegerAttr(c.warpsK)),
                b.getNamedAttr("split_k", b.getI64IntegerAttr(c.splitK)),
                b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
     }
 
-    // Activations: bytes (imma) or f16/bf16 (hmma), K zero-padded to kp.
-    auto view = deviceRows(run, c.actBytesPerRow());
-    Value actElems = view(mmaElem);
-    Value actWords = view(i32);
-    Value rowSumA;
+    // Activations: bytes (imma) or f16/bf16 (hmma), K zero-padded to kp;
+    // or the float input of a fused quantize as it is.
+    Value rowSumA, actWords;
     llvm::DenseMap<Value, Value> computed;
     if (zwSums)
       rowSumA = deviceAlloc(run, actSumsType);
-    if (actAsIs) {
+    Value actElems;
+    if (fuseQuant) {
+      actWords = toDevice(run, fq->op.getInput());
+    } else {
+      auto view = deviceRows(run, c.actBytesPerRow());
+      actElems = view(mmaElem);
+      actWords = view(i32);
+    }
+    if (fuseQuant) {
+      // Quantized by the MMA kernel.
+    } else if (actAsIs) {
       Value host = bufferization::ToBufferOp::create(
           b, loc, actElemType, op.getAct(), /*read_only=*/true);
       gpu::MemcpyOp::create(b, loc, Type(), ValueRange{}, actElems, host);
@@ -2228,9 +2232,10 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   // to a host buffer, every buffer of the range freed.
   auto emitRange = [&](const PlanRange &r) -> FailureOr<Value> {
     DeviceRun run;
-    FailureOr<Value> outDev = r.family == Family::Bmma
-                                  ? emitBmma(run, r.smallTile)
-                                  : emitDequantMma(run, r.family, r.smallTile);
+    FailureOr<Value> outDev =
+        r.family == Family::Bmma
+            ? emitBmma(run, r.smallTile)
+            : emitDequantMma(run, r.family, r.smallTile, r.warpsSplitK);
     if (failed(outDev))
       return failure();
     Value host = memref::AllocOp::create(b, loc, outType, dynSizes(outType));

@@ -129,13 +129,43 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   bool s8 = c.kind == MmaKind::S8;
   auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto sAType = MemRefType::get({c.stages, c.bm, c.rowWords()}, i32,
-                                MemRefLayoutAttrInterface{}, shared);
+  bool fused = c.fusedQuant.has_value();
+  // The staged activations: words of MMA operands, or (fused) the float
+  // input as it is.
+  auto sAType = fused ? MemRefType::get({c.stages, c.bm, c.kt}, c.xType,
+                                        MemRefLayoutAttrInterface{}, shared)
+                      : MemRefType::get({c.stages, c.bm, c.rowWords()}, i32,
+                                        MemRefLayoutAttrInterface{}, shared);
   auto sWType = MemRefType::get({c.stages, c.p, c.bn, c.planeWords()}, i32,
                                 MemRefLayoutAttrInterface{}, shared);
   const int64_t threads = c.threads();
-  auto func = makeKernel(b, loc, module, name, argTypes, threads,
-                         TypeRange{sAType, sWType});
+  SmallVector<Type> workgroup = {sAType, sWType};
+  // warpsK > 1: every warp's f32 sums [warp, accumulator, lane], added up
+  // by the first warp in K before the epilogue.
+  if (c.warpsK > 1)
+    workgroup.push_back(MemRefType::get({threads / 32, c.accPerLane(), 32}, f32,
+                                        MemRefLayoutAttrInterface{}, shared));
+  // imma with zero-point corrections, warps in K: each group's exact int32
+  // sums of every warp, added before the corrections (a warp's partial sum
+  // minus a large correction, in f32, would lose the exactness).
+  bool intGroupSums = c.intGroupSums();
+  if (intGroupSums)
+    workgroup.push_back(MemRefType::get({threads / 32, c.accPerLane(), 32}, i32,
+                                        MemRefLayoutAttrInterface{}, shared));
+  // fused: the k-tile quantized to operand words, each row's scale and zero
+  // point, and a block reduction's scratch.
+  if (fused) {
+    workgroup.push_back(MemRefType::get({c.bm, c.rowWords()}, i32,
+                                        MemRefLayoutAttrInterface{}, shared));
+    workgroup.push_back(
+        MemRefType::get({c.bm}, f32, MemRefLayoutAttrInterface{}, shared));
+    workgroup.push_back(
+        MemRefType::get({c.bm}, i32, MemRefLayoutAttrInterface{}, shared));
+    workgroup.push_back(MemRefType::get({2, threads / 32}, f32,
+                                        MemRefLayoutAttrInterface{}, shared));
+  }
+  auto func =
+      makeKernel(b, loc, module, name, argTypes, threads, TypeRange(workgroup));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(func.getBody().front().getTerminator());
   KB k{b, loc};
@@ -147,9 +177,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     ep.rowSumA = func.getArgument(arg++);
   if (s8 && c.za != ParamKind::None)
     ep.rowSumW = func.getArgument(arg++);
-  if (c.sa != ParamKind::None)
+  if (c.sa != ParamKind::None && !fused)
     ep.sa = func.getArgument(arg++);
-  if (c.za != ParamKind::None)
+  if (c.za != ParamKind::None && !fused)
     ep.za = func.getArgument(arg++);
   ep.sw = func.getArgument(arg++);
   Value zwArg = c.zw != ParamKind::None ? func.getArgument(arg++) : Value();
@@ -165,6 +195,21 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   ep.groupLen = c.groupSize ? c.groupSize : c.k;
   Value sA = func.getWorkgroupAttributions()[0];
   Value sW = func.getWorkgroupAttributions()[1];
+  Value sGroupSums =
+      intGroupSums ? Value(func.getWorkgroupAttributions()[3]) : Value();
+  Value sQ, sScale, sZp, sQuantRed;
+  if (fused) {
+    unsigned w = (c.warpsK > 1 ? 3 : 2) + (intGroupSums ? 1 : 0);
+    sQ = func.getWorkgroupAttributions()[w];
+    sScale = func.getWorkgroupAttributions()[w + 1];
+    sZp = func.getWorkgroupAttributions()[w + 2];
+    sQuantRed = func.getWorkgroupAttributions()[w + 3];
+    // The epilogue reads the rows' parameters from shared memory (the
+    // block's rows are rows 0..BM-1: M <= BM).
+    ep.sa = sScale;
+    if (c.za != ParamKind::None)
+      ep.za = sZp;
+  }
 
   Value m = memref::DimOp::create(b, loc, act, 0);
   Value mLast = k.sub(m, k.idx(1));
@@ -173,7 +218,18 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   Value m0 = k.mulc(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x), c.bm);
   Value n0 = k.mulc(gpu::BlockIdOp::create(b, loc, gpu::Dimension::y), c.bn);
   Value warp = k.divu(tid, k.idx(32)), lane = k.remu(tid, k.idx(32));
-  Value wm = k.divu(warp, k.idx(c.warpsN)), wn = k.remu(warp, k.idx(c.warpsN));
+  // warp = kw * (warpsM * warpsN) + wmn: kw picks the MMA k-steps (warpsK >
+  // 1), wmn the warp tile.
+  int64_t warpsMN = c.warpsM * c.warpsN;
+  Value wmn = c.warpsK > 1 ? k.remu(warp, k.idx(warpsMN)) : warp;
+  Value kw = c.warpsK > 1 ? k.divu(warp, k.idx(warpsMN)) : Value();
+  // The first warp in K adds a group's zero-point corrections (once) and
+  // stores the result.
+  Value firstInK =
+      kw ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kw, k.idx(0))
+               .getResult()
+         : Value();
+  Value wm = k.divu(wmn, k.idx(c.warpsN)), wn = k.remu(wmn, k.idx(c.warpsN));
   Value g = k.divu(lane, k.idx(4)), t = k.remu(lane, k.idx(4));
   Value t32 = arith::IndexCastOp::create(b, loc, i32, t);
   Value warpRow = k.mulc(wm, c.warpM()), warpCol = k.mulc(wn, c.warpN());
@@ -192,9 +248,11 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   int64_t wUnit = std::min<int64_t>(4, c.planeWords());
   auto issueLoads = [&](OpBuilder &nb, Location l, Value ktile, Value stage) {
     KB n{nb, l};
+    // `indices` gives a copy's source and destination indices and, when it
+    // sets `srcElems`, how many elements it reads (the rest zero-filled).
     auto copies = [&](int64_t total,
                       function_ref<void(KB &, Value, SmallVector<Value> &,
-                                        SmallVector<Value> &)>
+                                        SmallVector<Value> &, Value &)>
                           indices,
                       Value src, Value dst, int64_t elems) {
       for (int64_t base = 0; base < total; base += threads) {
@@ -206,30 +264,60 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
           nb.setInsertionPointToStart(&guardIf.getThenRegion().front());
         }
         SmallVector<Value> srcIdx, dstIdx;
-        indices(n, cIdx, srcIdx, dstIdx);
+        Value srcElems;
+        indices(n, cIdx, srcIdx, dstIdx, srcElems);
         nvgpu::DeviceAsyncCopyOp::create(
             nb, l, nvgpu::DeviceAsyncTokenType::get(ctx), dst, dstIdx, src,
-            srcIdx, nb.getIndexAttr(elems), /*srcElements=*/Value(),
-            elems == 4 ? nb.getUnitAttr() : UnitAttr());
+            srcIdx, nb.getIndexAttr(elems), srcElems,
+            elems * cast<MemRefType>(dst.getType()).getElementTypeBitWidth() ==
+                    128
+                ? nb.getUnitAttr()
+                : UnitAttr());
       }
     };
-    // Activations: BM rows of rowChunks 16-byte chunks (rows beyond M are
-    // clamped on load; their results are masked on store).
-    copies(
-        c.bm * c.rowChunks(),
-        [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di) {
-          Value r = x.divu(cIdx, x.idx(c.rowChunks()));
-          Value ch = x.remu(cIdx, x.idx(c.rowChunks()));
-          si = {x.minu(x.add(m0, r), mLast),
-                x.add(x.mulc(ktile, c.rowWords()), x.mulc(ch, 4))};
-          di = {stage, r, x.mulc(physChunk(x, r, ch), 4)};
-        },
-        act, sA, 4);
+    // Activations: BM rows of rowChunks 16-byte chunks. Rows beyond M read
+    // nothing (zero-filled, their results masked on store), so a decode
+    // (M = 1) moves one row, not BM.
+    if (fused) {
+      // The float input, K not padded: chunks beyond K zero-filled too.
+      int64_t per = 16 / c.stagedBytes(), chunks = c.kt / per;
+      copies(
+          c.bm * chunks,
+          [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di,
+              Value &srcElems) {
+            Value r = x.divu(cIdx, x.idx(chunks));
+            Value ch = x.remu(cIdx, x.idx(chunks));
+            Value row = x.add(m0, r);
+            Value col = x.add(x.mulc(ktile, c.kt), x.mulc(ch, per));
+            si = {x.minu(row, mLast), x.minu(col, x.idx(c.k - per))};
+            di = {stage, r, x.mulc(ch, per)};
+            Value valid = arith::AndIOp::create(x.b, x.loc, x.ult(row, m),
+                                                x.ult(col, x.idx(c.k)));
+            srcElems = arith::SelectOp::create(x.b, x.loc, valid, x.idx(per),
+                                               x.idx(0));
+          },
+          act, sA, per);
+    } else
+      copies(
+          c.bm * c.rowChunks(),
+          [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di,
+              Value &srcElems) {
+            Value r = x.divu(cIdx, x.idx(c.rowChunks()));
+            Value ch = x.remu(cIdx, x.idx(c.rowChunks()));
+            Value row = x.add(m0, r);
+            si = {x.minu(row, mLast),
+                  x.add(x.mulc(ktile, c.rowWords()), x.mulc(ch, 4))};
+            di = {stage, r, x.mulc(physChunk(x, r, ch), 4)};
+            srcElems = arith::SelectOp::create(x.b, x.loc, x.ult(row, m),
+                                               x.idx(4), x.idx(0));
+          },
+          act, sA, 4);
     // Weight planes: P x BN columns of planeWords words.
     int64_t perCol = c.planeWords() / wUnit;
     copies(
         c.p * c.bn * perCol,
-        [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di) {
+        [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di,
+            Value &) {
           Value plane = x.divu(cIdx, x.idx(c.bn * perCol));
           Value col = x.remu(x.divu(cIdx, x.idx(perCol)), x.idx(c.bn));
           Value u = x.remu(cIdx, x.idx(perCol));
@@ -282,22 +370,40 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         DenseElementsAttr::get(half2, x.b.getFloatAttr(halfType, 1.0)));
     return LLVM::FMAOp::create(x.b, x.loc, a, one, c);
   };
-  // B registers of column `col` (in the block) for MMA `s` of the k-tile,
+  // The MMA k-step within a k-tile: a constant, or (warpsK > 1) the
+  // warp's kw + warpsK * i.
+  struct Step {
+    int64_t s = 0;
+    Value dyn;
+    Value times(KB &x, int64_t f, int64_t plus) const {
+      return dyn ? x.addc(x.mulc(dyn, f), plus) : x.idx(s * f + plus);
+    }
+  };
+  // B registers of column `col` (in the block) for MMA `st` of the k-tile,
   // built from the P plane words; `offset` (hmma) is the 16-bit float pair
   // the column's unpacked halves are shifted by (F16: 1024 + zw - wMin;
   // BF16: 128 + zw - wMin, or zw - wMin for p = 8), negated for BF16.
-  auto bFragment = [&](KB &x, Value stage, Value col, int64_t s,
+  auto bFragment = [&](KB &x, Value stage, Value col, const Step &st,
                        Value offset) -> std::array<Value, 2> {
-    int64_t word = s8 ? s : s / 2;
+    Value word = s8        ? st.times(x, 1, 0)
+                 : !st.dyn ? x.idx(st.s / 2)
+                           : x.divu(st.dyn, x.idx(2));
+    // hmma: two MMAs per word, the odd one 8 bits up.
+    Value oddShift;
+    if (!s8 && st.dyn)
+      oddShift = arith::IndexCastOp::create(
+          x.b, x.loc, i32, x.mulc(x.remu(st.dyn, x.idx(2)), 8));
     SmallVector<Value> planes;
     for (int64_t i = 0; i < c.p; ++i)
-      planes.push_back(x.load(sW, {stage, x.idx(i), col, x.idx(word)}));
+      planes.push_back(x.load(sW, {stage, x.idx(i), col, word}));
     std::array<Value, 2> regs;
     // BF16 at p = 8: the top plane is added after the offset.
     int64_t orPlanes = bf16 ? std::min<int64_t>(c.p, 7) : c.p;
     for (int64_t h = 0; h < 2; ++h) {
-      int64_t base = s8 ? 4 * h : 8 * (s % 2) + 4 * h;
+      int64_t base = s8 || st.dyn ? 4 * h : 8 * (st.s % 2) + 4 * h;
       Value shift = base ? x.add(t32, x.i32(base)) : t32;
+      if (oddShift)
+        shift = x.add(shift, oddShift);
       Value mask = x.i32(s8 ? 0x01010101 : 0x00010001);
       auto planeBits = [&](int64_t i) -> Value {
         return arith::AndIOp::create(
@@ -342,23 +448,32 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                           ArrayRef<Value> offsets,
                           SmallVector<Value> acc) -> SmallVector<Value> {
     KB x{nb, l};
-    for (int64_t s = 0; s < c.subSteps(); ++s) {
+    for (int64_t i = 0; i < c.subSteps() / c.warpsK; ++i) {
+      Step st;
+      if (c.warpsK > 1)
+        st.dyn = x.addc(kw, c.warpsK * i);
+      else
+        st.s = i;
       SmallVector<std::array<Value, 2>> bFrags;
       for (int64_t f = 0; f < c.nf(); ++f) {
         Value col = x.add(x.addc(warpCol, f * 8), g);
-        bFrags.push_back(bFragment(x, stage, col, s,
+        bFrags.push_back(bFragment(x, stage, col, st,
                                    offsets.empty() ? Value() : offsets[f]));
       }
       for (int64_t mfI = 0; mfI < c.mf(); ++mfI) {
         Value row = x.add(x.addc(warpRow, mfI * 16), g);
         Value row8 = x.addc(row, 8);
-        Value ch0 = x.mulc(physChunk(x, row, x.idx(2 * s)), 4);
-        Value ch1 = x.mulc(physChunk(x, row, x.idx(2 * s + 1)), 4);
+        Value ch0 = x.mulc(physChunk(x, row, st.times(x, 2, 0)), 4);
+        Value ch1 = x.mulc(physChunk(x, row, st.times(x, 2, 1)), 4);
+        // Word `w` of row `r` of the k-tile: in its stage, or (fused) in
+        // the quantized tile.
+        auto aWord = [&](Value r, Value w) {
+          return asOperand(x, fused ? x.load(sQ, {r, w})
+                                    : x.load(sA, {stage, r, w}));
+        };
         SmallVector<Value> aFrag = {
-            asOperand(x, x.load(sA, {stage, row, x.add(ch0, t)})),
-            asOperand(x, x.load(sA, {stage, row8, x.add(ch0, t)})),
-            asOperand(x, x.load(sA, {stage, row, x.add(ch1, t)})),
-            asOperand(x, x.load(sA, {stage, row8, x.add(ch1, t)}))};
+            aWord(row, x.add(ch0, t)), aWord(row8, x.add(ch0, t)),
+            aWord(row, x.add(ch1, t)), aWord(row8, x.add(ch1, t))};
         for (int64_t f = 0; f < c.nf(); ++f) {
           int64_t a0 = (mfI * c.nf() + f) * 4;
           SmallVector<Value> cIn(acc.begin() + a0, acc.begin() + a0 + 4);
@@ -372,6 +487,58 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       }
     }
     return acc;
+  };
+
+  // fused: the block's real rows (M <= BM: all of them from row 0).
+  Value rowsHere = fused ? k.minu(k.sub(m, m0), k.idx(c.bm)) : Value();
+  // fused: the staged floats of the block's real rows -> operand bytes in
+  // sQ, in the swizzled layout the fragment loads read: one value per
+  // thread at a time (a decode row's k-tile keeps every thread busy), the
+  // four bytes of a word gathered by two shuffles and stored by the first
+  // of their four lanes. Rows beyond M are left as they are (their results
+  // are masked).
+  auto quantizeTile = [&](OpBuilder &nb, Location l, Value stage) {
+    KB n{nb, l};
+    const ActQuantSpec &f = *c.fusedQuant;
+    Value byteIdx = n.remu(lane, n.idx(4));
+    Value byteShift =
+        arith::IndexCastOp::create(nb, l, i32, n.mulc(byteIdx, 8));
+    Value firstOfWord = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                              byteIdx, n.idx(0));
+    // Whole warps iterate together (kt and the block are multiples of 32).
+    scf::ForOp::create(
+        nb, l, tid, n.mulc(rowsHere, c.kt), n.idx(threads), ValueRange{},
+        [&](OpBuilder &qb, Location ql, Value e, ValueRange) {
+          KB q{qb, ql};
+          Value r = q.divu(e, q.idx(c.kt)), col = q.remu(e, q.idx(c.kt));
+          Value zp = f.symmetric ? q.f32(0)
+                                 : arith::SIToFPOp::create(qb, ql, f32,
+                                                           q.load(sZp, {r}))
+                                       .getResult();
+          Value v = q.toF32(q.load(sA, {stage, r, col}));
+          Value byte = arith::AndIOp::create(
+              qb, ql, quantizeValue(qb, ql, f, v, q.load(sScale, {r}), zp),
+              q.i32(0xFF));
+          Value word = arith::ShLIOp::create(qb, ql, byte, byteShift);
+          for (int64_t off : {1, 2}) {
+            Value other = gpu::ShuffleOp::create(qb, ql, word, off, 32,
+                                                 gpu::ShuffleMode::XOR)
+                              .getShuffleResult();
+            word = arith::OrIOp::create(qb, ql, word, other);
+          }
+          auto store =
+              scf::IfOp::create(qb, ql, firstOfWord, /*withElseRegion=*/false);
+          {
+            OpBuilder::InsertionGuard g2(qb);
+            qb.setInsertionPointToStart(&store.getThenRegion().front());
+            Value w = q.divu(col, q.idx(4));
+            Value chunk = physChunk(q, r, q.divu(w, q.idx(4)));
+            memref::StoreOp::create(
+                qb, ql, word, sQ,
+                ValueRange{r, q.add(q.mulc(chunk, 4), q.remu(w, q.idx(4)))});
+          }
+          scf::YieldOp::create(qb, ql);
+        });
   };
 
   // One k-tile: start the loads of tile kt + S - 1, wait for this one's
@@ -393,8 +560,12 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     NVVM::CpAsyncCommitGroupOp::create(nb, l);
     NVVM::CpAsyncWaitGroupOp::create(nb, l, c.stages - 1);
     gpu::BarrierOp::create(nb, l);
-    acc = kTileCompute(nb, l, n.remu(ktile, n.idx(c.stages)), offsets,
-                       std::move(acc));
+    Value stage = n.remu(ktile, n.idx(c.stages));
+    if (fused) {
+      quantizeTile(nb, l, stage);
+      gpu::BarrierOp::create(nb, l);
+    }
+    acc = kTileCompute(nb, l, stage, offsets, std::move(acc));
     gpu::BarrierOp::create(nb, l);
     return acc;
   };
@@ -412,6 +583,43 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       issueLoads(b, loc, k.idx(s), k.idx(s));
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+
+  // fused: each real row's scale and zero point, computed by the whole
+  // block from the row's range while the prologue's copies are in flight.
+  if (fused) {
+    Value lane0 =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, k.idx(0));
+    Value tid0 =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, k.idx(0));
+    scf::ForOp::create(
+        b, loc, k.idx(0), rowsHere, k.idx(1), ValueRange{},
+        [&](OpBuilder &pb, Location pl, Value r, ValueRange) {
+          KB x{pb, pl};
+          Value row = x.add(m0, r);
+          auto loadX = [&](OpBuilder &lb, Location ll, Value col) -> Value {
+            KB y{lb, ll};
+            return y.toF32(y.load(act, {row, col}));
+          };
+          RowQuantParams params =
+              computeRowQuantParams(pb, pl, *c.fusedQuant, loadX, tid, warp,
+                                    lane0, threads, c.k, sQuantRed);
+          auto ifTid0 =
+              scf::IfOp::create(pb, pl, tid0, /*withElseRegion=*/false);
+          {
+            OpBuilder::InsertionGuard g2(pb);
+            pb.setInsertionPointToStart(&ifTid0.getThenRegion().front());
+            memref::StoreOp::create(pb, pl, params.scale, sScale,
+                                    ValueRange{r});
+            if (params.zp)
+              memref::StoreOp::create(
+                  pb, pl, arith::FPToSIOp::create(pb, pl, i32, params.zp), sZp,
+                  ValueRange{r});
+          }
+          // The scratch is written again for the next row.
+          gpu::BarrierOp::create(pb, pl);
+          scf::YieldOp::create(pb, pl);
+        });
   }
 
   AccLayout layout{m0, n0, warpRow, warpCol, g, t, 16, c.nf()};
@@ -450,9 +658,30 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
                   SmallVector<Value> facc) {
     KB n{nb, l};
+    if (s8 && intGroupSums) {
+      // Every warp adds up the group's sums of all warps in K (in order);
+      // the first folds them, with the corrections, the others add 0.
+      for (int64_t a = 0; a < nAcc; ++a)
+        memref::StoreOp::create(nb, l, acc[a], sGroupSums,
+                                ValueRange{warp, n.idx(a), lane});
+      gpu::BarrierOp::create(nb, l);
+      SmallVector<Value> total(nAcc);
+      for (int64_t a = 0; a < nAcc; ++a)
+        for (int64_t j = 0; j < c.warpsK; ++j) {
+          Value v =
+              n.load(sGroupSums, {n.addc(wmn, j * warpsMN), n.idx(a), lane});
+          total[a] = j ? n.add(total[a], v) : v;
+        }
+      // The sums are read before the next group writes them.
+      gpu::BarrierOp::create(nb, l);
+      for (int64_t a = 0; a < nAcc; ++a)
+        total[a] = arith::SelectOp::create(nb, l, firstInK, total[a], n.i32(0));
+      return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, total,
+                          std::move(facc), firstInK);
+    }
     if (s8)
       return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc,
-                          std::move(facc));
+                          std::move(facc), firstInK);
     for (int64_t a = 0; a < nAcc; ++a) {
       auto [row, col] = layout.coords(n, a);
       Value swV = n.toF32(loadParam(n, ep.sw, c.sw, n.minu(row, mLast),
@@ -486,8 +715,29 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
             fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
       });
   SmallVector<Value> facc(outer.getResults());
-  storeEpilogue(k, layout, ep, m, mLast, c.n, facc,
-                c.splitK > 1 ? Type(f32) : c.outType, out,
-                c.splitK > 1 ? k.mul(zIdx, m) : Value());
+  auto epilogue = [&](ArrayRef<Value> sums) {
+    storeEpilogue(k, layout, ep, m, mLast, c.n, sums,
+                  c.splitK > 1 ? Type(f32) : c.outType, out,
+                  c.splitK > 1 ? k.mul(zIdx, m) : Value());
+  };
+  if (c.warpsK == 1) {
+    epilogue(facc);
+    return func;
+  }
+  // The warps in K add their sums through shared memory, in a fixed order
+  // (kw = 0, 1, ...), and the first stores.
+  Value sRed = func.getWorkgroupAttributions()[2];
+  for (int64_t a = 0; a < nAcc; ++a)
+    memref::StoreOp::create(b, loc, facc[a], sRed,
+                            ValueRange{warp, k.idx(a), lane});
+  gpu::BarrierOp::create(b, loc);
+  auto ifFirst = scf::IfOp::create(b, loc, firstInK, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(&ifFirst.getThenRegion().front());
+  for (int64_t a = 0; a < nAcc; ++a)
+    for (int64_t j = 1; j < c.warpsK; ++j)
+      facc[a] = arith::AddFOp::create(
+          b, loc, facc[a],
+          k.load(sRed, {k.addc(warp, j * warpsMN), k.idx(a), lane}));
+  epilogue(facc);
   return func;
 }

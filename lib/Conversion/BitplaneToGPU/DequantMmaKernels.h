@@ -17,6 +17,7 @@
 #ifndef QOPT_LIB_CONVERSION_BITPLANETOGPU_DEQUANTMMAKERNELS_H
 #define QOPT_LIB_CONVERSION_BITPLANETOGPU_DEQUANTMMAKERNELS_H
 
+#include "ActivationQuant.h"
 #include "KernelBuilder.h"
 
 #include <vector>
@@ -39,6 +40,20 @@ struct DequantMmaConfig {
   int64_t kp = 0;       // K padded to whole stages
   int64_t groupSize = 0, groups = 1;
   int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
+  /// Warps that split each k-tile's MMA k-steps among them (step s goes to
+  /// warp-in-K s % warpsK), each on the whole warp tile; their f32 sums are
+  /// added through shared memory before the epilogue. Decode shapes: more
+  /// blocks along N without splitting K over blocks (no reduction kernel).
+  int64_t warpsK = 1;
+  /// S8 decode (warpsK > 1, M <= BM): the kernel quantizes its own
+  /// activation rows (a fused qopt.quantize with per-row parameters
+  /// computed from the row). Argument 0 is then the float activations [M,
+  /// K] of `xType`, staged as they are through the pipeline and quantized
+  /// to bytes once per k-tile; the scale and zero point of each row are
+  /// computed at the start and kept in shared memory (no sa / za
+  /// arguments). No weight zero points (their activation row sums).
+  std::optional<ActQuantSpec> fusedQuant;
+  mlir::Type xType;
   /// Split K over blockIdx.z in this many parts (whole groups each when
   /// grouped): the kernel then writes f32 partial sums [S * M, N] (sa
   /// applied, no bias) and buildSplitKReduceKernel finishes them.
@@ -49,6 +64,11 @@ struct DequantMmaConfig {
   mlir::Type outType;
 
   int64_t elemBytes() const { return kind == MmaKind::S8 ? 1 : 2; }
+  /// Bytes of one staged activation value: the MMA operand's, or with
+  /// fusedQuant the float input's.
+  int64_t stagedBytes() const {
+    return fusedQuant ? xType.getIntOrFloatBitWidth() / 8 : elemBytes();
+  }
   int64_t mmaK() const { return kind == MmaKind::S8 ? 32 : 16; }
   /// 32-bit words of one activation row per stage, and its 16-byte chunks.
   int64_t rowWords() const { return kt * elemBytes() / 4; }
@@ -56,12 +76,34 @@ struct DequantMmaConfig {
   /// Words of one weight plane of one column per stage.
   int64_t planeWords() const { return kt / 32; }
   int64_t subSteps() const { return kt / mmaK(); }
-  int64_t threads() const { return warpsM * warpsN * 32; }
+  int64_t threads() const { return warpsM * warpsN * warpsK * 32; }
   int64_t warpM() const { return bm / warpsM; }
   int64_t warpN() const { return bn / warpsN; }
   int64_t mf() const { return warpM() / 16; }
   int64_t nf() const { return warpN() / 8; }
-  int64_t stageBytes() const { return bm * kt * elemBytes() + p * bn * kt / 8; }
+  int64_t stageBytes() const {
+    return bm * kt * stagedBytes() + p * bn * kt / 8;
+  }
+  /// Accumulators per lane of one warp tile.
+  int64_t accPerLane() const { return mf() * nf() * 4; }
+  /// Shared memory of the cross-warp sum (warpsK > 1): every warp's f32
+  /// accumulators.
+  int64_t reduceBytes() const {
+    return warpsK > 1 ? threads() * accPerLane() * 4 : 0;
+  }
+  /// Shared memory besides the pipeline stages: the cross-warp sums, and
+  /// with fusedQuant the quantized k-tile, the rows' parameters and a
+  /// block reduction's scratch.
+  int64_t extraSharedBytes() const {
+    return reduceBytes() * (intGroupSums() ? 2 : 1) +
+           (fusedQuant ? bm * kt + bm * 8 + 2 * (threads() / 32) * 4 : 0);
+  }
+  /// S8 with zero points and warps in K: each group's int32 sums of the
+  /// warps are added (exactly) before the corrections.
+  bool intGroupSums() const {
+    return kind == MmaKind::S8 && warpsK > 1 &&
+           (zw != ParamKind::None || za != ParamKind::None);
+  }
   /// Activation row length on the device in words (K padded).
   int64_t actWords() const { return kp * elemBytes() / 4; }
   int64_t actBytesPerRow() const { return kp * elemBytes(); }

@@ -200,11 +200,14 @@ struct AccLayout {
 
 /// The exact integer sums `acc` of weight group gIdx -> f32, with the
 /// zero-point corrections from row sums and the weight scale, added to
-/// `facc` (null entries start the sum).
+/// `facc` (null entries start the sum). With `withCorrections` (i1), only
+/// where it holds: partial sums of one group split over warps take the
+/// corrections once.
 inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
                                        const EpilogueParams &p, Value mLast,
                                        Value nLast, Value gIdx, ValueRange acc,
-                                       SmallVector<Value> facc) {
+                                       SmallVector<Value> facc,
+                                       Value withCorrections = Value()) {
   for (size_t a = 0; a < acc.size(); ++a) {
     auto [row, col] = layout.coords(n, a);
     Value rowC = n.minu(row, mLast), colC = n.minu(col, nLast);
@@ -217,6 +220,8 @@ inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
       v = n.sub(v, n.mul(zaV, n.load(p.rowSumW, {colC, gIdx})));
     if (zaV && zwV)
       v = n.add(v, n.mul(n.i32(p.groupLen), n.mul(zaV, zwV)));
+    if (withCorrections && v != acc[a])
+      v = arith::SelectOp::create(n.b, n.loc, withCorrections, v, acc[a]);
     Value f = arith::SIToFPOp::create(n.b, n.loc, n.b.getF32Type(), v);
     Value swV = n.toF32(loadParam(n, p.sw, p.swKind, rowC, colC, gIdx));
     f = arith::MulFOp::create(n.b, n.loc, f, swV);

@@ -2,13 +2,22 @@
 
 // W4A8 (constant s4 weights, per-token activations, bias), dynamic M and
 // K = 200: the planner's rule (P * Q = 32 > 8) takes imma, with the 16-row
-// tile up to M = 16 and the 64-row tile above, chosen at run time.
-// Activations quantized on the host are padded to K = 256 (whole 128-byte
-// stages) and viewed as words; the weights are repacked once.
+// tile up to M = 16 (its warps splitting K up to M = 4) and the 64-row tile
+// above, chosen at run time. Activations quantized on the host are padded
+// to K = 256 (whole 128-byte stages) and viewed as words; the weights are
+// repacked once.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
 // CHECK: %[[PLANES:.*]] = arith.constant dense_resource<gpu_imma_planes> : tensor<4x24x8xi32>
 // CHECK: %[[M:.*]] = tensor.dim %arg0
+// CHECK: %[[DECODE:.*]] = arith.cmpi ule, %[[M]], %c4
+// CHECK: scf.if %[[DECODE]] -> (memref<?x24xf32>)
+// M <= 4: 16 x 16 blocks (N = 24: two), the four warps on the same columns,
+// each taking one of a k-tile's four MMA k-steps. So few blocks still split
+// K (two 128-K tiles) over blockIdx.z.
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4 blocks in (%{{.*}}, %c2{{.*}}, %c2{{.*}}) threads in (%c128,
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4_reduce
+// CHECK: } else {
 // CHECK: %[[SMALL:.*]] = arith.cmpi ule, %[[M]], %c16
 // CHECK: scf.if %[[SMALL]] -> (memref<?x24xf32>)
 // CHECK: %[[BYTES:.*]] = gpu.alloc (%{{.*}}) : memref<?xi8>
@@ -25,8 +34,32 @@
 // CHECK: } else {
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma blocks in (%{{.*}}, %c1, %c1{{.*}}) threads in (%c128,
 // CHECK: gpu.module @qopt_kernels
+// The warps-split-K kernel: a third workgroup buffer for every warp's eight
+// f32 sums per lane.
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x16x4xi32, #gpu.address_space<workgroup>>, %[[RED:.*]] : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 16>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
+// warp = tid / 32 -> warp in K (kw), which also picks who adds the sums.
+// CHECK: %[[WARP:.*]] = arith.divui %thread_id_x, %c32
+// CHECK: %[[LANE:.*]] = arith.remui %thread_id_x, %c32
+// CHECK: %[[KW:.*]] = arith.divui %{{.*}}, %c1
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[KW]], %c0
+// Activation rows at or beyond M read nothing (source size 0: zero-filled).
+// CHECK: %[[ROWOK:.*]] = arith.cmpi ult, %{{.*}}, %dim : index
+// CHECK: %[[SRC:.*]] = arith.select %[[ROWOK]], %c4{{.*}}, %c0{{.*}} : index
+// CHECK: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], 4, %[[SRC]] {bypassL1}
+// The warp's k-step s = kw + 4 i (one per k-tile): plane word s, its bytes
+// at 4h + t.
+// CHECK: nvvm.mma.sync
+// After the k-loop: the sums to shared memory, a barrier, and the first warp
+// in K adds the others' (warps kw = 1, 2, 3 in order) before the epilogue.
+// CHECK: memref.store %{{.*}}, %[[RED]][%[[WARP]], %c0{{.*}}, %[[LANE]]]
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK: memref.load %[[RED]]
+// CHECK: arith.addf
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4_reduce(
 // CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, weight_bits = 4 : i64}
+// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 1 : i64, weight_bits = 4 : i64}
 // A and the weight planes through cp.async; each B register from the four
 // planes: shift by 4h + t, mask 0x01010101 (16843009), planes 1..2 shifted
 // into place, the sign plane times 0xF8 (248).
@@ -48,25 +81,35 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // -----
 
 // Weight-only W4 (u4, zero points and scales per group of 32), static
-// M = 4: hmma with the 16-row tile; the float activations become f16
-// (K already a multiple of the 32-K stage); B registers are 0x6400 | u in
-// each half (1024 + u as f16) minus the f16x2 1024 + zw; f32 accumulators,
-// scaled by sw at each group's end.
+// M = 4: hmma with the 16-row tile, its warps splitting K: a 32-K stage
+// has two k16 MMA steps, so two warps in K and two along N (16 x 32
+// blocks); the float activations become f16 (K already a multiple of the
+// 32-K stage); B registers are 0x6400 | u in each half (1024 + u as f16)
+// minus the f16x2 1024 + zw; f32 accumulators, scaled by sw at each group's
+// end.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["any M: hmma 16-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["any M: hmma 16-row tile, warps split K"]
 // CHECK-NOT: scf.if
 // CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x96xf16>
 // CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x48xi32>
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x96xf32>, %{{.*}} : memref<4x96xf16>)
 // Split-K by groups: three parts of one group each, partial sums [3 * 4, 24].
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 blocks in (%{{.*}}, %{{.*}}, %c3) {{.*}} args(%{{.*}} : memref<4x48xi32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %[[P:.*]] : memref<12x24xf32>)
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_reduce {{.*}} args(%[[P]] : memref<12x24xf32>, %{{.*}} : memref<4x24xf32>)
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk2 blocks in (%{{.*}}, %{{.*}}, %c3) {{.*}} args(%{{.*}} : memref<4x48xi32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %[[P:.*]] : memref<12x24xf32>)
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk2_reduce {{.*}} args(%[[P]] : memref<12x24xf32>, %{{.*}} : memref<4x24xf32>)
 // CHECK: gpu.func @qmatmul0_to_f16_act(
 // CHECK: arith.truncf %{{.*}} : f32 to f16
-// CHECK: gpu.func @qmatmul0_hmma_m16(
-// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 64>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, stages = 3 : i64, weight_bits = 4 : i64}
+// CHECK: gpu.func @qmatmul0_hmma_m16_wk2(
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x16x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 32>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, stages = 3 : i64, warps_k = 2 : i64, weight_bits = 4 : i64}
 // CHECK: %[[OFF:.*]] = arith.addi %c1024_i32, %{{.*}} : i32
 // CHECK: arith.sitofp %[[OFF]] : i32 to f16
+// The warp's k16 step s = kw + 2 i: plane word s / 2, shifted 8 more bits
+// when s is odd.
+// CHECK: arith.divui %{{.*}}, %c2
+// CHECK: %[[ODD:.*]] = arith.remui %{{.*}}, %c2
+// CHECK: %[[ODD8:.*]] = arith.muli %[[ODD]], %c8
+// CHECK: %[[ODD32:.*]] = arith.index_cast %[[ODD8]] : index to i32
+// CHECK: arith.addi %{{.*}}, %[[ODD32]] : i32
 // CHECK: arith.ori %{{.*}}, %c1677747200_i32
 // CHECK: %[[H:.*]] = llvm.bitcast %{{.*}} : i32 to vector<2xf16>
 // CHECK: arith.subf %[[H]], %{{.*}} : vector<2xf16>
@@ -84,19 +127,23 @@ func.func @w4a16(%a: tensor<4x96xf32>, %sw: tensor<24x3xf32>, %zw: tensor<24x3xi
 
 // u8 activations and u8 weights (W8A8 asymmetric, zero points on both):
 // u8 MMA operands, zero-point corrections from run-time act row sums and
-// compile-time weight row sums.
+// compile-time weight row sums; M = 4: the warps split K, and only the
+// first warp in K adds the corrections to its partial sums.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile, warps split K"]
 // CHECK-DAG: dense_resource<gpu_imma_planes> : tensor<8x8x4xi32>
 // CHECK-DAG: dense_resource<gpu_weight_row_sums> : tensor<8x1xi32>
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_rowsum_bytes_act
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4
 // Row-sum corrections over all of K: no split-K.
-// CHECK-NOT: imma_m16_reduce
-// CHECK: gpu.func @qmatmul0_imma_m16(
+// CHECK-NOT: _reduce
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4(
 // CHECK-SAME: act = "u8"
 // CHECK-SAME: split_k = 1
+// CHECK-SAME: warps_k = 4
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0
 // CHECK: multiplicandAPtxType = #nvvm.mma_type<u8>, multiplicandBPtxType = #nvvm.mma_type<u8>
+// CHECK: arith.select %[[FIRST]], %{{.*}}, %{{.*}} : i32
 func.func @w8a8_u8(%a: tensor<4x128x!qopt.int<u8>>, %sa: tensor<f32>, %za: tensor<i32>, %sw: tensor<8xf32>, %zw: tensor<8xi32>) -> tensor<4x8xf16> {
   %w8 = arith.constant dense<200> : tensor<8x128xi8>
   %w = qopt.storage_cast %w8 : tensor<8x128xi8> to tensor<8x128x!qopt.int<u8>>
@@ -113,7 +160,7 @@ func.func @w8a8_u8(%a: tensor<4x128x!qopt.int<u8>>, %sa: tensor<f32>, %za: tenso
 // CHECK-LABEL: func.func private @qmatmul0_host(
 // CHECK-SAME: qopt.gpu_plan = ["any M: bmma 8-row tile"]
 // CHECK-LABEL: func.func private @qmatmul1_host(
-// CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile, warps split K"]
 // CHECK-LABEL: func.func private @qmatmul2_host(
 // CHECK-SAME: qopt.gpu_plan = ["any M: bmma 8-row tile"]
 func.func @rule(%a: tensor<4x256x!qopt.int<s4>>, %sa: tensor<f32>, %sw: tensor<f32>, %wr: tensor<8x256x!qopt.int<s4>>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {

@@ -3,15 +3,20 @@
 // > 8). Inputs/cost_table.json is hand-written test data.
 //
 // RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="cost-table=%S/Inputs/cost_table.json" | FileCheck %s --check-prefix=TABLE
-// At M = 1 bmma is faster (5 vs 7 us), at 16 and 256 imma: three ranges,
-// bmma (its 8-row tile) up to 1, imma's 16-row tile up to 16, its 64-row
-// tile above.
+// At M = 1 bmma is faster (5 vs 7 us), at 16 and 256 imma: bmma (its
+// 8-row tile) up to 1, then imma, whose range is split where its tile
+// changes: the 16-row tile with warps splitting K up to 4, the 16-row
+// tile up to 16, the 64-row tile above.
 // TABLE-LABEL: func.func private @qmatmul0_host(
-// TABLE-SAME: qopt.gpu_plan = ["M <= 1: bmma 8-row tile", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// TABLE-SAME: qopt.gpu_plan = ["M <= 1: bmma 8-row tile", "M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
 // TABLE: %[[M:.*]] = tensor.dim
 // TABLE: %[[ONE:.*]] = arith.cmpi ule, %[[M]], %c1{{ }}
 // TABLE: scf.if %[[ONE]] -> (memref<?x8xf32>)
 // TABLE: gpu.launch_func @qopt_kernels::@qmatmul0_bmma
+// TABLE: } else {
+// TABLE: %[[FOUR:.*]] = arith.cmpi ule, %[[M]], %c4{{ }}
+// TABLE: scf.if %[[FOUR]] -> (memref<?x8xf32>)
+// TABLE: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4
 // TABLE: } else {
 // TABLE: %[[SIXTEEN:.*]] = arith.cmpi ule, %[[M]], %c16
 // TABLE: scf.if %[[SIXTEEN]] -> (memref<?x8xf32>)
@@ -21,12 +26,23 @@
 // TABLE-LABEL: func.func private @qmatmul1_host(
 // TABLE-SAME: qopt.gpu_plan = ["any M: imma 64-row tile"]
 // TABLE: gpu.func @qmatmul0_bmma(
+// TABLE: gpu.func @qmatmul0_imma_m16_wk4(
 // TABLE: gpu.func @qmatmul0_imma_m16(
 // TABLE: gpu.func @qmatmul0_imma(
 //
 // RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu | FileCheck %s --check-prefix=RULE
-// RULE: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// RULE: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
 // RULE: qopt.gpu_plan = ["any M: imma 64-row tile"]
+//
+// warps-split-k-max-m: the range of the warps-split-K tile (0: none); only
+// 0 to 16 (the 16-row tile) is accepted.
+// RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="warps-split-k-max-m=0" | FileCheck %s --check-prefix=NOWK
+// NOWK: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// NOWK-NOT: _wk
+// RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="warps-split-k-max-m=16" | FileCheck %s --check-prefix=WK16
+// WK16: qopt.gpu_plan = ["M <= 16: imma 16-row tile, warps split K", "M > 16: imma 64-row tile"]
+// RUN: not qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="warps-split-k-max-m=-1" 2>&1 | FileCheck %s --check-prefix=WKRANGE
+// WKRANGE: error: qopt-bitplane-to-gpu: warps-split-k-max-m is -1, not between 0 and 16 (the 16-row tile)
 //
 // Forcing a kernel: every layer takes it.
 // RUN: qopt-opt %S/Inputs/w4a8_const_dynamic.mlir --qopt-bitplane-to-gpu="kernel=bmma" | FileCheck %s --check-prefix=BMMA
