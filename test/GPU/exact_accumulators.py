@@ -13,8 +13,9 @@ hmma on bf16 operands: W8 with zero points from f32 activations
 (--gpu-hmma-type=bf16: w - zw up to 255, the eighth plane's own step), W4
 in groups from bf16 activations and W6 from f16 ones (both read as they
 are, no conversion kernel; the sums are f32 outputs). M =
-1, 7, 64, 130 through one dynamic-M library (both tiles of the planner's
-ranges). Activations are integers in range; the in-model quantize (scale
+1, 3, 7, 64, 130 through one dynamic-M library (every tile of the
+planner's ranges: M <= 4 the 16-row tile with its warps splitting K, then
+the 16-row and 64-row tiles; bmma's 8-row and 64-row tiles). Activations are integers in range; the in-model quantize (scale
 1.0, a zero point for asymmetric activations) passes them through.
 
 On a machine without a usable GPU it exits 77 (skipped) unless
