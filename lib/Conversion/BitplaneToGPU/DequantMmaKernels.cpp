@@ -140,21 +140,29 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                                 MemRefLayoutAttrInterface{}, shared);
   const int64_t threads = c.threads();
   SmallVector<Type> workgroup = {sAType, sWType};
+  // Where each optional buffer is among the workgroup attributions (0:
+  // absent; 0 and 1 are the stages).
+  unsigned redAt = 0, groupSumsAt = 0, quantAt = 0;
   // warpsK > 1: every warp's f32 sums [warp, accumulator, lane], added up
   // by the first warp in K before the epilogue.
-  if (c.warpsK > 1)
+  if (c.warpsK > 1) {
+    redAt = workgroup.size();
     workgroup.push_back(MemRefType::get({threads / 32, c.accPerLane(), 32}, f32,
                                         MemRefLayoutAttrInterface{}, shared));
+  }
   // imma with zero-point corrections, warps in K: each group's exact int32
   // sums of every warp, added before the corrections (a warp's partial sum
   // minus a large correction, in f32, would lose the exactness).
   bool intGroupSums = c.intGroupSums();
-  if (intGroupSums)
+  if (intGroupSums) {
+    groupSumsAt = workgroup.size();
     workgroup.push_back(MemRefType::get({threads / 32, c.accPerLane(), 32}, i32,
                                         MemRefLayoutAttrInterface{}, shared));
+  }
   // fused: the k-tile quantized to operand words, each row's scale and zero
   // point, and a block reduction's scratch.
   if (fused) {
+    quantAt = workgroup.size();
     workgroup.push_back(MemRefType::get({c.bm, c.rowWords()}, i32,
                                         MemRefLayoutAttrInterface{}, shared));
     workgroup.push_back(
@@ -195,15 +203,16 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   ep.groupLen = c.groupSize ? c.groupSize : c.k;
   Value sA = func.getWorkgroupAttributions()[0];
   Value sW = func.getWorkgroupAttributions()[1];
-  Value sGroupSums =
-      intGroupSums ? Value(func.getWorkgroupAttributions()[3]) : Value();
+  auto workgroupAt = [&](unsigned i) -> Value {
+    return i ? Value(func.getWorkgroupAttributions()[i]) : Value();
+  };
+  Value sRed = workgroupAt(redAt), sGroupSums = workgroupAt(groupSumsAt);
   Value sQ, sScale, sZp, sQuantRed;
   if (fused) {
-    unsigned w = (c.warpsK > 1 ? 3 : 2) + (intGroupSums ? 1 : 0);
-    sQ = func.getWorkgroupAttributions()[w];
-    sScale = func.getWorkgroupAttributions()[w + 1];
-    sZp = func.getWorkgroupAttributions()[w + 2];
-    sQuantRed = func.getWorkgroupAttributions()[w + 3];
+    sQ = workgroupAt(quantAt);
+    sScale = workgroupAt(quantAt + 1);
+    sZp = workgroupAt(quantAt + 2);
+    sQuantRed = workgroupAt(quantAt + 3);
     // The epilogue reads the rows' parameters from shared memory (the
     // block's rows are rows 0..BM-1: M <= BM).
     ep.sa = sScale;
@@ -726,7 +735,6 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   }
   // The warps in K add their sums through shared memory, in a fixed order
   // (kw = 0, 1, ...), and the first stores.
-  Value sRed = func.getWorkgroupAttributions()[2];
   for (int64_t a = 0; a < nAcc; ++a)
     memref::StoreOp::create(b, loc, facc[a], sRed,
                             ValueRange{warp, k.idx(a), lane});
