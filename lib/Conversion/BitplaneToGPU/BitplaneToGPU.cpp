@@ -2158,15 +2158,14 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     if (zwSums)
       rowSumA = deviceAlloc(run, actSumsType);
     Value actElems;
-    if (fuseQuant) {
-      actWords = toDevice(run, fq->op.getInput());
-    } else {
+    if (!fuseQuant) {
       auto view = deviceRows(run, c.actBytesPerRow());
       actElems = view(mmaElem);
       actWords = view(i32);
     }
     if (fuseQuant) {
-      // Quantized by the MMA kernel.
+      // Quantized by the MMA kernel: the float input as it is.
+      actWords = toDevice(run, fq->op.getInput());
     } else if (actAsIs) {
       Value host = bufferization::ToBufferOp::create(
           b, loc, actElemType, op.getAct(), /*read_only=*/true);
