@@ -16,11 +16,13 @@ kernels against cuBLAS FP16 / INT8 in the same run.
      qcc --gpu-cost-table), the planner's choice per layer and M (read from
      qcc's qopt.gpu_plan with that table) and its measured time, and the
      headline ratios;
-  4. an A/B of imma/hmma's 16-row tile at the small Ms (--ab-configs, M <=
-     4): its warps splitting K (16 x 16 blocks, the default there) against
-     its warps along N (16 x 64 blocks, split K over blocks and a reduction
-     kernel; qcc --gpu-warps-split-k-max-m=0), reported beside the tables
-     and left out of the cost table.
+  4. an A/B of imma/hmma's decode tile at the small Ms (--ab-configs, M <=
+     4): the default (warps splitting K over 16 x 16 blocks, 512-byte
+     k-tiles) against its warps along N (16 x 64 blocks, split K over
+     blocks and a reduction kernel; qcc --gpu-warps-split-k-max-m=0) and
+     against 128-K stages (qcc --gpu-decode-k-tile=128
+     --gpu-decode-max-stages=3), reported beside the tables and left out of
+     the cost table.
 
 The libraries are built with qcc --gpu-bench-weights (pseudo-random GPU
 weights, ~150 KB each), so that they can be built here and carried to a GPU
@@ -58,8 +60,14 @@ NVCC = os.environ.get("NVCC") or shutil.which("nvcc") or \
 CONFIGS = {"W2A8": (2, 8), "W3A8": (3, 8), "W4A8": (4, 8), "W6A6": (6, 6),
            "W8A8": (8, 8), "W4A16": (4, 16)}
 FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
-# The A/B libraries: the 16-row tile's warps along N at every M.
-AB_VARIANT = "warps along N"
+# The A/B libraries of imma/hmma's decode tile (M <= AB_MAX_M): name,
+# library suffix, qcc flags. Warps along N: the 16-row tile without its
+# warps splitting K (16 x 64 blocks, split K over blocks and a reduction).
+# 128-K stages: the decode tile as it was before its 512-byte stages (128
+# s8 or 64 16-bit values, at most 3 stages).
+AB_VARIANTS = [("warps along N", "warps_n", ["--gpu-warps-split-k-max-m=0"]),
+               ("128-K stages", "k128", ["--gpu-decode-k-tile=128",
+                                         "--gpu-decode-max-stages=3"])]
 AB_MAX_M = 4
 
 # Times one model.so in a child process at every M: per M, two warm-up
@@ -204,17 +212,18 @@ def build(args, where):
     # The A/B after every planned library, so a run cut short loses it
     # first.
     ab_ms = [int(v) for v in args.m.split(",") if int(v) <= AB_MAX_M]
-    for k, n in shapes if ab_ms else []:
-        for config in [c for c in args.ab_configs.split(",") if c]:
-            family = "hmma" if CONFIGS[config][1] > 8 else "imma"
-            so = "%s_%s_%dx%d_warps_n.so" % (config, family, k, n)
-            jobs[os.path.join(where, so)] = [
-                model_path(where, config, k, n), "--gpu-arch=" + args.gpu_arch,
-                "--gpu-kernel=" + family, "--gpu-bench-weights",
-                "--gpu-warps-split-k-max-m=0"] + quant_flags(config)
-            libs.append({"config": config, "family": family, "k": k, "n": n,
-                         "so": so, "dtype": act_dtype(config),
-                         "variant": AB_VARIANT, "m_list": ab_ms})
+    for variant, suffix, flags in AB_VARIANTS if ab_ms else []:
+        for k, n in shapes:
+            for config in [c for c in args.ab_configs.split(",") if c]:
+                family = "hmma" if CONFIGS[config][1] > 8 else "imma"
+                so = "%s_%s_%dx%d_%s.so" % (config, family, k, n, suffix)
+                jobs[os.path.join(where, so)] = [
+                    model_path(where, config, k, n),
+                    "--gpu-arch=" + args.gpu_arch, "--gpu-kernel=" + family,
+                    "--gpu-bench-weights"] + flags + quant_flags(config)
+                libs.append({"config": config, "family": family, "k": k,
+                             "n": n, "so": so, "dtype": act_dtype(config),
+                             "variant": variant, "m_list": ab_ms})
     errors = compile_all(args.qcc, jobs)
     for lib in libs:
         lib["error"] = errors[os.path.join(where, lib["so"])]
@@ -415,18 +424,31 @@ def report(args, results, where):
                     for name, ms in sorted(t["kernels"].items()))))
         lines.append("\n".join(split) + "\n")
     if variants:
-        ab = ["### The 16-row tile at small M: warps splitting K (default) vs "
-              "warps along N\n", "Kernel time (ms) of the forced family; "
-              "ratio > 1: splitting K is faster.\n",
-              "| config | K x N | M | warps split K | warps along N | ratio |",
-              "|---|---|---|---|---|---|"]
+        names = [name for name, _, _ in AB_VARIANTS
+                 if any(v["variant"] == name for v in variants)]
+        ab = ["### The decode tile (M <= %d): the default (warps splitting K, "
+              "512-byte stages) vs its variants\n" % AB_MAX_M,
+              "Kernel time (ms) of the forced family; ratio = variant / "
+              "default (> 1: the default is faster).\n",
+              "| config | K x N | M | default | " +
+              " | ".join("%s | ratio" % name for name in names) + " |",
+              "|---|---|---|---|" + "---|---|" * len(names)]
+        rows = {}
         for v in variants:
-            base = times.get((v["config"], v["family"], v["k"], v["n"],
-                              v["m"]))
-            ab.append("| %s %s | %dx%d | %d | %s | %.4f | %s |" % (
-                v["config"], v["family"], v["k"], v["n"], v["m"],
-                "%.4f" % base if base else "-", v["ms"],
-                "%.2f" % (v["ms"] / base) if base else "-"))
+            key = (v["config"], v["family"], v["k"], v["n"], v["m"])
+            rows.setdefault(key, {})[v["variant"]] = v["ms"]
+        for key, by_name in rows.items():
+            config, family, k, n, m = key
+            base = times.get(key)
+            cells = []
+            for name in names:
+                ms = by_name.get(name)
+                cells.append("%s | %s" % (
+                    "%.4f" % ms if ms else "-",
+                    "%.2f" % (ms / base) if ms and base else "-"))
+            ab.append("| %s %s | %dx%d | %d | %s | %s |" % (
+                config, family, k, n, m, "%.4f" % base if base else "-",
+                " | ".join(cells)))
         lines.append("\n".join(ab) + "\n")
     text = "\n".join(lines)
     print(text)

@@ -8,7 +8,8 @@ cuBLAS peers, which need a GPU) from the bundle alone, then the report.
 Checks: the prebuilt GPU-vs-CPU cases and exact sums (test/GPU/
 exact_accumulators.py --prebuilt) pass on the emulator; every library of
 the bench manifest is timed at every M (the small-M tile A/B libraries at
-their Ms); the cost table holds those times, less the A/B's, which the
+their Ms: warps along N, 128-K stages); the cost table holds those
+times, less the A/B's, which the
 report tabulates apart; and the planner, reading that table through qcc,
 picks at each M the candidate kernel measured fastest there (the
 independent argmin of the measurements).
@@ -89,20 +90,23 @@ def main():
           % ("ok  " if ok else "FAIL", len(timed & want), len(want), len(ab)))
     failures += [] if ok else ["timing"]
     # Per kernel: the medians add up to the layer's time; the decode tile
-    # (M = 1) of imma and hmma is the warps-split-K kernel, the A/B's not.
-    def kernels_of(config, family, m, ab_lib):
+    # (M = 1) of imma and hmma is the warps-split-K kernel, as is the
+    # 128-K stages A/B's, and the warps-along-N A/B's is not.
+    def kernels_of(config, family, m, variant=None):
         return next(sorted(t["kernels"]) for t in results["times"]
                     if (t["config"], t["family"], t["m"]) ==
-                    (config, family, m) and bool(t.get("variant")) == ab_lib)
+                    (config, family, m) and t.get("variant") == variant)
     ok = all(abs(sum(t["kernels"].values()) - t["ms"]) < 1e-9
              for t in results["times"]) and \
-        any("imma_m16_wk4" in n for n in kernels_of("W4A8", "imma", 1, False)) \
-        and any("hmma_m16_wk4" in n
-                for n in kernels_of("W4A16", "hmma", 1, False)) \
-        and not any("_wk" in n for n in kernels_of("W4A8", "imma", 1, True))
+        any("imma_m16_wk4" in n for n in kernels_of("W4A8", "imma", 1)) \
+        and any("hmma_m16_wk4" in n for n in kernels_of("W4A16", "hmma", 1)) \
+        and any("imma_m16_wk4" in n
+                for n in kernels_of("W4A8", "imma", 1, "128-K stages")) \
+        and not any("_wk" in n for n in kernels_of("W4A8", "imma", 1,
+                                                   "warps along N"))
     print("%s per-kernel times: W4A8 imma M=1 %s, A/B %s" % (
-        "ok  " if ok else "FAIL", kernels_of("W4A8", "imma", 1, False),
-        kernels_of("W4A8", "imma", 1, True)))
+        "ok  " if ok else "FAIL", kernels_of("W4A8", "imma", 1),
+        kernels_of("W4A8", "imma", 1, "warps along N")))
     failures += [] if ok else ["kernels"]
     results = dict(results, times=planned)
 
@@ -123,7 +127,11 @@ def main():
                               if os.path.exists(md) else [])
             if line.startswith(("| W4A8 imma | 512x192 | 1 |",
                                 "| W4A16 hmma | 512x192 | 1 |"))]
-    ok = len(rows) == 2
+    # Each row: the default's time, then each variant's time and ratio.
+    cells = [[c.strip() for c in row.split("|")[4:-1]] for row in rows]
+    ok = len(rows) == 2 and all(
+        len(c) == 1 + 2 * len(gpu_bench.AB_VARIANTS) and "-" not in c
+        for c in cells)
     print("%s the report's small-M tile A/B: %s" % ("ok  " if ok else "FAIL",
                                                     rows))
     failures += [] if ok else ["A/B report"]

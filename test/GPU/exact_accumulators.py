@@ -12,7 +12,11 @@ operands hold the integers exactly and whose f32 sums stay below 2^24; and
 hmma on bf16 operands: W8 with zero points from f32 activations
 (--gpu-hmma-type=bf16: w - zw up to 255, the eighth plane's own step), W4
 in groups from bf16 activations and W6 from f16 ones (both read as they
-are, no conversion kernel; the sums are f32 outputs). M =
+are, no conversion kernel; the sums are f32 outputs); and the decode
+tile (M <= 4) with other K per stage than its default 512 bytes (one
+512-K stage of s8, two 256-K stages of f16 at this K): four 128-K stages
+(W2A8), and 256-K stages of four groups of 64 with zero points on both
+operands (W4A4). M =
 1, 3, 7, 64, 130 through one dynamic-M library (every tile of the
 planner's ranges: M <= 4 the 16-row tile with its warps splitting K, then
 the 16-row and 64-row tiles; bmma's 8-row and 64-row tiles). Activations are integers in range; the in-model quantize (scale
@@ -66,6 +70,12 @@ CASES = [
      ["--gpu-hmma-type=bf16"]),
     ("W4A16 g64 zw bf16 in", "hmma", "s4", None, "group", None, 64, "bf16"),
     ("W6A16 f16 in", "hmma", "s6", None, None, None, 0, "f16"),
+    # The decode tile's other k-tiles: four 128-K stages in flight, and
+    # 256-K stages of four groups with zero points on both operands.
+    ("W2A8 decode k128", "imma", "s2", "s8", None, None, 0, "f32",
+     ["--gpu-decode-k-tile=128"]),
+    ("W4A4 g64 zw za decode k256", "imma", "u4", "u4", "group", 7, 64,
+     "f32", ["--gpu-decode-k-tile=256"]),
 ]
 
 

@@ -20,7 +20,8 @@ libqopt_cuda_emu.so; a case it cannot run then fails instead of skipping.
 every integer-activation case once per kernel choice (qcc --gpu-kernel,
 default auto), e.g. auto,bmma,imma to cover each kernel. Two more cases
 always run: weight-only W4 (hmma) and W4A8 with M fixed to 4 at compile
-time (the small-M kernels). The weight-only kernel (hmma) rounds the
+time (the small-M kernels), and W4A8 and weight-only W4 at K = 960 (the
+decode tile's last k-tile partly padding). The weight-only kernel (hmma) rounds the
 activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
 about 2e-4 of max |y|, the f16 rounding). And a bfloat16 model, weight-only
@@ -146,6 +147,14 @@ def build(args):
                 flags = flags + ["--gpu-kernel=" + kernel]
             cases.append((name, model, flags))
     cases.append(("linear W4 weight-only", linear, ["--wbits=4"]))
+    # K = 960, padded to 1024 by imma's tiles: the decode tile's two 512-K
+    # stages (quantizing its own rows) end in 64 K of padding; hmma's
+    # tiles take 64-K stages (15 of them, 6 in flight at M <= 4). Every
+    # tile of a layer reads the same packed weights.
+    linear960 = os.path.join(args.work, "linear960.onnx")
+    onnx.save(models.linear(k=960, n=192, bias=True), linear960)
+    cases.append(("linear K960 W4A8", linear960, ["--wbits=4", "--abits=8"]))
+    cases.append(("linear K960 W4 weight-only", linear960, ["--wbits=4"]))
     linear_bf16 = os.path.join(args.work, "linear_bf16.onnx")
     onnx.save(models.linear(k=512, n=192, bias=True,
                             elem_type=onnx.TensorProto.BFLOAT16), linear_bf16)

@@ -190,6 +190,18 @@ static cl::opt<int> gpuWarpsSplitKMaxM(
              "blocks (no split of K over blocks for large N); above it, "
              "warps side by side over 16 x 64 blocks. 0: never"),
     cl::value_desc("M"), cl::init(4), cl::cat(qccCategory));
+static cl::opt<int> gpuDecodeKTile(
+    "gpu-decode-k-tile",
+    cl::desc("with --gpu-arch: K per pipeline stage of that warps-split-K "
+             "tile, in bytes of activations (128, 256, 512 or 1024; s8 "
+             "values, or half as many 16-bit ones)"),
+    cl::value_desc("K"), cl::init(512), cl::cat(qccCategory));
+static cl::opt<int> gpuDecodeMaxStages(
+    "gpu-decode-max-stages",
+    cl::desc("with --gpu-arch: most cp.async pipeline stages of that "
+             "warps-split-K tile (1 to 16, bounded by 48 KiB of shared "
+             "memory)"),
+    cl::value_desc("N"), cl::init(6), cl::cat(qccCategory));
 static cl::opt<bool> gpuBenchWeights(
     "gpu-bench-weights",
     cl::desc("with --gpu-arch -o model.so: a kernel-speed benchmark library: "
@@ -1125,6 +1137,8 @@ static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   options.costTable = plannerCostTable;
   options.randomWeights = gpuBenchWeights;
   options.warpsSplitKMaxM = gpuWarpsSplitKMaxM;
+  options.decodeKTile = gpuDecodeKTile;
+  options.decodeMaxStages = gpuDecodeMaxStages;
   return options;
 }
 
@@ -1213,16 +1227,30 @@ int main(int argc, char **argv) {
   }
   if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences() ||
        gpuHmmaType.getNumOccurrences() || gpuBenchWeights ||
-       gpuWarpsSplitKMaxM.getNumOccurrences()) &&
+       gpuWarpsSplitKMaxM.getNumOccurrences() ||
+       gpuDecodeKTile.getNumOccurrences() ||
+       gpuDecodeMaxStages.getNumOccurrences()) &&
       !gpuTargets) {
     llvm::errs() << "qcc: error: --gpu-kernel, --gpu-hmma-type, "
-                    "--gpu-cost-table, --gpu-warps-split-k-max-m and "
+                    "--gpu-cost-table, --gpu-warps-split-k-max-m, "
+                    "--gpu-decode-k-tile, --gpu-decode-max-stages and "
                     "--gpu-bench-weights need --gpu-arch\n";
     return 1;
   }
   if (gpuWarpsSplitKMaxM < 0 || gpuWarpsSplitKMaxM > 16) {
     llvm::errs() << "qcc: error: --gpu-warps-split-k-max-m: "
                  << gpuWarpsSplitKMaxM << " is not between 0 and 16\n";
+    return 1;
+  }
+  if (gpuDecodeKTile != 128 && gpuDecodeKTile != 256 && gpuDecodeKTile != 512 &&
+      gpuDecodeKTile != 1024) {
+    llvm::errs() << "qcc: error: --gpu-decode-k-tile: " << gpuDecodeKTile
+                 << " is not 128, 256, 512 or 1024\n";
+    return 1;
+  }
+  if (gpuDecodeMaxStages < 1 || gpuDecodeMaxStages > 16) {
+    llvm::errs() << "qcc: error: --gpu-decode-max-stages: "
+                 << gpuDecodeMaxStages << " is not between 1 and 16\n";
     return 1;
   }
   if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary &&

@@ -104,6 +104,15 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "16 x 16 blocks (16 x 32 with two k-steps) and add their sums in "
            "shared memory, instead of lying side by side along N over "
            "16 x 64 blocks (0: never; at most 16)">,
+    Option<"decodeKTile", "decode-k-tile", "int64_t", /*default=*/"512",
+           "imma/hmma's warps-split-K tile: K per pipeline stage, in s8 "
+           "values (hmma: half as many 16-bit values, the same bytes): 128, "
+           "256, 512 or 1024; a stage holds whole weight groups or lies "
+           "within one">,
+    Option<"decodeMaxStages", "decode-max-stages", "int64_t",
+           /*default=*/"6",
+           "imma/hmma's warps-split-K tile: most cp.async pipeline stages "
+           "(1 to 16, bounded by 48 KiB of shared memory)">,
     Option<"randomWeights", "random-weights", "bool", /*default=*/"false",
            "Kernel-speed benchmarks only: constant weights are not packed "
            "into the library; each kernel reads a pseudo-random device "

@@ -1097,6 +1097,28 @@ static int64_t dequantMmaWarpsK(bool s8, int64_t groupSize) {
   return std::min<int64_t>(4, steps);
 }
 
+/// The K per stage of imma/hmma's warps-split-K (decode) tile: the largest
+/// power of two up to `decodeKTile` s8 values (or half as many 16-bit ones:
+/// the same bytes) that lies within one weight group or holds whole groups
+/// (each with a multiple of the warps' k-steps), and divides K as the other
+/// tiles pad it, so that every tile reads the same packed weights; else the
+/// other tiles' k-tile. A decode block's stage holds few weight bytes (16
+/// columns), so a larger tile is what keeps enough of them in flight and
+/// spreads each stage's waits and barriers over more K.
+static int64_t decodeKTileFor(bool s8, int64_t groupSize, int64_t warpsK,
+                              int64_t k, int64_t decodeKTile) {
+  int64_t mmaK = s8 ? 32 : 16;
+  int64_t baseTile = dequantMmaKTile(s8, groupSize);
+  int64_t kp = (k + baseTile - 1) / baseTile * baseTile;
+  for (int64_t t = s8 ? decodeKTile : decodeKTile / 2; t > baseTile; t /= 2) {
+    bool groupsFit = !groupSize || groupSize % t == 0 ||
+                     (t % groupSize == 0 && groupSize % (mmaK * warpsK) == 0);
+    if (groupsFit && kp % t == 0)
+      return t;
+  }
+  return baseTile;
+}
+
 /// Measured kernel times (bench/gpu_bench.py --cost-table): per kernel
 /// family, bit widths, layer shape and M, microseconds per call.
 struct CostTable {
@@ -1335,6 +1357,16 @@ struct BitplaneToGPUPass
           << ", not between 0 and 16 (the 16-row tile)";
       return signalPassFailure();
     }
+    if (!llvm::is_contained({128, 256, 512, 1024}, int64_t(decodeKTile))) {
+      module.emitError("qopt-bitplane-to-gpu: decode-k-tile is ")
+          << static_cast<int64_t>(decodeKTile) << ", not 128, 256, 512 or 1024";
+      return signalPassFailure();
+    }
+    if (decodeMaxStages < 1 || decodeMaxStages > 16) {
+      module.emitError("qopt-bitplane-to-gpu: decode-max-stages is ")
+          << static_cast<int64_t>(decodeMaxStages) << ", not between 1 and 16";
+      return signalPassFailure();
+    }
     std::optional<CostTable> table;
     if (!costTable.empty()) {
       std::string error;
@@ -1513,9 +1545,14 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   // layout however many ranges use them (at the function's entry, so every
   // range sees them).
   std::map<std::string, Value> packed;
+  // Packed once per name and shape (each tile's kernel of a range reads
+  // the same packing when its K padding is the same).
   auto packedConstant = [&](ArrayRef<int64_t> shape, StringRef name,
                             function_ref<std::vector<int32_t>()> pack) {
-    Value &v = packed[name.str()];
+    std::string key = name.str();
+    for (int64_t d : shape)
+      key += "_" + std::to_string(d);
+    Value &v = packed[key];
     if (!v) {
       OpBuilder eb = OpBuilder::atBlockBegin(&hostFunc.getBody().front());
       v = i32Resource(eb, loc, shape, pack(), name);
@@ -1999,8 +2036,11 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   };
 
   //===--- imma / hmma: weights unpacked for s8 / f16 MMA ----------------===//
+  // mRows: the most rows M can have in the range (the largest int64_t:
+  // no bound).
   auto emitDequantMma = [&](DeviceRun &run, Family family, bool smallTile,
-                            bool warpsSplitK) -> FailureOr<Value> {
+                            bool warpsSplitK,
+                            int64_t mRows) -> FailureOr<Value> {
     DequantMmaConfig c;
     c.kind = family == Family::Imma ? MmaKind::S8 : hmmaKind(op);
     bool s8 = c.kind == MmaKind::S8;
@@ -2027,6 +2067,13 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       c.warpsN = 4 / c.warpsK;
       c.bn = 16 * c.warpsN;
     }
+    if (c.warpsK > 1) {
+      // The decode tile: a larger k-tile (whole groups when they are
+      // smaller), and only the rows M can have staged.
+      c.kt = decodeKTileFor(s8, groupSize, c.warpsK, kk, decodeKTile);
+      c.kp = (kk + c.kt - 1) / c.kt * c.kt;
+      c.stagedRows = std::min<int64_t>(c.bm, mRows);
+    }
     // imma's decode tile quantizes its activation rows itself when they
     // come from a dynamic per-token qopt.quantize (no quantize kernel):
     // not with weight zero points (their activation row sums), and only
@@ -2045,8 +2092,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.za = s8 ? zaKind : ParamKind::None;
     c.sw = swKind, c.zw = zwKind;
     c.stages = std::max<int64_t>(
-        1, std::min<int64_t>(maxStages, (48 * 1024 - c.extraSharedBytes()) /
-                                            c.stageBytes()));
+        1,
+        std::min<int64_t>(c.warpsK > 1 ? decodeMaxStages : maxStages,
+                          (48 * 1024 - c.extraSharedBytes()) / c.stageBytes()));
     c.bias = static_cast<bool>(op.getBias());
     c.outType = resultType.getElementType();
     bool zwSums = s8 && c.zw != ParamKind::None;
@@ -2055,14 +2103,19 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     // 64 columns): S parts of K on blockIdx.z, so that about split-k-blocks
     // blocks run, then a reduction kernel. Not with row-sum corrections
     // over all of K (zero points without groups): their sums are per group.
+    int64_t kTiles = c.kp / c.kt;
+    int64_t kUnits = groups > 1 && c.groupsPerTile() == 1 ? groups : kTiles;
     if (smallTile && !((zwSums || zaSums) && groups == 1))
-      c.splitK = splitKParts(splitKBlocks, (n + c.bn - 1) / c.bn,
-                             groups > 1 ? groups : c.kp / c.kt);
+      c.splitK = splitKParts(splitKBlocks, (n + c.bn - 1) / c.bn, kUnits);
     bool split = c.splitK > 1;
     if (split) {
       c.bias = false; // added by the reduction
       c.outType = b.getF32Type();
     }
+    // The decode tile: no more stages than a block has k-tiles.
+    if (c.warpsK > 1)
+      c.stages = std::min(c.stages, (kUnits + c.splitK - 1) / c.splitK *
+                                        (kTiles / kUnits));
     auto partialsType = partialsOf(c.splitK);
     // The kernel's parameters in argument order (hmma has no activation
     // scale or zero point; with split-K the bias goes to the reduction).
@@ -2132,23 +2185,23 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                 ? memrefOf(cast<RankedTensorType>(op.getBias().getType()))
                 : MemRefType(),
             memrefOf(resultType), c.splitK);
-      mma->setAttr(
-          "qopt.dequant_mma",
-          b.getDictionaryAttr(
-              {b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
-               b.getNamedAttr("act", b.getStringAttr(s8 ? (c.aU8 ? "u8" : "s8")
-                                                     : c.kind == MmaKind::BF16
-                                                         ? "bf16"
-                                                         : "f16")),
-               b.getNamedAttr("mma",
-                              b.getStringAttr(s8 ? "m16n8k32" : "m16n8k16")),
-               b.getNamedAttr("block_tile",
-                              b.getDenseI64ArrayAttr({c.bm, c.bn})),
-               b.getNamedAttr("k_tile", b.getI64IntegerAttr(c.kt)),
-               b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
-               b.getNamedAttr("warps_k", b.getI64IntegerAttr(c.warpsK)),
-               b.getNamedAttr("split_k", b.getI64IntegerAttr(c.splitK)),
-               b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))}));
+      SmallVector<NamedAttribute> info = {
+          b.getNamedAttr("weight_bits", b.getI64IntegerAttr(c.p)),
+          b.getNamedAttr("act",
+                         b.getStringAttr(s8 ? (c.aU8 ? "u8" : "s8")
+                                         : c.kind == MmaKind::BF16 ? "bf16"
+                                                                   : "f16")),
+          b.getNamedAttr("mma", b.getStringAttr(s8 ? "m16n8k32" : "m16n8k16")),
+          b.getNamedAttr("block_tile", b.getDenseI64ArrayAttr({c.bm, c.bn})),
+          b.getNamedAttr("k_tile", b.getI64IntegerAttr(c.kt)),
+          b.getNamedAttr("stages", b.getI64IntegerAttr(c.stages)),
+          b.getNamedAttr("warps_k", b.getI64IntegerAttr(c.warpsK)),
+          b.getNamedAttr("split_k", b.getI64IntegerAttr(c.splitK)),
+          b.getNamedAttr("groups", b.getI64IntegerAttr(c.groups))};
+      if (c.warpsK > 1)
+        info.push_back(
+            b.getNamedAttr("staged_rows", b.getI64IntegerAttr(c.actRows())));
+      mma->setAttr("qopt.dequant_mma", b.getDictionaryAttr(info));
     }
 
     // Activations: bytes (imma) or f16/bf16 (hmma), K zero-padded to kp;
@@ -2234,7 +2287,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     FailureOr<Value> outDev =
         r.family == Family::Bmma
             ? emitBmma(run, r.smallTile)
-            : emitDequantMma(run, r.family, r.smallTile, r.warpsSplitK);
+            : emitDequantMma(run, r.family, r.smallTile, r.warpsSplitK,
+                             ShapedType::isDynamic(mStatic) ? r.mMax : mStatic);
     if (failed(outDev))
       return failure();
     Value host = memref::AllocOp::create(b, loc, outType, dynSizes(outType));

@@ -132,9 +132,16 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   bool fused = c.fusedQuant.has_value();
   // The staged activations: words of MMA operands, or (fused) the float
   // input as it is.
-  auto sAType = fused ? MemRefType::get({c.stages, c.bm, c.kt}, c.xType,
+  const int64_t aRows = c.actRows();
+  assert((aRows == c.bm || (c.bm == 16 && c.warpsM == 1)) &&
+         "only the 16-row tile stages fewer rows");
+  assert(
+      (c.groupsPerTile() == 1 ||
+       (c.kt % c.groupSize == 0 && c.groupSize % (c.mmaK() * c.warpsK) == 0)) &&
+      "a k-tile holds whole groups, each a multiple of the warps' steps");
+  auto sAType = fused ? MemRefType::get({c.stages, aRows, c.kt}, c.xType,
                                         MemRefLayoutAttrInterface{}, shared)
-                      : MemRefType::get({c.stages, c.bm, c.rowWords()}, i32,
+                      : MemRefType::get({c.stages, aRows, c.rowWords()}, i32,
                                         MemRefLayoutAttrInterface{}, shared);
   auto sWType = MemRefType::get({c.stages, c.p, c.bn, c.planeWords()}, i32,
                                 MemRefLayoutAttrInterface{}, shared);
@@ -163,17 +170,24 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   // point, and a block reduction's scratch.
   if (fused) {
     quantAt = workgroup.size();
-    workgroup.push_back(MemRefType::get({c.bm, c.rowWords()}, i32,
+    workgroup.push_back(MemRefType::get({aRows, c.rowWords()}, i32,
                                         MemRefLayoutAttrInterface{}, shared));
     workgroup.push_back(
-        MemRefType::get({c.bm}, f32, MemRefLayoutAttrInterface{}, shared));
+        MemRefType::get({aRows}, f32, MemRefLayoutAttrInterface{}, shared));
     workgroup.push_back(
-        MemRefType::get({c.bm}, i32, MemRefLayoutAttrInterface{}, shared));
+        MemRefType::get({aRows}, i32, MemRefLayoutAttrInterface{}, shared));
     workgroup.push_back(MemRefType::get({2, threads / 32}, f32,
                                         MemRefLayoutAttrInterface{}, shared));
   }
   auto func =
       makeKernel(b, loc, module, name, argTypes, threads, TypeRange(workgroup));
+  // Warps in K (decode tiles, a few blocks per SM): up to 128 registers, so
+  // that a k-tile's unrolled steps keep their operands in registers. Left
+  // to itself, ptxas held one such kernel (sm_80, zero points, groups) to
+  // 64 and spilled; 128 leaves 4 blocks of 128 threads per SM.
+  if (c.warpsK > 1)
+    func->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
+                  b.getI32IntegerAttr(128));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(func.getBody().front().getTerminator());
   KB k{b, loc};
@@ -214,7 +228,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     sZp = workgroupAt(quantAt + 2);
     sQuantRed = workgroupAt(quantAt + 3);
     // The epilogue reads the rows' parameters from shared memory (the
-    // block's rows are rows 0..BM-1: M <= BM).
+    // block's rows are its staged rows: M <= aRows).
     ep.sa = sScale;
     if (c.za != ParamKind::None)
       ep.za = sZp;
@@ -284,14 +298,14 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                 : UnitAttr());
       }
     };
-    // Activations: BM rows of rowChunks 16-byte chunks. Rows beyond M read
-    // nothing (zero-filled, their results masked on store), so a decode
-    // (M = 1) moves one row, not BM.
+    // Activations: aRows rows of rowChunks 16-byte chunks. Rows beyond M
+    // read nothing (zero-filled, their results masked on store), so a
+    // decode (M = 1) moves one row, not aRows.
     if (fused) {
       // The float input, K not padded: chunks beyond K zero-filled too.
       int64_t per = 16 / c.stagedBytes(), chunks = c.kt / per;
       copies(
-          c.bm * chunks,
+          aRows * chunks,
           [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di,
               Value &srcElems) {
             Value r = x.divu(cIdx, x.idx(chunks));
@@ -308,7 +322,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
           act, sA, per);
     } else
       copies(
-          c.bm * c.rowChunks(),
+          aRows * c.rowChunks(),
           [&](KB &x, Value cIdx, SmallVector<Value> &si, SmallVector<Value> &di,
               Value &srcElems) {
             Value r = x.divu(cIdx, x.idx(c.rowChunks()));
@@ -338,9 +352,12 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   };
 
   // The block's range of K: all of it, or with split-K part z =
-  // blockIdx.z of S (whole groups when grouped, else whole tiles): groups
-  // [gBegin, gEnd) and tiles [tFirst, tEnd).
-  KRange range = blockKRange(k, kTiles, c.groups, c.splitK);
+  // blockIdx.z of S (whole groups when grouped and a group has whole
+  // tiles, else whole tiles): groups [gBegin, gEnd) and tiles [tFirst,
+  // tEnd).
+  const int64_t groupsPerTile = c.groupsPerTile();
+  KRange range =
+      blockKRange(k, kTiles, groupsPerTile > 1 ? 1 : c.groups, c.splitK);
   bool grouped = range.grouped;
   int64_t tilesPerGroup = range.stepsPerGroup;
   Value zIdx = range.z, gBegin = range.gBegin, gEnd = range.gEnd;
@@ -453,11 +470,13 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     return regs;
   };
 
+  // The warp's MMA k-steps i in [iBegin, iEnd) of the k-tile in `stage`
+  // (step kw + warpsK * i with warps in K).
   auto kTileCompute = [&](OpBuilder &nb, Location l, Value stage,
-                          ArrayRef<Value> offsets,
+                          int64_t iBegin, int64_t iEnd, ArrayRef<Value> offsets,
                           SmallVector<Value> acc) -> SmallVector<Value> {
     KB x{nb, l};
-    for (int64_t i = 0; i < c.subSteps() / c.warpsK; ++i) {
+    for (int64_t i = iBegin; i < iEnd; ++i) {
       Step st;
       if (c.warpsK > 1)
         st.dyn = x.addc(kw, c.warpsK * i);
@@ -474,15 +493,26 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         Value row8 = x.addc(row, 8);
         Value ch0 = x.mulc(physChunk(x, row, st.times(x, 2, 0)), 4);
         Value ch1 = x.mulc(physChunk(x, row, st.times(x, 2, 1)), 4);
-        // Word `w` of row `r` of the k-tile: in its stage, or (fused) in
-        // the quantized tile.
-        auto aWord = [&](Value r, Value w) {
-          return asOperand(x, fused ? x.load(sQ, {r, w})
-                                    : x.load(sA, {stage, r, w}));
+        // Word `w` of row `r` (in [lo, lo + 8) of the warp's rows, which
+        // start at row 0 where fewer rows are staged) of the k-tile: in its
+        // stage, or (fused) in the quantized tile; zero for rows not staged.
+        auto aWord = [&](Value r, int64_t lo, Value w) {
+          if (lo >= aRows)
+            return asOperand(x, x.i32(0));
+          auto load = [&](Value rr) {
+            return fused ? x.load(sQ, {rr, w}) : x.load(sA, {stage, rr, w});
+          };
+          if (lo + 8 <= aRows)
+            return asOperand(x, load(r));
+          Value v = load(x.minu(r, x.idx(aRows - 1)));
+          return asOperand(x, arith::SelectOp::create(x.b, x.loc,
+                                                      x.ult(r, x.idx(aRows)), v,
+                                                      x.i32(0)));
         };
+        int64_t lo = mfI * 16;
         SmallVector<Value> aFrag = {
-            aWord(row, x.add(ch0, t)), aWord(row8, x.add(ch0, t)),
-            aWord(row, x.add(ch1, t)), aWord(row8, x.add(ch1, t))};
+            aWord(row, lo, x.add(ch0, t)), aWord(row8, lo + 8, x.add(ch0, t)),
+            aWord(row, lo, x.add(ch1, t)), aWord(row8, lo + 8, x.add(ch1, t))};
         for (int64_t f = 0; f < c.nf(); ++f) {
           int64_t a0 = (mfI * c.nf() + f) * 4;
           SmallVector<Value> cIn(acc.begin() + a0, acc.begin() + a0 + 4);
@@ -499,7 +529,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   };
 
   // fused: the block's real rows (M <= BM: all of them from row 0).
-  Value rowsHere = fused ? k.minu(k.sub(m, m0), k.idx(c.bm)) : Value();
+  Value rowsHere = fused ? k.minu(k.sub(m, m0), k.idx(aRows)) : Value();
   // fused: the staged floats of the block's real rows -> operand bytes in
   // sQ, in the swizzled layout the fragment loads read: one value per
   // thread at a time (a decode row's k-tile keeps every thread busy), the
@@ -552,11 +582,14 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
 
   // One k-tile: start the loads of tile kt + S - 1, wait for this one's
   // stage (one commit group per tile, committed even when empty so "S - 1
-  // pending" always means "this tile has landed"), compute, and fence the
-  // stage before the next iteration's loads overwrite it.
+  // pending" always means "this tile has landed"), `compute` on the stage
+  // (the loop's values in, their next values out), and fence the stage
+  // before the next iteration's loads overwrite it.
+  using StageCompute = function_ref<SmallVector<Value>(
+      OpBuilder &, Location, Value, SmallVector<Value>)>;
   auto kTileBody = [&](OpBuilder &nb, Location l, Value ktile,
-                       ArrayRef<Value> offsets,
-                       SmallVector<Value> acc) -> SmallVector<Value> {
+                       StageCompute compute,
+                       SmallVector<Value> carried) -> SmallVector<Value> {
     KB n{nb, l};
     Value next = n.addc(ktile, c.stages - 1);
     auto ifLoad = scf::IfOp::create(nb, l, n.ult(next, tEnd),
@@ -574,9 +607,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       quantizeTile(nb, l, stage);
       gpu::BarrierOp::create(nb, l);
     }
-    acc = kTileCompute(nb, l, stage, offsets, std::move(acc));
+    carried = compute(nb, l, stage, std::move(carried));
     gpu::BarrierOp::create(nb, l);
-    return acc;
+    return carried;
   };
 
   // Prologue: the block's first S-1 tiles in flight.
@@ -705,24 +738,57 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   Value zeroAcc = s8 ? k.i32(0) : k.f32(0.0);
   SmallVector<Value> zeros(nAcc, zeroAcc);
   SmallVector<Value> fzeros(nAcc, k.f32(0.0));
-  auto outer = scf::ForOp::create(
-      b, loc, gBegin, gEnd, k.idx(1), fzeros,
-      [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
-        KB o{ob, l};
-        SmallVector<Value> offsets = groupOffsets(o, gIdx);
-        Value first = grouped ? o.mulc(gIdx, tilesPerGroup) : tFirst;
-        Value last = grouped ? o.addc(first, tilesPerGroup) : tEnd;
-        auto inner = scf::ForOp::create(
-            ob, l, first, last, o.idx(1), zeros,
-            [&](OpBuilder &nb, Location l2, Value kt, ValueRange acc) {
-              scf::YieldOp::create(
-                  nb, l2,
-                  kTileBody(nb, l2, kt, offsets, SmallVector<Value>(acc)));
-            });
-        scf::YieldOp::create(
-            ob, l,
-            fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
-      });
+  const int64_t warpSteps = c.subSteps() / c.warpsK;
+  scf::ForOp outer;
+  if (groupsPerTile == 1) {
+    // Groups, each of whole k-tiles: the tiles' exact sums, folded at the
+    // group's end.
+    outer = scf::ForOp::create(
+        b, loc, gBegin, gEnd, k.idx(1), fzeros,
+        [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
+          KB o{ob, l};
+          SmallVector<Value> offsets = groupOffsets(o, gIdx);
+          Value first = grouped ? o.mulc(gIdx, tilesPerGroup) : tFirst;
+          Value last = grouped ? o.addc(first, tilesPerGroup) : tEnd;
+          auto inner = scf::ForOp::create(
+              ob, l, first, last, o.idx(1), zeros,
+              [&](OpBuilder &nb, Location l2, Value kt, ValueRange acc) {
+                auto compute = [&](OpBuilder &cb, Location cl, Value stage,
+                                   SmallVector<Value> a) {
+                  return kTileCompute(cb, cl, stage, 0, warpSteps, offsets,
+                                      std::move(a));
+                };
+                scf::YieldOp::create(
+                    nb, l2,
+                    kTileBody(nb, l2, kt, compute, SmallVector<Value>(acc)));
+              });
+          scf::YieldOp::create(
+              ob, l,
+              fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
+        });
+  } else {
+    // k-tiles of whole groups (decode tiles): each group's steps of the
+    // tile, folded as they end.
+    const int64_t groupSteps = warpSteps / groupsPerTile;
+    outer = scf::ForOp::create(
+        b, loc, tFirst, tEnd, k.idx(1), fzeros,
+        [&](OpBuilder &ob, Location l, Value kt, ValueRange fIn) {
+          auto compute = [&](OpBuilder &cb, Location cl, Value stage,
+                             SmallVector<Value> facc) {
+            KB x{cb, cl};
+            for (int64_t j = 0; j < groupsPerTile; ++j) {
+              Value gIdx = x.addc(x.mulc(kt, groupsPerTile), j);
+              SmallVector<Value> acc = kTileCompute(
+                  cb, cl, stage, j * groupSteps, (j + 1) * groupSteps,
+                  groupOffsets(x, gIdx), zeros);
+              facc = fold(cb, cl, gIdx, acc, std::move(facc));
+            }
+            return facc;
+          };
+          scf::YieldOp::create(
+              ob, l, kTileBody(ob, l, kt, compute, SmallVector<Value>(fIn)));
+        });
+  }
   SmallVector<Value> facc(outer.getResults());
   auto epilogue = [&](ArrayRef<Value> sums) {
     storeEpilogue(k, layout, ep, m, mLast, c.n, sums,

@@ -38,8 +38,14 @@ struct DequantMmaConfig {
   int64_t n = 0, k = 0; // output channels, real K
   int64_t kt = 0;       // K per pipeline stage (a multiple of 32)
   int64_t kp = 0;       // K padded to whole stages
+  /// Weight groups: a k-tile lies within one group, or (decode tiles)
+  /// holds whole groups, each group's k-steps a multiple of warpsK.
   int64_t groupSize = 0, groups = 1;
   int64_t bm = 64, bn = 64, warpsM = 2, warpsN = 2, stages = 2;
+  /// Activation rows staged in shared memory (0: bm). Decode tiles whose M
+  /// is at most `stagedRows` (the host's range of M guarantees it) stage
+  /// only those rows; the MMA's other A rows are zero registers.
+  int64_t stagedRows = 0;
   /// Warps that split each k-tile's MMA k-steps among them (step s goes to
   /// warp-in-K s % warpsK), each on the whole warp tile; their f32 sums are
   /// added through shared memory before the epilogue. Decode shapes: more
@@ -64,6 +70,11 @@ struct DequantMmaConfig {
   mlir::Type outType;
 
   int64_t elemBytes() const { return kind == MmaKind::S8 ? 1 : 2; }
+  int64_t actRows() const { return stagedRows ? stagedRows : bm; }
+  /// Weight groups per k-tile (1: the tile lies within one group).
+  int64_t groupsPerTile() const {
+    return groupSize && groupSize < kt ? kt / groupSize : 1;
+  }
   /// Bytes of one staged activation value: the MMA operand's, or with
   /// fusedQuant the float input's.
   int64_t stagedBytes() const {
@@ -82,7 +93,7 @@ struct DequantMmaConfig {
   int64_t mf() const { return warpM() / 16; }
   int64_t nf() const { return warpN() / 8; }
   int64_t stageBytes() const {
-    return bm * kt * stagedBytes() + p * bn * kt / 8;
+    return actRows() * kt * stagedBytes() + p * bn * kt / 8;
   }
   /// Accumulators per lane of one warp tile.
   int64_t accPerLane() const { return mf() * nf() * 4; }
@@ -96,7 +107,9 @@ struct DequantMmaConfig {
   /// block reduction's scratch.
   int64_t extraSharedBytes() const {
     return reduceBytes() * (intGroupSums() ? 2 : 1) +
-           (fusedQuant ? bm * kt + bm * 8 + 2 * (threads() / 32) * 4 : 0);
+           (fusedQuant
+                ? actRows() * kt + actRows() * 8 + 2 * (threads() / 32) * 4
+                : 0);
   }
   /// S8 with zero points and warps in K: each group's int32 sums of the
   /// warps are added (exactly) before the corrections.

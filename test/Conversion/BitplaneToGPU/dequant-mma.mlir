@@ -13,10 +13,12 @@
 // CHECK: %[[DECODE:.*]] = arith.cmpi ule, %[[M]], %c4
 // CHECK: scf.if %[[DECODE]] -> (memref<?x24xf32>)
 // M <= 4: 16 x 16 blocks (N = 24: two), the four warps on the same columns,
-// each taking one of a k-tile's four MMA k-steps. So few blocks still split
-// K (two 128-K tiles) over blockIdx.z.
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4 blocks in (%{{.*}}, %c2{{.*}}, %c2{{.*}}) threads in (%c128,
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4_reduce
+// each taking every fourth of a k-tile's MMA k-steps; the decode tile's
+// stage (up to 512 bytes of K) takes all of the padded K = 256 at once, so
+// there is nothing to split over blockIdx.z (the 16-row tile below, with
+// 128-K stages, splits K in two).
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma_m16_wk4 blocks in (%{{.*}}, %c2{{.*}}, %c1{{.*}}) threads in (%c128,
+// CHECK-NOT: @qmatmul0_imma_m16_wk4_reduce
 // CHECK: } else {
 // CHECK: %[[SMALL:.*]] = arith.cmpi ule, %[[M]], %c16
 // CHECK: scf.if %[[SMALL]] -> (memref<?x24xf32>)
@@ -34,10 +36,11 @@
 // CHECK: } else {
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_imma blocks in (%{{.*}}, %c1, %c1{{.*}}) threads in (%c128,
 // CHECK: gpu.module @qopt_kernels
-// The warps-split-K kernel: a third workgroup buffer for every warp's eight
-// f32 sums per lane.
-// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x16x4xi32, #gpu.address_space<workgroup>>, %[[RED:.*]] : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 16>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
+// The warps-split-K kernel: one stage (one k-tile) of the 4 rows M <= 4
+// can have, and a third workgroup buffer for every warp's eight f32 sums
+// per lane.
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<1x4x64xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x16x8xi32, #gpu.address_space<workgroup>>, %[[RED:.*]] : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 16>, groups = 1 : i64, k_tile = 256 : i64, mma = "m16n8k32", split_k = 1 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
 // warp = tid / 32 -> warp in K (kw), which also picks who adds the sums.
 // CHECK: %[[WARP:.*]] = arith.divui %thread_id_x, %c32
 // CHECK: %[[LANE:.*]] = arith.remui %thread_id_x, %c32
@@ -47,8 +50,12 @@
 // CHECK: %[[ROWOK:.*]] = arith.cmpi ult, %{{.*}}, %dim : index
 // CHECK: %[[SRC:.*]] = arith.select %[[ROWOK]], %c4{{.*}}, %c0{{.*}} : index
 // CHECK: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], 4, %[[SRC]] {bypassL1}
-// The warp's k-step s = kw + 4 i (one per k-tile): plane word s, its bytes
-// at 4h + t.
+// The warp's k-steps s = kw + 4 i (two per 256-K tile): A rows g < 4 from
+// the stage (rows 8..15 are zero registers), plane word s, its bytes at 4h
+// + t.
+// CHECK: %[[STAGED:.*]] = arith.cmpi ult, %{{.*}}, %c4{{.*}} : index
+// CHECK: arith.select %[[STAGED]], %{{.*}}, %c0_i32{{.*}} : i32
+// CHECK: nvvm.mma.sync A[%{{.*}}, %c0_i32{{.*}}, %{{.*}}, %c0_i32{{.*}}]
 // CHECK: nvvm.mma.sync
 // After the k-loop: the sums to shared memory, a barrier, and the first warp
 // in K adds the others' (warps kw = 1, 2, 3 in order) before the epilogue.
@@ -57,7 +64,7 @@
 // CHECK-NEXT: scf.if %[[FIRST]] {
 // CHECK: memref.load %[[RED]]
 // CHECK: arith.addf
-// CHECK: gpu.func @qmatmul0_imma_m16_wk4_reduce(
+// CHECK-NOT: gpu.func @qmatmul0_imma_m16_wk4_reduce(
 // CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 1 : i64, weight_bits = 4 : i64}
 // A and the weight planes through cp.async; each B register from the four
@@ -99,8 +106,9 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: gpu.func @qmatmul0_to_f16_act(
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: gpu.func @qmatmul0_hmma_m16_wk2(
-// CHECK-SAME: workgroup(%{{.*}} : memref<3x16x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 32>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, stages = 3 : i64, warps_k = 2 : i64, weight_bits = 4 : i64}
+// One k-tile per block: one stage, of the 4 rows M has.
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 32>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 2 : i64, weight_bits = 4 : i64}
 // CHECK: %[[OFF:.*]] = arith.addi %c1024_i32, %{{.*}} : i32
 // CHECK: arith.sitofp %[[OFF]] : i32 to f16
 // The warp's k16 step s = kw + 2 i: plane word s / 2, shifted 8 more bits

@@ -17,19 +17,15 @@
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_bytes_act
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_imma_m16 {{.*}}
 //
-// The kernel: f16 stages (16 rows x 128 K), the weight planes, the warps'
-// f32 sums, their exact int32 group sums (the activation zero point's
-// correction comes after the warps' sums are added), the quantized k-tile
-// (16 rows x 32 words), each row's scale and zero point, the reduction
-// scratch.
-// CHECK: gpu.func @qmatmul0_imma_m16_wk4_quant(%[[X:arg[0-9]+]]: memref<?x256xf16>, {{.*}}) workgroup(%[[SA:arg[0-9]+]] : memref<3x16x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x16x4xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[GS:arg[0-9]+]] : memref<4x8x32xi32, #gpu.address_space<workgroup>>, %[[SQ:arg[0-9]+]] : memref<16x32xi32, #gpu.address_space<workgroup>>, %[[SCALE:arg[0-9]+]] : memref<16xf32, #gpu.address_space<workgroup>>, %[[ZP:arg[0-9]+]] : memref<16xi32, #gpu.address_space<workgroup>>, %[[RED:arg[0-9]+]] : memref<2x4xf32, #gpu.address_space<workgroup>>)
+// The kernel: f16 stages (of the 4 rows M <= 4 can have; all of K = 256
+// in one), the weight planes, the warps' f32 sums, their exact int32
+// group sums (the activation zero point's correction comes after the
+// warps' sums are added), the quantized k-tile (4 rows x 64 words), each
+// row's scale and zero point, the reduction scratch.
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4_quant(%[[X:arg[0-9]+]]: memref<?x256xf16>, {{.*}}) workgroup(%[[SA:arg[0-9]+]] : memref<1x4x256xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x2x16x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[GS:arg[0-9]+]] : memref<4x8x32xi32, #gpu.address_space<workgroup>>, %[[SQ:arg[0-9]+]] : memref<4x64xi32, #gpu.address_space<workgroup>>, %[[SCALE:arg[0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[ZP:arg[0-9]+]] : memref<4xi32, #gpu.address_space<workgroup>>, %[[RED:arg[0-9]+]] : memref<2x4xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: act = "s8", block_tile = array<i64: 16, 16>
-// CHECK-SAME: warps_k = 4
-// The f16 rows staged as they are: 16-byte copies of 8 values, none for
-// rows at or beyond M or K beyond 256.
-// CHECK: %[[OK:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
-// CHECK: %[[N:.*]] = arith.select %[[OK]], %c8{{.*}}, %c0{{.*}} : index
-// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}, %{{.*}}], %[[SA]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %[[N]] {bypassL1} : memref<?x256xf16> to memref<3x16x128xf16, #gpu.address_space<workgroup>>
+// CHECK-SAME: k_tile = 256
+// CHECK-SAME: staged_rows = 4 : i64, stages = 1 : i64, warps_k = 4
 // Each row's range (min, max) by the block, then scale = (max - min) / 15
 // and the zero point, stored by thread 0 for the rows of the block.
 // CHECK: scf.for
@@ -43,11 +39,17 @@
 // CHECK: llvm.call_intrinsic "llvm.roundeven.f32"
 // CHECK: memref.store %{{.*}}, %[[SCALE]]
 // CHECK: memref.store %{{.*}}, %[[ZP]]
+// In the k-loop (one stage: the tile's copies issued and awaited in the
+// same iteration), the f16 rows staged as they are: 16-byte copies of 8
+// values, none for rows at or beyond M or K beyond 256.
+// CHECK: %[[OK:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
+// CHECK: %[[N:.*]] = arith.select %[[OK]], %c8{{.*}}, %c0{{.*}} : index
+// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}, %{{.*}}], %[[SA]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %[[N]] {bypassL1} : memref<?x256xf16> to memref<1x4x256xf16, #gpu.address_space<workgroup>>
 // Per k-tile, once its stage has landed: one value per thread quantized
 // with its row's parameters (IEEE division, round half to even, clamped to
 // 0..15), four lanes' bytes gathered into a word, stored to the quantized
 // tile; then a barrier before the fragments read it.
-// CHECK: nvvm.cp.async.wait.group 2
+// CHECK: nvvm.cp.async.wait.group 0
 // CHECK: gpu.barrier
 // CHECK: memref.load %[[ZP]]
 // CHECK: memref.load %[[SA]]

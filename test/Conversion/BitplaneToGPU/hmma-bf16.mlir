@@ -14,14 +14,17 @@
 // CHECK: %[[HOST:.*]] = bufferization.to_buffer %arg0 read_only : tensor<?x128xbf16> to memref<?x128xbf16>
 // CHECK: gpu.memcpy %[[ELEMS]], %[[HOST]] : memref<?x128xbf16>, memref<?x128xbf16>
 // CHECK-NOT: _to_bf16_act
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk4 {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<8x24x4xi32>,
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk4_reduce {{.*}} : memref<?x24xbf16>)
+// M <= 4: the decode tile's stage (up to 256 16-bit values) takes all of
+// K = 128, one stage: no split of K, no reduction.
+// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk4 {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<8x24x4xi32>, {{.*}} : memref<?x24xbf16>)
+// CHECK-NOT: @qmatmul0_hmma_m16_wk4_reduce
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 {{.*}} args(%[[WORDS]] : memref<?x64xi32>, %{{.*}} : memref<8x24x4xi32>,
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_reduce {{.*}} : memref<?x24xbf16>)
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma {{.*}} args(%{{.*}} : memref<?x64xi32>, %{{.*}} : memref<8x24x4xi32>, {{.*}} : memref<?x24xbf16>)
 // CHECK: gpu.func @qmatmul0_hmma_m16_wk4(
 // CHECK-SAME: block_tile = array<i64: 16, 16>
-// CHECK-SAME: warps_k = 4
+// CHECK-SAME: k_tile = 128 : i64
+// CHECK-SAME: split_k = 1 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 4
 // CHECK: gpu.func @qmatmul0_hmma_m16(
 // CHECK-SAME: qopt.dequant_mma = {act = "bf16", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 64 : i64, mma = "m16n8k16", split_k = 2 : i64, stages = 3 : i64, warps_k = 1 : i64, weight_bits = 8 : i64}
 // The offset, negated: -(zw - wmin) (p = 8: no 128), to bf16 through f32.
