@@ -31,16 +31,36 @@ RowQuantParams qopt::gpu_kernels::computeRowQuantParams(
   };
   unsigned nRed = f.symmetric ? 1 : 2;
   SmallVector<Value> init(nRed, k.f32(0.0));
+  // Each iteration loads `unroll` values of the thread (columns col + j *
+  // threads) before combining any: their loads are in flight together, so
+  // a row costs K / (threads * unroll) memory latencies, not K / threads.
+  // Columns beyond K count as 0, which the ranges include anyway (they
+  // start at 0); min and max are exact, so the order does not matter.
+  const int64_t unroll = std::min<int64_t>(
+      8, std::max<int64_t>(1, (kReal + threads - 1) / threads));
   auto loop = scf::ForOp::create(
-      b, loc, tid, k.idx(kReal), k.idx(threads), init,
+      b, loc, tid, k.idx(kReal), k.idx(threads * unroll), init,
       [&](OpBuilder &nb, Location l, Value col, ValueRange acc) {
-        Value v = loadX(nb, l, col);
-        SmallVector<Value> next;
-        if (f.symmetric)
-          next.push_back(combine(nb, l, 1, acc[0],
-                                 f32Intrinsic(nb, l, "llvm.fabs.f32", v)));
-        else
-          next = {combine(nb, l, 0, acc[0], v), combine(nb, l, 1, acc[1], v)};
+        KB n{nb, l};
+        SmallVector<Value> vals;
+        for (int64_t j = 0; j < unroll; ++j) {
+          Value c = n.addc(col, j * threads);
+          Value v = loadX(nb, l, j ? n.minu(c, n.idx(kReal - 1)) : c);
+          if (j)
+            v = arith::SelectOp::create(nb, l, n.ult(c, n.idx(kReal)), v,
+                                        n.f32(0.0));
+          vals.push_back(v);
+        }
+        SmallVector<Value> next(acc);
+        for (Value v : vals) {
+          if (f.symmetric) {
+            next[0] = combine(nb, l, 1, next[0],
+                              f32Intrinsic(nb, l, "llvm.fabs.f32", v));
+          } else {
+            next[0] = combine(nb, l, 0, next[0], v);
+            next[1] = combine(nb, l, 1, next[1], v);
+          }
+        }
         scf::YieldOp::create(nb, l, next);
       });
   SmallVector<Value> r(loop.getResults());

@@ -746,7 +746,8 @@ static std::optional<FusedQuant> matchFusedQuant(Value act, int64_t kk) {
 ///    computes them (scale = range / steps, 1 for a zero range; zp =
 ///    clamp(roundeven(qmin - lo / scale))).
 /// 2. Each warp takes one 32-bit word (32 consecutive elements, one per
-///    lane, coalesced) at a time, quantizes its element as qopt.quantize
+///    lane, coalesced) at a time (loading up to 4 of its words ahead),
+///    quantizes its element as qopt.quantize
 ///    does (q = clamp(roundeven(x / scale) + zp, qmin, qmax), NaN -> zp) and
 ///    forms the Q plane words with one `vote.sync.ballot` per bit. Lane
 ///    partial sums give the row sums per group (warp shuffles, then the
@@ -836,52 +837,85 @@ static gpu::GPUFuncOp buildQuantPackKernel(
   if (!zpF)
     zpF = k.f32(0);
 
-  // Quantize and pack: one word per warp at a time.
+  // Quantize and pack: one word per warp at a time, `unroll` words of the
+  // warp per iteration whose loads are issued before any is used (a row
+  // costs K / (32 * warps * unroll) memory latencies).
   int64_t wordsPerGroup = groups > 1 ? kw / groups : kw;
+  const int64_t unroll = std::min<int64_t>(
+      4, std::max<int64_t>(1, (wordsPerGroup + warps - 1) / warps));
   Value allLanes = k.i32(-1);
   auto groupLoop = scf::ForOp::create(
       b, loc, k.idx(0), k.idx(groups), k.idx(1), ValueRange{},
       [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
         KB o{gb, gl};
         Value first = o.add(o.mulc(g, wordsPerGroup), warp);
+        Value groupEnd = o.mulc(o.addc(g, 1), wordsPerGroup);
         auto words = scf::ForOp::create(
-            gb, gl, first, o.mulc(o.addc(g, 1), wordsPerGroup), o.idx(warps),
+            gb, gl, first, groupEnd, o.idx(warps * unroll),
             ValueRange{o.i32(0)},
-            [&](OpBuilder &nb, Location l, Value w, ValueRange acc) {
+            [&](OpBuilder &nb, Location l, Value w0, ValueRange acc) {
               KB n{nb, l};
-              Value col = n.add(n.mulc(w, 32), lane);
-              Value valid = n.ult(col, n.idx(kReal));
-              Value v = loadX(nb, l, n.minu(col, n.idx(kReal - 1)));
-              Value qv = quantizeValue(nb, l, f, v, scale, zpF);
-              qv = arith::SelectOp::create(nb, l, valid, qv, n.i32(0));
-              if (bytesOut) {
-                // imma's operand: one byte per element, K zero-padded.
-                Value byte = arith::TruncIOp::create(nb, l, nb.getI8Type(), qv);
-                memref::StoreOp::create(nb, l, byte, planes,
-                                        ValueRange{row, col});
-                scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], qv)});
-                return;
+              // Word j of the iteration: w0 + j * warps, when in the group
+              // (the same for the whole warp).
+              SmallVector<Value> ws, inGroup, cols, vals;
+              for (int64_t j = 0; j < unroll; ++j) {
+                Value w = n.addc(w0, j * warps);
+                Value col = n.add(n.mulc(w, 32), lane);
+                ws.push_back(w);
+                inGroup.push_back(j ? n.ult(w, groupEnd) : Value());
+                cols.push_back(col);
+                vals.push_back(loadX(nb, l, n.minu(col, n.idx(kReal - 1))));
               }
-              SmallVector<Value> planeWords;
-              for (int64_t bit = 0; bit < bits; ++bit) {
-                Value x1 = bit ? arith::ShRUIOp::create(nb, l, qv, n.i32(bit))
+              Value sum = acc[0];
+              for (int64_t j = 0; j < unroll; ++j) {
+                Value valid = n.ult(cols[j], n.idx(kReal));
+                if (inGroup[j])
+                  valid = arith::AndIOp::create(nb, l, valid, inGroup[j]);
+                Value qv = quantizeValue(nb, l, f, vals[j], scale, zpF);
+                qv = arith::SelectOp::create(nb, l, valid, qv, n.i32(0));
+                sum = n.add(sum, qv);
+                // The word's stores, where it is in the group.
+                auto storeIf = [&](Value cond, function_ref<void()> body) {
+                  if (!cond)
+                    return body();
+                  auto op = scf::IfOp::create(nb, l, cond,
+                                              /*withElseRegion=*/false);
+                  OpBuilder::InsertionGuard g2(nb);
+                  nb.setInsertionPointToStart(&op.getThenRegion().front());
+                  body();
+                };
+                if (bytesOut) {
+                  // imma's operand: one byte per element, K zero-padded.
+                  Value byte =
+                      arith::TruncIOp::create(nb, l, nb.getI8Type(), qv);
+                  storeIf(inGroup[j], [&] {
+                    memref::StoreOp::create(nb, l, byte, planes,
+                                            ValueRange{row, cols[j]});
+                  });
+                  continue;
+                }
+                SmallVector<Value> planeWords;
+                for (int64_t bit = 0; bit < bits; ++bit) {
+                  Value x1 = bit ? arith::ShRUIOp::create(nb, l, qv, n.i32(bit))
+                                       .getResult()
+                                 : qv;
+                  x1 = arith::AndIOp::create(nb, l, x1, n.i32(1));
+                  Value pred =
+                      arith::TruncIOp::create(nb, l, nb.getI1Type(), x1);
+                  planeWords.push_back(NVVM::VoteSyncOp::create(
+                      nb, l, i32, allLanes, pred, NVVM::VoteSyncKind::ballot));
+                }
+                Value storeCond =
+                    inGroup[j] ? arith::AndIOp::create(nb, l, lane0, inGroup[j])
                                      .getResult()
-                               : qv;
-                x1 = arith::AndIOp::create(nb, l, x1, n.i32(1));
-                Value pred = arith::TruncIOp::create(nb, l, nb.getI1Type(), x1);
-                planeWords.push_back(NVVM::VoteSyncOp::create(
-                    nb, l, i32, allLanes, pred, NVVM::VoteSyncKind::ballot));
+                               : lane0;
+                storeIf(storeCond, [&] {
+                  for (int64_t bit = 0; bit < bits; ++bit)
+                    memref::StoreOp::create(nb, l, planeWords[bit], planes,
+                                            ValueRange{n.idx(bit), row, ws[j]});
+                });
               }
-              auto store =
-                  scf::IfOp::create(nb, l, lane0, /*withElseRegion=*/false);
-              {
-                OpBuilder::InsertionGuard g2(nb);
-                nb.setInsertionPointToStart(&store.getThenRegion().front());
-                for (int64_t bit = 0; bit < bits; ++bit)
-                  memref::StoreOp::create(nb, l, planeWords[bit], planes,
-                                          ValueRange{n.idx(bit), row, w});
-              }
-              scf::YieldOp::create(nb, l, ValueRange{n.add(acc[0], qv)});
+              scf::YieldOp::create(nb, l, ValueRange{sum});
             });
         if (rowSums) {
           Value s = words.getResult(0);

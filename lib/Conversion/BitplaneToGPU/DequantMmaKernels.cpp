@@ -544,30 +544,42 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         arith::IndexCastOp::create(nb, l, i32, n.mulc(byteIdx, 8));
     Value firstOfWord = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
                                               byteIdx, n.idx(0));
-    // Whole warps iterate together (kt and the block are multiples of 32).
+    // `unroll` values per thread and iteration (kt is a multiple of the
+    // block times that, so whole blocks iterate together), loaded and
+    // quantized side by side so their latencies overlap.
+    const int64_t unroll =
+        std::max<int64_t>(1, std::min<int64_t>(4, c.kt / threads));
+    assert(c.kt % (threads * unroll) == 0 && "whole blocks per iteration");
     scf::ForOp::create(
-        nb, l, tid, n.mulc(rowsHere, c.kt), n.idx(threads), ValueRange{},
-        [&](OpBuilder &qb, Location ql, Value e, ValueRange) {
+        nb, l, tid, n.mulc(rowsHere, c.kt), n.idx(threads * unroll),
+        ValueRange{}, [&](OpBuilder &qb, Location ql, Value e0, ValueRange) {
           KB q{qb, ql};
-          Value r = q.divu(e, q.idx(c.kt)), col = q.remu(e, q.idx(c.kt));
-          Value zp = f.symmetric ? q.f32(0)
-                                 : arith::SIToFPOp::create(qb, ql, f32,
-                                                           q.load(sZp, {r}))
-                                       .getResult();
-          Value v = q.toF32(q.load(sA, {stage, r, col}));
-          Value byte = arith::AndIOp::create(
-              qb, ql, quantizeValue(qb, ql, f, v, q.load(sScale, {r}), zp),
-              q.i32(0xFF));
-          Value word = arith::ShLIOp::create(qb, ql, byte, byteShift);
-          for (int64_t off : {1, 2}) {
-            Value other = gpu::ShuffleOp::create(qb, ql, word, off, 32,
-                                                 gpu::ShuffleMode::XOR)
-                              .getShuffleResult();
-            word = arith::OrIOp::create(qb, ql, word, other);
+          SmallVector<Value> rows, cols, vals;
+          for (int64_t j = 0; j < unroll; ++j) {
+            Value e = q.addc(e0, j * threads);
+            rows.push_back(q.divu(e, q.idx(c.kt)));
+            cols.push_back(q.remu(e, q.idx(c.kt)));
+            vals.push_back(q.toF32(q.load(sA, {stage, rows[j], cols[j]})));
           }
-          auto store =
-              scf::IfOp::create(qb, ql, firstOfWord, /*withElseRegion=*/false);
-          {
+          for (int64_t j = 0; j < unroll; ++j) {
+            Value r = rows[j], col = cols[j];
+            Value zp = f.symmetric ? q.f32(0)
+                                   : arith::SIToFPOp::create(qb, ql, f32,
+                                                             q.load(sZp, {r}))
+                                         .getResult();
+            Value byte = arith::AndIOp::create(
+                qb, ql,
+                quantizeValue(qb, ql, f, vals[j], q.load(sScale, {r}), zp),
+                q.i32(0xFF));
+            Value word = arith::ShLIOp::create(qb, ql, byte, byteShift);
+            for (int64_t off : {1, 2}) {
+              Value other = gpu::ShuffleOp::create(qb, ql, word, off, 32,
+                                                   gpu::ShuffleMode::XOR)
+                                .getShuffleResult();
+              word = arith::OrIOp::create(qb, ql, word, other);
+            }
+            auto store = scf::IfOp::create(qb, ql, firstOfWord,
+                                           /*withElseRegion=*/false);
             OpBuilder::InsertionGuard g2(qb);
             qb.setInsertionPointToStart(&store.getThenRegion().front());
             Value w = q.divu(col, q.idx(4));

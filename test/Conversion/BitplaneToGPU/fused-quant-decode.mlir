@@ -27,9 +27,18 @@
 // CHECK-SAME: k_tile = 256
 // CHECK-SAME: staged_rows = 4 : i64, stages = 1 : i64, warps_k = 4
 // Each row's range (min, max) by the block, then scale = (max - min) / 15
-// and the zero point, stored by thread 0 for the rows of the block.
-// CHECK: scf.for
-// CHECK: memref.load %[[X]]
+// and the zero point, stored by thread 0 for the rows of the block. Each
+// thread loads its values of an iteration (here 2: K = 256, 128 threads)
+// before combining any, the second one's column clamped and its value 0
+// beyond K.
+// CHECK: scf.for %[[COL:.*]] = %thread_id_x to %c256 step %c256
+// CHECK: memref.load %[[X]][%{{.*}}, %[[COL]]]
+// CHECK: %[[COL2:.*]] = arith.addi %[[COL]], %c128
+// CHECK: %[[CLAMPED:.*]] = arith.minui %[[COL2]], %c255
+// CHECK: memref.load %[[X]][%{{.*}}, %[[CLAMPED]]]
+// CHECK: arith.select %{{.*}}, %{{.*}}, %cst{{.*}} : f32
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
 // CHECK: arith.minimumf
 // CHECK: arith.maximumf
 // CHECK: gpu.shuffle  xor
@@ -45,14 +54,17 @@
 // CHECK: %[[OK:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
 // CHECK: %[[N:.*]] = arith.select %[[OK]], %c8{{.*}}, %c0{{.*}} : index
 // CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}, %{{.*}}], %[[SA]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %[[N]] {bypassL1} : memref<?x256xf16> to memref<1x4x256xf16, #gpu.address_space<workgroup>>
-// Per k-tile, once its stage has landed: one value per thread quantized
-// with its row's parameters (IEEE division, round half to even, clamped to
-// 0..15), four lanes' bytes gathered into a word, stored to the quantized
-// tile; then a barrier before the fragments read it.
+// Per k-tile, once its stage has landed: two values per thread (256 K,
+// 128 threads) loaded, then each quantized with its row's parameters (IEEE
+// division, round half to even, clamped to 0..15), four lanes' bytes
+// gathered into a word, stored to the quantized tile; then a barrier
+// before the fragments read it.
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK: gpu.barrier
-// CHECK: memref.load %[[ZP]]
+// CHECK: scf.for %{{.*}} = %thread_id_x to %{{.*}} step %c256
 // CHECK: memref.load %[[SA]]
+// CHECK: memref.load %[[SA]]
+// CHECK: memref.load %[[ZP]]
 // CHECK: memref.load %[[SCALE]]
 // CHECK: arith.divf
 // CHECK: llvm.call_intrinsic "llvm.roundeven.f32"

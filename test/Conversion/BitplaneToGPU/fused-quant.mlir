@@ -224,3 +224,60 @@ func.func @not_fused(%x: tensor<4x64xf32>, %w: tensor<16x64x!qopt.int<s4>>, %sw:
       : (tensor<4x64x!qopt.int<s8>>, tensor<f32>, tensor<16x64x!qopt.int<s4>>, tensor<16xf32>) -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// K = 2048 (per-token symmetric W4A8, per-channel weights): each thread
+// loads its 8 values of the row's range at once (2048 / 256 threads), and
+// each warp its next 4 words (64 words, 8 warps) before quantizing any;
+// the words after the first store only where they lie in the group.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK: gpu.func @qmatmul0_quant_pack_act(%[[KX:.*]]: memref<?x2048xf32>, %[[KP:.*]]: memref<8x?x64xi32>,
+// CHECK: scf.for %{{.*}} = %thread_id_x to %c2048 step %c2048
+// CHECK-COUNT-8: memref.load %[[KX]]
+// CHECK: llvm.call_intrinsic "llvm.fabs.f32"
+// CHECK: gpu.shuffle  xor
+// CHECK: scf.for %[[W0:.*]] = %{{.*}} to %{{.*}} step %c32
+// CHECK-COUNT-4: memref.load %[[KX]]
+// CHECK: arith.divf
+// CHECK-COUNT-8: nvvm.vote.sync  ballot
+// CHECK: scf.if %{{.*}} {
+// CHECK: memref.store %{{.*}}, %[[KP]][%c0{{.*}}, %{{.*}}, %[[W0]]]
+// CHECK-COUNT-8: nvvm.vote.sync  ballot
+// CHECK: %[[ST1:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
+// CHECK: scf.if %[[ST1]] {
+// CHECK: memref.store %{{.*}}, %[[KP]]
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#id1 = affine_map<(d0) -> (d0)>
+func.func @fused_unrolled(%x: tensor<?x2048xf32>, %w: tensor<64x2048x!qopt.int<s4>>, %sw: tensor<64xf32>) -> tensor<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %x, %c0 : tensor<?x2048xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?xf32>) -> tensor<?xf32>
+  %amax = linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x2048xf32>) outs(%init : tensor<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %a = math.absf %in : f32
+    %mx = arith.maximumf %acc, %a : f32
+    linalg.yield %mx : f32
+  } -> tensor<?xf32>
+  %e2 = tensor.empty(%m) : tensor<?xf32>
+  %sa = linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%amax : tensor<?xf32>) outs(%e2 : tensor<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %steps = arith.constant 127.0 : f32
+    %s = arith.divf %in, %steps : f32
+    %z = arith.constant 0.0 : f32
+    %one = arith.constant 1.0 : f32
+    %pos = arith.cmpf ogt, %s, %z : f32
+    %r = arith.select %pos, %s, %one : f32
+    linalg.yield %r : f32
+  } -> tensor<?xf32>
+  %a = qopt.quantize %x, %sa {scheme = #qopt.scheme<per_channel(axis = 0), symmetric>} : (tensor<?x2048xf32>, tensor<?xf32>) -> tensor<?x2048x!qopt.int<s8>>
+  %y = qopt.qmatmul %a scale(%sa), %w scale(%sw)
+      {act_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>, weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
+      : (tensor<?x2048x!qopt.int<s8>>, tensor<?xf32>, tensor<64x2048x!qopt.int<s4>>, tensor<64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
