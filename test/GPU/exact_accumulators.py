@@ -6,7 +6,9 @@ and must equal NumPy's int64 matmul bit for bit, on the GPU and on the CPU.
 
 Cases (K = 512, N = 200: a partial last tile): W2A8, W4A8 (signed), W3A8
 with weight zero points, W8A8 u8/u8 with zero points on both operands, W4A4
-with groups of 256 and zero points on both (bmma and imma each), and the
+with groups of 256 and zero points on both (bmma and imma each), W4A8 in
+groups of 128 with weight zero points (imma: each group's scales loaded
+before its k-tiles; the decode tile's stage holds four groups), and the
 weight-only hmma at W4 (groups of 64, zero points) and W6, whose f16
 operands hold the integers exactly and whose f32 sums stay below 2^24; and
 hmma on bf16 operands: W8 with zero points from f32 activations
@@ -64,6 +66,7 @@ CASES = [
     ("W8A8 u8 zw za", "imma", "u8", "u8", "channel", 131, 0),
     ("W4A4 g256 zw za", "bmma", "u4", "u4", "group", 7, 256),
     ("W4A4 g256 zw za", "imma", "u4", "u4", "group", 7, 256),
+    ("W4A8 g128 zw", "imma", "u4", "s8", "group", None, 128),
     ("W4A16 g64 zw", "hmma", "s4", None, "group", None, 64),
     ("W6A16", "hmma", "s6", None, None, None, 0),
     ("W8A16 zw bf16", "hmma", "u8", None, "channel", None, 0, "f32",

@@ -20,8 +20,9 @@ libqopt_cuda_emu.so; a case it cannot run then fails instead of skipping.
 every integer-activation case once per kernel choice (qcc --gpu-kernel,
 default auto), e.g. auto,bmma,imma to cover each kernel. Two more cases
 always run: weight-only W4 (hmma) and W4A8 with M fixed to 4 at compile
-time (the small-M kernels), and W4A8 and weight-only W4 at K = 960 (the
-decode tile's last k-tile partly padding). The weight-only kernel (hmma) rounds the
+time (the small-M kernels), W4A8 and weight-only W4 in groups of 128, and
+W4A8 and weight-only W4 at K = 960 (the decode tile's last k-tile partly
+padding). The weight-only kernel (hmma) rounds the
 activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
 about 2e-4 of max |y|, the f16 rounding). And a bfloat16 model, weight-only
@@ -147,6 +148,12 @@ def build(args):
                 flags = flags + ["--gpu-kernel=" + kernel]
             cases.append((name, model, flags))
     cases.append(("linear W4 weight-only", linear, ["--wbits=4"]))
+    # Groups of 128 (imma, hmma): each group's scales are loaded before its
+    # k-tiles; the decode tile's stage holds four groups.
+    cases.append(("linear W4A8 g128", linear,
+                  ["--wbits=4", "--abits=8", "--group-size=128"]))
+    cases.append(("linear W4 weight-only g128", linear,
+                  ["--wbits=4", "--group-size=128"]))
     # K = 960, padded to 1024 by imma's tiles: the decode tile's two 512-K
     # stages (quantizing its own rows) end in 64 K of padding; hmma's
     # tiles take 64-K stages (15 of them, 6 in flight at M <= 4). Every

@@ -545,11 +545,12 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
   ep.rowSumA = rowSumA, ep.rowSumW = rowSumW;
   ep.saKind = c.sa, ep.zaKind = c.za, ep.swKind = c.sw, ep.zwKind = c.zw;
   ep.groupLen = c.groupSize ? c.groupSize : c.k;
+  // `sw`: the group's scales loaded ahead (loadGroupScales), or empty.
   auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
-                  SmallVector<Value> facc) {
+                  SmallVector<Value> facc, ArrayRef<Value> sw = {}) {
     KB n{nb, l};
-    return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc,
-                        std::move(facc));
+    return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc, std::move(facc),
+                        Value(), sw);
   };
 
   SmallVector<Value> zeros(nAcc, k.i32(0));
@@ -573,15 +574,19 @@ static gpu::GPUFuncOp buildBmmaKernel(OpBuilder &b, Location loc,
         [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
           KB o{ob, l};
           Value first = o.mulc(gIdx, stepsPerGroup);
+          // The group's scales before its k-steps (its fold then does not
+          // wait on memory).
+          SmallVector<Value> sw =
+              loadGroupScales(o, layout, ep, mLast, nLast, gIdx, nAcc);
           auto inner = scf::ForOp::create(
               ob, l, first, o.addc(first, stepsPerGroup), o.idx(1), zeros,
               [&](OpBuilder &nb, Location l2, Value ks, ValueRange acc) {
                 scf::YieldOp::create(
                     nb, l2, kStepBody(nb, l2, ks, SmallVector<Value>(acc)));
               });
-          scf::YieldOp::create(
-              ob, l,
-              fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
+          scf::YieldOp::create(ob, l,
+                               fold(ob, l, gIdx, inner.getResults(),
+                                    SmallVector<Value>(fIn), sw));
         });
     facc.assign(outer.getResults().begin(), outer.getResults().end());
   }

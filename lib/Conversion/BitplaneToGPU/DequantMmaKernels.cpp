@@ -181,13 +181,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   }
   auto func =
       makeKernel(b, loc, module, name, argTypes, threads, TypeRange(workgroup));
-  // Warps in K (decode tiles, a few blocks per SM): up to 128 registers, so
+  // Warps in K (decode tiles, a few blocks per SM): up to 168 registers, so
   // that a k-tile's unrolled steps keep their operands in registers. Left
   // to itself, ptxas held one such kernel (sm_80, zero points, groups) to
-  // 64 and spilled; 128 leaves 4 blocks of 128 threads per SM.
+  // 64 and spilled; at 128 another (W8A8, zero points on both, groups)
+  // spilled. 168 leaves 3 blocks of 128 threads per SM; ptxas takes fewer
+  // where they do (114 to 118 for those of test/Tools/qcc).
   if (c.warpsK > 1)
     func->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
-                  b.getI32IntegerAttr(128));
+                  b.getI32IntegerAttr(168));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(func.getBody().front().getTerminator());
   KB k{b, loc};
@@ -709,8 +711,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   };
   // The sums of one group -> f32 accumulators (S8: zero-point corrections
   // and sw; F16: sw).
+  bool intCorrectionsBoth =
+      s8 && c.zw != ParamKind::None && c.za != ParamKind::None;
+  auto groupScales = [&](KB &x, Value gIdx) {
+    return loadGroupScales(x, layout, ep, mLast, nLast, gIdx, nAcc);
+  };
+  // `sw`: the group's scales loaded ahead (groupScales), or empty to load
+  // them here.
   auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
-                  SmallVector<Value> facc) {
+                  SmallVector<Value> facc, ArrayRef<Value> sw) {
     KB n{nb, l};
     if (s8 && intGroupSums) {
       // Every warp adds up the group's sums of all warps in K (in order);
@@ -731,16 +740,16 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       for (int64_t a = 0; a < nAcc; ++a)
         total[a] = arith::SelectOp::create(nb, l, firstInK, total[a], n.i32(0));
       return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, total,
-                          std::move(facc), firstInK);
+                          std::move(facc), firstInK, sw);
     }
     if (s8)
       return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc,
-                          std::move(facc), firstInK);
+                          std::move(facc), firstInK, sw);
+    SmallVector<Value> scales(sw);
+    if (scales.empty())
+      scales = groupScales(n, gIdx);
     for (int64_t a = 0; a < nAcc; ++a) {
-      auto [row, col] = layout.coords(n, a);
-      Value swV = n.toF32(loadParam(n, ep.sw, c.sw, n.minu(row, mLast),
-                                    n.minu(col, nLast), gIdx));
-      Value f = arith::MulFOp::create(nb, l, acc[a], swV);
+      Value f = arith::MulFOp::create(nb, l, acc[a], scales[a]);
       facc[a] =
           facc[a] ? arith::AddFOp::create(nb, l, facc[a], f).getResult() : f;
     }
@@ -760,6 +769,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         [&](OpBuilder &ob, Location l, Value gIdx, ValueRange fIn) {
           KB o{ob, l};
           SmallVector<Value> offsets = groupOffsets(o, gIdx);
+          // With groups, the group's scales are loaded before its k-tiles,
+          // so the fold at its end does not wait on memory (per channel,
+          // the one fold at the end loads them). Not for imma with zero
+          // points on both operands, whose corrections already hold the
+          // most registers: there the 8 more live values made ptxas spill
+          // (W8A8, groups of 128, sm_80: 212 bytes in the 64-row tile).
+          SmallVector<Value> sw;
+          if (grouped && !(intCorrectionsBoth))
+            sw = groupScales(o, gIdx);
           Value first = grouped ? o.mulc(gIdx, tilesPerGroup) : tFirst;
           Value last = grouped ? o.addc(first, tilesPerGroup) : tEnd;
           auto inner = scf::ForOp::create(
@@ -774,9 +792,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                     nb, l2,
                     kTileBody(nb, l2, kt, compute, SmallVector<Value>(acc)));
               });
-          scf::YieldOp::create(
-              ob, l,
-              fold(ob, l, gIdx, inner.getResults(), SmallVector<Value>(fIn)));
+          scf::YieldOp::create(ob, l,
+                               fold(ob, l, gIdx, inner.getResults(),
+                                    SmallVector<Value>(fIn), sw));
         });
   } else {
     // k-tiles of whole groups (decode tiles): each group's steps of the
@@ -793,7 +811,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
               SmallVector<Value> acc = kTileCompute(
                   cb, cl, stage, j * groupSteps, (j + 1) * groupSteps,
                   groupOffsets(x, gIdx), zeros);
-              facc = fold(cb, cl, gIdx, acc, std::move(facc));
+              facc = fold(cb, cl, gIdx, acc, std::move(facc), {});
             }
             return facc;
           };

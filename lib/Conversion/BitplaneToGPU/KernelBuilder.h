@@ -198,16 +198,34 @@ struct AccLayout {
   }
 };
 
+/// The weight scales (as f32) of the lane's `nAcc` accumulators in weight
+/// group gIdx: loaded before the group's k-steps, so that its fold does not
+/// wait on memory.
+inline SmallVector<Value> loadGroupScales(KB &n, const AccLayout &layout,
+                                          const EpilogueParams &p, Value mLast,
+                                          Value nLast, Value gIdx,
+                                          int64_t nAcc) {
+  SmallVector<Value> sw;
+  for (int64_t a = 0; a < nAcc; ++a) {
+    auto [row, col] = layout.coords(n, a);
+    sw.push_back(n.toF32(loadParam(n, p.sw, p.swKind, n.minu(row, mLast),
+                                   n.minu(col, nLast), gIdx)));
+  }
+  return sw;
+}
+
 /// The exact integer sums `acc` of weight group gIdx -> f32, with the
 /// zero-point corrections from row sums and the weight scale, added to
 /// `facc` (null entries start the sum). With `withCorrections` (i1), only
 /// where it holds: partial sums of one group split over warps take the
-/// corrections once.
+/// corrections once. `sw`: the accumulators' weight scales as f32 when
+/// loaded ahead (else loaded here).
 inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
                                        const EpilogueParams &p, Value mLast,
                                        Value nLast, Value gIdx, ValueRange acc,
                                        SmallVector<Value> facc,
-                                       Value withCorrections = Value()) {
+                                       Value withCorrections = Value(),
+                                       ArrayRef<Value> sw = {}) {
   for (size_t a = 0; a < acc.size(); ++a) {
     auto [row, col] = layout.coords(n, a);
     Value rowC = n.minu(row, mLast), colC = n.minu(col, nLast);
@@ -223,7 +241,9 @@ inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
     if (withCorrections && v != acc[a])
       v = arith::SelectOp::create(n.b, n.loc, withCorrections, v, acc[a]);
     Value f = arith::SIToFPOp::create(n.b, n.loc, n.b.getF32Type(), v);
-    Value swV = n.toF32(loadParam(n, p.sw, p.swKind, rowC, colC, gIdx));
+    Value swV = sw.empty()
+                    ? n.toF32(loadParam(n, p.sw, p.swKind, rowC, colC, gIdx))
+                    : sw[a];
     f = arith::MulFOp::create(n.b, n.loc, f, swV);
     facc[a] =
         facc[a] ? arith::AddFOp::create(n.b, n.loc, facc[a], f).getResult() : f;

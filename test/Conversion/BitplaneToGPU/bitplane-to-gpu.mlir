@@ -120,6 +120,11 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // CHECK: gpu.func @qmatmul0_bmma(
 // CHECK-SAME: workgroup(%{{.*}} : memref<3x4x8x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x128x8xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: mma = "m8n8k128", plane_loop = "shift", split_k = 2 : i64, stages = 3
+// Per group, its weight scales are loaded before its k-steps (the fold at
+// its end does not wait on them).
+// CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %c1
+// CHECK: %[[SW0:.*]] = memref.load %{{.*}}[%{{.*}}, %[[G]]] : memref<8x2xf32>
+// CHECK: scf.for
 // Unsigned operands: the k-step loops over the shifts s = i + j (5 instead
 // of 8 accumulator updates); the pairs (0, s) and (1, s - 1) are chained
 // through the MMA accumulator, then added once, times 2^s.
@@ -139,8 +144,10 @@ func.func @w2a8_per_channel(%a: tensor<?x512x!qopt.int<s8>>, %sa: tensor<?xf32>,
 // CHECK: %[[COEF:.*]] = arith.shli %{{.*}}, %[[S32]] : i32
 // CHECK: arith.muli %{{.*}}, %[[COEF]] : i32
 // CHECK: } {loop_annotation = #loop_annotation}
-// Group end: acc - zw * rowsum(A) - za * rowsum(W) + 256 * za * zw, times sw.
+// Group end: acc - zw * rowsum(A) - za * rowsum(W) + 256 * za * zw, times sw
+// (the scale loaded at the group's start).
 // CHECK: arith.constant 256 : i32
+// CHECK: arith.mulf %{{.*}}, %[[SW0]] : f32
 // CHECK: scf.yield
 // CHECK-NOT: xor_popc
 func.func @w2a4_groups_zero_points(%a: tensor<4x512x!qopt.int<u4>>, %sa: tensor<f32>, %za: tensor<i32>, %sw: tensor<8x2xf32>, %zw: tensor<8x2xi32>) -> tensor<4x8xf32> {

@@ -11,14 +11,14 @@
 // splitting K): 512 bytes of activations per stage by default (512 s8 or
 // 256 16-bit values), holding whole weight groups when they are smaller;
 // only the rows M can have are staged; up to 6 stages (no more than the
-// block's k-tiles); at most 128 registers.
+// block's k-tiles); at most 168 registers.
 //
 // W4A8, groups of 128, K = 2048, M = 1: 512-K stages of four groups, four
 // stages (all four k-tiles in flight), one activation row staged.
 // CHECK-LABEL: func.func private @qmatmul0_host(
 // CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile, warps split K"]
 // CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<1x512xi32>, %{{.*}}: memref<4x32x64xi32>, %{{.*}}: memref<1xf32>, %[[SW:.*]]: memref<32x16xf32>, %{{.*}}: memref<1x32xf32>) workgroup(%{{.*}} : memref<4x1x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x4x16x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
-// CHECK-SAME: nvvm.maxnreg = 128 : i32
+// CHECK-SAME: nvvm.maxnreg = 168 : i32
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 16>, groups = 16 : i64, k_tile = 512 : i64, mma = "m16n8k32", split_k = 1 : i64, staged_rows = 1 : i64, stages = 4 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
 // The loop over k-tiles; in each, group 4 kt + j of the four: the warp's
 // k-step of it (A row 0 only; rows 8..15 zero registers) from zero

@@ -109,8 +109,14 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // One k-tile per block: one stage, of the 4 rows M has.
 // CHECK-SAME: workgroup(%{{.*}} : memref<1x4x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 32>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 2 : i64, weight_bits = 4 : i64}
+// Per group: the offsets, then the group's weight scales, loaded before its
+// k-tiles (the fold at its end does not wait on them), then the k-tiles.
+// CHECK: scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %c1
 // CHECK: %[[OFF:.*]] = arith.addi %c1024_i32, %{{.*}} : i32
 // CHECK: arith.sitofp %[[OFF]] : i32 to f16
+// CHECK: %[[SW0:.*]] = memref.load %{{.*}}[%{{.*}}, %[[G]]] : memref<24x3xf32>
+// CHECK-COUNT-7: memref.load %{{.*}}[%{{.*}}, %[[G]]] : memref<24x3xf32>
+// CHECK: scf.for
 // The warp's k16 step s = kw + 2 i: plane word s / 2, shifted 8 more bits
 // when s is odd.
 // CHECK: arith.divui %{{.*}}, %c2
@@ -122,6 +128,8 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: %[[H:.*]] = llvm.bitcast %{{.*}} : i32 to vector<2xf16>
 // CHECK: arith.subf %[[H]], %{{.*}} : vector<2xf16>
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// At the group's end, its sums times the scales loaded at its start.
+// CHECK: arith.mulf %{{.*}}, %[[SW0]] : f32
 func.func @w4a16(%a: tensor<4x96xf32>, %sw: tensor<24x3xf32>, %zw: tensor<24x3xi32>) -> tensor<4x24xf32> {
   %w8 = arith.constant dense<5> : tensor<24x96xi8>
   %w = qopt.storage_cast %w8 : tensor<24x96xi8> to tensor<24x96x!qopt.int<u4>>
