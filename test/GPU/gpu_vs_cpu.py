@@ -22,7 +22,8 @@ default auto), e.g. auto,bmma,imma to cover each kernel. Two more cases
 always run: weight-only W4 (hmma) and W4A8 with M fixed to 4 at compile
 time (the small-M kernels), W4A8 and weight-only W4 in groups of 128, and
 W4A8 and weight-only W4 at K = 960 (the decode tile's last k-tile partly
-padding). The weight-only kernel (hmma) rounds the
+padding), and W4A8 asymmetric on both sides at K = 960 (weight zero points
+in imma's operands, the decode tile's own quantized padding). The weight-only kernel (hmma) rounds the
 activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
 about 2e-4 of max |y|, the f16 rounding). And a bfloat16 model, weight-only
@@ -162,6 +163,12 @@ def build(args):
     onnx.save(models.linear(k=960, n=192, bias=True), linear960)
     cases.append(("linear K960 W4A8", linear960, ["--wbits=4", "--abits=8"]))
     cases.append(("linear K960 W4 weight-only", linear960, ["--wbits=4"]))
+    # Asymmetric weights and activations at K = 960: imma subtracts the
+    # weight zero points in its operands (the weight padding is then -zw),
+    # and at M <= 4 the decode tile quantizes its own rows, its padding to 0.
+    cases.append(("linear K960 W4A8 asym", linear960,
+                  ["--wbits=4", "--abits=8", "--scheme=asym",
+                   "--act-scheme=asym"]))
     linear_bf16 = os.path.join(args.work, "linear_bf16.onnx")
     onnx.save(models.linear(k=512, n=192, bias=True,
                             elem_type=onnx.TensorProto.BFLOAT16), linear_bf16)

@@ -1548,6 +1548,15 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   std::optional<std::vector<int64_t>> wConst;
   if (wIsConst && !randomWeights)
     wConst = constantWeights(op.getWeight(), wq, n, kk);
+  // imma subtracts the weight zero points from the unpacked bytes when
+  // w - zw fits an s8 byte by byte: unsigned weights of 7 bits or fewer and
+  // constant zero points in [0, 127] (else activation row sums correct).
+  bool zwInByteRange = false;
+  if (Value zwv = op.getWeightZeroPoint())
+    if (!wq.getIsSigned() && wq.getWidth() <= 7)
+      if (auto zws = readIntConstant(zwv))
+        zwInByteRange =
+            llvm::all_of(*zws, [](int64_t z) { return z >= 0 && z <= 127; });
 
   // --- the host function -----------------------------------------------
   // Built in a private function of its own (`qopt.gpu_host`), called in
@@ -2087,6 +2096,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.wSigned = wq.getIsSigned();
     c.wU8 = !c.wSigned && c.p == 8;
     c.aU8 = s8 && !aq.getIsSigned() && aq.getWidth() == 8;
+    c.zwInOperands = s8 && zwInByteRange;
     c.wMin = s8 ? 0 : wScheme.getQuantMin(wq);
     c.n = n;
     c.k = kk;
@@ -2115,13 +2125,13 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     }
     // imma's decode tile quantizes its activation rows itself when they
     // come from a dynamic per-token qopt.quantize (no quantize kernel):
-    // not with weight zero points (their activation row sums), and only
-    // with 16-byte aligned float rows (cp.async).
+    // not with weight zero points corrected by activation row sums, and
+    // only with 16-byte aligned float rows (cp.async).
     Type xElem = fq ? cast<RankedTensorType>(fq->op.getInput().getType())
                           .getElementType()
                     : Type();
     bool fuseQuant = s8 && c.warpsK > 1 && fq && fq->computeParams &&
-                     zwKind == ParamKind::None &&
+                     (zwKind == ParamKind::None || c.zwInOperands) &&
                      kk * xElem.getIntOrFloatBitWidth() % 128 == 0;
     if (fuseQuant) {
       c.fusedQuant = static_cast<const ActQuantSpec &>(*fq);
@@ -2136,7 +2146,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                           (48 * 1024 - c.extraSharedBytes()) / c.stageBytes()));
     c.bias = static_cast<bool>(op.getBias());
     c.outType = resultType.getElementType();
-    bool zwSums = s8 && c.zw != ParamKind::None;
+    bool zwSums = c.actRowSums();
     bool zaSums = s8 && c.za != ParamKind::None;
     // Split-K for the 16-row tile (decode shapes give few blocks, one per
     // 64 columns): S parts of K on blockIdx.z, so that about split-k-blocks
@@ -2196,11 +2206,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
             c.kp / 32, c.groups, zwSums, /*bytesOut=*/true);
         quant->setAttr("qopt.quantize", quantizeAttr());
       }
-      if (s8 && !fq && zwSums)
-        buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_bytes_act",
-                          actElemType, actSumsType, aq.getIsSigned(), groupLen,
-                          c.groups);
     }
+    // Built once for every range (actName is no kernel of this path).
+    if (s8 && !fq && zwSums && !kernel(prefix + "_rowsum_bytes_act"))
+      buildRowSumKernel(kb, loc, gpuModule, prefix + "_rowsum_bytes_act",
+                        actElemType, actSumsType, aq.getIsSigned(), groupLen,
+                        c.groups);
     if (!kernel(mmaName)) {
       SmallVector<Type> argTypes = {
           fuseQuant
@@ -2240,6 +2251,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       if (c.warpsK > 1)
         info.push_back(
             b.getNamedAttr("staged_rows", b.getI64IntegerAttr(c.actRows())));
+      // imma's weight zero points: subtracted in the B operands, or
+      // corrected from activation row sums (hmma's are always in them).
+      if (s8 && c.zw != ParamKind::None)
+        info.push_back(b.getNamedAttr(
+            "weight_zero_point",
+            b.getStringAttr(c.zwInOperands ? "operands" : "row_sums")));
       mma->setAttr("qopt.dequant_mma", b.getDictionaryAttr(info));
     }
 

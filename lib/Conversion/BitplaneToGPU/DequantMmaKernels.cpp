@@ -197,7 +197,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   unsigned arg = 0;
   Value act = func.getArgument(arg++), wPlanes = func.getArgument(arg++);
   EpilogueParams ep;
-  if (s8 && c.zw != ParamKind::None)
+  if (c.actRowSums())
     ep.rowSumA = func.getArgument(arg++);
   if (s8 && c.za != ParamKind::None)
     ep.rowSumW = func.getArgument(arg++);
@@ -211,10 +211,13 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     ep.bias = func.getArgument(arg++);
   Value out = func.getArgument(arg++);
   ep.saKind = c.sa, ep.zaKind = c.za, ep.swKind = c.sw;
-  // hmma folds the weight zero point into its B operands instead.
+  // hmma folds the weight zero point into its B operands instead, as imma
+  // does for weights of 7 bits or fewer (its epilogue still reads zw for
+  // the za zw term).
   if (s8) {
     ep.zw = zwArg;
     ep.zwKind = c.zw;
+    ep.zwInOperands = c.zwInOperands;
   }
   ep.groupLen = c.groupSize ? c.groupSize : c.k;
   Value sA = func.getWorkgroupAttributions()[0];
@@ -408,9 +411,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     }
   };
   // B registers of column `col` (in the block) for MMA `st` of the k-tile,
-  // built from the P plane words; `offset` (hmma) is the 16-bit float pair
-  // the column's unpacked halves are shifted by (F16: 1024 + zw - wMin;
-  // BF16: 128 + zw - wMin, or zw - wMin for p = 8), negated for BF16.
+  // built from the P plane words; `offset` is, for hmma, the 16-bit float
+  // pair the column's unpacked halves are shifted by (F16: 1024 + zw -
+  // wMin; BF16: 128 + zw - wMin, or zw - wMin for p = 8), negated for
+  // BF16; for imma (zwInOperands), zw in each byte.
   auto bFragment = [&](KB &x, Value stage, Value col, const Step &st,
                        Value offset) -> std::array<Value, 2> {
     Value word = s8        ? st.times(x, 1, 0)
@@ -449,6 +453,14 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                   : bits;
       }
       if (s8) {
+        // w - zw in each byte, without borrows between bytes: w and zw
+        // lie in [0, 127], so 128 + w - zw lies in [1, 255], and flipping
+        // bit 7 makes it the s8 w - zw.
+        if (offset) {
+          Value high = x.i32(int32_t(0x80808080u));
+          reg = arith::OrIOp::create(x.b, x.loc, reg, high);
+          reg = arith::XOrIOp::create(x.b, x.loc, x.sub(reg, offset), high);
+        }
         regs[h] = reg;
         continue;
       }
@@ -537,8 +549,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   // thread at a time (a decode row's k-tile keeps every thread busy), the
   // four bytes of a word gathered by two shuffles and stored by the first
   // of their four lanes. Rows beyond M are left as they are (their results
-  // are masked).
-  auto quantizeTile = [&](OpBuilder &nb, Location l, Value stage) {
+  // are masked). K's padding quantizes to 0 where the weights' padding is
+  // not 0 (zwInOperands: -zw), else to the zero point.
+  const bool zeroPadding = c.zwInOperands && c.kp != c.k;
+  auto quantizeTile = [&](OpBuilder &nb, Location l, Value ktile, Value stage) {
     KB n{nb, l};
     const ActQuantSpec &f = *c.fusedQuant;
     Value byteIdx = n.remu(lane, n.idx(4));
@@ -573,6 +587,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                 qb, ql,
                 quantizeValue(qb, ql, f, vals[j], q.load(sScale, {r}), zp),
                 q.i32(0xFF));
+            if (zeroPadding)
+              byte = arith::SelectOp::create(
+                  qb, ql, q.ult(q.add(q.mulc(ktile, c.kt), col), q.idx(c.k)),
+                  byte, q.i32(0));
             Value word = arith::ShLIOp::create(qb, ql, byte, byteShift);
             for (int64_t off : {1, 2}) {
               Value other = gpu::ShuffleOp::create(qb, ql, word, off, 32,
@@ -618,7 +636,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     gpu::BarrierOp::create(nb, l);
     Value stage = n.remu(ktile, n.idx(c.stages));
     if (fused) {
-      quantizeTile(nb, l, stage);
+      quantizeTile(nb, l, ktile, stage);
       gpu::BarrierOp::create(nb, l);
     }
     carried = compute(nb, l, stage, std::move(carried));
@@ -679,15 +697,19 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   }
 
   AccLayout layout{m0, n0, warpRow, warpCol, g, t, 16, c.nf()};
-  // hmma: the offsets of the lane's NF columns in group gIdx (see
-  // bFragment), as 16-bit float pairs.
+  // The offsets of the lane's NF columns in group gIdx (see bFragment):
+  // hmma's as 16-bit float pairs, imma's zw in each byte (zwInOperands).
   auto groupOffsets = [&](KB &x, Value gIdx) {
     SmallVector<Value> offsets;
-    if (s8)
+    if (s8 && !c.zwInOperands)
       return offsets;
     for (int64_t f = 0; f < c.nf(); ++f) {
       Value colC = x.minu(x.add(n0, x.add(x.addc(warpCol, f * 8), g)), nLast);
       Value zwV = loadParam(x, zwArg, c.zw, colC, colC, gIdx);
+      if (s8) {
+        offsets.push_back(x.mul(zwV, x.i32(0x01010101)));
+        continue;
+      }
       int64_t magic = !bf16 ? 1024 : c.p < 8 ? 128 : 0;
       Value off = x.i32(magic - c.wMin);
       if (zwV)
@@ -711,8 +733,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   };
   // The sums of one group -> f32 accumulators (S8: zero-point corrections
   // and sw; F16: sw).
-  bool intCorrectionsBoth =
-      s8 && c.zw != ParamKind::None && c.za != ParamKind::None;
+  bool intCorrectionsBoth = c.actRowSums() && c.za != ParamKind::None;
   auto groupScales = [&](KB &x, Value gIdx) {
     return loadGroupScales(x, layout, ep, mLast, nLast, gIdx, nAcc);
   };
@@ -771,12 +792,13 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
           SmallVector<Value> offsets = groupOffsets(o, gIdx);
           // With groups, the group's scales are loaded before its k-tiles,
           // so the fold at its end does not wait on memory (per channel,
-          // the one fold at the end loads them). Not for imma with zero
-          // points on both operands, whose corrections already hold the
-          // most registers: there the 8 more live values made ptxas spill
-          // (W8A8, groups of 128, sm_80: 212 bytes in the 64-row tile).
+          // the one fold at the end loads them). Not for imma with row-sum
+          // corrections for zero points on both operands, which already
+          // hold the most registers: there the 8 more live values made
+          // ptxas spill (W8A8, groups of 128, sm_80: 212 bytes in the
+          // 64-row tile).
           SmallVector<Value> sw;
-          if (grouped && !(intCorrectionsBoth))
+          if (grouped && !intCorrectionsBoth)
             sw = groupScales(o, gIdx);
           Value first = grouped ? o.mulc(gIdx, tilesPerGroup) : tFirst;
           Value last = grouped ? o.addc(first, tilesPerGroup) : tEnd;

@@ -34,6 +34,11 @@ struct DequantMmaConfig {
   bool wSigned = false; // S8: the top plane is a two's-complement sign
   bool wU8 = false;     // S8: 8-bit unsigned weights (u8 operand)
   bool aU8 = false;     // S8: 8-bit unsigned activations (u8 operand)
+  /// S8: the B operands are w - zw, the weight zero point subtracted from
+  /// each unpacked byte in registers (unsigned weights of 7 bits or fewer,
+  /// zero points known to lie in [0, 127], so w - zw fits an s8): no
+  /// activation row sums, and the decode tile may quantize its own rows.
+  bool zwInOperands = false;
   int64_t wMin = 0;     // F16/BF16: the planes hold w - wMin (unsigned)
   int64_t n = 0, k = 0; // output channels, real K
   int64_t kt = 0;       // K per pipeline stage (a multiple of 32)
@@ -57,7 +62,8 @@ struct DequantMmaConfig {
   /// K] of `xType`, staged as they are through the pipeline and quantized
   /// to bytes once per k-tile; the scale and zero point of each row are
   /// computed at the start and kept in shared memory (no sa / za
-  /// arguments). No weight zero points (their activation row sums).
+  /// arguments). Weight zero points only in the operands (zwInOperands),
+  /// not from activation row sums.
   std::optional<ActQuantSpec> fusedQuant;
   mlir::Type xType;
   /// Split K over blockIdx.z in this many parts (whole groups each when
@@ -111,11 +117,16 @@ struct DequantMmaConfig {
                 ? actRows() * kt + actRows() * 8 + 2 * (threads() / 32) * 4
                 : 0);
   }
-  /// S8 with zero points and warps in K: each group's int32 sums of the
-  /// warps are added (exactly) before the corrections.
+  /// S8 with row-sum corrections and warps in K: each group's int32 sums of
+  /// the warps are added (exactly) before the corrections.
   bool intGroupSums() const {
     return kind == MmaKind::S8 && warpsK > 1 &&
-           (zw != ParamKind::None || za != ParamKind::None);
+           (actRowSums() || za != ParamKind::None);
+  }
+  /// S8: the kernel takes the activations' row sums (weight zero points
+  /// not in the operands).
+  bool actRowSums() const {
+    return kind == MmaKind::S8 && zw != ParamKind::None && !zwInOperands;
   }
   /// Activation row length on the device in words (K padded).
   int64_t actWords() const { return kp * elemBytes() / 4; }
@@ -125,7 +136,7 @@ struct DequantMmaConfig {
 /// The MMA kernel with its fused epilogue. Arguments: activations [M,
 /// actWords] i32 (bytes or f16 pairs, K zero-padded to kp), weight planes
 /// [P, N, kp / 32] i32 (packDequantMmaWeights), then for S8 the act row sums
-/// [M, G] (with zw) and weight row sums [N, G] (with za), then sa, za (S8),
+/// [M, G] (actRowSums) and weight row sums [N, G] (with za), then sa, za (S8),
 /// sw, zw, bias (those present), and out [M, N].
 mlir::gpu::GPUFuncOp buildDequantMmaKernel(mlir::OpBuilder &b,
                                            mlir::Location loc,

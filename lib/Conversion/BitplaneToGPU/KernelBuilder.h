@@ -178,6 +178,9 @@ struct EpilogueParams {
   ParamKind saKind = ParamKind::None, zaKind = ParamKind::None;
   ParamKind swKind = ParamKind::None, zwKind = ParamKind::None;
   int64_t groupLen = 0; // K of one weight group (all of K without groups)
+  /// The MMA's weight operands are already w - zw (imma's unsigned weights
+  /// of 7 bits or fewer): no correction from the activation row sums.
+  bool zwInOperands = false;
 };
 
 /// Where the accumulators of a warp tile land: MF x NF fragments of
@@ -215,7 +218,8 @@ inline SmallVector<Value> loadGroupScales(KB &n, const AccLayout &layout,
 }
 
 /// The exact integer sums `acc` of weight group gIdx -> f32, with the
-/// zero-point corrections from row sums and the weight scale, added to
+/// zero-point corrections from row sums (sum a (w - zw) needs only za's:
+/// - za sum w + groupLen za zw) and the weight scale, added to
 /// `facc` (null entries start the sum). With `withCorrections` (i1), only
 /// where it holds: partial sums of one group split over warps take the
 /// corrections once. `sw`: the accumulators' weight scales as f32 when
@@ -232,7 +236,7 @@ inline SmallVector<Value> foldIntGroup(KB &n, const AccLayout &layout,
     Value v = acc[a];
     Value zaV = loadParam(n, p.za, p.zaKind, rowC, colC, gIdx);
     Value zwV = loadParam(n, p.zw, p.zwKind, rowC, colC, gIdx);
-    if (zwV)
+    if (zwV && !p.zwInOperands)
       v = n.sub(v, n.mul(zwV, n.load(p.rowSumA, {rowC, gIdx})));
     if (zaV)
       v = n.sub(v, n.mul(zaV, n.load(p.rowSumW, {colC, gIdx})));
