@@ -21,8 +21,9 @@ kernels against cuBLAS FP16 / INT8 in the same run.
      k-tiles) against its warps along N (16 x 64 blocks, split K over
      blocks and a reduction kernel; qcc --gpu-warps-split-k-max-m=0) and
      against 128-K stages (qcc --gpu-decode-k-tile=128
-     --gpu-decode-max-stages=3), reported beside the tables and left out of
-     the cost table.
+     --gpu-decode-max-stages=3) and against its stages within 48 KiB of
+     static shared memory (qcc --gpu-shared-memory-kib=48), reported beside
+     the tables and left out of the cost table.
 
 The libraries are built with qcc --gpu-bench-weights (pseudo-random GPU
 weights, ~150 KB each), so that they can be built here and carried to a GPU
@@ -64,10 +65,13 @@ FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
 # library suffix, qcc flags. Warps along N: the 16-row tile without its
 # warps splitting K (16 x 64 blocks, split K over blocks and a reduction).
 # 128-K stages: the decode tile as it was before its 512-byte stages (128
-# s8 or 64 16-bit values, at most 3 stages).
+# s8 or 64 16-bit values, at most 3 stages). 48 KiB: its stages within 48
+# KiB of static shared memory, not the target's budget (112 KiB on sm_90,
+# dynamic shared memory: more stages, fewer blocks per SM).
 AB_VARIANTS = [("warps along N", "warps_n", ["--gpu-warps-split-k-max-m=0"]),
                ("128-K stages", "k128", ["--gpu-decode-k-tile=128",
-                                         "--gpu-decode-max-stages=3"])]
+                                         "--gpu-decode-max-stages=3"]),
+               ("48 KiB smem", "smem48", ["--gpu-shared-memory-kib=48"])]
 AB_MAX_M = 4
 
 # Times one model.so in a child process at every M: per M, two warm-up

@@ -80,6 +80,7 @@ struct Driver {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent); // optional
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);      // optional
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
   CUresult (*cuMemAllocManaged)(CUdeviceptr *, size_t, unsigned);
   CUresult (*cuMemFree)(CUdeviceptr);
@@ -235,6 +236,9 @@ bool loadDriver(std::string &why) {
   // Only the profiler uses it; a driver (or stand-in) without it still runs.
   d.cuEventElapsedTime = reinterpret_cast<decltype(d.cuEventElapsedTime)>(
       dlsym(library, "cuEventElapsedTime"));
+  // Only kernels of more than 48 KiB of shared memory need it.
+  d.cuFuncSetAttribute = reinterpret_cast<decltype(d.cuFuncSetAttribute)>(
+      dlsym(library, "cuFuncSetAttribute"));
   if (!ok) {
     why = std::string("the CUDA driver ") + path +
           " lacks a driver API function qopt needs";
@@ -411,6 +415,22 @@ QOPT_MGPU void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
          d.cuEventRecord(events[0], cuStream)))
       d.cuEventElapsedTime = nullptr; // no timing events: host timing
     start = std::chrono::steady_clock::now();
+  }
+  // More than 48 KiB of dynamic shared memory needs the kernel's opt-in
+  // (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES); a device with less
+  // than the kernel needs fails here, with the driver's reason.
+  constexpr int kAttrMaxDynamicShared = 8;
+  if (smem > 48 * 1024) {
+    if (!d.cuFuncSetAttribute) {
+      recordError("a kernel needs %d bytes of shared memory, and the CUDA "
+                  "driver has no cuFuncSetAttribute to allow it",
+                  static_cast<int>(smem));
+      return;
+    }
+    if (!check(d.cuFuncSetAttribute(static_cast<CUfunction>(function),
+                                    kAttrMaxDynamicShared, smem),
+               "cuFuncSetAttribute (dynamic shared memory)"))
+      return;
   }
   check(d.cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY, gridZ,
                          blockX, blockY, blockZ, smem, cuStream, params, extra),

@@ -8,7 +8,7 @@ cuBLAS peers, which need a GPU) from the bundle alone, then the report.
 Checks: the prebuilt GPU-vs-CPU cases and exact sums (test/GPU/
 exact_accumulators.py --prebuilt) pass on the emulator; every library of
 the bench manifest is timed at every M (the small-M tile A/B libraries at
-their Ms: warps along N, 128-K stages); the cost table holds those
+their Ms: warps along N, 128-K stages, 48 KiB smem); the cost table holds those
 times, less the A/B's, which the
 report tabulates apart; and the planner, reading that table through qcc,
 picks at each M the candidate kernel measured fastest there (the

@@ -18,7 +18,8 @@ are, no conversion kernel; the sums are f32 outputs); and the decode
 tile (M <= 4) with other K per stage than its default 512 bytes (one
 512-K stage of s8, two 256-K stages of f16 at this K): four 128-K stages
 (W2A8), and 256-K stages of four groups of 64 with zero points on both
-operands (W4A4). M =
+operands (W4A4); and the 64-row tiles with more than 48 KiB of shared
+memory in stages, taken as dynamic shared memory (imma W8A8, hmma W4). M =
 1, 3, 7, 64, 130 through one dynamic-M library (every tile of the
 planner's ranges: M <= 4 the 16-row tile with its warps splitting K, then
 the 16-row and 64-row tiles; bmma's 8-row and 64-row tiles). Activations are integers in range; the in-model quantize (scale
@@ -79,6 +80,13 @@ CASES = [
      ["--gpu-decode-k-tile=128"]),
     ("W4A4 g64 zw za decode k256", "imma", "u4", "u4", "group", 7, 64,
      "f32", ["--gpu-decode-k-tile=256"]),
+    # More than 48 KiB of shared memory, taken dynamically (the runtime
+    # opts in with cuFuncSetAttribute): imma's 64-row tile with four 16 KiB
+    # stages of W8A8, hmma's with six 10 KiB stages of W4.
+    ("W8A8 u8 zw za 64 KiB smem", "imma", "u8", "u8", "channel", 131, 0,
+     "f32", ["--gpu-max-stages=4", "--gpu-shared-memory-kib=64"]),
+    ("W4A16 g64 zw 60 KiB smem", "hmma", "s4", None, "group", None, 64,
+     "f32", ["--gpu-max-stages=6", "--gpu-shared-memory-kib=96"]),
 ]
 
 

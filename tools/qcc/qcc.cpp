@@ -199,9 +199,23 @@ static cl::opt<int> gpuDecodeKTile(
 static cl::opt<int> gpuDecodeMaxStages(
     "gpu-decode-max-stages",
     cl::desc("with --gpu-arch: most cp.async pipeline stages of that "
-             "warps-split-K tile (1 to 16, bounded by 48 KiB of shared "
-             "memory)"),
+             "warps-split-K tile (1 to 16, bounded by the shared memory "
+             "of --gpu-shared-memory-kib)"),
     cl::value_desc("N"), cl::init(6), cl::cat(qccCategory));
+static cl::opt<int> gpuMaxStages(
+    "gpu-max-stages",
+    cl::desc("with --gpu-arch: most cp.async pipeline stages of the other "
+             "tiles (1 to 16, bounded by 48 KiB of shared memory for bmma, "
+             "--gpu-shared-memory-kib for imma/hmma)"),
+    cl::value_desc("N"), cl::init(3), cl::cat(qccCategory));
+static cl::opt<int> gpuSharedMemoryKiB(
+    "gpu-shared-memory-kib",
+    cl::desc("with --gpu-arch: most shared memory of one imma/hmma block, "
+             "in KiB, for their pipeline stages (48 to 227; more than 48 is "
+             "dynamic shared memory; default: half an SM's on every "
+             "--gpu-arch target, so two blocks fit: 80 for sm_80, 112 for "
+             "sm_90, 48 with sm_86 or sm_89)"),
+    cl::value_desc("KiB"), cl::init(0), cl::cat(qccCategory));
 static cl::opt<bool> gpuBenchWeights(
     "gpu-bench-weights",
     cl::desc("with --gpu-arch -o model.so: a kernel-speed benchmark library: "
@@ -1128,6 +1142,7 @@ static std::string defaultCostTable(ArrayRef<qopt::GpuTarget> targets) {
 
 /// The cost table the planner reads (set once the targets are known).
 static std::string plannerCostTable;
+static int64_t sharedMemoryBytes = 48 * 1024;
 
 /// The options of qopt-bitplane-to-gpu that qcc's flags set.
 static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
@@ -1139,6 +1154,8 @@ static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   options.warpsSplitKMaxM = gpuWarpsSplitKMaxM;
   options.decodeKTile = gpuDecodeKTile;
   options.decodeMaxStages = gpuDecodeMaxStages;
+  options.sharedMemoryBytes = sharedMemoryBytes;
+  options.maxStages = gpuMaxStages;
   return options;
 }
 
@@ -1229,11 +1246,14 @@ int main(int argc, char **argv) {
        gpuHmmaType.getNumOccurrences() || gpuBenchWeights ||
        gpuWarpsSplitKMaxM.getNumOccurrences() ||
        gpuDecodeKTile.getNumOccurrences() ||
-       gpuDecodeMaxStages.getNumOccurrences()) &&
+       gpuDecodeMaxStages.getNumOccurrences() ||
+       gpuSharedMemoryKiB.getNumOccurrences() ||
+       gpuMaxStages.getNumOccurrences()) &&
       !gpuTargets) {
     llvm::errs() << "qcc: error: --gpu-kernel, --gpu-hmma-type, "
                     "--gpu-cost-table, --gpu-warps-split-k-max-m, "
-                    "--gpu-decode-k-tile, --gpu-decode-max-stages and "
+                    "--gpu-decode-k-tile, --gpu-decode-max-stages, "
+                    "--gpu-max-stages, --gpu-shared-memory-kib and "
                     "--gpu-bench-weights need --gpu-arch\n";
     return 1;
   }
@@ -1252,6 +1272,29 @@ int main(int argc, char **argv) {
     llvm::errs() << "qcc: error: --gpu-decode-max-stages: "
                  << gpuDecodeMaxStages << " is not between 1 and 16\n";
     return 1;
+  }
+  if (gpuMaxStages < 1 || gpuMaxStages > 16) {
+    llvm::errs() << "qcc: error: --gpu-max-stages: " << gpuMaxStages
+                 << " is not between 1 and 16\n";
+    return 1;
+  }
+  if (gpuSharedMemoryKiB.getNumOccurrences() &&
+      (gpuSharedMemoryKiB < 48 || gpuSharedMemoryKiB > 227)) {
+    llvm::errs() << "qcc: error: --gpu-shared-memory-kib: "
+                 << gpuSharedMemoryKiB << " is not between 48 and 227\n";
+    return 1;
+  }
+  if (gpuTargets) {
+    sharedMemoryBytes = gpuSharedMemoryKiB.getNumOccurrences()
+                            ? int64_t(gpuSharedMemoryKiB) * 1024
+                            : qopt::sharedMemoryBudget(*gpuTargets);
+    int64_t limit = qopt::sharedMemoryPerBlockLimit(*gpuTargets);
+    if (sharedMemoryBytes > limit) {
+      llvm::errs() << "qcc: error: --gpu-shared-memory-kib: "
+                   << gpuSharedMemoryKiB << " KiB is more than a block of "
+                   << gpuArch << " may take (" << limit / 1024 << " KiB)\n";
+      return 1;
+    }
   }
   if (gpuBenchWeights && emitKind != EmitKind::SharedLibrary &&
       emitKind != EmitKind::MLIR) {

@@ -204,6 +204,9 @@ struct EmuModule {
 };
 struct EmuFunction {
   const Function *fn;
+  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES once set (-1: not
+  // set, so static and dynamic shared memory stay within 48 KiB).
+  int maxDynamicShared = -1;
 };
 EmuModule::~EmuModule() {
   for (auto &[name, f] : functions)
@@ -216,6 +219,23 @@ int ccFromEnv() {
     return 80;
   int v = std::atoi(cc);
   return v >= 10 ? v : 80;
+}
+
+/// The most shared memory one block may opt into on the emulated
+/// compute capability (the CUDA programming guide's table).
+int maxSharedOptIn() {
+  switch (ccFromEnv()) {
+  case 80:
+  case 87:
+    return 163 * 1024;
+  case 86:
+  case 89:
+    return 99 * 1024;
+  case 90:
+    return 227 * 1024;
+  default:
+    return 48 * 1024;
+  }
 }
 
 int context; // the primary context's handle
@@ -403,7 +423,7 @@ QOPT_EMU_API int cuDeviceGetAttribute(int *value, int attribute, int device) {
     *value = cc % 10;
     return kSuccess;
   case 97: // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
-    *value = 227 * 1024;
+    *value = maxSharedOptIn();
     return kSuccess;
   default:
     return kErrorInvalidValue;
@@ -470,6 +490,25 @@ QOPT_EMU_API int cuModuleGetFunction(void **function, void *module,
   return kSuccess;
 }
 
+QOPT_EMU_API int cuFuncSetAttribute(void *function, int attribute, int value) {
+  if (!function)
+    return kErrorInvalidHandle;
+  auto *f = static_cast<EmuFunction *>(function);
+  if (attribute != 8) // only MAX_DYNAMIC_SHARED_SIZE_BYTES
+    return kErrorInvalidValue;
+  if (value < 0 ||
+      static_cast<int64_t>(f->fn->staticShared) + value > maxSharedOptIn()) {
+    report("cuFuncSetAttribute: %s",
+           std::to_string(value) + " bytes of dynamic shared memory (plus " +
+               std::to_string(f->fn->staticShared) +
+               " static) exceed the device's " +
+               std::to_string(maxSharedOptIn()));
+    return kErrorInvalidValue;
+  }
+  f->maxDynamicShared = value;
+  return kSuccess;
+}
+
 QOPT_EMU_API int cuLaunchKernel(void *function, unsigned gx, unsigned gy,
                                 unsigned gz, unsigned bx, unsigned by,
                                 unsigned bz, unsigned smem, void * /*stream*/,
@@ -477,6 +516,19 @@ QOPT_EMU_API int cuLaunchKernel(void *function, unsigned gx, unsigned gy,
   if (!function)
     return kErrorInvalidHandle;
   const Function &fn = *static_cast<EmuFunction *>(function)->fn;
+  // As the driver: static and dynamic shared memory within 48 KiB, or
+  // the dynamic part within what the kernel was opted into.
+  int64_t maxDynamic = static_cast<EmuFunction *>(function)->maxDynamicShared;
+  if (maxDynamic < 0)
+    maxDynamic = std::max<int64_t>(0, 48 * 1024 - int64_t(fn.staticShared));
+  if (smem > maxDynamic) {
+    report("cuLaunchKernel: %s",
+           std::to_string(smem) +
+               " bytes of dynamic shared memory, more than the kernel may "
+               "take (" +
+               std::to_string(maxDynamic) + "; cuFuncSetAttribute raises it)");
+    return kErrorInvalidValue;
+  }
   std::vector<uint8_t> buffer(std::max<uint32_t>(fn.paramBytes, 1), 0);
   if (params) {
     for (size_t i = 0; i < fn.params.size(); ++i)

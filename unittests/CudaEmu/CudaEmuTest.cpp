@@ -4,8 +4,8 @@
 // cu* entry points: every mma.sync shape against a plain matrix product
 // (the fragments built from the PTX ISA's "Matrix Fragments" formulas,
 // written here a second time), shfl/vote/bar.sync semantics, scalar
-// arithmetic, fatbin images, and the errors (out-of-bounds store, unknown
-// opcode).
+// arithmetic, fatbin images, dynamic shared memory and its opt-in, and the
+// errors (out-of-bounds store, unknown opcode).
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +27,7 @@ int cuModuleUnload(void *);
 int cuModuleGetFunction(void **, void *, const char *);
 int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned,
                    unsigned, unsigned, void *, void **, void **);
+int cuFuncSetAttribute(void *, int, int);
 int cuMemAlloc_v2(unsigned long long *, size_t);
 int cuMemFree_v2(unsigned long long);
 int cuMemcpyAsync(unsigned long long, unsigned long long, size_t, void *);
@@ -429,6 +430,56 @@ TEST(CudaEmu, BarSyncAndSharedMemory) {
   for (unsigned b = 0; b < 3; ++b)
     for (unsigned t = 0; t < 128; ++t)
       EXPECT_EQ(o[b * 128 + t], b * 1000 + (t + 1) % 128);
+}
+
+TEST(CudaEmu, DynamicSharedMemoryNeedsTheKernelsOptIn) {
+  // Thread t writes t at the end of 96 KiB of `.extern .shared` memory and
+  // reads it back: beyond 48 KiB a launch needs cuFuncSetAttribute
+  // (MAX_DYNAMIC_SHARED_SIZE_BYTES, 8) first, up to the device's opt-in
+  // limit (163 KiB on the default sm_80).
+  std::string ptx = std::string(kHeader) +
+                    ".extern .shared .align 16 .b8 dyn[];\n" +
+                    kernel(1, R"(
+  mov.u64 %rd5, dyn;
+  mul.wide.u32 %rd6, %r0, 4;
+  add.s64 %rd7, %rd5, %rd6;
+  add.s64 %rd8, %rd7, 98176;
+  st.shared.b32 [%rd8], %r0;
+  bar.sync 0;
+  ld.shared.b32 %r1, [%rd8];
+  add.s64 %rd9, %rd0, %rd6;
+  st.global.b32 [%rd9], %r1;
+)")
+                        .substr(std::strlen(kHeader));
+  void *module = nullptr;
+  ASSERT_EQ(cuModuleLoadData(&module, ptx.c_str()), 0);
+  void *fn = nullptr;
+  ASSERT_EQ(cuModuleGetFunction(&fn, module, "k"), 0);
+  Buffer<uint32_t> out(32);
+  void *params[] = {&out.ptr};
+  const unsigned bytes = 96 * 1024;
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(
+      cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, bytes, nullptr, params, nullptr),
+      1); // CUDA_ERROR_INVALID_VALUE
+  EXPECT_EQ(cuFuncSetAttribute(fn, 8, 200 * 1024), 1);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("cuFuncSetAttribute raises it"), std::string::npos) << err;
+  EXPECT_NE(err.find("exceed the device's"), std::string::npos) << err;
+  ASSERT_EQ(cuFuncSetAttribute(fn, 8, bytes), 0);
+  ASSERT_EQ(
+      cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, bytes, nullptr, params, nullptr),
+      0);
+  std::vector<uint32_t> o = out.read();
+  for (unsigned t = 0; t < 32; ++t)
+    EXPECT_EQ(o[t], t);
+  // One byte past what the launch gave is out of bounds.
+  testing::internal::CaptureStderr();
+  EXPECT_NE(cuLaunchKernel(fn, 1, 1, 1, 32, 1, 1, bytes - 4, nullptr, params,
+                           nullptr),
+            0);
+  testing::internal::GetCapturedStderr();
+  cuModuleUnload(module);
 }
 
 TEST(CudaEmu, CpAsyncLandsAtWaitGroup) {

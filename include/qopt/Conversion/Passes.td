@@ -75,7 +75,8 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "tiles), or auto (the planner's: m8n8k128 for a static M of at "
            "most 8, and a range M <= 8 of its own for a dynamic M)">,
     Option<"maxStages", "max-stages", "int64_t", /*default=*/"3",
-           "Most cp.async pipeline stages (bounded by 48 KiB of shared memory)">,
+           "Most cp.async pipeline stages (bounded by 48 KiB of shared "
+           "memory, or imma/hmma's shared-memory-bytes)">,
     Option<"cpuFallback", "cpu-fallback", "bool", /*default=*/"false",
            "Leave matmuls the kernels cannot take (weight-only, dynamic K or "
            "N, weight groups not a multiple of 256) to the CPU lowering, "
@@ -112,7 +113,14 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
     Option<"decodeMaxStages", "decode-max-stages", "int64_t",
            /*default=*/"6",
            "imma/hmma's warps-split-K tile: most cp.async pipeline stages "
-           "(1 to 16, bounded by 48 KiB of shared memory)">,
+           "(1 to 16, bounded by shared-memory-bytes)">,
+    Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
+           /*default=*/"49152",
+           "imma/hmma: most shared memory of one block, in bytes, for the "
+           "pipeline's stages (49152 to 232448); a kernel that takes more "
+           "than 48 KiB takes it as dynamic shared memory, which the launch "
+           "opts into (the target's per-block limit: 99 KiB on sm_86/89, "
+           "163 KiB on sm_80, 227 KiB on sm_90)">,
     Option<"randomWeights", "random-weights", "bool", /*default=*/"false",
            "Kernel-speed benchmarks only: constant weights are not packed "
            "into the library; each kernel reads a pseudo-random device "
@@ -135,6 +143,22 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
                            "mlir::nvgpu::NVGPUDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect"];
+}
+
+def ExternDynamicSharedMemory
+    : Pass<"qopt-extern-dynamic-shared", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Gives the dynamic shared memory of lowered kernels CUDA's "
+                "external form";
+  let description = [{
+    Runs on a gpu.module after `convert-gpu-to-nvvm`. That lowering makes
+    each `gpu.dynamic_shared_memory` an internal zero-size global in the
+    shared address space (3), which the NVPTX backend prints as a one-byte
+    `.shared` variable: ptxas then counts a byte of static shared memory and
+    a PTX reader (qopt-cuda-emu) sees no dynamic shared memory at all. This
+    pass makes every such global (no initializer) an external declaration,
+    printed as CUDA's `.extern .shared .align 16 .b8 name[];`, whose size is
+    the launch's dynamic shared memory. Other globals are left as they are.
+  }];
 }
 
 #endif // QOPT_CONVERSION_PASSES_TD

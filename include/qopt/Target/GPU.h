@@ -30,6 +30,16 @@ mlir::FailureOr<GpuTarget> gpuTargetFor(llvm::StringRef arch,
 mlir::FailureOr<llvm::SmallVector<GpuTarget>>
 gpuTargetsFor(llvm::StringRef list, std::string &error);
 
+/// The shared memory one block of the imma/hmma kernels may take on every
+/// target (qopt-bitplane-to-gpu's shared-memory-bytes): half an SM's shared
+/// memory less the 1 KiB the driver reserves per block, so that two blocks
+/// still fit an SM (sm_80: 80 KiB, sm_90/sm_90a: 112 KiB), and at least
+/// the 48 KiB of static shared memory (sm_86 and sm_89, 100 KiB per SM).
+int64_t sharedMemoryBudget(llvm::ArrayRef<GpuTarget> targets);
+/// The most shared memory one block may opt into on every target (sm_80:
+/// 163 KiB, sm_86 and sm_89: 99 KiB, sm_90: 227 KiB).
+int64_t sharedMemoryPerBlockLimit(llvm::ArrayRef<GpuTarget> targets);
+
 /// The pass pipeline that lowers a module's gpu.modules to NVVM/LLVM
 /// (without serializing): nvvm-attach-target once per target (each
 /// gpu.module gets every target), then the NVGPU, SCF, GPU and NVVM

@@ -1406,6 +1406,17 @@ struct BitplaneToGPUPass
           << static_cast<int64_t>(decodeMaxStages) << ", not between 1 and 16";
       return signalPassFailure();
     }
+    if (maxStages < 1 || maxStages > 16) {
+      module.emitError("qopt-bitplane-to-gpu: max-stages is ")
+          << static_cast<int64_t>(maxStages) << ", not between 1 and 16";
+      return signalPassFailure();
+    }
+    if (sharedMemoryBytes < kStaticSharedBytes || sharedMemoryBytes > 232448) {
+      module.emitError("qopt-bitplane-to-gpu: shared-memory-bytes is ")
+          << static_cast<int64_t>(sharedMemoryBytes)
+          << ", not between 49152 and 232448";
+      return signalPassFailure();
+    }
     std::optional<CostTable> table;
     if (!costTable.empty()) {
       std::string error;
@@ -1851,10 +1862,16 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       outDev = deviceAlloc(run, outType);
     args.push_back(outDev);
     Value gridX = k.divu(k.addc(mV, bm - 1), k.idx(bm));
+    gpu::GPUFuncOp fn = kernel(name);
+    // A kernel beyond 48 KiB of shared memory takes it dynamically.
+    Value dynamicShared;
+    if (auto bytes = fn->getAttrOfType<IntegerAttr>(dynamicSharedAttrName()))
+      dynamicShared = k.i32(bytes.getInt());
     gpu::LaunchFuncOp::create(
-        b, loc, kernel(name),
+        b, loc, fn,
         gpu::KernelDim3{gridX, k.idx((n + bn - 1) / bn), k.idx(gridZ)},
-        gpu::KernelDim3{k.idx(threads), k.idx(1), k.idx(1)}, Value(), args);
+        gpu::KernelDim3{k.idx(threads), k.idx(1), k.idx(1)}, dynamicShared,
+        args);
     return outDev;
   };
 
@@ -2137,13 +2154,27 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       c.fusedQuant = static_cast<const ActQuantSpec &>(*fq);
       c.xType = xElem;
     }
+    // hmma's activations of another type than its operands, or needing K
+    // padded, are converted: by the decode tile itself (16-byte aligned
+    // rows, for cp.async), else by a kernel before the MMA kernel.
+    Type mmaElem = s8                        ? Type(i8)
+                   : c.kind == MmaKind::BF16 ? Type(b.getBF16Type())
+                                             : Type(b.getF16Type());
+    Type actElem = actType.getElementType();
+    bool actAsIs = !s8 && actElem == mmaElem && c.kp == kk;
+    bool fuseConvert = !s8 && !actAsIs && c.warpsK > 1 &&
+                       kk * actElem.getIntOrFloatBitWidth() % 128 == 0;
+    if (fuseConvert) {
+      c.fusedConvert = true;
+      c.xType = actElem;
+    }
     c.sa = s8 ? saKind : ParamKind::None;
     c.za = s8 ? zaKind : ParamKind::None;
     c.sw = swKind, c.zw = zwKind;
     c.stages = std::max<int64_t>(
-        1,
-        std::min<int64_t>(c.warpsK > 1 ? decodeMaxStages : maxStages,
-                          (48 * 1024 - c.extraSharedBytes()) / c.stageBytes()));
+        1, std::min<int64_t>(c.warpsK > 1 ? decodeMaxStages : maxStages,
+                             (sharedMemoryBytes - c.extraSharedBytes()) /
+                                 c.stageBytes()));
     c.bias = static_cast<bool>(op.getBias());
     c.outType = resultType.getElementType();
     bool zwSums = c.actRowSums();
@@ -2180,22 +2211,18 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
                           (!smallTile     ? ""
                            : c.warpsK > 1 ? "_m16_wk" + std::to_string(c.warpsK)
                                           : "_m16") +
-                          (fuseQuant ? "_quant" : "");
+                          (fuseQuant     ? "_quant"
+                           : fuseConvert ? "_cvt"
+                                         : "");
     std::string actName = prefix + (s8 ? "_quant_bytes_act"
                                     : c.kind == MmaKind::BF16 ? "_to_bf16_act"
                                                               : "_to_f16_act");
-    Type mmaElem = s8                        ? Type(i8)
-                   : c.kind == MmaKind::BF16 ? Type(b.getBF16Type())
-                                             : Type(b.getF16Type());
     auto actWordsType = MemRefType::get({mStatic, c.actWords()}, i32);
     auto actElemType = MemRefType::get({mStatic, c.kp}, mmaElem);
-    // hmma reads 16-bit activations of its own type as they are when K
-    // needs no padding: copied in, no conversion kernel.
-    bool actAsIs = !s8 && actType.getElementType() == mmaElem && c.kp == kk;
     auto actSumsType = MemRefType::get({mStatic, c.groups}, i32);
     auto wPlanesType = MemRefType::get({c.p, n, c.kp / 32}, i32);
     auto wSumsType = MemRefType::get({n, c.groups}, i32);
-    if (!fuseQuant && !kernel(actName)) {
+    if (!fuseQuant && !fuseConvert && !kernel(actName)) {
       if (!s8 && !actAsIs) {
         buildToHalfKernel(kb, loc, gpuModule, actName, memrefOf(actType),
                           actElemType, kk, c.kp);
@@ -2216,7 +2243,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       SmallVector<Type> argTypes = {
           fuseQuant
               ? memrefOf(cast<RankedTensorType>(fq->op.getInput().getType()))
-              : actWordsType,
+          : fuseConvert ? memrefOf(actType)
+                        : actWordsType,
           wPlanesType};
       if (zwSums)
         argTypes.push_back(actSumsType);
@@ -2267,7 +2295,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     if (zwSums)
       rowSumA = deviceAlloc(run, actSumsType);
     Value actElems;
-    if (!fuseQuant) {
+    if (!fuseQuant && !fuseConvert) {
       auto view = deviceRows(run, c.actBytesPerRow());
       actElems = view(mmaElem);
       actWords = view(i32);
@@ -2275,6 +2303,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     if (fuseQuant) {
       // Quantized by the MMA kernel: the float input as it is.
       actWords = toDevice(run, fq->op.getInput());
+    } else if (fuseConvert) {
+      // Converted by the MMA kernel.
+      actWords = toDevice(run, op.getAct());
     } else if (actAsIs) {
       Value host = bufferization::ToBufferOp::create(
           b, loc, actElemType, op.getAct(), /*read_only=*/true);

@@ -129,7 +129,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   bool s8 = c.kind == MmaKind::S8;
   auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  bool fused = c.fusedQuant.has_value();
+  // fused: the float input is staged as it is and made operand words in
+  // the kernel, quantized (imma) or converted (hmma).
+  bool fused = c.stagesInput();
+  bool quantizing = c.fusedQuant.has_value();
   // The staged activations: words of MMA operands, or (fused) the float
   // input as it is.
   const int64_t aRows = c.actRows();
@@ -146,7 +149,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   auto sWType = MemRefType::get({c.stages, c.p, c.bn, c.planeWords()}, i32,
                                 MemRefLayoutAttrInterface{}, shared);
   const int64_t threads = c.threads();
-  SmallVector<Type> workgroup = {sAType, sWType};
+  SmallVector<MemRefType> workgroup = {sAType, sWType};
   // Where each optional buffer is among the workgroup attributions (0:
   // absent; 0 and 1 are the stages).
   unsigned redAt = 0, groupSumsAt = 0, quantAt = 0;
@@ -166,12 +169,14 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     workgroup.push_back(MemRefType::get({threads / 32, c.accPerLane(), 32}, i32,
                                         MemRefLayoutAttrInterface{}, shared));
   }
-  // fused: the k-tile quantized to operand words, each row's scale and zero
-  // point, and a block reduction's scratch.
+  // fused: the k-tile as operand words; quantizing: each row's scale and
+  // zero point, and a block reduction's scratch.
   if (fused) {
     quantAt = workgroup.size();
     workgroup.push_back(MemRefType::get({aRows, c.rowWords()}, i32,
                                         MemRefLayoutAttrInterface{}, shared));
+  }
+  if (quantizing) {
     workgroup.push_back(
         MemRefType::get({aRows}, f32, MemRefLayoutAttrInterface{}, shared));
     workgroup.push_back(
@@ -179,8 +184,11 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     workgroup.push_back(MemRefType::get({2, threads / 32}, f32,
                                         MemRefLayoutAttrInterface{}, shared));
   }
-  auto func =
-      makeKernel(b, loc, module, name, argTypes, threads, TypeRange(workgroup));
+  // Beyond 48 KiB (the pipeline's stages under a larger shared-memory
+  // budget) the buffers are views into dynamic shared memory.
+  SmallVector<Value> sharedBuffers;
+  auto func = makeKernelWithShared(b, loc, module, name, argTypes, threads,
+                                   workgroup, sharedBuffers);
   // Warps in K (decode tiles, a few blocks per SM): up to 168 registers, so
   // that a k-tile's unrolled steps keep their operands in registers. Left
   // to itself, ptxas held one such kernel (sm_80, zero points, groups) to
@@ -201,9 +209,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     ep.rowSumA = func.getArgument(arg++);
   if (s8 && c.za != ParamKind::None)
     ep.rowSumW = func.getArgument(arg++);
-  if (c.sa != ParamKind::None && !fused)
+  if (c.sa != ParamKind::None && !quantizing)
     ep.sa = func.getArgument(arg++);
-  if (c.za != ParamKind::None && !fused)
+  if (c.za != ParamKind::None && !quantizing)
     ep.za = func.getArgument(arg++);
   ep.sw = func.getArgument(arg++);
   Value zwArg = c.zw != ParamKind::None ? func.getArgument(arg++) : Value();
@@ -220,15 +228,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     ep.zwInOperands = c.zwInOperands;
   }
   ep.groupLen = c.groupSize ? c.groupSize : c.k;
-  Value sA = func.getWorkgroupAttributions()[0];
-  Value sW = func.getWorkgroupAttributions()[1];
+  Value sA = sharedBuffers[0], sW = sharedBuffers[1];
   auto workgroupAt = [&](unsigned i) -> Value {
-    return i ? Value(func.getWorkgroupAttributions()[i]) : Value();
+    return i ? sharedBuffers[i] : Value();
   };
   Value sRed = workgroupAt(redAt), sGroupSums = workgroupAt(groupSumsAt);
   Value sQ, sScale, sZp, sQuantRed;
-  if (fused) {
+  if (fused)
     sQ = workgroupAt(quantAt);
+  if (quantizing) {
     sScale = workgroupAt(quantAt + 1);
     sZp = workgroupAt(quantAt + 2);
     sQuantRed = workgroupAt(quantAt + 3);
@@ -612,6 +620,53 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         });
   };
 
+  // fused, not quantizing (hmma): the staged floats of the block's real rows
+  // -> operand words in sQ (the swizzled layout the fragment loads read):
+  // each thread converts a pair of values (rounded to nearest even) into one
+  // word at a time, up to 4 pairs loaded first. K's padding was staged as
+  // zeros, which stay zeros.
+  auto convertTile = [&](OpBuilder &nb, Location l, Value stage) {
+    KB n{nb, l};
+    const int64_t pairs = c.kt / 2;
+    const int64_t unroll =
+        pairs % threads ? 1 : std::min<int64_t>(4, pairs / threads);
+    auto toOperand = [&](KB &q, Value v) -> Value {
+      if (v.getType() == halfType)
+        return v;
+      if (!v.getType().isF32())
+        v = arith::ExtFOp::create(q.b, q.loc, f32, v);
+      return arith::TruncFOp::create(q.b, q.loc, halfType, v);
+    };
+    scf::ForOp::create(
+        nb, l, tid, n.mulc(rowsHere, pairs), n.idx(threads * unroll),
+        ValueRange{}, [&](OpBuilder &qb, Location ql, Value e0, ValueRange) {
+          KB q{qb, ql};
+          SmallVector<Value> rows, words, lo, hi;
+          for (int64_t j = 0; j < unroll; ++j) {
+            Value e = q.addc(e0, j * threads);
+            rows.push_back(q.divu(e, q.idx(pairs)));
+            words.push_back(q.remu(e, q.idx(pairs)));
+            Value col = q.mulc(words[j], 2);
+            lo.push_back(q.load(sA, {stage, rows[j], col}));
+            hi.push_back(q.load(sA, {stage, rows[j], q.addc(col, 1)}));
+          }
+          for (int64_t j = 0; j < unroll; ++j) {
+            Value v = LLVM::PoisonOp::create(qb, ql, half2);
+            v = LLVM::InsertElementOp::create(qb, ql, v, toOperand(q, lo[j]),
+                                              q.i32(0));
+            v = LLVM::InsertElementOp::create(qb, ql, v, toOperand(q, hi[j]),
+                                              q.i32(1));
+            Value word = LLVM::BitcastOp::create(qb, ql, i32, v);
+            Value r = rows[j], w = words[j];
+            Value chunk = physChunk(q, r, q.divu(w, q.idx(4)));
+            memref::StoreOp::create(
+                qb, ql, word, sQ,
+                ValueRange{r, q.add(q.mulc(chunk, 4), q.remu(w, q.idx(4)))});
+          }
+          scf::YieldOp::create(qb, ql);
+        });
+  };
+
   // One k-tile: start the loads of tile kt + S - 1, wait for this one's
   // stage (one commit group per tile, committed even when empty so "S - 1
   // pending" always means "this tile has landed"), `compute` on the stage
@@ -636,7 +691,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     gpu::BarrierOp::create(nb, l);
     Value stage = n.remu(ktile, n.idx(c.stages));
     if (fused) {
-      quantizeTile(nb, l, ktile, stage);
+      if (quantizing)
+        quantizeTile(nb, l, ktile, stage);
+      else
+        convertTile(nb, l, stage);
       gpu::BarrierOp::create(nb, l);
     }
     carried = compute(nb, l, stage, std::move(carried));
@@ -659,9 +717,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
-  // fused: each real row's scale and zero point, computed by the whole
-  // block from the row's range while the prologue's copies are in flight.
-  if (fused) {
+  // quantizing: each real row's scale and zero point, computed by the
+  // whole block from the row's range while the prologue's copies are in
+  // flight.
+  if (quantizing) {
     Value lane0 =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, k.idx(0));
     Value tid0 =

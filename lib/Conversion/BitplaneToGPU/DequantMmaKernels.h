@@ -65,6 +65,12 @@ struct DequantMmaConfig {
   /// arguments). Weight zero points only in the operands (zwInOperands),
   /// not from activation row sums.
   std::optional<ActQuantSpec> fusedQuant;
+  /// F16/BF16 decode (warpsK > 1): the kernel converts its own activation
+  /// rows to the operand type. Argument 0 is then the float activations [M,
+  /// K] of `xType`, staged as they are and converted to operand words once
+  /// per k-tile (no conversion kernel before it).
+  bool fusedConvert = false;
+  /// The float input's element type (fusedQuant, fusedConvert).
   mlir::Type xType;
   /// Split K over blockIdx.z in this many parts (whole groups each when
   /// grouped): the kernel then writes f32 partial sums [S * M, N] (sa
@@ -81,10 +87,13 @@ struct DequantMmaConfig {
   int64_t groupsPerTile() const {
     return groupSize && groupSize < kt ? kt / groupSize : 1;
   }
-  /// Bytes of one staged activation value: the MMA operand's, or with
-  /// fusedQuant the float input's.
+  /// The float input is staged as it is and made operand words in the
+  /// kernel (fusedQuant or fusedConvert).
+  bool stagesInput() const { return fusedQuant.has_value() || fusedConvert; }
+  /// Bytes of one staged activation value: the MMA operand's, or the float
+  /// input's (stagesInput).
   int64_t stagedBytes() const {
-    return fusedQuant ? xType.getIntOrFloatBitWidth() / 8 : elemBytes();
+    return stagesInput() ? xType.getIntOrFloatBitWidth() / 8 : elemBytes();
   }
   int64_t mmaK() const { return kind == MmaKind::S8 ? 32 : 16; }
   /// 32-bit words of one activation row per stage, and its 16-byte chunks.
@@ -108,14 +117,13 @@ struct DequantMmaConfig {
   int64_t reduceBytes() const {
     return warpsK > 1 ? threads() * accPerLane() * 4 : 0;
   }
-  /// Shared memory besides the pipeline stages: the cross-warp sums, and
-  /// with fusedQuant the quantized k-tile, the rows' parameters and a
-  /// block reduction's scratch.
+  /// Shared memory besides the pipeline stages: the cross-warp sums, with
+  /// stagesInput the k-tile's operand words, and with fusedQuant the rows'
+  /// parameters and a block reduction's scratch.
   int64_t extraSharedBytes() const {
     return reduceBytes() * (intGroupSums() ? 2 : 1) +
-           (fusedQuant
-                ? actRows() * kt + actRows() * 8 + 2 * (threads() / 32) * 4
-                : 0);
+           (stagesInput() ? actRows() * kt * elemBytes() : 0) +
+           (fusedQuant ? actRows() * 8 + 2 * (threads() / 32) * 4 : 0);
   }
   /// S8 with row-sum corrections and warps in K: each group's int32 sums of
   /// the warps are added (exactly) before the corrections.

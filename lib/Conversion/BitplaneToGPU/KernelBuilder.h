@@ -14,6 +14,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace qopt {
 namespace gpu_kernels {
@@ -68,6 +69,57 @@ inline gpu::GPUFuncOp makeKernel(OpBuilder &b, Location loc,
       b.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
   b.setInsertionPointToStart(&func.getBody().front());
   gpu::ReturnOp::create(b, loc);
+  return func;
+}
+
+/// The most shared memory a kernel may declare statically (CUDA's limit);
+/// beyond it a kernel's shared memory is dynamic, opted into at launch.
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
+
+/// The attribute of a kernel whose shared memory is dynamic: its bytes, the
+/// launch's dynamic shared memory size.
+inline StringRef dynamicSharedAttrName() { return "qopt.dynamic_shared_bytes"; }
+
+/// A kernel with shared buffers of the `shared` types, appended to
+/// `buffers` in order: workgroup attributions while they fit in
+/// kStaticSharedBytes, else views at 16-byte aligned offsets into the
+/// kernel's dynamic shared memory (gpu.dynamic_shared_memory), whose size
+/// the kernel's dynamicSharedAttrName() holds.
+inline gpu::GPUFuncOp makeKernelWithShared(OpBuilder &b, Location loc,
+                                           gpu::GPUModuleOp module,
+                                           StringRef name, TypeRange args,
+                                           int64_t threads,
+                                           ArrayRef<MemRefType> shared,
+                                           SmallVectorImpl<Value> &buffers) {
+  SmallVector<int64_t> offsets;
+  int64_t total = 0;
+  for (MemRefType t : shared) {
+    offsets.push_back(total);
+    total +=
+        llvm::alignTo(t.getNumElements() * t.getElementTypeBitWidth() / 8, 16);
+  }
+  if (total <= kStaticSharedBytes) {
+    SmallVector<Type> types(shared.begin(), shared.end());
+    auto func = makeKernel(b, loc, module, name, args, threads, types);
+    for (BlockArgument a : func.getWorkgroupAttributions())
+      buffers.push_back(a);
+    return func;
+  }
+  auto func = makeKernel(b, loc, module, name, args, threads);
+  func->setAttr(dynamicSharedAttrName(), b.getI64IntegerAttr(total));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(func.getBody().front().getTerminator());
+  auto space =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Value bytes = gpu::DynamicSharedMemoryOp::create(
+      b, loc,
+      MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                      MemRefLayoutAttrInterface{}, space));
+  for (auto [t, offset] : llvm::zip(shared, offsets))
+    buffers.push_back(memref::ViewOp::create(
+        b, loc, t, bytes,
+        arith::ConstantIndexOp::create(b, loc, offset).getResult(),
+        ValueRange{}));
   return func;
 }
 

@@ -10,6 +10,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -18,6 +19,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <limits>
 #include <list>
 #include <optional>
 
@@ -54,6 +56,31 @@ FailureOr<qopt::GpuTarget> qopt::gpuTargetFor(llvm::StringRef arch,
            "sm_90a)")
               .str();
   return failure();
+}
+
+int64_t qopt::sharedMemoryBudget(llvm::ArrayRef<GpuTarget> targets) {
+  int64_t budget = std::numeric_limits<int64_t>::max();
+  for (const GpuTarget &t : targets) {
+    // Shared memory per SM (KiB), from the CUDA programming guide's table.
+    int64_t perSM = llvm::StringSwitch<int64_t>(t.chip)
+                        .Case("sm_80", 164)
+                        .StartsWith("sm_90", 228)
+                        .Default(100);
+    // Two blocks per SM, each less the driver's 1 KiB, rounded down to 16.
+    budget = std::min(budget, ((perSM - 2) / 2) / 16 * 16 * 1024);
+  }
+  return std::max<int64_t>(budget, 48 * 1024);
+}
+
+int64_t qopt::sharedMemoryPerBlockLimit(llvm::ArrayRef<GpuTarget> targets) {
+  int64_t limit = std::numeric_limits<int64_t>::max();
+  for (const GpuTarget &t : targets)
+    limit = std::min(limit, llvm::StringSwitch<int64_t>(t.chip)
+                                    .Case("sm_80", 163)
+                                    .StartsWith("sm_90", 227)
+                                    .Default(99) *
+                                1024);
+  return limit;
 }
 
 FailureOr<SmallVector<qopt::GpuTarget>>
@@ -107,7 +134,8 @@ std::string qopt::gpuKernelLoweringPipeline(llvm::ArrayRef<GpuTarget> targets) {
   return pipeline +
          "gpu.module(convert-nvgpu-to-nvvm,convert-scf-to-cf,"
          "expand-strided-metadata,lower-affine,convert-gpu-to-nvvm,"
-         "convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts)";
+         "qopt-extern-dynamic-shared,convert-nvvm-to-llvm,canonicalize,cse,"
+         "reconcile-unrealized-casts)";
 }
 
 namespace {

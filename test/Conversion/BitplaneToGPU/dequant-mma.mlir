@@ -90,24 +90,21 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // Weight-only W4 (u4, zero points and scales per group of 32), static
 // M = 4: hmma with the 16-row tile, its warps splitting K: a 32-K stage
 // has two k16 MMA steps, so two warps in K and two along N (16 x 32
-// blocks); the float activations become f16 (K already a multiple of the
-// 32-K stage); B registers are 0x6400 | u in each half (1024 + u as f16)
+// blocks); the kernel converts the f32 activations it stages to f16
+// itself (`_cvt`, no conversion kernel); B registers are 0x6400 | u in each half (1024 + u as f16)
 // minus the f16x2 1024 + zw; f32 accumulators, scaled by sw at each group's
 // end.
 // CHECK-LABEL: func.func private @qmatmul0_host(
 // CHECK-SAME: qopt.gpu_plan = ["any M: hmma 16-row tile, warps split K"]
 // CHECK-NOT: scf.if
-// CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x96xf16>
-// CHECK: memref.view {{.*}} : memref<?xi8> to memref<4x48xi32>
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x96xf32>, %{{.*}} : memref<4x96xf16>)
+// CHECK-NOT: _to_f16_act
 // Split-K by groups: three parts of one group each, partial sums [3 * 4, 24].
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk2 blocks in (%{{.*}}, %{{.*}}, %c3) {{.*}} args(%{{.*}} : memref<4x48xi32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %[[P:.*]] : memref<12x24xf32>)
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk2_reduce {{.*}} args(%[[P]] : memref<12x24xf32>, %{{.*}} : memref<4x24xf32>)
-// CHECK: gpu.func @qmatmul0_to_f16_act(
-// CHECK: arith.truncf %{{.*}} : f32 to f16
-// CHECK: gpu.func @qmatmul0_hmma_m16_wk2(
-// One k-tile per block: one stage, of the 4 rows M has.
-// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk2_cvt blocks in (%{{.*}}, %{{.*}}, %c3) {{.*}} args(%{{.*}} : memref<4x96xf32>, %{{.*}} : memref<4x24x3xi32>, %{{.*}} : memref<24x3xf32>, %{{.*}} : memref<24x3xi32>, %[[P:.*]] : memref<12x24xf32>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk2_cvt_reduce {{.*}} args(%[[P]] : memref<12x24xf32>, %{{.*}} : memref<4x24xf32>)
+// CHECK: gpu.func @qmatmul0_hmma_m16_wk2_cvt(
+// One k-tile per block: one stage of f32, of the 4 rows M has, and its f16
+// words.
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 32>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 2 : i64, weight_bits = 4 : i64}
 // Per group: the offsets, then the group's weight scales, loaded before its
 // k-tiles (the fold at its end does not wait on them), then the k-tiles.
@@ -117,6 +114,11 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: %[[SW0:.*]] = memref.load %{{.*}}[%{{.*}}, %[[G]]] : memref<24x3xf32>
 // CHECK-COUNT-7: memref.load %{{.*}}[%{{.*}}, %[[G]]] : memref<24x3xf32>
 // CHECK: scf.for
+// The staged f32 pairs -> f16x2 words, then the fragments.
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: llvm.bitcast %{{.*}} : vector<2xf16> to i32
+// CHECK: gpu.barrier
 // The warp's k16 step s = kw + 2 i: plane word s / 2, shifted 8 more bits
 // when s is odd.
 // CHECK: arith.divui %{{.*}}, %c2

@@ -59,43 +59,98 @@ func.func @w8_bf16(%a: tensor<?x128xbf16>, %sw: tensor<24xf32>, %zw: tensor<24xi
 
 // -----
 
-// f32 activations: f16 by default (a conversion kernel, the f16 kernel);
-// hmma-type=bf16 converts them to bf16 instead. W4 (s4, per channel, no
-// zero point): only the 128 + zw - wmin offset, no eighth plane.
+// f32 activations: f16 by default, bf16 with hmma-type=bf16. Dynamic M: up
+// to M = 4 the decode tile stages the f32 rows as they are and converts
+// each k-tile itself (`_cvt`, rounding to nearest even, no conversion
+// kernel); above, a conversion kernel writes the operand type for the
+// other tiles. W4 (s4, per channel, no zero point): only the 128 + zw -
+// wmin offset, no eighth plane.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x128xf32>, %{{.*}} : memref<4x128xf16>)
-// CHECK: qopt.dequant_mma = {act = "f16"
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk4_cvt {{.*}} args(%{{.*}} : memref<?x128xf32>, %{{.*}} : memref<4x24x4xi32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<?x24xf32>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<?x128xf32>, %{{.*}} : memref<?x128xf16>)
+// CHECK: gpu.func @qmatmul0_hmma_m16_wk4_cvt(
+// CHECK-SAME: qopt.dequant_mma = {act = "f16"
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: gpu.func @qmatmul0_to_f16_act(
 // FORCED-LABEL: func.func private @qmatmul0_host(
-// FORCED: gpu.launch_func @qopt_kernels::@qmatmul0_to_bf16_act {{.*}} args(%{{.*}} : memref<4x128xf32>, %{{.*}} : memref<4x128xbf16>)
-// FORCED: gpu.func @qmatmul0_to_bf16_act(
-// FORCED: arith.truncf %{{.*}} : f32 to bf16
-// FORCED: qopt.dequant_mma = {act = "bf16"
+// FORCED: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk4_cvt {{.*}} args(%{{.*}} : memref<?x128xf32>,
+// FORCED: gpu.launch_func  @qopt_kernels::@qmatmul0_to_bf16_act {{.*}} args(%{{.*}} : memref<?x128xf32>, %{{.*}} : memref<?x128xbf16>)
+// The decode kernel: f32 stages (one 128-K stage of the 4 rows M <= 4 can
+// have), the weight planes, the warps' sums, the k-tile's operand words.
+// FORCED: gpu.func @qmatmul0_hmma_m16_wk4_cvt(%{{.*}}: memref<?x128xf32>, {{.*}}) workgroup(%[[SA:.*]] : memref<1x4x128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x16x4xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[SQ:.*]] : memref<4x64xi32, #gpu.address_space<workgroup>>)
+// FORCED-SAME: qopt.dequant_mma = {act = "bf16"
 // 128 - wmin = 136 for s4.
 // FORCED: arith.constant 136 : i32
-// FORCED: arith.ori %{{.*}}, %c1124090624_i32 : i32
+// Once the stage has landed: each thread converts a pair of the block's
+// real rows' values into one bf16x2 word of the k-tile, then a barrier
+// before the fragments read them.
+// FORCED: nvvm.cp.async.wait.group 0
+// FORCED: gpu.barrier
+// FORCED: scf.for %{{.*}} = %thread_id_x to %{{.*}} step %c128
+// FORCED: memref.load %[[SA]]
+// FORCED: memref.load %[[SA]]
+// FORCED: arith.truncf %{{.*}} : f32 to bf16
+// FORCED: arith.truncf %{{.*}} : f32 to bf16
+// FORCED: %[[W:.*]] = llvm.bitcast %{{.*}} : vector<2xbf16> to i32
+// FORCED: memref.store %[[W]], %[[SQ]]
+// FORCED: gpu.barrier
+// FORCED: memref.load %[[SQ]]
+// FORCED: arith.ori %{{.*}}, %c1124090624_i32{{.*}} : i32
 // FORCED-NOT: %c49920_i32
 // FORCED: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
-func.func @w4_f32(%a: tensor<4x128xf32>, %sw: tensor<24xf32>) -> tensor<4x24xf32> {
+// FORCED: gpu.func @qmatmul0_to_bf16_act(
+// FORCED: arith.truncf %{{.*}} : f32 to bf16
+func.func @w4_f32(%a: tensor<?x128xf32>, %sw: tensor<24xf32>) -> tensor<?x24xf32> {
   %w8 = arith.constant dense<-3> : tensor<24x128xi8>
   %w = qopt.storage_cast %w8 : tensor<24x128xi8> to tensor<24x128x!qopt.int<s4>>
   %y = qopt.qmatmul %a, %w scale(%sw)
       {weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
-      : (tensor<4x128xf32>, tensor<24x128x!qopt.int<s4>>, tensor<24xf32>) -> tensor<4x24xf32>
-  return %y : tensor<4x24xf32>
+      : (tensor<?x128xf32>, tensor<24x128x!qopt.int<s4>>, tensor<24xf32>) -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
 }
 
 // -----
 
-// f16 activations with K = 96 (not whole 64-K stages): still a conversion
-// kernel, which pads K with zeros to 128.
+// f16 activations with K = 96 (not whole 64-K stages): the decode tile
+// stages them as they are (16-byte copies, zero-filled beyond K) and copies
+// them to its operand words; no conversion kernel pads K.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x96xf16>, %{{.*}} : memref<4x128xf16>)
-// CHECK: qopt.dequant_mma = {act = "f16"
+// CHECK-NOT: _to_f16_act
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk4_cvt {{.*}} args(%{{.*}} : memref<4x96xf16>,
+// CHECK: gpu.func @qmatmul0_hmma_m16_wk4_cvt(
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x128xf16, #gpu.address_space<workgroup>>
+// CHECK-SAME: qopt.dequant_mma = {act = "f16"
+// CHECK-NOT: arith.truncf
+// CHECK: llvm.bitcast %{{.*}} : vector<2xf16> to i32
+// With hmma-type=bf16 the f16 values go through f32 to bf16 (exact).
+// FORCED-LABEL: func.func private @qmatmul0_host(
+// FORCED: gpu.func @qmatmul0_hmma_m16_wk4_cvt(
+// FORCED-SAME: qopt.dequant_mma = {act = "bf16"
+// FORCED: arith.extf %{{.*}} : f16 to f32
+// FORCED: arith.truncf %{{.*}} : f32 to bf16
+// FORCED: llvm.bitcast %{{.*}} : vector<2xbf16> to i32
 func.func @w4_f16_padded(%a: tensor<4x96xf16>, %sw: tensor<24xf32>) -> tensor<4x24xf16> {
   %w8 = arith.constant dense<-3> : tensor<24x96xi8>
   %w = qopt.storage_cast %w8 : tensor<24x96xi8> to tensor<24x96x!qopt.int<s4>>
   %y = qopt.qmatmul %a, %w scale(%sw)
       {weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
       : (tensor<4x96xf16>, tensor<24x96x!qopt.int<s4>>, tensor<24xf32>) -> tensor<4x24xf16>
+  return %y : tensor<4x24xf16>
+}
+
+// -----
+
+// f16 rows of K = 100 (200 bytes) are not 16-byte aligned for cp.async: the
+// decode tile takes the conversion kernel's padded rows instead.
+// CHECK-LABEL: func.func private @qmatmul0_host(
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<4x100xf16>, %{{.*}} : memref<4x128xf16>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk4 {{.*}} args(%{{.*}} : memref<4x64xi32>,
+// CHECK-NOT: _cvt
+func.func @w4_f16_unaligned(%a: tensor<4x100xf16>, %sw: tensor<24xf32>) -> tensor<4x24xf16> {
+  %w8 = arith.constant dense<-3> : tensor<24x100xi8>
+  %w = qopt.storage_cast %w8 : tensor<24x100xi8> to tensor<24x100x!qopt.int<s4>>
+  %y = qopt.qmatmul %a, %w scale(%sw)
+      {weight_scheme = #qopt.scheme<per_channel(axis = 0), symmetric>}
+      : (tensor<4x100xf16>, tensor<24x100x!qopt.int<s4>>, tensor<24xf32>) -> tensor<4x24xf16>
   return %y : tensor<4x24xf16>
 }
