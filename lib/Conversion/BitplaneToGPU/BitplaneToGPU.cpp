@@ -2155,14 +2155,17 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       c.xType = xElem;
     }
     // hmma's activations of another type than its operands, or needing K
-    // padded, are converted: by the decode tile itself (16-byte aligned
-    // rows, for cp.async), else by a kernel before the MMA kernel.
+    // padded, are converted: by the 16-row tiles themselves (16-byte
+    // aligned rows, for cp.async; at M <= 16 each of the N / BN blocks
+    // converting its rows costs little), else by a kernel before the MMA
+    // kernel (the 64-row tile: its column blocks would each convert and
+    // read twice the bytes of the same rows).
     Type mmaElem = s8                        ? Type(i8)
                    : c.kind == MmaKind::BF16 ? Type(b.getBF16Type())
                                              : Type(b.getF16Type());
     Type actElem = actType.getElementType();
     bool actAsIs = !s8 && actElem == mmaElem && c.kp == kk;
-    bool fuseConvert = !s8 && !actAsIs && c.warpsK > 1 &&
+    bool fuseConvert = !s8 && !actAsIs && smallTile &&
                        kk * actElem.getIntOrFloatBitWidth() % 128 == 0;
     if (fuseConvert) {
       c.fusedConvert = true;

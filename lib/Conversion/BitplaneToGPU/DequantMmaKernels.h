@@ -65,7 +65,7 @@ struct DequantMmaConfig {
   /// arguments). Weight zero points only in the operands (zwInOperands),
   /// not from activation row sums.
   std::optional<ActQuantSpec> fusedQuant;
-  /// F16/BF16 decode (warpsK > 1): the kernel converts its own activation
+  /// F16/BF16, the 16-row tiles: the kernel converts its own activation
   /// rows to the operand type. Argument 0 is then the float activations [M,
   /// K] of `xType`, staged as they are and converted to operand words once
   /// per k-tile (no conversion kernel before it).

@@ -60,14 +60,17 @@ func.func @w8_bf16(%a: tensor<?x128xbf16>, %sw: tensor<24xf32>, %zw: tensor<24xi
 // -----
 
 // f32 activations: f16 by default, bf16 with hmma-type=bf16. Dynamic M: up
-// to M = 4 the decode tile stages the f32 rows as they are and converts
-// each k-tile itself (`_cvt`, rounding to nearest even, no conversion
-// kernel); above, a conversion kernel writes the operand type for the
-// other tiles. W4 (s4, per channel, no zero point): only the 128 + zw -
+// to M = 16 the 16-row tiles (the decode tile, then the side-by-side one)
+// stage the f32 rows as they are and convert each k-tile themselves
+// (`_cvt`, rounding to nearest even, no conversion kernel); above, a
+// conversion kernel writes the operand type for the 64-row tile. W4 (s4, per channel, no zero point): only the 128 + zw -
 // wmin offset, no eighth plane.
 // CHECK-LABEL: func.func private @qmatmul0_host(
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_wk4_cvt {{.*}} args(%{{.*}} : memref<?x128xf32>, %{{.*}} : memref<4x24x4xi32>, %{{.*}} : memref<24xf32>, %{{.*}} : memref<?x24xf32>)
+// CHECK-NOT: _to_f16_act
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma_m16_cvt {{.*}} args(%{{.*}} : memref<?x128xf32>,
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_to_f16_act {{.*}} args(%{{.*}} : memref<?x128xf32>, %{{.*}} : memref<?x128xf16>)
+// CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_hmma blocks
 // CHECK: gpu.func @qmatmul0_hmma_m16_wk4_cvt(
 // CHECK-SAME: qopt.dequant_mma = {act = "f16"
 // CHECK: arith.truncf %{{.*}} : f32 to f16
