@@ -20,8 +20,9 @@ without --gpu-arch:
     still frees its device buffers;
   * the planner's libraries (no --gpu-kernel): W4A8 launches
     qmatmul0_quant_bytes_act and qmatmul0_imma_m16 per run, weight-only W4
-    qmatmul0_to_f16_act, qmatmul0_hmma_m16 and its split-K reduction (M = 5:
-    the 16-row tiles; K = 96 is one imma k-tile, two of hmma's);
+    qmatmul0_hmma_m16_cvt (which converts its f32 rows itself, no
+    conversion kernel) and its split-K reduction (M = 5: the 16-row tiles;
+    K = 96 is one imma k-tile, two of hmma's);
   * a library for --gpu-arch=all: its one embedded fatbin holds an ELF for
     each of sm_80, sm_86, sm_89 and sm_90 plus the sm_80 PTX (where ptxas
     exists; else PTX alone), and with the mock driver that image is loaded
@@ -247,8 +248,8 @@ def main():
     # --- the planner's kernels (M = 5: the 16-row tiles) ---------------------
     for so, want in ((planned_so, ["qmatmul0_quant_bytes_act",
                                    "qmatmul0_imma_m16"]),
-                     (wonly_so, ["qmatmul0_to_f16_act", "qmatmul0_hmma_m16",
-                                 "qmatmul0_hmma_m16_reduce"])):
+                     (wonly_so, ["qmatmul0_hmma_m16_cvt",
+                                 "qmatmul0_hmma_m16_cvt_reduce"])):
         os.remove(log)
         r = run_child(so, x_path, 2, y_gpu, mock)
         name = os.path.basename(so)
