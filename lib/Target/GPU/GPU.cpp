@@ -10,7 +10,6 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -58,28 +57,34 @@ FailureOr<qopt::GpuTarget> qopt::gpuTargetFor(llvm::StringRef arch,
   return failure();
 }
 
+namespace {
+/// Shared memory of a chip in KiB (the CUDA programming guide's table): per
+/// SM, and the most one block may opt into.
+struct SharedMemoryKiB {
+  int64_t perSM, perBlock;
+};
+SharedMemoryKiB sharedMemoryOf(llvm::StringRef chip) {
+  if (chip == "sm_80")
+    return {164, 163};
+  if (chip.starts_with("sm_90"))
+    return {228, 227};
+  return {100, 99}; // sm_86, sm_89
+}
+} // namespace
+
 int64_t qopt::sharedMemoryBudget(llvm::ArrayRef<GpuTarget> targets) {
   int64_t budget = std::numeric_limits<int64_t>::max();
-  for (const GpuTarget &t : targets) {
-    // Shared memory per SM (KiB), from the CUDA programming guide's table.
-    int64_t perSM = llvm::StringSwitch<int64_t>(t.chip)
-                        .Case("sm_80", 164)
-                        .StartsWith("sm_90", 228)
-                        .Default(100);
-    // Two blocks per SM, each less the driver's 1 KiB, rounded down to 16.
-    budget = std::min(budget, ((perSM - 2) / 2) / 16 * 16 * 1024);
-  }
+  // Two blocks per SM, each less the driver's 1 KiB, rounded down to 16.
+  for (const GpuTarget &t : targets)
+    budget = std::min(budget, ((sharedMemoryOf(t.chip).perSM - 2) / 2) / 16 *
+                                  16 * 1024);
   return std::max<int64_t>(budget, 48 * 1024);
 }
 
 int64_t qopt::sharedMemoryPerBlockLimit(llvm::ArrayRef<GpuTarget> targets) {
   int64_t limit = std::numeric_limits<int64_t>::max();
   for (const GpuTarget &t : targets)
-    limit = std::min(limit, llvm::StringSwitch<int64_t>(t.chip)
-                                    .Case("sm_80", 163)
-                                    .StartsWith("sm_90", 227)
-                                    .Default(99) *
-                                1024);
+    limit = std::min(limit, sharedMemoryOf(t.chip).perBlock * 1024);
   return limit;
 }
 
