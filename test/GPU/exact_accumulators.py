@@ -8,7 +8,10 @@ Cases (K = 512, N = 200: a partial last tile): W2A8, W4A8 (signed), W3A8
 with weight zero points, W8A8 u8/u8 with zero points on both operands, W4A4
 with groups of 256 and zero points on both (bmma and imma each), W4A8 in
 groups of 128 with weight zero points (imma: each group's scales loaded
-before its k-tiles; the decode tile's stage holds four groups), and the
+before its k-tiles; the decode tile's stage holds four groups), imma's
+W6A6, W7A8 in groups of 64 and W5A8 in groups of 32 with zero points and
+hmma's W3 in groups of 32 with zero points and W5 (weights of several bit
+slices, fewer 32-K chunks interleaved), and the
 weight-only hmma at W4 (groups of 64, zero points) and W6, whose f16
 operands hold the integers exactly and whose f32 sums stay below 2^24; and
 hmma on bf16 operands: W8 with zero points from f32 activations
@@ -68,6 +71,14 @@ CASES = [
     ("W4A4 g256 zw za", "bmma", "u4", "u4", "group", 7, 256),
     ("W4A4 g256 zw za", "imma", "u4", "u4", "group", 7, 256),
     ("W4A8 g128 zw", "imma", "u4", "s8", "group", None, 128),
+    # imma/hmma's weight slices (4 + 2, 4 + 2 + 1, 4 + 1, 2 + 1 bits, the
+    # top one's sign extended) in groups of 32 and 64 (one or two 32-K
+    # chunks interleaved rather than four).
+    ("W6A6", "imma", "s6", "s6", None, None, 0),
+    ("W7A8 g64", "imma", "s7", "s8", None, None, 64),
+    ("W5A8 g32 zw", "imma", "u5", "s8", "group", None, 32),
+    ("W3A16 g32 zw", "hmma", "u3", None, "group", None, 32),
+    ("W5A16", "hmma", "s5", None, None, None, 0),
     ("W4A16 g64 zw", "hmma", "s4", None, "group", None, 64),
     ("W6A16", "hmma", "s6", None, None, None, 0),
     ("W8A16 zw bf16", "hmma", "u8", None, "channel", None, 0, "f32",

@@ -2119,6 +2119,9 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.k = kk;
     c.kt = dequantMmaKTile(s8, groupSize);
     c.kp = (kk + c.kt - 1) / c.kt * c.kt;
+    // Every tile's k-tile is a multiple of this one (decodeKTileFor), so
+    // they all read the same packed weights.
+    c.chunkWords = c.kt / 32;
     c.groupSize = groupSize;
     c.groups = groups;
     if (smallTile) {
@@ -2352,7 +2355,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       wPlanes =
           toDevice(run, packedConstant({c.p, n, c.kp / 32}, planesName, [&] {
                      return packDequantMmaWeights(c.kind, *wConst, n, kk, c.kp,
-                                                  c.p, c.wMin);
+                                                  c.p, c.wMin, c.chunkWords);
                    }));
     }
     SmallVector<Value> args = {actWords, wPlanes};

@@ -15,23 +15,35 @@
 // weight bit planes in shared memory; each lane builds its B fragments from
 // the planes in registers.
 //
-// Weight layout: planes [P, N, KP / 32] of 32-bit words, each word holding
-// 32 consecutive K of one plane of one column, its bits permuted so that a
-// lane's B register is one shift and mask per plane:
-//   S8:  element k = 16h + 4t + e at bit 8e + 4h + t: (w >> (4h + t)) &
-//        0x01010101 puts element 4t + e (+16 for h = 1) in byte e (b0, b1).
-//   F16, BF16: element k = 16s + 8h + 2t + e at bit 16e + 8s + 4h + t,
-//        where s is the MMA (k16) within the word: (w >> (8s + 4h + t)) &
-//        0x00010001 puts elements 2t, 2t + 1 (+8 for h = 1) in the halves.
-// The planes are ORed at their bit positions: S8 sign-extends the sign plane
+// Weight layout: [P, N, KP / 32] 32-bit words, P per column and 32 K,
+// holding the p-bit values u = w - offset cut into bit slices
+// (weightSlices: 8 bits as one byte, else P's binary digits 4, 2, 1, the
+// widest at bit 0), a slice of width s in s of the P words. A lane's B
+// register r of an MMA (S8: r = h, its four bytes e the elements k = 16h +
+// 4t + e; F16/BF16: r = 2m + h for MMA m of the 32 K, its two halves e the
+// elements 16m + 8h + 2t + e) takes from each slice one word, one shift and
+// one mask: the field of element e lies at bit slot * e + shift of the word
+// (slot = 8 bits for S8, 16 for the halves), where with F = slot / s fields
+// per slot and R registers (2 or 4) per lane and 32 K:
+//   F >= R: word t / L, shift s * (r * L + t % L), L = F / R lanes sharing
+//           a word (the 1-bit slice is the plain bit plane of old);
+//   F < R (8-bit slices): word 4 * (r / F) + t, shift s * (r % F).
+// So 4-bit weights take one load and two or four shift-and-masks per word
+// of K (bit planes took four loads and 3 x 4 ALU operations per register).
+// The P words of a chunk of 32 K are interleaved with those of the next
+// chunkWords - 1 chunks (the smallest k-tile): flat word f = (j mod C) * P
+// + slice.word + field.word of chunk j lies in row f / C at word (j / C) *
+// C + f mod C, so the four lanes of a column reading a 4-bit slice read
+// four consecutive words (distinct banks) rather than four rows.
+// The slices are ORed at their bit positions: S8 sign-extends the top bit
 // to the byte (times 0xFF << (P - 1)); F16 ORs 0x6400 into each half, which
 // makes the f16 1024 + u, and subtracts 1024 + zw - wMin to give w - zw
 // exactly (all integers below 2048 are exact in f16). BF16 has 8 significant
-// bits: 0x4300 (128.0) holds u < 128 in its mantissa, so it takes the low
-// seven planes, minus 128 + zw - wMin; an eighth plane (p = 8) is added
-// after, as b ? 0 : -128 once zw - wMin alone was subtracted. Every step is
-// an integer of magnitude below 256, exact in bf16. bf16x2 has no sub
-// before sm_90, so both are fma.rn.bf16x2 with 1.0.
+// bits: 0x4300 (128.0) holds u < 128 in its mantissa, minus 128 + zw - wMin;
+// an eighth bit (p = 8) is added after, as b ? 0 : -128 once zw - wMin
+// alone was subtracted. Every step is an integer of magnitude below 256,
+// exact in bf16. bf16x2 has no sub before sm_90, so both are fma.rn.bf16x2
+// with 1.0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,31 +56,63 @@
 using namespace mlir;
 using namespace qopt::gpu_kernels;
 
-std::vector<int32_t>
-qopt::gpu_kernels::packDequantMmaWeights(MmaKind kind, ArrayRef<int64_t> w,
-                                         int64_t n, int64_t k, int64_t kp,
-                                         int64_t p, int64_t offset) {
-  int64_t words = kp / 32;
-  std::vector<int32_t> planes(p * n * words, 0);
-  auto bitOf = [&](int64_t kk) -> int64_t {
-    int64_t e, h, t, s;
-    if (kind == MmaKind::S8) {
-      h = kk / 16, t = (kk % 16) / 4, e = kk % 4;
-      return 8 * e + 4 * h + t;
+SmallVector<WeightSlice, 3> qopt::gpu_kernels::weightSlices(int64_t p) {
+  assert(p >= 1 && p <= 8 && "1 to 8 weight bits");
+  if (p == 8)
+    return {{8, 0, 0}};
+  SmallVector<WeightSlice, 3> slices;
+  int64_t shift = 0;
+  for (int64_t width : {4, 2, 1})
+    if (p & width) {
+      slices.push_back({width, shift, shift});
+      shift += width;
     }
-    s = kk / 16, h = (kk % 16) / 8, t = (kk % 8) / 2, e = kk % 2;
-    return 16 * e + 8 * s + 4 * h + t;
-  };
+  return slices;
+}
+
+SliceField qopt::gpu_kernels::sliceField(MmaKind kind, int64_t width,
+                                         int64_t reg, int64_t t) {
+  int64_t slot = kind == MmaKind::S8 ? 8 : 16;
+  int64_t regs = kind == MmaKind::S8 ? 2 : 4;
+  int64_t fields = slot / width;
+  if (fields >= regs) {
+    int64_t lanes = fields / regs;
+    return {t / lanes, width * (reg * lanes + t % lanes)};
+  }
+  return {4 * (reg / fields) + t, width * (reg % fields)};
+}
+
+std::vector<int32_t> qopt::gpu_kernels::packDequantMmaWeights(
+    MmaKind kind, ArrayRef<int64_t> w, int64_t n, int64_t k, int64_t kp,
+    int64_t p, int64_t offset, int64_t chunkWords) {
+  int64_t words = kp / 32;
+  assert(words % chunkWords == 0 && "K pads to whole interleaved chunks");
+  std::vector<int32_t> packed(p * n * words, 0);
+  SmallVector<WeightSlice, 3> slices = weightSlices(p);
+  int64_t slot = kind == MmaKind::S8 ? 8 : 16;
   for (int64_t r = 0; r < n; ++r)
     for (int64_t x = 0; x < k; ++x) {
       uint64_t v = static_cast<uint64_t>(w[r * k + x] - offset);
-      int64_t pos = bitOf(x % 32);
-      for (int64_t bit = 0; bit < p; ++bit)
-        if ((v >> bit) & 1)
-          planes[(bit * n + r) * words + x / 32] |=
-              static_cast<int32_t>(uint32_t(1) << pos);
+      int64_t kk = x % 32, chunk = x / 32;
+      // The lane t, register and element of k within its 32 K (see above).
+      int64_t reg, t, e;
+      if (kind == MmaKind::S8)
+        reg = kk / 16, t = (kk % 16) / 4, e = kk % 4;
+      else
+        reg = 2 * (kk / 16) + (kk % 16) / 8, t = (kk % 8) / 2, e = kk % 2;
+      for (const WeightSlice &sl : slices) {
+        uint64_t field = (v >> sl.shift) & ((uint64_t(1) << sl.width) - 1);
+        if (!field)
+          continue;
+        SliceField f = sliceField(kind, sl.width, reg, t);
+        int64_t flat = (chunk % chunkWords) * p + sl.word + f.word;
+        int64_t row = flat / chunkWords;
+        int64_t word = chunk / chunkWords * chunkWords + flat % chunkWords;
+        packed[(row * n + r) * words + word] |=
+            static_cast<int32_t>(uint32_t(field) << (slot * e + f.shift));
+      }
     }
-  return planes;
+  return packed;
 }
 
 gpu::GPUFuncOp qopt::gpu_kernels::buildToHalfKernel(
@@ -267,7 +311,6 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
          : Value();
   Value wm = k.divu(wmn, k.idx(c.warpsN)), wn = k.remu(wmn, k.idx(c.warpsN));
   Value g = k.divu(lane, k.idx(4)), t = k.remu(lane, k.idx(4));
-  Value t32 = arith::IndexCastOp::create(b, loc, i32, t);
   Value warpRow = k.mulc(wm, c.warpM()), warpCol = k.mulc(wn, c.warpN());
   // 16-byte chunk ch of row r lives at chunk ch ^ (r % S): the eight rows
   // (g) a fragment load touches hit distinct banks.
@@ -419,71 +462,105 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     }
   };
   // B registers of column `col` (in the block) for MMA `st` of the k-tile,
-  // built from the P plane words; `offset` is, for hmma, the 16-bit float
-  // pair the column's unpacked halves are shifted by (F16: 1024 + zw -
-  // wMin; BF16: 128 + zw - wMin, or zw - wMin for p = 8), negated for
-  // BF16; for imma (zwInOperands), zw in each byte.
+  // one shift and mask per weight slice (see the top of the file);
+  // `offset` is, for hmma, the 16-bit float pair the column's unpacked
+  // halves are shifted by (F16: 1024 + zw - wMin; BF16: 128 + zw - wMin,
+  // or zw - wMin for p = 8), negated for BF16; for imma (zwInOperands), zw
+  // in each byte.
+  SmallVector<WeightSlice, 3> slices = weightSlices(c.p);
+  const int64_t chunkWords = c.chunkWords;
+  const int64_t slotBits = s8 ? 8 : 16, regsPerChunk = s8 ? 2 : 4;
+  const uint32_t slotOnes = s8 ? 0x01010101u : 0x00010001u;
+  assert(c.planeWords() % chunkWords == 0 &&
+         "a k-tile holds whole interleaved chunks");
   auto bFragment = [&](KB &x, Value stage, Value col, const Step &st,
                        Value offset) -> std::array<Value, 2> {
-    Value word = s8        ? st.times(x, 1, 0)
-                 : !st.dyn ? x.idx(st.s / 2)
-                           : x.divu(st.dyn, x.idx(2));
-    // hmma: two MMAs per word, the odd one 8 bits up.
-    Value oddShift;
-    if (!s8 && st.dyn)
-      oddShift = arith::IndexCastOp::create(
-          x.b, x.loc, i32, x.mulc(x.remu(st.dyn, x.idx(2)), 8));
-    SmallVector<Value> planes;
-    for (int64_t i = 0; i < c.p; ++i)
-      planes.push_back(x.load(sW, {stage, x.idx(i), col, word}));
+    // The MMA's 32-K chunk in the k-tile; hmma has two MMAs per chunk, the
+    // odd one's registers 2 and 3.
+    Value chunk = s8        ? st.times(x, 1, 0)
+                  : !st.dyn ? x.idx(st.s / 2)
+                            : x.divu(st.dyn, x.idx(2));
+    Value regBase = s8 ? x.idx(0)
+                    : !st.dyn
+                        ? x.idx(2 * (st.s % 2))
+                        : x.mulc(x.remu(st.dyn, x.idx(2)), 2);
+    Value inGroup = x.remu(chunk, x.idx(chunkWords));
+    Value groupBase = x.sub(chunk, inGroup);
+    // Slice word q of this chunk (interleaved with its group's chunks).
+    auto sliceWord = [&](int64_t sliceAt, Value q) {
+      Value flat = x.add(x.addc(x.mulc(inGroup, c.p), sliceAt), q);
+      return x.load(sW, {stage, x.divu(flat, x.idx(chunkWords)), col,
+                         x.add(groupBase, x.remu(flat, x.idx(chunkWords)))});
+    };
     std::array<Value, 2> regs;
-    // BF16 at p = 8: the top plane is added after the offset.
-    int64_t orPlanes = bf16 ? std::min<int64_t>(c.p, 7) : c.p;
     for (int64_t h = 0; h < 2; ++h) {
-      int64_t base = s8 || st.dyn ? 4 * h : 8 * (st.s % 2) + 4 * h;
-      Value shift = base ? x.add(t32, x.i32(base)) : t32;
-      if (oddShift)
-        shift = x.add(shift, oddShift);
-      Value mask = x.i32(s8 ? 0x01010101 : 0x00010001);
-      auto planeBits = [&](int64_t i) -> Value {
-        return arith::AndIOp::create(
-            x.b, x.loc, arith::ShRUIOp::create(x.b, x.loc, planes[i], shift),
-            mask);
-      };
-      Value reg;
-      for (int64_t i = 0; i < orPlanes; ++i) {
-        Value bits = planeBits(i);
-        if (s8 && c.wSigned && i == c.p - 1)
-          bits = x.mul(bits, x.i32((0xFF << (c.p - 1)) & 0xFF));
-        else if (i)
-          bits = arith::ShLIOp::create(x.b, x.loc, bits, x.i32(i));
-        reg = reg ? arith::OrIOp::create(x.b, x.loc, reg, bits).getResult()
-                  : bits;
+      Value reg = x.addc(regBase, h);
+      Value u;
+      for (const WeightSlice &sl : slices) {
+        // sliceField with this lane's t and a run-time register.
+        int64_t fields = slotBits / sl.width;
+        Value q, shift;
+        if (fields >= regsPerChunk) {
+          int64_t lanes = fields / regsPerChunk;
+          q = x.divu(t, x.idx(lanes));
+          shift = x.mulc(x.add(x.mulc(reg, lanes), x.remu(t, x.idx(lanes))),
+                         sl.width);
+        } else {
+          q = x.add(x.mulc(x.divu(reg, x.idx(fields)), 4), t);
+          shift = x.mulc(x.remu(reg, x.idx(fields)), sl.width);
+        }
+        Value part = arith::ShRUIOp::create(
+            x.b, x.loc, sliceWord(sl.word, q),
+            arith::IndexCastOp::create(x.b, x.loc, i32, shift));
+        if (!(s8 && sl.width == 8))
+          part = arith::AndIOp::create(
+              x.b, x.loc, part,
+              x.i32(int32_t(slotOnes * ((1u << sl.width) - 1))));
+        if (sl.shift)
+          part = arith::ShLIOp::create(x.b, x.loc, part, x.i32(sl.shift));
+        u = u ? arith::OrIOp::create(x.b, x.loc, u, part).getResult() : part;
       }
       if (s8) {
+        // Sign-extend the top bit of each byte.
+        if (c.wSigned && c.p < 8) {
+          Value top = arith::AndIOp::create(
+              x.b, x.loc,
+              arith::ShRUIOp::create(x.b, x.loc, u, x.i32(c.p - 1)),
+              x.i32(0x01010101));
+          u = arith::OrIOp::create(x.b, x.loc, u,
+                                   x.mul(top, x.i32((0xFF << (c.p - 1)) & 0xFF)));
+        }
         // w - zw in each byte, without borrows between bytes: w and zw
         // lie in [0, 127], so 128 + w - zw lies in [1, 255], and flipping
         // bit 7 makes it the s8 w - zw.
         if (offset) {
           Value high = x.i32(int32_t(0x80808080u));
-          reg = arith::OrIOp::create(x.b, x.loc, reg, high);
-          reg = arith::XOrIOp::create(x.b, x.loc, x.sub(reg, offset), high);
+          u = arith::OrIOp::create(x.b, x.loc, u, high);
+          u = arith::XOrIOp::create(x.b, x.loc, x.sub(u, offset), high);
         }
-        regs[h] = reg;
+        regs[h] = u;
         continue;
       }
       if (!bf16) {
-        reg = arith::OrIOp::create(x.b, x.loc, reg, x.i32(0x64006400));
-        Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, reg);
+        u = arith::OrIOp::create(x.b, x.loc, u, x.i32(0x64006400));
+        Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, u);
         regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
         continue;
       }
-      reg = arith::OrIOp::create(x.b, x.loc, reg, x.i32(0x43004300));
-      Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, reg);
-      v = bf16AddTo(x, v, offset);
+      // BF16: the low seven bits in the mantissa of 128.0; an eighth
+      // after, as b ? +0.0 : -128.0 in each half (0xC300 where clear).
+      Value clear;
       if (c.p == 8) {
-        // b ? +0.0 : -128.0 in each half (0xC300 where the bit is clear).
-        Value clear = arith::XOrIOp::create(x.b, x.loc, planeBits(7), mask);
+        Value top = arith::AndIOp::create(
+            x.b, x.loc, arith::ShRUIOp::create(x.b, x.loc, u, x.i32(7)),
+            x.i32(0x00010001));
+        clear = arith::XOrIOp::create(x.b, x.loc, top, x.i32(0x00010001));
+        u = arith::AndIOp::create(x.b, x.loc, u, x.i32(0x007F007F));
+      }
+      u = arith::OrIOp::create(x.b, x.loc, u, x.i32(0x43004300));
+      Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, u);
+      v = bf16AddTo(x, v, offset);
+      if (clear) {
         Value top = x.mul(clear, x.i32(0xC300));
         v = bf16AddTo(x, LLVM::BitcastOp::create(x.b, x.loc, half2, top), v);
       }

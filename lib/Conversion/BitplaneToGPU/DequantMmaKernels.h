@@ -40,6 +40,9 @@ struct DequantMmaConfig {
   /// activation row sums, and the decode tile may quantize its own rows.
   bool zwInOperands = false;
   int64_t wMin = 0;     // F16/BF16: the planes hold w - wMin (unsigned)
+  /// 32-K words of one column that packDequantMmaWeights interleaves (its
+  /// `chunkWords`): the smallest k-tile any tile of the layer takes.
+  int64_t chunkWords = 1;
   int64_t n = 0, k = 0; // output channels, real K
   int64_t kt = 0;       // K per pipeline stage (a multiple of 32)
   int64_t kp = 0;       // K padded to whole stages
@@ -169,14 +172,34 @@ mlir::gpu::GPUFuncOp buildToHalfKernel(mlir::OpBuilder &b, mlir::Location loc,
                                        mlir::MemRefType dstType, int64_t kReal,
                                        int64_t kPadded);
 
-/// The kernel's weight layout: planes [P, N, kp / 32] of the values
-/// w[n, k] - offset (p bits each, two's complement for S8's signed
-/// weights), each 32-bit word's bits permuted so a lane extracts its
-/// fragment with one shift and mask per plane (see the .cpp).
+/// One bit slice of imma/hmma's weight layout: `width` (1, 2, 4 or 8)
+/// bits of each weight value from its bit `shift`, in `width` words per
+/// column and 32 K, from word `word` of the 32 K's P words.
+struct WeightSlice {
+  int64_t width, shift, word;
+};
+
+/// P bits as slices: 8 as one byte, otherwise P's binary digits (4, 2, 1),
+/// widest at bit 0. A lane's register takes one shift and mask per slice.
+llvm::SmallVector<WeightSlice, 3> weightSlices(int64_t p);
+
+/// Where a slice's field of one B register lies for lane t % 4 (see the
+/// .cpp): word `word` of the slice's words of a 32-K chunk, at bit `shift`
+/// of each of the register's elements (bytes for S8, halves for 16-bit).
+struct SliceField {
+  int64_t word, shift;
+};
+SliceField sliceField(MmaKind kind, int64_t width, int64_t reg, int64_t t);
+
+/// The kernel's weight layout: [P, N, kp / 32] words of the values w[n, k]
+/// - offset (p bits each, two's complement for S8's signed weights), cut
+/// into weightSlices; each 32-K chunk's P words of a column are
+/// interleaved with those of the other chunks of its `chunkWords` (see the
+/// .cpp), so that a lane's register is one shift and mask per slice.
 std::vector<int32_t> packDequantMmaWeights(MmaKind kind,
                                            llvm::ArrayRef<int64_t> w, int64_t n,
                                            int64_t k, int64_t kp, int64_t p,
-                                           int64_t offset);
+                                           int64_t offset, int64_t chunkWords);
 
 } // namespace gpu_kernels
 } // namespace qopt

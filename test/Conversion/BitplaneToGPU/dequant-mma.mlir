@@ -119,14 +119,19 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: llvm.bitcast %{{.*}} : vector<2xf16> to i32
 // CHECK: gpu.barrier
-// The warp's k16 step s = kw + 2 i: plane word s / 2, shifted 8 more bits
-// when s is odd.
+// The warp's k16 step s = kw + 2 i: 32-K chunk s / 2, B registers r = 2 (s
+// % 2) + h, each the 4-bit fields at bit 4 r of the lane's word of the
+// chunk: one load, one shift, one mask (0x000F000F), then 0x6400 ORed in.
 // CHECK: arith.divui %{{.*}}, %c2
 // CHECK: %[[ODD:.*]] = arith.remui %{{.*}}, %c2
-// CHECK: %[[ODD8:.*]] = arith.muli %[[ODD]], %c8
-// CHECK: %[[ODD32:.*]] = arith.index_cast %[[ODD8]] : index to i32
-// CHECK: arith.addi %{{.*}}, %[[ODD32]] : i32
-// CHECK: arith.ori %{{.*}}, %c1677747200_i32
+// CHECK: %[[REG:.*]] = arith.muli %[[ODD]], %c2
+// CHECK: %[[R:.*]] = arith.addi %[[REG]], %{{.*}} : index
+// CHECK: %[[SHIFT:.*]] = arith.muli %[[R]], %c4
+// CHECK: %[[WORD:.*]] = memref.load %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[SHIFT32:.*]] = arith.index_cast %[[SHIFT]] : index to i32
+// CHECK: %[[FIELDS:.*]] = arith.shrui %[[WORD]], %[[SHIFT32]] : i32
+// CHECK: %[[U:.*]] = arith.andi %[[FIELDS]], %c983055_i32 : i32
+// CHECK: arith.ori %[[U]], %c1677747200_i32
 // CHECK: %[[H:.*]] = llvm.bitcast %{{.*}} : i32 to vector<2xf16>
 // CHECK: arith.subf %[[H]], %{{.*}} : vector<2xf16>
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>

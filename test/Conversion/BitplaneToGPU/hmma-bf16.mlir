@@ -31,14 +31,19 @@
 // CHECK: %[[NEG:.*]] = arith.subi %c0_i32{{.*}}, %{{.*}} : i32
 // CHECK: %[[F:.*]] = arith.sitofp %[[NEG]] : i32 to f32
 // CHECK: arith.truncf %[[F]] : f32 to bf16
-// The low seven planes ORed into 0x4300 (128.0) in each half, plus the
-// offset by fma with 1.0; then the eighth plane: its bits flipped (0x00010001)
-// times 0xC300 (-128.0), added the same way.
-// CHECK: arith.ori %{{.*}}, %c1124090624_i32 : i32
+// The weights as one 8-bit slice: the lane's byte pairs (0x00FF00FF). Bit 7
+// of each flipped (0x00010001), for later; the low seven bits (0x007F007F)
+// ORed into 0x4300 (128.0) in each half, plus the offset by fma with 1.0;
+// then the flipped bit 7 times 0xC300 (-128.0), added the same way.
+// CHECK: %[[BYTES:.*]] = arith.andi %{{.*}}, %c16711935_i32 : i32
+// CHECK: %[[B7:.*]] = arith.shrui %[[BYTES]], %c7_i32 : i32
+// CHECK: %[[TOPBIT:.*]] = arith.andi %[[B7]], %c65537_i32 : i32
+// CHECK: %[[CLEAR:.*]] = arith.xori %[[TOPBIT]], %c65537_i32{{.*}} : i32
+// CHECK: %[[LOW7:.*]] = arith.andi %[[BYTES]], %c8323199_i32 : i32
+// CHECK: arith.ori %[[LOW7]], %c1124090624_i32 : i32
 // CHECK: %[[LOW:.*]] = llvm.bitcast %{{.*}} : i32 to vector<2xbf16>
 // CHECK: %[[ONE:.*]] = llvm.mlir.constant(dense<1.000000e+00> : vector<2xbf16>) : vector<2xbf16>
 // CHECK: %[[SHIFTED:.*]] = llvm.intr.fma(%[[LOW]], %[[ONE]], %{{.*}}) : (vector<2xbf16>, vector<2xbf16>, vector<2xbf16>) -> vector<2xbf16>
-// CHECK: %[[CLEAR:.*]] = arith.xori %{{.*}}, %c65537_i32 : i32
 // CHECK: %[[TOP:.*]] = arith.muli %[[CLEAR]], %c49920_i32 : i32
 // CHECK: %[[TOPH:.*]] = llvm.bitcast %[[TOP]] : i32 to vector<2xbf16>
 // CHECK: llvm.intr.fma(%[[TOPH]], %{{.*}}, %[[SHIFTED]])
