@@ -49,8 +49,8 @@ uint32_t laneRegister(const Layout &l, const std::vector<int32_t> &packed,
   uint32_t u = 0;
   for (const WeightSlice &sl : weightSlices(l.p)) {
     SliceField f = sliceField(l.kind, sl.width, reg, t);
-    uint32_t word =
-        static_cast<uint32_t>(packed[wordIndex(l, col, chunk, sl.word + f.word)]);
+    uint32_t word = static_cast<uint32_t>(
+        packed[wordIndex(l, col, chunk, sl.word + f.word)]);
     uint32_t part = word >> f.shift;
     if (!(s8 && sl.width == 8))
       part &= slotOnes * ((1u << sl.width) - 1);
@@ -86,8 +86,8 @@ void checkRoundTrip(const Layout &l, uint64_t seed) {
             int64_t got = (u >> (slot * e)) & ((1u << slot) - 1);
             ASSERT_EQ(got, expected)
                 << "p=" << l.p << " chunkWords=" << l.chunkWords
-                << " col=" << col << " k=" << x << " t=" << t
-                << " reg=" << reg << " e=" << e;
+                << " col=" << col << " k=" << x << " t=" << t << " reg=" << reg
+                << " e=" << e;
           }
         }
 }
@@ -132,8 +132,8 @@ TEST(DequantMmaLayout, FourBitSliceLoadsAreFreeOfBankConflicts) {
         std::set<int64_t> banks;
         for (int64_t g = 0; g < 8; ++g)
           for (int64_t t = 0; t < 4; ++t) {
-            SliceField f = sliceField(MmaKind::S8, weightSlices(p)[0].width,
-                                      reg, t);
+            SliceField f =
+                sliceField(MmaKind::S8, weightSlices(p)[0].width, reg, t);
             int64_t flat = (chunk % chunkWords) * p + f.word;
             int64_t row = flat / chunkWords, word = flat % chunkWords;
             int64_t address = (row * bn + g) * wordsPerTile + word;

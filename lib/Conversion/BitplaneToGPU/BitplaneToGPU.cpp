@@ -2114,7 +2114,12 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.wU8 = !c.wSigned && c.p == 8;
     c.aU8 = s8 && !aq.getIsSigned() && aq.getWidth() == 8;
     c.zwInOperands = s8 && zwInByteRange;
-    c.wMin = s8 ? 0 : wScheme.getQuantMin(wq);
+    // The packed values are w - wMin: offset binary for hmma, and for
+    // imma's signed weights of 7 bits or fewer (the kernel subtracts
+    // 2^(p-1) from each byte, as it does zero points).
+    c.wMin = !s8                    ? wScheme.getQuantMin(wq)
+             : c.wSigned && c.p < 8 ? -(int64_t(1) << (c.p - 1))
+                                    : 0;
     c.n = n;
     c.k = kk;
     c.kt = dequantMmaKTile(s8, groupSize);

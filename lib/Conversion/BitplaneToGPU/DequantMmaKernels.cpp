@@ -35,8 +35,10 @@
 // + slice.word + field.word of chunk j lies in row f / C at word (j / C) *
 // C + f mod C, so the four lanes of a column reading a 4-bit slice read
 // four consecutive words (distinct banks) rather than four rows.
-// The slices are ORed at their bit positions: S8 sign-extends the top bit
-// to the byte (times 0xFF << (P - 1)); F16 ORs 0x6400 into each half, which
+// The slices are ORed at their bit positions. S8's signed weights of 7
+// bits or fewer are packed offset binary, u = w + 2^(p-1), and each byte
+// becomes ((u | 0x80) - 2^(p-1)) ^ 0x80, as weight zero points do (no
+// borrows between bytes); F16 ORs 0x6400 into each half, which
 // makes the f16 1024 + u, and subtracts 1024 + zw - wMin to give w - zw
 // exactly (all integers below 2048 are exact in f16). BF16 has 8 significant
 // bits: 0x4300 (128.0) holds u < 128 in its mantissa, minus 128 + zw - wMin;
@@ -480,10 +482,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     Value chunk = s8        ? st.times(x, 1, 0)
                   : !st.dyn ? x.idx(st.s / 2)
                             : x.divu(st.dyn, x.idx(2));
-    Value regBase = s8 ? x.idx(0)
-                    : !st.dyn
-                        ? x.idx(2 * (st.s % 2))
-                        : x.mulc(x.remu(st.dyn, x.idx(2)), 2);
+    Value regBase = s8        ? x.idx(0)
+                    : !st.dyn ? x.idx(2 * (st.s % 2))
+                              : x.mulc(x.remu(st.dyn, x.idx(2)), 2);
     Value inGroup = x.remu(chunk, x.idx(chunkWords));
     Value groupBase = x.sub(chunk, inGroup);
     // Slice word q of this chunk (interleaved with its group's chunks).
@@ -521,22 +522,20 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         u = u ? arith::OrIOp::create(x.b, x.loc, u, part).getResult() : part;
       }
       if (s8) {
-        // Sign-extend the top bit of each byte.
-        if (c.wSigned && c.p < 8) {
-          Value top = arith::AndIOp::create(
-              x.b, x.loc,
-              arith::ShRUIOp::create(x.b, x.loc, u, x.i32(c.p - 1)),
-              x.i32(0x01010101));
-          u = arith::OrIOp::create(x.b, x.loc, u,
-                                   x.mul(top, x.i32((0xFF << (c.p - 1)) & 0xFF)));
+        // Signed weights of 7 bits or fewer are packed as u = w + 2^(p-1)
+        // (wMin = -2^(p-1)): subtract it from each byte as a zero point.
+        Value subtrahend = offset;
+        if (c.wMin) {
+          assert(!offset && "signed weights have no zero point in operands");
+          subtrahend = x.i32(int32_t(uint32_t(-c.wMin) * 0x01010101u));
         }
-        // w - zw in each byte, without borrows between bytes: w and zw
-        // lie in [0, 127], so 128 + w - zw lies in [1, 255], and flipping
-        // bit 7 makes it the s8 w - zw.
-        if (offset) {
+        // u - zw in each byte, without borrows between bytes: u and zw
+        // lie in [0, 127], so 128 + u - zw lies in [1, 255], and flipping
+        // bit 7 makes it the s8 u - zw.
+        if (subtrahend) {
           Value high = x.i32(int32_t(0x80808080u));
           u = arith::OrIOp::create(x.b, x.loc, u, high);
-          u = arith::XOrIOp::create(x.b, x.loc, x.sub(u, offset), high);
+          u = arith::XOrIOp::create(x.b, x.loc, x.sub(u, subtrahend), high);
         }
         regs[h] = u;
         continue;

@@ -39,7 +39,7 @@ struct DequantMmaConfig {
   /// zero points known to lie in [0, 127], so w - zw fits an s8): no
   /// activation row sums, and the decode tile may quantize its own rows.
   bool zwInOperands = false;
-  int64_t wMin = 0;     // F16/BF16: the planes hold w - wMin (unsigned)
+  int64_t wMin = 0; // F16/BF16: the planes hold w - wMin (unsigned)
   /// 32-K words of one column that packDequantMmaWeights interleaves (its
   /// `chunkWords`): the smallest k-tile any tile of the layer takes.
   int64_t chunkWords = 1;

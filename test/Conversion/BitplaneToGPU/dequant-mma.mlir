@@ -51,8 +51,8 @@
 // CHECK: %[[SRC:.*]] = arith.select %[[ROWOK]], %c4{{.*}}, %c0{{.*}} : index
 // CHECK: nvgpu.device_async_copy %arg0[%{{.*}}, %{{.*}}], %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}], 4, %[[SRC]] {bypassL1}
 // The warp's k-steps s = kw + 4 i (two per 256-K tile): A rows g < 4 from
-// the stage (rows 8..15 are zero registers), plane word s, its bytes at 4h
-// + t.
+// the stage (rows 8..15 are zero registers), B from the lane's word t of
+// chunk s.
 // CHECK: %[[STAGED:.*]] = arith.cmpi ult, %{{.*}}, %c4{{.*}} : index
 // CHECK: arith.select %[[STAGED]], %{{.*}}, %c0_i32{{.*}} : i32
 // CHECK: nvvm.mma.sync A[%{{.*}}, %c0_i32{{.*}}, %{{.*}}, %c0_i32{{.*}}]
@@ -67,12 +67,15 @@
 // CHECK-NOT: gpu.func @qmatmul0_imma_m16_wk4_reduce(
 // CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 1 : i64, weight_bits = 4 : i64}
-// A and the weight planes through cp.async; each B register from the four
-// planes: shift by 4h + t, mask 0x01010101 (16843009), planes 1..2 shifted
-// into place, the sign plane times 0xF8 (248).
+// A and the weights through cp.async; the s4 weights are one 4-bit slice,
+// packed as w + 8: B register h is the lane's word shifted by 4h, masked
+// with 0x0F0F0F0F (252645135), then in each byte ((u | 0x80) - 8) ^ 0x80
+// (0x80808080 = -2139062144, 0x08080808 = 134744072).
 // CHECK: nvgpu.device_async_copy
-// CHECK: arith.andi %{{.*}}, %c16843009_i32
-// CHECK: arith.muli %{{.*}}, %c248_i32
+// CHECK: %[[U:.*]] = arith.andi %{{.*}}, %c252645135_i32
+// CHECK: %[[HIGH:.*]] = arith.ori %[[U]], %c-2139062144_i32
+// CHECK: %[[SUB:.*]] = arith.subi %[[HIGH]], %c134744072_i32
+// CHECK: arith.xori %[[SUB]], %c-2139062144_i32
 // CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
 // CHECK: gpu.func @qmatmul0_imma(
 // CHECK-SAME: block_tile = array<i64: 64, 64>
