@@ -22,7 +22,10 @@ tile (M <= 4) with other K per stage than its default 512 bytes (one
 512-K stage of s8, two 256-K stages of f16 at this K): four 128-K stages
 (W2A8), and 256-K stages of four groups of 64 with zero points on both
 operands (W4A4); and the 64-row tiles with more than 48 KiB of shared
-memory in stages, taken as dynamic shared memory (imma W8A8, hmma W4). M =
+memory in stages, taken as dynamic shared memory (imma W8A8, hmma W4);
+and the 128 x 128 tile (from M = 128 here) of imma W4A8 in groups with
+zero points in the operands, W8A8 with zero points on both, W3A8, and of
+hmma W4 in groups and W8 on bf16. M =
 1, 3, 7, 64, 130 through one dynamic-M library (every tile of the
 planner's ranges: M <= 4 the 16-row tile with its warps splitting K, then
 the 16-row and 64-row tiles; bmma's 8-row and 64-row tiles). Activations are integers in range; the in-model quantize (scale
@@ -91,6 +94,19 @@ CASES = [
      ["--gpu-decode-k-tile=128"]),
     ("W4A4 g64 zw za decode k256", "imma", "u4", "u4", "group", 7, 64,
      "f32", ["--gpu-decode-k-tile=256"]),
+    # The 128 x 128 tile (eight warps of 64 x 32) from M = 128 rather than
+    # 512: M = 130 takes it (two row blocks, the second of 2 rows), N = 200
+    # two column blocks, the second partial.
+    ("W4A8 g128 zw 128-row tile", "imma", "u4", "s8", "group", None, 128,
+     "f32", ["--gpu-large-tile-min-m=128"]),
+    ("W8A8 u8 zw za 128-row tile", "imma", "u8", "u8", "channel", 131, 0,
+     "f32", ["--gpu-large-tile-min-m=128"]),
+    ("W3A8 128-row tile", "imma", "s3", "s8", None, None, 0, "f32",
+     ["--gpu-large-tile-min-m=128"]),
+    ("W4A16 g64 zw 128-row tile", "hmma", "s4", None, "group", None, 64,
+     "f32", ["--gpu-large-tile-min-m=128"]),
+    ("W8A16 zw bf16 128-row tile", "hmma", "u8", None, "channel", None, 0,
+     "f32", ["--gpu-hmma-type=bf16", "--gpu-large-tile-min-m=128"]),
     # More than 48 KiB of shared memory, taken dynamically (the runtime
     # opts in with cuFuncSetAttribute): imma's 64-row tile with four 16 KiB
     # stages of W8A8, hmma's with six 10 KiB stages of W4.

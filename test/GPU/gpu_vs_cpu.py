@@ -169,6 +169,14 @@ def build(args):
     cases.append(("linear K960 W4A8 asym", linear960,
                   ["--wbits=4", "--abits=8", "--scheme=asym",
                    "--act-scheme=asym"]))
+    # The 128 x 128 tile (from M = 256 here rather than 512): M = 300 takes
+    # it, 64 the 64-row tile; N = 192 and M = 300 leave partial blocks.
+    cases.append(("linear W4A8 asym 128-row tile", linear,
+                  ["--wbits=4", "--abits=8", "--scheme=asym",
+                   "--act-scheme=asym", "--gpu-large-tile-min-m=256"]))
+    cases.append(("linear W4 weight-only g128 128-row tile", linear,
+                  ["--wbits=4", "--group-size=128",
+                   "--gpu-large-tile-min-m=256"]))
     linear_bf16 = os.path.join(args.work, "linear_bf16.onnx")
     onnx.save(models.linear(k=512, n=192, bias=True,
                             elem_type=onnx.TensorProto.BFLOAT16), linear_bf16)

@@ -190,6 +190,13 @@ static cl::opt<int> gpuWarpsSplitKMaxM(
              "blocks (no split of K over blocks for large N); above it, "
              "warps side by side over 16 x 64 blocks. 0: never"),
     cl::value_desc("M"), cl::init(4), cl::cat(qccCategory));
+static cl::opt<int> gpuLargeTileMinM(
+    "gpu-large-tile-min-m",
+    cl::desc("with --gpu-arch: from this M, imma and hmma run 128 x 128 "
+             "blocks of eight warps (64 x 32 each) rather than 64 x 64 "
+             "blocks of four, where two pipeline stages of them fit the "
+             "shared memory budget. 0: never; else 17 to 65536"),
+    cl::value_desc("M"), cl::init(512), cl::cat(qccCategory));
 static cl::opt<int> gpuDecodeKTile(
     "gpu-decode-k-tile",
     cl::desc("with --gpu-arch: K per pipeline stage of that warps-split-K "
@@ -1152,6 +1159,7 @@ static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   options.costTable = plannerCostTable;
   options.randomWeights = gpuBenchWeights;
   options.warpsSplitKMaxM = gpuWarpsSplitKMaxM;
+  options.largeTileMinM = gpuLargeTileMinM;
   options.decodeKTile = gpuDecodeKTile;
   options.decodeMaxStages = gpuDecodeMaxStages;
   options.sharedMemoryBytes = sharedMemoryBytes;
@@ -1245,6 +1253,7 @@ int main(int argc, char **argv) {
   if ((gpuKernel.getNumOccurrences() || gpuCostTable.getNumOccurrences() ||
        gpuHmmaType.getNumOccurrences() || gpuBenchWeights ||
        gpuWarpsSplitKMaxM.getNumOccurrences() ||
+       gpuLargeTileMinM.getNumOccurrences() ||
        gpuDecodeKTile.getNumOccurrences() ||
        gpuDecodeMaxStages.getNumOccurrences() ||
        gpuSharedMemoryKiB.getNumOccurrences() ||
@@ -1252,6 +1261,7 @@ int main(int argc, char **argv) {
       !gpuTargets) {
     llvm::errs() << "qcc: error: --gpu-kernel, --gpu-hmma-type, "
                     "--gpu-cost-table, --gpu-warps-split-k-max-m, "
+                    "--gpu-large-tile-min-m, "
                     "--gpu-decode-k-tile, --gpu-decode-max-stages, "
                     "--gpu-max-stages, --gpu-shared-memory-kib and "
                     "--gpu-bench-weights need --gpu-arch\n";
@@ -1260,6 +1270,12 @@ int main(int argc, char **argv) {
   if (gpuWarpsSplitKMaxM < 0 || gpuWarpsSplitKMaxM > 16) {
     llvm::errs() << "qcc: error: --gpu-warps-split-k-max-m: "
                  << gpuWarpsSplitKMaxM << " is not between 0 and 16\n";
+    return 1;
+  }
+  if (gpuLargeTileMinM != 0 &&
+      (gpuLargeTileMinM <= 16 || gpuLargeTileMinM > 65536)) {
+    llvm::errs() << "qcc: error: --gpu-large-tile-min-m: " << gpuLargeTileMinM
+                 << " is not 0 or between 17 and 65536\n";
     return 1;
   }
   if (gpuDecodeKTile != 128 && gpuDecodeKTile != 256 && gpuDecodeKTile != 512 &&

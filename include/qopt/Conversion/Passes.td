@@ -83,7 +83,7 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "with a remark, instead of failing">,
     Option<"kernel", "kernel", "std::string", /*default=*/"\"auto\"",
            "Kernel family of every matmul: bmma (bit-plane binary MMA), imma "
-           "(s8 MMA, weights unpacked from bit planes in registers), hmma "
+           "(s8 MMA, weights unpacked from bit slices in registers), hmma "
            "(weight-only: f16 or bf16 MMA on weights unpacked to 16-bit floats), or auto (the "
            "planner: per layer and range of M, from cost-table when given)">,
     Option<"hmmaType", "hmma-type", "std::string", /*default=*/"\"auto\"",
@@ -105,6 +105,12 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            "16 x 16 blocks (16 x 32 with two k-steps) and add their sums in "
            "shared memory, instead of lying side by side along N over "
            "16 x 64 blocks (0: never; at most 16)">,
+    Option<"largeTileMinM", "large-tile-min-m", "int64_t",
+           /*default=*/"512",
+           "imma/hmma: from this M (a range of its own for a dynamic M), "
+           "128 x 128 blocks of eight warps of 64 x 32 instead of 64 x 64 "
+           "blocks of four, where two of their pipeline stages fit "
+           "shared-memory-bytes (0: never; else 17 to 65536)">,
     Option<"decodeKTile", "decode-k-tile", "int64_t", /*default=*/"512",
            "imma/hmma's warps-split-K tile: K per pipeline stage, in s8 "
            "values (hmma: half as many 16-bit values, the same bytes): 128, "

@@ -1111,13 +1111,38 @@ static std::optional<std::string> unsupportedOnGpu(QMatmulOp op) {
 
 /// One range of M of a plan: M <= mMax (after the previous range) runs
 /// `family`; imma and hmma use their 16-row tile when `smallTile`, with its
-/// warps splitting K (16 x 16 or 16 x 32 blocks) when also `warpsSplitK`.
+/// warps splitting K (16 x 16 or 16 x 32 blocks) when also `warpsSplitK`,
+/// their 128 x 128 tile when `largeTile`, else 64 x 64.
 struct PlanRange {
   int64_t mMax;
   Family family;
   bool smallTile;
   bool warpsSplitK = false;
+  bool largeTile = false;
 };
+
+/// imma subtracts the weight zero points in its B operands (no activation
+/// row sums): unsigned weights of 7 bits or fewer with constant zero points
+/// in [0, 127], so that w - zw fits an s8.
+static bool zwInImmaOperands(QMatmulOp op) {
+  IntType wq = op.getWeightStorageType();
+  if (Value zwv = op.getWeightZeroPoint())
+    if (!wq.getIsSigned() && wq.getWidth() <= 7)
+      if (auto zws = readIntConstant(zwv))
+        return llvm::all_of(*zws, [](int64_t z) { return z >= 0 && z <= 127; });
+  return false;
+}
+
+/// The planner's tile choices (the pass options that set them).
+struct TileOptions {
+  bool bmmaTiles;          // bmma's 8-row tile is the planner's to choose
+  int64_t warpsSplitKMaxM; // imma/hmma: the 16-row tile's warps split K
+  int64_t largeTileMinM;   // imma/hmma: the 128-row tile from this M (0: off)
+  int64_t sharedMemoryBytes;
+};
+
+/// imma/hmma's 128 x 128 tile: eight warps of 64 x 32.
+constexpr int64_t kLargeTile = 128;
 
 /// imma/hmma's K per pipeline stage: 128 (s8) or 64 (16-bit) values, or a
 /// weight group when it is smaller.
@@ -1265,11 +1290,14 @@ static std::map<int64_t, double> measuredTimes(const CostTable &table,
 /// at Ampere's rates, so P * Q binary products win only below 8; Hopper's
 /// b1 rate is not published), and hmma for weight-only layers. The tile
 /// follows M within a kernel's range: imma/hmma use the 16-row tile for M
-/// <= 16, its warps splitting K for M <= warpsSplitKMaxM; bmma its
-/// 8-row tile for M <= 8.
+/// <= 16, its warps splitting K for M <= warpsSplitKMaxM, and the 128-row
+/// tile for M >= largeTileMinM when two of its pipeline stages fit the
+/// shared memory budget; bmma its 8-row tile for M <= 8.
 static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
-                                      const CostTable *table, bool bmmaTiles,
-                                      int64_t warpsSplitKMaxM) {
+                                      const CostTable *table,
+                                      const TileOptions &tiles) {
+  bool bmmaTiles = tiles.bmmaTiles;
+  int64_t warpsSplitKMaxM = tiles.warpsSplitKMaxM;
   constexpr int64_t kAny = std::numeric_limits<int64_t>::max();
   int64_t p = op.getWeightStorageType().getWidth();
   IntType aq = op.getActStorageType();
@@ -1290,9 +1318,28 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
                ? warpsSplitKMaxM
                : 0;
   };
+  // imma/hmma's 128-row tile from this M (0: never): when two stages of
+  // its k-tile (128 rows of activations, 128 columns of p-bit weights) fit
+  // the budget, and not for imma's weight groups with zero points
+  // corrected by row sums (those sums' registers beside its 64 int32 and 64
+  // f32 sums per lane: 255 registers and a spill on sm_80).
+  bool immaGroupCorrections =
+      groupSize && (op.getActZeroPoint() ||
+                    (op.getWeightZeroPoint() && !zwInImmaOperands(op)));
+  auto largeFrom = [&](Family f) -> int64_t {
+    if (f == Family::Bmma || !tiles.largeTileMinM ||
+        (f == Family::Imma && immaGroupCorrections))
+      return 0;
+    bool s8 = f == Family::Imma;
+    int64_t kt = dequantMmaKTile(s8, groupSize);
+    int64_t stageBytes =
+        kLargeTile * kt * (s8 ? 1 : 2) + p * kLargeTile * kt / 8;
+    return 2 * stageBytes <= tiles.sharedMemoryBytes ? tiles.largeTileMinM : 0;
+  };
   // The tile for M <= m, in a range ending at mMax.
   auto rangeAt = [&](Family f, int64_t m, int64_t mMax) -> PlanRange {
-    return {mMax, f, m <= smallUpTo(f), m <= warpsSplitKUpTo(f)};
+    return {mMax, f, m <= smallUpTo(f), m <= warpsSplitKUpTo(f),
+            largeFrom(f) && m >= largeFrom(f)};
   };
   // Ranges of M by kernel family ([mMax, family], ascending, the last one
   // open) -> the plan: each family's range split where its tile changes,
@@ -1306,7 +1353,7 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
     SmallVector<PlanRange> plan;
     int64_t lo = 0;
     for (auto [mMax, f] : families) {
-      for (int64_t bound : {warpsSplitKUpTo(f), smallUpTo(f)})
+      for (int64_t bound : {warpsSplitKUpTo(f), smallUpTo(f), largeFrom(f) - 1})
         if (bound > lo && bound < mMax) {
           plan.push_back(rangeAt(f, bound, bound));
           lo = bound;
@@ -1396,6 +1443,12 @@ struct BitplaneToGPUPass
           << ", not between 0 and 16 (the 16-row tile)";
       return signalPassFailure();
     }
+    if (largeTileMinM != 0 && (largeTileMinM <= 16 || largeTileMinM > 65536)) {
+      module.emitError("qopt-bitplane-to-gpu: large-tile-min-m is ")
+          << static_cast<int64_t>(largeTileMinM)
+          << ", not 0 or between 17 and 65536 (above the 16-row tile)";
+      return signalPassFailure();
+    }
     if (!llvm::is_contained({128, 256, 512, 1024}, int64_t(decodeKTile))) {
       module.emitError("qopt-bitplane-to-gpu: decode-k-tile is ")
           << static_cast<int64_t>(decodeKTile) << ", not 128, 256, 512 or 1024";
@@ -1451,9 +1504,10 @@ struct BitplaneToGPUPass
         }
         return;
       }
+      TileOptions tiles{/*bmmaTiles=*/mmaShape == "auto", warpsSplitKMaxM,
+                        largeTileMinM, sharedMemoryBytes};
       matmuls.push_back(
-          {op, planFor(op, candidates, table ? &*table : nullptr,
-                       /*bmmaTiles=*/mmaShape == "auto", warpsSplitKMaxM)});
+          {op, planFor(op, candidates, table ? &*table : nullptr, tiles)});
     });
     if (failedAny)
       return signalPassFailure();
@@ -1562,12 +1616,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   // imma subtracts the weight zero points from the unpacked bytes when
   // w - zw fits an s8 byte by byte: unsigned weights of 7 bits or fewer and
   // constant zero points in [0, 127] (else activation row sums correct).
-  bool zwInByteRange = false;
-  if (Value zwv = op.getWeightZeroPoint())
-    if (!wq.getIsSigned() && wq.getWidth() <= 7)
-      if (auto zws = readIntConstant(zwv))
-        zwInByteRange =
-            llvm::all_of(*zws, [](int64_t z) { return z >= 0 && z <= 127; });
+  bool zwInByteRange = zwInImmaOperands(op);
 
   // --- the host function -----------------------------------------------
   // Built in a private function of its own (`qopt.gpu_host`), called in
@@ -1588,7 +1637,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
             : "M <= " + std::to_string(plan[i].mMax);
     text += ": " + familyName(plan[i].family).str();
     if (plan[i].family != Family::Bmma)
-      text += !plan[i].smallTile    ? " 64-row tile"
+      text += plan[i].largeTile     ? " 128-row tile"
+              : !plan[i].smallTile  ? " 64-row tile"
               : plan[i].warpsSplitK ? " 16-row tile, warps split K"
                                     : " 16-row tile";
     else if (plan[i].smallTile)
@@ -2104,7 +2154,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
   // mRows: the most rows M can have in the range (the largest int64_t:
   // no bound).
   auto emitDequantMma = [&](DeviceRun &run, Family family, bool smallTile,
-                            bool warpsSplitK,
+                            bool warpsSplitK, bool largeTile,
                             int64_t mRows) -> FailureOr<Value> {
     DequantMmaConfig c;
     c.kind = family == Family::Imma ? MmaKind::S8 : hmmaKind(op);
@@ -2140,6 +2190,13 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
       c.warpsM = 1;
       c.warpsN = 4 / c.warpsK;
       c.bn = 16 * c.warpsN;
+    } else if (largeTile) {
+      // Large M: eight warps of 64 x 32, half the staged bytes per MMA of
+      // the 64 x 64 tile, and each B fragment unpacked for four row
+      // fragments rather than two.
+      c.bm = c.bn = kLargeTile;
+      c.warpsM = 2;
+      c.warpsN = 4;
     }
     if (c.warpsK > 1) {
       // The decode tile: a larger k-tile (whole groups when they are
@@ -2219,7 +2276,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
 
     StringRef kindName = familyName(family);
     std::string mmaName = prefix + "_" + kindName.str() +
-                          (!smallTile     ? ""
+                          (largeTile      ? "_m128"
+                           : !smallTile   ? ""
                            : c.warpsK > 1 ? "_m16_wk" + std::to_string(c.warpsK)
                                           : "_m16") +
                           (fuseQuant     ? "_quant"
@@ -2386,6 +2444,7 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
         r.family == Family::Bmma
             ? emitBmma(run, r.smallTile)
             : emitDequantMma(run, r.family, r.smallTile, r.warpsSplitK,
+                             r.largeTile,
                              ShapedType::isDynamic(mStatic) ? r.mMax : mStatic);
     if (failed(outDev))
       return failure();

@@ -55,7 +55,7 @@ func.func @w4a8_g128(%a: tensor<1x2048x!qopt.int<s8>>, %sa: tensor<1xf32>, %sw: 
 // offsets (1024 + zw) made before its k-step; four rows staged. K = 1024
 // is whole 256-K tiles, so all three tiles read one packing of the weights.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["M <= 4: hmma 16-row tile, warps split K", "M <= 16: hmma 16-row tile", "M > 16: hmma 64-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["M <= 4: hmma 16-row tile, warps split K", "M <= 16: hmma 16-row tile", "M <= 511: hmma 64-row tile", "M > 511: hmma 128-row tile"]
 // CHECK: arith.constant dense_resource<gpu_hmma_planes> : tensor<4x32x32xi32>
 // CHECK-NOT: dense_resource<gpu_hmma_planes>
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16_wk4 {{.*}} : memref<4x32x32xi32>

@@ -7,7 +7,7 @@
 // to K = 256 (whole 128-byte stages) and viewed as words; the weights are
 // repacked once.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M <= 511: imma 64-row tile", "M > 511: imma 128-row tile"]
 // CHECK: %[[PLANES:.*]] = arith.constant dense_resource<gpu_imma_planes> : tensor<4x24x8xi32>
 // CHECK: %[[M:.*]] = tensor.dim %arg0
 // CHECK: %[[DECODE:.*]] = arith.cmpi ule, %[[M]], %c4

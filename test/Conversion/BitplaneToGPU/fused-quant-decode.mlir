@@ -8,7 +8,7 @@
 // activation scale or zero point arguments: they are computed in the
 // kernel); above, the quantize kernel writes bytes for the other tiles.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M <= 511: imma 64-row tile", "M > 511: imma 128-row tile"]
 // CHECK: %[[DECODE:.*]] = arith.cmpi ule, %{{.*}}, %c4
 // CHECK: scf.if %[[DECODE]]
 // CHECK-NOT: quant_bytes_act
@@ -90,7 +90,7 @@
 // CHECK: memref.load %[[SCALE]]
 //
 // warps-split-k-max-m=0: no decode kernel, the quantize kernel for every M.
-// NODECODE: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// NODECODE: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M <= 511: imma 64-row tile", "M > 511: imma 128-row tile"]
 // NODECODE-NOT: _quant(
 // NODECODE: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_bytes_act
 #id2 = affine_map<(d0, d1) -> (d0, d1)>

@@ -7,7 +7,7 @@
 // zero points are loaded before its k-tiles, times 0x01010101 (one per
 // byte), and each B register becomes ((w | 0x80808080) - zw) ^ 0x80808080.
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M > 16: imma 64-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M <= 511: imma 64-row tile", "M > 511: imma 128-row tile"]
 // CHECK-NOT: rowsum
 // CHECK: gpu.launch_func  @qopt_kernels::@qmatmul0_imma_m16_wk4 {{.*}} args(%{{.*}} : memref<?x128xi32>, %{{.*}} : memref<4x64x16xi32>, %{{.*}} : memref<f32>, %{{.*}} : memref<64x4xf32>, %{{.*}} : memref<64x4xi32>, %{{.*}} : memref<?x64xf32>)
 // CHECK-NOT: rowsum
