@@ -68,11 +68,25 @@ FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
 # s8 or 64 16-bit values, at most 3 stages). 48 KiB: its stages within 48
 # KiB of static shared memory, not the target's budget (112 KiB on sm_90,
 # dynamic shared memory: more stages, fewer blocks per SM).
-AB_VARIANTS = [("warps along N", "warps_n", ["--gpu-warps-split-k-max-m=0"]),
-               ("128-K stages", "k128", ["--gpu-decode-k-tile=128",
-                                         "--gpu-decode-max-stages=3"]),
-               ("48 KiB smem", "smem48", ["--gpu-shared-memory-kib=48"])]
+# The large-M A/B (imma/hmma's tiles above the 16-row ones): "64-row tile":
+# the 64 x 64 tile where the default (from M = LARGE_TILE_MIN_M) takes the
+# 128 x 128 one; "128-row tile": the 128 x 128 tile already at M = 256,
+# where the default takes the 64 x 64 one. Each variant: name, library
+# suffix, qcc flags, and which measured Ms it runs at.
 AB_MAX_M = 4
+LARGE_TILE_MIN_M = 512  # qcc's --gpu-large-tile-min-m default
+AB_VARIANTS = [("warps along N", "warps_n", ["--gpu-warps-split-k-max-m=0"],
+                lambda m: m <= AB_MAX_M),
+               ("128-K stages", "k128", ["--gpu-decode-k-tile=128",
+                                         "--gpu-decode-max-stages=3"],
+                lambda m: m <= AB_MAX_M),
+               ("48 KiB smem", "smem48", ["--gpu-shared-memory-kib=48"],
+                lambda m: m <= AB_MAX_M),
+               ("64-row tile", "m64", ["--gpu-large-tile-min-m=0"],
+                lambda m: m >= LARGE_TILE_MIN_M),
+               ("128-row tile", "m128", ["--gpu-large-tile-min-m=256"],
+                lambda m: 256 <= m < LARGE_TILE_MIN_M)]
+DECODE_VARIANTS = ("warps along N", "128-K stages", "48 KiB smem")
 
 # Times one model.so in a child process at every M: per M, two warm-up
 # runs, then R runs whose kernel profile (qopt_model_profile) is read and
@@ -215,8 +229,10 @@ def build(args, where):
                              "n": n, "so": so, "dtype": act_dtype(config)})
     # The A/B after every planned library, so a run cut short loses it
     # first.
-    ab_ms = [int(v) for v in args.m.split(",") if int(v) <= AB_MAX_M]
-    for variant, suffix, flags in AB_VARIANTS if ab_ms else []:
+    for variant, suffix, flags, at_m in AB_VARIANTS:
+        ab_ms = [int(v) for v in args.m.split(",") if at_m(int(v))]
+        if not ab_ms:
+            continue
         for k, n in shapes:
             for config in [c for c in args.ab_configs.split(",") if c]:
                 family = "hmma" if CONFIGS[config][1] > 8 else "imma"
@@ -427,18 +443,25 @@ def report(args, results, where):
                     "%s %.4f" % (re.sub(r"^qmatmul\d+_", "", name), ms)
                     for name, ms in sorted(t["kernels"].items()))))
         lines.append("\n".join(split) + "\n")
-    if variants:
-        names = [name for name, _, _ in AB_VARIANTS
-                 if any(v["variant"] == name for v in variants)]
-        ab = ["### The decode tile (M <= %d): the default (warps splitting K, "
-              "512-byte stages) vs its variants\n" % AB_MAX_M,
+    for title, group in (
+            ("### The decode tile (M <= %d): the default (warps splitting K, "
+             "512-byte stages) vs its variants\n" % AB_MAX_M,
+             [v for v in variants if v["variant"] in DECODE_VARIANTS]),
+            ("### Large M: the default tiles (64 x 64 below M = %d, 128 x 128 "
+             "from it) vs the other one\n" % LARGE_TILE_MIN_M,
+             [v for v in variants if v["variant"] not in DECODE_VARIANTS])):
+        if not group:
+            continue
+        names = [v[0] for v in AB_VARIANTS
+                 if any(g["variant"] == v[0] for g in group)]
+        ab = [title,
               "Kernel time (ms) of the forced family; ratio = variant / "
               "default (> 1: the default is faster).\n",
               "| config | K x N | M | default | " +
               " | ".join("%s | ratio" % name for name in names) + " |",
               "|---|---|---|---|" + "---|---|" * len(names)]
         rows = {}
-        for v in variants:
+        for v in group:
             key = (v["config"], v["family"], v["k"], v["n"], v["m"])
             rows.setdefault(key, {})[v["variant"]] = v["ms"]
         for key, by_name in rows.items():

@@ -7,8 +7,9 @@ cuBLAS peers, which need a GPU) from the bundle alone, then the report.
 
 Checks: the prebuilt GPU-vs-CPU cases and exact sums (test/GPU/
 exact_accumulators.py --prebuilt) pass on the emulator; every library of
-the bench manifest is timed at every M (the small-M tile A/B libraries at
-their Ms: warps along N, 128-K stages, 48 KiB smem); the cost table holds those
+the bench manifest is timed at every M (the A/B libraries at their Ms:
+warps along N, 128-K stages, 48 KiB smem at M = 1; the 128-row tile at
+256); the cost table holds those
 times, less the A/B's, which the
 report tabulates apart; and the planner, reading that table through qcc,
 picks at each M the candidate kernel measured fastest there (the
@@ -56,7 +57,7 @@ def main():
           "--build-only", "--gpu-arch", "sm_80"])
     step([os.path.join(ROOT, "bench", "gpu_bench.py"), "--qcc", args.qcc,
           "--build", os.path.join(bundle, "bench"), "--shapes", "512x192",
-          "--m", "1,16,40", "--configs", "W2A8,W4A8,W4A16", "--gpu-arch",
+          "--m", "1,16,256", "--configs", "W2A8,W4A8,W4A16", "--gpu-arch",
           "sm_80"])
     # "There": no qcc, the emulator for a GPU.
     emu = {"QOPT_CUDA_LIBRARY": args.emu}
@@ -85,7 +86,8 @@ def main():
     ab = [t for t in results["times"] if t.get("variant")]
     planned = [t for t in results["times"] if not t.get("variant")]
     ok = timed == want and all(t["ms"] > 0 for t in results["times"]) and \
-        {(t["config"], t["m"]) for t in ab} == {("W4A8", 1), ("W4A16", 1)}
+        {(t["config"], t["m"]) for t in ab} == {("W4A8", 1), ("W4A16", 1),
+                                                ("W4A8", 256), ("W4A16", 256)}
     print("%s every library timed at every M (%d of %d; %d A/B)"
           % ("ok  " if ok else "FAIL", len(timed & want), len(want), len(ab)))
     failures += [] if ok else ["timing"]
@@ -103,7 +105,12 @@ def main():
         and any("imma_m16_wk4" in n
                 for n in kernels_of("W4A8", "imma", 1, "128-K stages")) \
         and not any("_wk" in n for n in kernels_of("W4A8", "imma", 1,
-                                                   "warps along N"))
+                                                   "warps along N")) \
+        and not any("_m128" in n for n in kernels_of("W4A8", "imma", 256)) \
+        and any("imma_m128" in n
+                for n in kernels_of("W4A8", "imma", 256, "128-row tile")) \
+        and any("hmma_m128" in n
+                for n in kernels_of("W4A16", "hmma", 256, "128-row tile"))
     print("%s per-kernel times: W4A8 imma M=1 %s, A/B %s" % (
         "ok  " if ok else "FAIL", kernels_of("W4A8", "imma", 1),
         kernels_of("W4A8", "imma", 1, "warps along N")))
@@ -123,18 +130,19 @@ def main():
                                          len(entries)))
     failures += [] if ok else ["table"]
     md = os.path.join(args.work, "gpu.md")
-    rows = [line for line in (open(md).read().splitlines()
-                              if os.path.exists(md) else [])
-            if line.startswith(("| W4A8 imma | 512x192 | 1 |",
-                                "| W4A16 hmma | 512x192 | 1 |"))]
-    # Each row: the default's time, then each variant's time and ratio.
-    cells = [[c.strip() for c in row.split("|")[4:-1]] for row in rows]
-    ok = len(rows) == 2 and all(
-        len(c) == 1 + 2 * len(gpu_bench.AB_VARIANTS) and "-" not in c
-        for c in cells)
-    print("%s the report's small-M tile A/B: %s" % ("ok  " if ok else "FAIL",
-                                                    rows))
-    failures += [] if ok else ["A/B report"]
+    lines = open(md).read().splitlines() if os.path.exists(md) else []
+    # Each row: the default's time, then each variant's time and ratio (the
+    # decode tile's three variants at M = 1, the 128-row tile at 256).
+    for m, variants in ((1, len(gpu_bench.DECODE_VARIANTS)), (256, 1)):
+        rows = [line for line in lines if line.startswith(
+            ("| W4A8 imma | 512x192 | %d |" % m,
+             "| W4A16 hmma | 512x192 | %d |" % m))]
+        cells = [[c.strip() for c in row.split("|")[4:-1]] for row in rows]
+        ok = len(rows) == 2 and all(
+            len(c) == 1 + 2 * variants and "-" not in c for c in cells)
+        print("%s the report's tile A/B at M = %d: %s" % (
+            "ok  " if ok else "FAIL", m, rows))
+        failures += [] if ok else ["A/B report"]
     text = open(md).read() if os.path.exists(md) else ""
     ok = "### Kernel times at M <= 4" in text and \
         "| W2A8 | bmma | 512x192 | 1 | " in text
