@@ -2,7 +2,8 @@
 """Static instruction mix of the imma/hmma kernels, without a GPU: compiles
 one LLaMA-7B linear layer (K x N, default 4096 x 4096) per config with
 `qcc --emit=ptx --gpu-kernel=imma|hmma` and counts, in each kernel of the
-PTX, its mma.sync instructions, its shared-memory loads and its 32-bit
+PTX, its mma.sync instructions, its shared-memory loads (ld.shared and
+ldmatrix) and its 32-bit
 integer ALU instructions (shifts, logic, add/sub/mul.lo, prmt, bfe). The
 ratio ALU / MMA is a proxy for the weight unpacking's cost per MMA (the
 kernels' address arithmetic is in it too); ptxas optimizes further, so it
@@ -26,18 +27,21 @@ from gpu_bench import CONFIGS, linear_model, quant_flags  # noqa: E402
 ALU = re.compile(r"^\s*(shr|shl|and|or|xor|not|add|sub|mul\.lo|mad\.lo|prmt|"
                  r"bfe|bfi|lop3|selp)\.[a-z0-9.]*32\b")
 LDS = re.compile(r"^\s*ld\.shared")
+LDSM = re.compile(r"^\s*ldmatrix")
 MMA = re.compile(r"^\s*mma\.sync")
 ENTRY = re.compile(r"^\.visible \.entry (\w+)\(")
 
 
 def kernel_counts(ptx):
-    """{kernel: {"mma": n, "lds": n, "alu": n}} of the PTX text."""
+    """{kernel: {"mma": n, "lds": n, "ldsm": n, "alu": n}} of the PTX
+    text (lds: ld.shared, ldsm: ldmatrix)."""
     counts, current = {}, None
     for line in ptx.splitlines():
         m = ENTRY.match(line)
         if m:
             current = counts.setdefault(m.group(1),
-                                        {"mma": 0, "lds": 0, "alu": 0})
+                                        {"mma": 0, "lds": 0, "ldsm": 0,
+                                         "alu": 0})
             continue
         if current is None:
             continue
@@ -45,6 +49,8 @@ def kernel_counts(ptx):
             current["mma"] += 1
         elif LDS.match(line):
             current["lds"] += 1
+        elif LDSM.match(line):
+            current["ldsm"] += 1
         elif ALU.match(line):
             current["alu"] += 1
     return counts
@@ -81,10 +87,11 @@ def main():
             for name, c in sorted(counts.items()):
                 if not c["mma"]:
                     continue
-                print("%-6s %-34s mma %4d  lds %5d  alu %6d  alu/mma %6.2f  "
-                      "lds/mma %5.2f" % (config, name, c["mma"], c["lds"],
-                                         c["alu"], c["alu"] / c["mma"],
-                                         c["lds"] / c["mma"]))
+                print("%-6s %-30s mma %3d  ld.shared %3d  ldmatrix %3d  "
+                      "alu %4d  alu/mma %5.2f  shared loads/mma %5.2f"
+                      % (config, name, c["mma"], c["lds"], c["ldsm"],
+                         c["alu"], c["alu"] / c["mma"],
+                         (c["lds"] + c["ldsm"]) / c["mma"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -25,7 +25,7 @@ operands (W4A4); and the 64-row tiles with more than 48 KiB of shared
 memory in stages, taken as dynamic shared memory (imma W8A8, hmma W4);
 and the 128 x 128 tile (from M = 128 here) of imma W4A8 in groups with
 zero points in the operands, W8A8 with zero points on both, W3A8, and of
-hmma W4 in groups and W8 on bf16. M =
+hmma W4 in groups and W6 on bf16. M =
 1, 3, 7, 64, 130 through one dynamic-M library (every tile of the
 planner's ranges: M <= 4 the 16-row tile with its warps splitting K, then
 the 16-row and 64-row tiles; bmma's 8-row and 64-row tiles). Activations are integers in range; the in-model quantize (scale
@@ -105,8 +105,8 @@ CASES = [
      ["--gpu-large-tile-min-m=128"]),
     ("W4A16 g64 zw 128-row tile", "hmma", "s4", None, "group", None, 64,
      "f32", ["--gpu-large-tile-min-m=128"]),
-    ("W8A16 zw bf16 128-row tile", "hmma", "u8", None, "channel", None, 0,
-     "f32", ["--gpu-hmma-type=bf16", "--gpu-large-tile-min-m=128"]),
+    ("W6A16 bf16 128-row tile", "hmma", "s6", None, None, None, 0, "f32",
+     ["--gpu-hmma-type=bf16", "--gpu-large-tile-min-m=128"]),
     # More than 48 KiB of shared memory, taken dynamically (the runtime
     # opts in with cuFuncSetAttribute): imma's 64-row tile with four 16 KiB
     # stages of W8A8, hmma's with six 10 KiB stages of W4.

@@ -148,7 +148,8 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
                            "mlir::NVVM::NVVMDialect",
                            "mlir::nvgpu::NVGPUDialect",
                            "mlir::scf::SCFDialect",
-                           "mlir::tensor::TensorDialect"];
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
 }
 
 def ExternDynamicSharedMemory

@@ -47,6 +47,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
@@ -1139,6 +1140,7 @@ struct TileOptions {
   int64_t warpsSplitKMaxM; // imma/hmma: the 16-row tile's warps split K
   int64_t largeTileMinM;   // imma/hmma: the 128-row tile from this M (0: off)
   int64_t sharedMemoryBytes;
+  bool hmmaBf16; // this layer's hmma operands are bf16
 };
 
 /// imma/hmma's 128 x 128 tile: eight warps of 64 x 32.
@@ -1323,12 +1325,17 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
   // the budget, and not for imma's weight groups with zero points
   // corrected by row sums (those sums' registers beside its 64 int32 and 64
   // f32 sums per lane: 255 registers and a spill on sm_80).
+  // Nor for hmma's bf16 operands of 8-bit weights (the eighth bit's own
+  // step): ptxas holds that tile to 128 registers (two blocks per SM) and
+  // spills.
   bool immaGroupCorrections =
       groupSize && (op.getActZeroPoint() ||
                     (op.getWeightZeroPoint() && !zwInImmaOperands(op)));
+  bool hmmaBf16W8 = p == 8 && tiles.hmmaBf16;
   auto largeFrom = [&](Family f) -> int64_t {
     if (f == Family::Bmma || !tiles.largeTileMinM ||
-        (f == Family::Imma && immaGroupCorrections))
+        (f == Family::Imma && immaGroupCorrections) ||
+        (f == Family::Hmma && hmmaBf16W8))
       return 0;
     bool s8 = f == Family::Imma;
     int64_t kt = dequantMmaKTile(s8, groupSize);
@@ -1505,7 +1512,8 @@ struct BitplaneToGPUPass
         return;
       }
       TileOptions tiles{/*bmmaTiles=*/mmaShape == "auto", warpsSplitKMaxM,
-                        largeTileMinM, sharedMemoryBytes};
+                        largeTileMinM, sharedMemoryBytes,
+                        hmmaKind(op) == MmaKind::BF16};
       matmuls.push_back(
           {op, planFor(op, candidates, table ? &*table : nullptr, tiles)});
     });

@@ -54,6 +54,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace qopt::gpu_kernels;
@@ -244,6 +245,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   if (c.warpsK > 1)
     func->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
                   b.getI32IntegerAttr(168));
+  // The 128 x 128 tile without weight groups or zero-point corrections (64
+  // sums per lane): at most 128 registers, so that two blocks of eight
+  // warps share an SM (at M = 1024, N = 4096 its 256 blocks are then one
+  // wave on 132 SMs, not two). Left to itself ptxas took 129 and 130 on
+  // sm_90 for W4A8 and W4A16; capped, asymmetric W4A8 spilled on sm_80.
+  if (c.bm == 128 && c.bn == 128 && c.groups == 1 &&
+      c.za == ParamKind::None && !c.actRowSums())
+    func->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
+                  b.getI32IntegerAttr(128));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(func.getBody().front().getTerminator());
   KB k{b, loc};
@@ -314,6 +324,12 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   Value wm = k.divu(wmn, k.idx(c.warpsN)), wn = k.remu(wmn, k.idx(c.warpsN));
   Value g = k.divu(lane, k.idx(4)), t = k.remu(lane, k.idx(4));
   Value warpRow = k.mulc(wm, c.warpM()), warpCol = k.mulc(wn, c.warpN());
+  // ldmatrix.x4 of a 16-row A fragment: lane l gives the address of row l %
+  // 8 of matrix l / 8 (matrices: rows 0-7 and 8-15 of the first 16 bytes of
+  // the MMA's K, then of the second), and gets word t of row g of each.
+  Value ldmRow = k.add(k.remu(lane, k.idx(8)),
+                       k.mulc(k.remu(k.divu(lane, k.idx(8)), k.idx(2)), 8));
+  Value ldmChunk = k.divu(lane, k.idx(16));
   // 16-byte chunk ch of row r lives at chunk ch ^ (r % S): the eight rows
   // (g) a fragment load touches hit distinct banks.
   int64_t swizzle = std::min<int64_t>(8, c.rowChunks());
@@ -608,9 +624,26 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                                                       x.i32(0)));
         };
         int64_t lo = mfI * 16;
-        SmallVector<Value> aFrag = {
-            aWord(row, lo, x.add(ch0, t)), aWord(row8, lo + 8, x.add(ch0, t)),
-            aWord(row, lo, x.add(ch1, t)), aWord(row8, lo + 8, x.add(ch1, t))};
+        SmallVector<Value> aFrag;
+        if (!fused && lo + 16 <= aRows) {
+          // All 16 rows staged: one ldmatrix.x4 for the four registers
+          // (the swizzle keeps each matrix's eight rows on distinct banks).
+          Value rowL = x.add(x.addc(warpRow, lo), ldmRow);
+          Value chunkL = physChunk(x, rowL, x.add(st.times(x, 2, 0), ldmChunk));
+          Value regs = nvgpu::LdMatrixOp::create(
+              x.b, x.loc, VectorType::get({4, 1}, i32), sA,
+              ValueRange{stage, rowL, x.mulc(chunkL, 4)},
+              /*transpose=*/false, /*numTiles=*/4);
+          for (int64_t i = 0; i < 4; ++i)
+            aFrag.push_back(
+                asOperand(x, vector::ExtractOp::create(
+                                 x.b, x.loc, regs, ArrayRef<int64_t>{i, 0})));
+        } else {
+          aFrag = {aWord(row, lo, x.add(ch0, t)),
+                   aWord(row8, lo + 8, x.add(ch0, t)),
+                   aWord(row, lo, x.add(ch1, t)),
+                   aWord(row8, lo + 8, x.add(ch1, t))};
+        }
         for (int64_t f = 0; f < c.nf(); ++f) {
           int64_t a0 = (mfI * c.nf() + f) * 4;
           SmallVector<Value> cIn(acc.begin() + a0, acc.begin() + a0 + 4);

@@ -6,9 +6,10 @@
 // hmma on bf16 operands: bf16 activations (hmma-type=auto takes bf16 for
 // them), weight-only W8 (u8, per channel with zero points), bf16 result.
 // K = 128 is whole 64-K stages, so the activations are copied in as they
-// are (no conversion kernel) and viewed as words.
+// are (no conversion kernel) and viewed as words. No 128-row tile for bf16
+// operands of 8-bit weights (ptxas holds it to 128 registers and spills).
 // CHECK-LABEL: func.func private @qmatmul0_host(
-// CHECK-SAME: qopt.gpu_plan = ["M <= 4: hmma 16-row tile, warps split K", "M <= 16: hmma 16-row tile", "M <= 511: hmma 64-row tile", "M > 511: hmma 128-row tile"]
+// CHECK-SAME: qopt.gpu_plan = ["M <= 4: hmma 16-row tile, warps split K", "M <= 16: hmma 16-row tile", "M > 16: hmma 64-row tile"]
 // CHECK: %[[ELEMS:.*]] = memref.view {{.*}} : memref<?xi8> to memref<?x128xbf16>
 // CHECK: %[[WORDS:.*]] = memref.view {{.*}} : memref<?xi8> to memref<?x64xi32>
 // CHECK: %[[HOST:.*]] = bufferization.to_buffer %arg0 read_only : tensor<?x128xbf16> to memref<?x128xbf16>
