@@ -250,8 +250,8 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   // warps share an SM (at M = 1024, N = 4096 its 256 blocks are then one
   // wave on 132 SMs, not two). Left to itself ptxas took 129 and 130 on
   // sm_90 for W4A8 and W4A16; capped, asymmetric W4A8 spilled on sm_80.
-  if (c.bm == 128 && c.bn == 128 && c.groups == 1 &&
-      c.za == ParamKind::None && !c.actRowSums())
+  if (c.bm == 128 && c.bn == 128 && c.groups == 1 && c.za == ParamKind::None &&
+      !c.actRowSums())
     func->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
                   b.getI32IntegerAttr(128));
   OpBuilder::InsertionGuard guard(b);
