@@ -250,10 +250,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   // warps share an SM (at M = 1024, N = 4096 its 256 blocks are then one
   // wave on 132 SMs, not two). Left to itself ptxas took 129 and 130 on
   // sm_90 for W4A8 and W4A16; capped, asymmetric W4A8 spilled on sm_80.
-  if (c.bm == 128 && c.bn == 128 && c.groups == 1 && c.za == ParamKind::None &&
-      !c.actRowSums())
+  // The other tiles: any number (255). Without a bound ptxas chose 72
+  // registers and 8 bytes of spill for one 64-row tile on sm_90 (W2A4,
+  // zero points on both; test/Conversion/BitplaneToGPU/
+  // fused-quant-decode.mlir); with one, 80 and none.
+  bool largeCapped = c.bm == 128 && c.bn == 128 && c.groups == 1 &&
+                     c.za == ParamKind::None && !c.actRowSums();
+  if (c.warpsK == 1)
     func->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
-                  b.getI32IntegerAttr(128));
+                  b.getI32IntegerAttr(largeCapped ? 128 : 255));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(func.getBody().front().getTerminator());
   KB k{b, loc};
