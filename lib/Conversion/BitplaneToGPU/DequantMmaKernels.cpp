@@ -12,8 +12,8 @@
 // So one kernel skeleton serves both: a cp.async pipeline stages the block's
 // activation rows (K padded with zeros to whole stages, 16-byte chunks
 // swizzled by row so fragment loads are free of bank conflicts) and its
-// weight bit planes in shared memory; each lane builds its B fragments from
-// the planes in registers.
+// weights (p bits each, in bit slices) in shared memory; each lane builds
+// its B fragments from them in registers.
 //
 // Weight layout: [P, N, KP / 32] 32-bit words, P per column and 32 K,
 // holding the p-bit values u = w - offset cut into bit slices
@@ -414,7 +414,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                                                x.idx(4), x.idx(0));
           },
           act, sA, 4);
-    // Weight planes: P x BN columns of planeWords words.
+    // Weights: P rows of BN columns of planeWords words.
     int64_t perCol = c.planeWords() / wUnit;
     copies(
         c.p * c.bn * perCol,

@@ -5,7 +5,8 @@
 //
 // * imma (QServe-style): integer activations (8 bits or fewer) as s8/u8
 //   operands of `mma.sync.m16n8k32.s32.s8.s8.s32`; the p-bit weights are
-//   stored as p bit planes and unpacked to bytes in registers.
+//   stored as p-bit values in bit slices and unpacked to bytes in
+//   registers.
 // * hmma (Marlin-style): float activations (weight-only quantization) as
 //   f16 or bf16 operands of `mma.sync.m16n8k16.f32.{f16,bf16}.*.f32`; the
 //   p-bit weights are unpacked in registers to the exact 16-bit float
@@ -30,8 +31,8 @@ enum class MmaKind { S8, F16, BF16 };
 /// Everything one imma / hmma kernel is specialized on.
 struct DequantMmaConfig {
   MmaKind kind = MmaKind::S8;
-  int64_t p = 0;        // weight bits (planes)
-  bool wSigned = false; // S8: the top plane is a two's-complement sign
+  int64_t p = 0;        // weight bits
+  bool wSigned = false; // S8: signed weights (packed as w - wMin)
   bool wU8 = false;     // S8: 8-bit unsigned weights (u8 operand)
   bool aU8 = false;     // S8: 8-bit unsigned activations (u8 operand)
   /// S8: the B operands are w - zw, the weight zero point subtracted from
@@ -39,7 +40,9 @@ struct DequantMmaConfig {
   /// zero points known to lie in [0, 127], so w - zw fits an s8): no
   /// activation row sums, and the decode tile may quantize its own rows.
   bool zwInOperands = false;
-  int64_t wMin = 0; // F16/BF16: the planes hold w - wMin (unsigned)
+  /// The packed values are w - wMin (unsigned): hmma's, and imma's
+  /// signed weights of 7 bits or fewer (-2^(p-1)); 0 otherwise.
+  int64_t wMin = 0;
   /// 32-K words of one column that packDequantMmaWeights interleaves (its
   /// `chunkWords`): the smallest k-tile any tile of the layer takes.
   int64_t chunkWords = 1;
