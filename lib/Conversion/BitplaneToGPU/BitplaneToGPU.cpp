@@ -1337,11 +1337,16 @@ static SmallVector<PlanRange> planFor(QMatmulOp op, ArrayRef<Family> candidates,
         (f == Family::Imma && immaGroupCorrections) ||
         (f == Family::Hmma && hmmaBf16W8))
       return 0;
-    bool s8 = f == Family::Imma;
-    int64_t kt = dequantMmaKTile(s8, groupSize);
-    int64_t stageBytes =
-        kLargeTile * kt * (s8 ? 1 : 2) + p * kLargeTile * kt / 8;
-    return 2 * stageBytes <= tiles.sharedMemoryBytes ? tiles.largeTileMinM : 0;
+    // The tile's stage as the kernel sizes it (16-bit operands for hmma,
+    // either type).
+    DequantMmaConfig large;
+    large.kind = f == Family::Imma ? MmaKind::S8 : MmaKind::F16;
+    large.p = p;
+    large.kt = dequantMmaKTile(f == Family::Imma, groupSize);
+    large.bm = large.bn = kLargeTile;
+    return 2 * large.stageBytes() <= tiles.sharedMemoryBytes
+               ? tiles.largeTileMinM
+               : 0;
   };
   // The tile for M <= m, in a range ending at mMax.
   auto rangeAt = [&](Family f, int64_t m, int64_t mMax) -> PlanRange {
