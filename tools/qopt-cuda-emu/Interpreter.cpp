@@ -732,6 +732,12 @@ struct Runner {
       }
       return r;
     }
+    case Op::Shf: {
+      uint64_t n =
+          in.shfClamp ? std::min<uint64_t>(c & 0xFFFFFFFFu, 32) : c & 31;
+      uint64_t wide = (ub << 32) | ua;
+      return in.shfLeft ? (wide << n) >> 32 & m : (wide >> n) & m;
+    }
     case Op::Prmt: {
       uint64_t bytes = (ua & 0xFFFFFFFFu) | (ub << 32);
       uint64_t r = 0;

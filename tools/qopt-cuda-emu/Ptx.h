@@ -77,6 +77,7 @@ enum class Op : uint8_t {
   Brev,
   Bfe,
   Bfi,
+  Shf, // funnel shift: shf.{l,r}.{wrap,clamp}.b32
   Prmt,
   Selp,
   Setp,
@@ -199,9 +200,10 @@ struct Inst {
   Space space2 = Space::Generic; // cvta: to/from; cp.async: source
   bool cvtaTo = false;
   bool ftz = false, sat = false, approx = false, uni = false;
-  bool mmaXor = false;  // .xor.popc instead of .and.popc
-  bool ldTrans = false; // ldmatrix .trans
-  uint8_t vec = 1;      // ld/st .v2/.v4; ldmatrix .x1/.x2/.x4
+  bool mmaXor = false;                    // .xor.popc instead of .and.popc
+  bool ldTrans = false;                   // ldmatrix .trans
+  bool shfLeft = false, shfClamp = false; // shf .l / .clamp
+  uint8_t vec = 1;                        // ld/st .v2/.v4; ldmatrix .x1/.x2/.x4
   Rnd rnd = Rnd::None;
   MulMode mul = MulMode::None;
   Cmp cmp = Cmp::Eq;

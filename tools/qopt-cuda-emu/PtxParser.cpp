@@ -1118,6 +1118,24 @@ bool Parser::decode(const std::string &opcode, Inst &inst) {
       return bad("");
     return finish();
   }
+  if (base == "shf") {
+    // shf.{l,r}.{wrap,clamp}.b32 d, a, b, c: the 64-bit {b, a} shifted by
+    // c (mod 32, or at most 32), its high (l) or low (r) word.
+    inst.op = Op::Shf;
+    if (m.take("l"))
+      inst.shfLeft = true;
+    else if (!m.take("r"))
+      return bad("shf needs .l or .r");
+    if (m.take("clamp"))
+      inst.shfClamp = true;
+    else if (!m.take("wrap"))
+      return bad("shf needs .wrap or .clamp");
+    if (!oneType() || inst.type != Ty::B32)
+      return bad("shf is .b32");
+    if (!nops(4))
+      return false;
+    return finish();
+  }
   static const std::map<std::string, Op> arith = {
       {"add", Op::Add},   {"sub", Op::Sub},   {"mul", Op::Mul},
       {"mad", Op::Mad},   {"fma", Op::Fma},   {"div", Op::Div},

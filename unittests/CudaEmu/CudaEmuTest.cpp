@@ -591,6 +591,55 @@ TEST(CudaEmu, ScalarOps) {
   EXPECT_EQ(o[16], 0x7FFFFFFFu); // saturating float-to-int
 }
 
+// Funnel shifts (shf.l.wrap on one register is the rotation the imma kernels
+// move 2- and 1-bit weight fields with): the 64-bit {b, a} shifted, its
+// high (l) or low (r) word; the shift taken mod 32 (wrap) or clamped to 32.
+// Expected words worked out by hand from a = 0x89ABCDEF, b = 0x01234567.
+TEST(CudaEmu, FunnelShifts) {
+  std::string body = R"(
+  ld.global.b32 %r1, [%rd0];
+  ld.global.b32 %r2, [%rd0+4];
+  mov.b32 %r3, 40;
+  shf.l.wrap.b32 %r4, %r1, %r2, 8;
+  shf.l.wrap.b32 %r5, %r1, %r2, %r3;
+  shf.l.clamp.b32 %r6, %r1, %r2, %r3;
+  shf.r.wrap.b32 %r7, %r1, %r2, 8;
+  shf.r.clamp.b32 %r8, %r1, %r2, %r3;
+  shf.l.wrap.b32 %r9, %r1, %r1, 36;
+  shf.l.wrap.b32 %r10, %r1, %r2, 0;
+  shf.r.wrap.b32 %r11, %r1, %r1, 28;
+  st.global.b32 [%rd1], %r4;
+  st.global.b32 [%rd1+4], %r5;
+  st.global.b32 [%rd1+8], %r6;
+  st.global.b32 [%rd1+12], %r7;
+  st.global.b32 [%rd1+16], %r8;
+  st.global.b32 [%rd1+20], %r9;
+  st.global.b32 [%rd1+24], %r10;
+  st.global.b32 [%rd1+28], %r11;
+)";
+  Buffer<uint32_t> din(std::vector<uint32_t>{0x89ABCDEFu, 0x01234567u});
+  Buffer<uint32_t> dout(8);
+  ASSERT_EQ(run(kernel(2, body), 1, 1, {din.ptr, dout.ptr}), 0);
+  std::vector<uint32_t> o = dout.read();
+  EXPECT_EQ(o[0], 0x23456789u); // (b << 8) | (a >> 24)
+  EXPECT_EQ(o[1], 0x23456789u); // 40 mod 32 = 8
+  EXPECT_EQ(o[2], 0x89ABCDEFu); // clamped to 32: a
+  EXPECT_EQ(o[3], 0x6789ABCDu); // (b << 24) | (a >> 8)
+  EXPECT_EQ(o[4], 0x01234567u); // clamped to 32: b
+  EXPECT_EQ(o[5], 0x9ABCDEF8u); // a rotated left by 4
+  EXPECT_EQ(o[6], 0x01234567u); // shifted by 0: b
+  EXPECT_EQ(o[7], 0x9ABCDEF8u); // a rotated right by 28
+}
+
+TEST(CudaEmu, FunnelShiftWithoutModeIsRejected) {
+  std::string body = "  shf.l.b32 %r1, %r0, %r0, 4;\n";
+  void *module = nullptr;
+  testing::internal::CaptureStderr();
+  EXPECT_NE(cuModuleLoadData(&module, kernel(0, body).c_str()), 0);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("shf needs .wrap or .clamp"), std::string::npos) << err;
+}
+
 // Packed conversions from two f32 (the first to the upper half, to nearest
 // even) and bf16x2 fma, as the bf16 hmma kernels use them; the expected bits
 // worked out by hand.

@@ -494,6 +494,7 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   const int64_t chunkWords = c.chunkWords;
   const int64_t slotBits = s8 ? 8 : 16, regsPerChunk = s8 ? 2 : 4;
   const uint32_t slotOnes = s8 ? 0x01010101u : 0x00010001u;
+  const int64_t topShift = c.weightOperandShift();
   assert(c.planeWords() % chunkWords == 0 &&
          "a k-tile holds whole interleaved chunks");
   auto bFragment = [&](KB &x, Value stage, Value col, const Step &st,
@@ -518,6 +519,44 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     for (int64_t h = 0; h < 2; ++h) {
       Value reg = x.addc(regBase, h);
       Value u;
+      if (topShift) {
+        assert(!offset && "signed weights have no zero point in operands");
+        // S8 signed, p < 8: each slice's field moved from bit `shift` of
+        // its byte to bit sl.shift + 8 - p (a rotation when the lane's
+        // shift is known only at run time: the fields lie in [0, 8) of
+        // each byte either way, so no field crosses into another byte's
+        // mask), masked and ORed; flipping bit 7 then turns the offset
+        // binary u << (8 - p) into the s8 w * 2^(8 - p). Two operations
+        // per slice and register (shift, and-or) and one xor, where the
+        // subtracted offset took four (shift, and, add, xor).
+        for (const WeightSlice &sl : slices) {
+          int64_t lanes = slotBits / sl.width / regsPerChunk;
+          int64_t target = sl.shift + topShift;
+          Value word = sliceWord(sl.word, x.divu(t, x.idx(lanes)));
+          Value moved = word;
+          if (lanes == 1) {
+            // s8's register is h: the shift is a constant.
+            int64_t by = target - sl.width * h;
+            if (by > 0)
+              moved = arith::ShLIOp::create(x.b, x.loc, word, x.i32(by));
+            else if (by < 0)
+              moved = arith::ShRUIOp::create(x.b, x.loc, word, x.i32(-by));
+          } else {
+            Value shift =
+                x.mulc(x.addc(x.remu(t, x.idx(lanes)), h * lanes), sl.width);
+            Value by = arith::IndexCastOp::create(
+                x.b, x.loc, i32, x.sub(x.idx(32 + target), shift));
+            moved = LLVM::FshlOp::create(x.b, x.loc, word, word, by);
+          }
+          Value part = arith::AndIOp::create(
+              x.b, x.loc, moved,
+              x.i32(int32_t(slotOnes * (((1u << sl.width) - 1) << target))));
+          u = u ? arith::OrIOp::create(x.b, x.loc, u, part).getResult() : part;
+        }
+        regs[h] =
+            arith::XOrIOp::create(x.b, x.loc, u, x.i32(int32_t(0x80808080u)));
+        continue;
+      }
       for (const WeightSlice &sl : slices) {
         // sliceField with this lane's t and a run-time register.
         int64_t fields = slotBits / sl.width;
@@ -544,7 +583,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       }
       if (s8) {
         // Signed weights of 7 bits or fewer are packed as u = w + 2^(p-1)
-        // (wMin = -2^(p-1)): subtract it from each byte as a zero point.
+        // (wMin = -2^(p-1)); without topShift (folds over more K than the
+        // scaled sums allow) it is subtracted from each byte as a zero
+        // point.
         Value subtrahend = offset;
         if (c.wMin) {
           assert(!offset && "signed weights have no zero point in operands");
@@ -912,6 +953,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   };
   // `sw`: the group's scales loaded ahead (groupScales), or empty to load
   // them here.
+  // The true sums of sums of w * 2^topShift (exact: every product is a
+  // multiple of it; the true sum fits i32 when |sum| < 2^(31 - topShift),
+  // which |a| <= 255, |w| <= 2^(p-1) and K <= 65793 guarantee, as for W8A8).
+  auto unshift = [&](KB &n, SmallVector<Value> sums) {
+    if (topShift)
+      for (Value &v : sums)
+        v = arith::ShRSIOp::create(n.b, n.loc, v, n.i32(topShift));
+    return sums;
+  };
   auto fold = [&](OpBuilder &nb, Location l, Value gIdx, ValueRange acc,
                   SmallVector<Value> facc, ArrayRef<Value> sw) {
     KB n{nb, l};
@@ -933,12 +983,14 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       gpu::BarrierOp::create(nb, l);
       for (int64_t a = 0; a < nAcc; ++a)
         total[a] = arith::SelectOp::create(nb, l, firstInK, total[a], n.i32(0));
-      return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, total,
-                          std::move(facc), firstInK, sw);
+      return foldIntGroup(n, layout, ep, mLast, nLast, gIdx,
+                          unshift(n, std::move(total)), std::move(facc),
+                          firstInK, sw);
     }
     if (s8)
-      return foldIntGroup(n, layout, ep, mLast, nLast, gIdx, acc,
-                          std::move(facc), firstInK, sw);
+      return foldIntGroup(n, layout, ep, mLast, nLast, gIdx,
+                          unshift(n, SmallVector<Value>(acc)), std::move(facc),
+                          firstInK, sw);
     SmallVector<Value> scales(sw);
     if (scales.empty())
       scales = groupScales(n, gIdx);

@@ -43,6 +43,19 @@ struct DequantMmaConfig {
   /// The packed values are w - wMin (unsigned): hmma's, and imma's
   /// signed weights of 7 bits or fewer (-2^(p-1)); 0 otherwise.
   int64_t wMin = 0;
+  /// S8 signed weights of 7 bits or fewer: each B byte is w * 2^(8 - p)
+  /// (the p-bit field moved to the top of its byte), so the int32 sums are
+  /// 2^(8 - p) times the true ones, shifted back (exactly) before they are
+  /// folded. They fit i32 as W8A8's do: |a w 2^(8-p)| <= 255 * 128 over at
+  /// most kMaxScaledFold K per fold (a group, or a split-K part's k-tiles);
+  /// longer folds keep the unscaled operands. 0 otherwise.
+  static constexpr int64_t kMaxScaledFold = 65793;
+  int64_t weightOperandShift() const {
+    int64_t kTiles = kp / kt;
+    int64_t foldK = groupSize ? groupSize : (kTiles + splitK - 1) / splitK * kt;
+    bool scaledFits = foldK <= kMaxScaledFold;
+    return kind == MmaKind::S8 && wMin && scaledFits ? 8 - p : 0;
+  }
   /// 32-K words of one column that packDequantMmaWeights interleaves (its
   /// `chunkWords`): the smallest k-tile any tile of the layer takes.
   int64_t chunkWords = 1;

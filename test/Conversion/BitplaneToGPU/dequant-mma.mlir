@@ -68,15 +68,24 @@
 // CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 1 : i64, weight_bits = 4 : i64}
 // A and the weights through cp.async; the s4 weights are one 4-bit slice,
-// packed as w + 8: B register h is the lane's word shifted by 4h, masked
-// with 0x0F0F0F0F (252645135), then in each byte ((u | 0x80) - 8) ^ 0x80
-// (0x80808080 = -2139062144, 0x08080808 = 134744072).
+// packed as u = w + 8, each nibble moved to the top of its byte: register
+// 0 is the lane's word shifted left by 4, register 1 the word itself, both
+// masked with 0xF0F0F0F0 (-252645136) and bit 7 of each byte flipped
+// (0x80808080 = -2139062144), giving the s8 16 w; the sums are shifted
+// right by 4 before they are folded (converted and scaled).
 // CHECK: nvgpu.device_async_copy
-// CHECK: %[[U:.*]] = arith.andi %{{.*}}, %c252645135_i32
-// CHECK: %[[HIGH:.*]] = arith.ori %[[U]], %c-2139062144_i32
-// CHECK: %[[SUB:.*]] = arith.subi %[[HIGH]], %c134744072_i32
-// CHECK: arith.xori %[[SUB]], %c-2139062144_i32
-// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+// CHECK: %[[W:.*]] = memref.load
+// CHECK: %[[SHL:.*]] = arith.shli %[[W]], %c4_i32{{.*}} : i32
+// CHECK: %[[U0:.*]] = arith.andi %[[SHL]], %c-252645136_i32{{.*}} : i32
+// CHECK: %[[B0:.*]] = arith.xori %[[U0]], %c-2139062144_i32{{.*}} : i32
+// CHECK-NOT: arith.subi %{{.*}}, %c134744072
+// CHECK: %[[W1:.*]] = memref.load
+// CHECK-NOT: arith.shli
+// CHECK: %[[U1:.*]] = arith.andi %[[W1]], %c-252645136_i32{{.*}} : i32
+// CHECK: %[[B1:.*]] = arith.xori %[[U1]], %c-2139062144_i32{{.*}} : i32
+// CHECK: nvvm.mma.sync A[{{.*}}] B[%[[B0]], %[[B1]]] C[{{.*}}] {intOverflowBehavior = #nvvm.mma_int_overflow<wrapped>, layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<s8>, multiplicandBPtxType = #nvvm.mma_type<s8>, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (i32, i32, i32) -> !llvm.struct<(i32, i32, i32, i32)>
+// CHECK: %[[TRUE:.*]] = arith.shrsi %{{.*}}, %c4_i32
+// CHECK: arith.sitofp %[[TRUE]] : i32 to f32
 // CHECK: gpu.func @qmatmul0_imma(
 // CHECK-SAME: block_tile = array<i64: 64, 64>
 func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor<24xf32>, %bias: tensor<24xf32>) -> tensor<?x24xf32> {
