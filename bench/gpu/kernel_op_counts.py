@@ -4,7 +4,9 @@ one LLaMA-7B linear layer (K x N, default 4096 x 4096) per config with
 `qcc --emit=ptx --gpu-kernel=imma|hmma` and counts, in each kernel of the
 PTX, its mma.sync instructions, its shared-memory loads (ld.shared and
 ldmatrix) and its 32-bit
-integer ALU instructions (shifts, logic, add/sub/mul.lo, prmt, bfe). The
+integer ALU instructions (shifts, logic, add/sub/mul.lo, prmt, bfe), in all of each
+kernel and in the basic blocks that hold its MMAs (the k-loop's body:
+"loop alu/mma", without prologue, epilogue and loop control). The
 ratio ALU / MMA is a proxy for the weight unpacking's cost per MMA (the
 kernels' address arithmetic is in it too); ptxas optimizes further, so it
 is no measurement of speed, only a way to compare two compilers' kernels
@@ -30,29 +32,45 @@ LDS = re.compile(r"^\s*ld\.shared")
 LDSM = re.compile(r"^\s*ldmatrix")
 MMA = re.compile(r"^\s*mma\.sync")
 ENTRY = re.compile(r"^\.visible \.entry (\w+)\(")
+LABEL = re.compile(r"^\$?\w+:")
 
 
 def kernel_counts(ptx):
-    """{kernel: {"mma": n, "lds": n, "ldsm": n, "alu": n}} of the PTX
-    text (lds: ld.shared, ldsm: ldmatrix)."""
-    counts, current = {}, None
+    """{kernel: {"mma": n, "lds": n, "ldsm": n, "alu": n, "loop_alu": n}}
+    of the PTX text (lds: ld.shared, ldsm: ldmatrix; loop_alu: the ALU
+    instructions of the basic blocks that hold an mma.sync, i.e. the
+    k-loop's body without the prologue, epilogue and loop control)."""
+    counts, current, block = {}, None, None
+
+    def close_block():
+        if current is not None and block and block["mma"]:
+            current["loop_alu"] += block["alu"]
+
     for line in ptx.splitlines():
         m = ENTRY.match(line)
         if m:
+            close_block()
             current = counts.setdefault(m.group(1),
                                         {"mma": 0, "lds": 0, "ldsm": 0,
-                                         "alu": 0})
+                                         "alu": 0, "loop_alu": 0})
+            block = {"mma": 0, "alu": 0}
             continue
         if current is None:
             continue
-        if MMA.match(line):
+        if LABEL.match(line):
+            close_block()
+            block = {"mma": 0, "alu": 0}
+        elif MMA.match(line):
             current["mma"] += 1
+            block["mma"] += 1
         elif LDS.match(line):
             current["lds"] += 1
         elif LDSM.match(line):
             current["ldsm"] += 1
         elif ALU.match(line):
             current["alu"] += 1
+            block["alu"] += 1
+    close_block()
     return counts
 
 
@@ -88,9 +106,11 @@ def main():
                 if not c["mma"]:
                     continue
                 print("%-6s %-30s mma %3d  ld.shared %3d  ldmatrix %3d  "
-                      "alu %4d  alu/mma %5.2f  shared loads/mma %5.2f"
+                      "alu %4d  alu/mma %5.2f  loop alu/mma %5.2f  "
+                      "shared loads/mma %5.2f"
                       % (config, name, c["mma"], c["lds"], c["ldsm"],
                          c["alu"], c["alu"] / c["mma"],
+                         c["loop_alu"] / c["mma"],
                          (c["lds"] + c["ldsm"]) / c["mma"]))
     if args.json:
         with open(args.json, "w") as f:

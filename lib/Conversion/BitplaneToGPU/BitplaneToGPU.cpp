@@ -2178,8 +2178,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     c.aU8 = s8 && !aq.getIsSigned() && aq.getWidth() == 8;
     c.zwInOperands = s8 && zwInByteRange;
     // The packed values are w - wMin: offset binary for hmma, and for
-    // imma's signed weights of 7 bits or fewer (the kernel subtracts
-    // 2^(p-1) from each byte, as it does zero points).
+    // imma's signed weights of 7 bits or fewer (the kernel makes each byte
+    // w * 2^(8-p), see DequantMmaConfig::weightOperandShift).
     c.wMin = !s8                    ? wScheme.getQuantMin(wq)
              : c.wSigned && c.p < 8 ? -(int64_t(1) << (c.p - 1))
                                     : 0;

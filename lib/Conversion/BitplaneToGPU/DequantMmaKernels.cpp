@@ -36,9 +36,13 @@
 // C + f mod C, so the four lanes of a column reading a 4-bit slice read
 // four consecutive words (distinct banks) rather than four rows.
 // The slices are ORed at their bit positions. S8's signed weights of 7
-// bits or fewer are packed offset binary, u = w + 2^(p-1), and each byte
-// becomes ((u | 0x80) - 2^(p-1)) ^ 0x80, as weight zero points do (no
-// borrows between bytes); F16 ORs 0x6400 into each half, which
+// bits or fewer are packed offset binary, u = w + 2^(p-1); each slice's
+// field is moved to the top of its byte (bit slice.shift + 8 - p) and bit 7
+// flipped, which makes the byte the s8 w * 2^(8-p), and the int32 sums are
+// shifted right by 8 - p before they are folded (weightOperandShift). With
+// zero points in the operands (or folds too long for the scaled sums),
+// each byte becomes ((u | 0x80) - zw) ^ 0x80 (no borrows between bytes);
+// F16 ORs 0x6400 into each half, which
 // makes the f16 1024 + u, and subtracts 1024 + zw - wMin to give w - zw
 // exactly (all integers below 2048 are exact in f16). BF16 has 8 significant
 // bits: 0x4300 (128.0) holds u < 128 in its mantissa, minus 128 + zw - wMin;
