@@ -88,6 +88,10 @@ CASES = [
      ["--gpu-hmma-type=bf16"]),
     ("W4A16 g64 zw bf16 in", "hmma", "s4", None, "group", None, 64, "bf16"),
     ("W6A16 f16 in", "hmma", "s6", None, None, None, 0, "f16"),
+    # hmma's decode tile with each warp on whole 32-K chunks: two groups of
+    # 128 per 256-K stage; 2-bit weights (two lanes per slice word).
+    ("W4A16 g128 zw", "hmma", "u4", None, "group", None, 128),
+    ("W2A16", "hmma", "s2", None, None, None, 0),
     # The decode tile's other k-tiles: four 128-K stages in flight, and
     # 256-K stages of four groups with zero points on both operands.
     ("W2A8 decode k128", "imma", "s2", "s8", None, None, 0, "f32",

@@ -479,15 +479,24 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         DenseElementsAttr::get(half2, x.b.getFloatAttr(halfType, 1.0)));
     return LLVM::FMAOp::create(x.b, x.loc, a, one, c);
   };
-  // The MMA k-step within a k-tile: a constant, or (warpsK > 1) the
-  // warp's kw + warpsK * i.
+  // The MMA k-step within a k-tile: dyn * dynScale + s, dyn null (a
+  // constant step), the warp's kw + warpsK * i (warpsK > 1), or with
+  // pairedSteps the warp's 32-K chunk kw + warpsK * j (dynScale 2, s the
+  // MMA 0 or 1 of the chunk).
   struct Step {
     int64_t s = 0;
     Value dyn;
+    int64_t dynScale = 1;
     Value times(KB &x, int64_t f, int64_t plus) const {
-      return dyn ? x.addc(x.mulc(dyn, f), plus) : x.idx(s * f + plus);
+      return dyn ? x.addc(x.mulc(dyn, f * dynScale), s * f + plus)
+                 : x.idx(s * f + plus);
     }
   };
+  // hmma's warps in K take whole 32-K chunks (both k16 MMAs of a chunk go
+  // to one warp): each lane's slice word then serves its four registers,
+  // at shifts known when compiling, rather than two warps loading it for
+  // two registers each at run-time shifts.
+  const bool pairedSteps = c.pairedSteps();
   // B registers of column `col` (in the block) for MMA `st` of the k-tile,
   // one shift and mask per weight slice (see the top of the file);
   // `offset` is, for hmma, the 16-bit float pair the column's unpacked
@@ -505,12 +514,14 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                        Value offset) -> std::array<Value, 2> {
     // The MMA's 32-K chunk in the k-tile; hmma has two MMAs per chunk, the
     // odd one's registers 2 and 3.
-    Value chunk = s8        ? st.times(x, 1, 0)
-                  : !st.dyn ? x.idx(st.s / 2)
-                            : x.divu(st.dyn, x.idx(2));
-    Value regBase = s8        ? x.idx(0)
-                    : !st.dyn ? x.idx(2 * (st.s % 2))
-                              : x.mulc(x.remu(st.dyn, x.idx(2)), 2);
+    Value chunk = s8                 ? st.times(x, 1, 0)
+                  : st.dynScale == 2 ? st.dyn
+                  : !st.dyn          ? x.idx(st.s / 2)
+                                     : x.divu(st.dyn, x.idx(2));
+    Value regBase = s8 ? x.idx(0)
+                    : !st.dyn || st.dynScale == 2
+                        ? x.idx(2 * (st.s % 2))
+                        : x.mulc(x.remu(st.dyn, x.idx(2)), 2);
     Value inGroup = x.remu(chunk, x.idx(chunkWords));
     Value groupBase = x.sub(chunk, inGroup);
     // Slice word q of this chunk (interleaved with its group's chunks).
@@ -642,10 +653,15 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     KB x{nb, l};
     for (int64_t i = iBegin; i < iEnd; ++i) {
       Step st;
-      if (c.warpsK > 1)
+      if (pairedSteps) {
+        st.dyn = x.addc(kw, c.warpsK * (i / 2));
+        st.dynScale = 2;
+        st.s = i % 2;
+      } else if (c.warpsK > 1) {
         st.dyn = x.addc(kw, c.warpsK * i);
-      else
+      } else {
         st.s = i;
+      }
       SmallVector<std::array<Value, 2>> bFrags;
       for (int64_t f = 0; f < c.nf(); ++f) {
         Value col = x.add(x.addc(warpCol, f * 8), g);

@@ -150,6 +150,14 @@ struct DequantMmaConfig {
     return kind == MmaKind::S8 && warpsK > 1 &&
            (actRowSums() || za != ParamKind::None);
   }
+  /// F16/BF16 with warps in K: each warp takes whole 32-K chunks (the two
+  /// k16 MMAs of one; step 2 (kw + warpsK j) + e), when a k-tile and each
+  /// weight group it holds have a multiple of 2 warpsK steps.
+  bool pairedSteps() const {
+    int64_t steps = kt / mmaK();
+    return kind != MmaKind::S8 && warpsK > 1 && steps % (2 * warpsK) == 0 &&
+           (groupsPerTile() == 1 || groupSize % (2 * mmaK() * warpsK) == 0);
+  }
   /// S8: the kernel takes the activations' row sums (weight zero points
   /// not in the operands).
   bool actRowSums() const {
