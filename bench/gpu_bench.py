@@ -22,7 +22,11 @@ kernels against cuBLAS FP16 / INT8 in the same run.
      blocks and a reduction kernel; qcc --gpu-warps-split-k-max-m=0) and
      against 128-K stages (qcc --gpu-decode-k-tile=128
      --gpu-decode-max-stages=3) and against its stages within 48 KiB of
-     static shared memory (qcc --gpu-shared-memory-kib=48); at 4 < M <= 16
+     static shared memory (qcc --gpu-shared-memory-kib=48) and against a
+     quantize kernel before it rather than its own quantization of the
+     float rows (qcc --gpu-decode-fuse-quant=false; W4A8: each of the N /
+     16 blocks stages 4-byte floats, not bytes; W4A16 unchanged, a control
+     of the timing's noise); at 4 < M <= 16
      the default (the 16 x 64 strip, split K over blocks, a quantize and a
      reduction kernel beside it) against the decode tile taken up to M = 16
      (qcc --gpu-warps-split-k-max-m=16: one kernel, its 16 rows read by
@@ -72,7 +76,9 @@ FAMILIES = {False: ("bmma", "imma"), True: ("hmma",)}  # by weight-only
 # 128-K stages: the decode tile as it was before its 512-byte stages (128
 # s8 or 64 16-bit values, at most 3 stages). 48 KiB: its stages within 48
 # KiB of static shared memory, not the target's budget (112 KiB on sm_90,
-# dynamic shared memory: more stages, fewer blocks per SM).
+# dynamic shared memory: more stages, fewer blocks per SM). Quantize
+# kernel: imma's decode tile reading the bytes of a quantize kernel rather
+# than staging and quantizing the float rows itself.
 # The large-M A/B (imma/hmma's tiles above the 16-row ones): "64-row tile":
 # the 64 x 64 tile where the default (from M = LARGE_TILE_MIN_M) takes the
 # 128 x 128 one; "128-row tile": the 128 x 128 tile already at M = 256,
@@ -88,6 +94,8 @@ AB_VARIANTS = [("warps along N", "warps_n", ["--gpu-warps-split-k-max-m=0"],
                 lambda m: m <= AB_MAX_M),
                ("48 KiB smem", "smem48", ["--gpu-shared-memory-kib=48"],
                 lambda m: m <= AB_MAX_M),
+               ("quantize kernel", "unfused", ["--gpu-decode-fuse-quant=false"],
+                lambda m: m <= AB_MAX_M),
                ("64-row tile", "m64", ["--gpu-large-tile-min-m=0"],
                 lambda m: m >= LARGE_TILE_MIN_M),
                ("128-row tile", "m128", ["--gpu-large-tile-min-m=256"],
@@ -95,7 +103,8 @@ AB_VARIANTS = [("warps along N", "warps_n", ["--gpu-warps-split-k-max-m=0"],
                ("decode tile to M = 16", "wk16",
                 ["--gpu-warps-split-k-max-m=16"],
                 lambda m: AB_MAX_M < m <= SMALL_MAX_M)]
-DECODE_VARIANTS = ("warps along N", "128-K stages", "48 KiB smem")
+DECODE_VARIANTS = ("warps along N", "128-K stages", "48 KiB smem",
+                   "quantize kernel")
 STRIP_VARIANTS = ("decode tile to M = 16",)
 
 # Times one model.so in a child process at every M: per M, two warm-up

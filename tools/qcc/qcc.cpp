@@ -209,6 +209,12 @@ static cl::opt<int> gpuDecodeMaxStages(
              "warps-split-K tile (1 to 16, bounded by the shared memory "
              "of --gpu-shared-memory-kib)"),
     cl::value_desc("N"), cl::init(6), cl::cat(qccCategory));
+static cl::opt<bool> gpuDecodeFuseQuant(
+    "gpu-decode-fuse-quant",
+    cl::desc("with --gpu-arch: imma's warps-split-K tile quantizes its own "
+             "activation rows (dynamic per-token quantization; default "
+             "true); =false: a quantize kernel writes the bytes first"),
+    cl::init(true), cl::cat(qccCategory));
 static cl::opt<int> gpuMaxStages(
     "gpu-max-stages",
     cl::desc("with --gpu-arch: most cp.async pipeline stages of the other "
@@ -1162,6 +1168,7 @@ static qopt::ConvertBitplaneToGPUOptions gpuKernelOptions() {
   options.largeTileMinM = gpuLargeTileMinM;
   options.decodeKTile = gpuDecodeKTile;
   options.decodeMaxStages = gpuDecodeMaxStages;
+  options.decodeFuseQuant = gpuDecodeFuseQuant;
   options.sharedMemoryBytes = sharedMemoryBytes;
   options.maxStages = gpuMaxStages;
   return options;
@@ -1256,6 +1263,7 @@ int main(int argc, char **argv) {
        gpuLargeTileMinM.getNumOccurrences() ||
        gpuDecodeKTile.getNumOccurrences() ||
        gpuDecodeMaxStages.getNumOccurrences() ||
+       gpuDecodeFuseQuant.getNumOccurrences() ||
        gpuSharedMemoryKiB.getNumOccurrences() ||
        gpuMaxStages.getNumOccurrences()) &&
       !gpuTargets) {
@@ -1263,6 +1271,7 @@ int main(int argc, char **argv) {
                     "--gpu-cost-table, --gpu-warps-split-k-max-m, "
                     "--gpu-large-tile-min-m, "
                     "--gpu-decode-k-tile, --gpu-decode-max-stages, "
+                    "--gpu-decode-fuse-quant, "
                     "--gpu-max-stages, --gpu-shared-memory-kib and "
                     "--gpu-bench-weights need --gpu-arch\n";
     return 1;

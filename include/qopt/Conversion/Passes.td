@@ -120,6 +120,12 @@ def ConvertBitplaneToGPU : Pass<"qopt-bitplane-to-gpu", "mlir::ModuleOp"> {
            /*default=*/"6",
            "imma/hmma's warps-split-K tile: most cp.async pipeline stages "
            "(1 to 16, bounded by shared-memory-bytes)">,
+    Option<"decodeFuseQuant", "decode-fuse-quant", "bool",
+           /*default=*/"true",
+           "imma's warps-split-K tile quantizes its own activation rows "
+           "when they come from a dynamic per-token qopt.quantize (each "
+           "block stages the float rows); false: a quantize kernel writes "
+           "the bytes first, as for the other tiles">,
     Option<"sharedMemoryBytes", "shared-memory-bytes", "int64_t",
            /*default=*/"49152",
            "imma/hmma: most shared memory of one block, in bytes, for the "

@@ -2225,7 +2225,8 @@ LogicalResult BitplaneToGPUPass::lower(QMatmulOp op, ArrayRef<PlanRange> plan,
     Type xElem = fq ? cast<RankedTensorType>(fq->op.getInput().getType())
                           .getElementType()
                     : Type();
-    bool fuseQuant = s8 && c.warpsK > 1 && fq && fq->computeParams &&
+    bool fuseQuant = decodeFuseQuant && s8 && c.warpsK > 1 && fq &&
+                     fq->computeParams &&
                      (zwKind == ParamKind::None || c.zwInOperands) &&
                      kk * xElem.getIntOrFloatBitWidth() % 128 == 0;
     if (fuseQuant) {

@@ -1,5 +1,6 @@
 // RUN: qopt-opt %s --qopt-bitplane-to-gpu="kernel=imma" | FileCheck %s
 // RUN: qopt-opt %s --qopt-bitplane-to-gpu="kernel=imma warps-split-k-max-m=0" | FileCheck %s --check-prefix=NODECODE
+// RUN: qopt-opt %s --qopt-bitplane-to-gpu="kernel=imma decode-fuse-quant=false" | FileCheck %s --check-prefix=UNFUSED
 
 // imma's decode kernel quantizes its own activation rows: dynamic per-token
 // asymmetric u4 activations from f16 (the generics qopt-quantize-activations
@@ -90,6 +91,15 @@
 // CHECK: memref.load %[[SCALE]]
 //
 // warps-split-k-max-m=0: no decode kernel, the quantize kernel for every M.
+// decode-fuse-quant=false: the same decode tile, reading the bytes the
+// quantize kernel writes first (one for every range of M), with the
+// activation scales and zero points as arguments.
+// UNFUSED: qopt.gpu_plan = ["M <= 4: imma 16-row tile, warps split K", "M <= 16: imma 16-row tile", "M <= 511: imma 64-row tile", "M > 511: imma 128-row tile"]
+// UNFUSED-NOT: _quant(
+// UNFUSED: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_bytes_act {{.*}} args(%{{.*}} : memref<?x256xf16>, %[[BYTES:.*]] : memref<?x256xi8>, %[[SCALES:.*]] : memref<?xf32>, %[[ZPS:.*]] : memref<?xi32>)
+// UNFUSED: gpu.launch_func  @qopt_kernels::@qmatmul0_imma_m16_wk4 {{.*}} args(%{{.*}} : memref<?x64xi32>, %{{.*}} : memref<2x32x8xi32>, %{{.*}} : memref<32x1xi32>, %[[SCALES]] : memref<?xf32>, %[[ZPS]] : memref<?xi32>,
+// UNFUSED: gpu.func @qmatmul0_imma_m16_wk4(
+// UNFUSED-SAME: warps_k = 4
 // NODECODE: qopt.gpu_plan = ["M <= 16: imma 16-row tile", "M <= 511: imma 64-row tile", "M > 511: imma 128-row tile"]
 // NODECODE-NOT: _quant(
 // NODECODE: gpu.launch_func  @qopt_kernels::@qmatmul0_quant_bytes_act
