@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <set>
 
@@ -141,6 +142,92 @@ TEST(DequantMmaLayout, FourBitSliceLoadsAreFreeOfBankConflicts) {
           }
         EXPECT_EQ(banks.size(), 32u) << "p=" << p << " chunk=" << chunk;
       }
+  }
+}
+
+// The most distinct words one bank serves in a warp's B loads, computed here
+// from the PTX fragment positions (sliceField) and the strides alone.
+int64_t worstBank(MmaKind kind, int64_t p, int64_t chunkWords,
+                  int64_t planeWords, WeightSmemLayout l) {
+  int64_t worst = 0;
+  for (const WeightSlice &sl : weightSlices(p))
+    for (int64_t chunk = 0; chunk < planeWords; ++chunk)
+      for (int64_t reg = 0; reg < (kind == MmaKind::S8 ? 2 : 4); ++reg) {
+        std::map<int64_t, std::set<int64_t>> banks;
+        for (int64_t g = 0; g < 8; ++g)
+          for (int64_t t = 0; t < 4; ++t) {
+            SliceField f = sliceField(kind, sl.width, reg, t);
+            int64_t flat = (chunk % chunkWords) * p + sl.word + f.word;
+            int64_t address = flat / chunkWords * l.rowStride +
+                              g * l.colStride +
+                              chunk / chunkWords * chunkWords +
+                              flat % chunkWords;
+            banks[address % 32].insert(address);
+          }
+        for (const auto &[bank, words] : banks)
+          worst = std::max<int64_t>(worst, words.size());
+      }
+  return worst;
+}
+
+// The padded shared-memory strides of the weights: per tile, the bank
+// conflicts of the unpadded [P, BN, planeWords] stage (worked out by hand
+// in the comments) and of the chosen strides, which must keep every
+// cp.async copy aligned (multiples of min(4, planeWords) words).
+TEST(DequantMmaLayout, PaddedStridesSpreadBLoadsOverBanks) {
+  struct Case {
+    const char *what;
+    MmaKind kind;
+    int64_t p, kt, chunkWords, bn, unpadded, padded;
+  };
+  const Case cases[] = {
+      // Four lanes of a column read four consecutive words, columns 4
+      // words apart: already all 32 banks.
+      {"imma 64-row W4", MmaKind::S8, 4, 128, 4, 64, 1, 1},
+      {"imma 64-row W8", MmaKind::S8, 8, 128, 4, 64, 1, 1},
+      // Decode tile: columns 16 words apart (512-K stages), so columns g
+      // and g + 2 share banks: 4-way; a stride of 20 spreads them.
+      {"imma decode W4", MmaKind::S8, 4, 512, 4, 16, 4, 1},
+      {"imma decode W2", MmaKind::S8, 2, 512, 4, 16, 4, 1},
+      {"imma decode W6", MmaKind::S8, 6, 512, 4, 16, 4, 1},
+      // Groups of 32 K: one chunk per interleave, the four lanes of a
+      // column read four rows BN words apart: 4-way.
+      {"imma g32 W4", MmaKind::S8, 4, 32, 1, 64, 4, 1},
+      // hmma's two chunks: lanes t and t + 2 read rows BN * 2 words apart
+      // (2-way); rows 16 banks apart separate them.
+      {"hmma 64-row W4", MmaKind::F16, 4, 64, 2, 64, 2, 1},
+      // hmma's decode tile: columns 8 words apart, 4-way; lanes t and t + 2
+      // read words at the same offset of 16-byte units, so 2-way at best.
+      {"hmma decode W4", MmaKind::F16, 4, 256, 2, 16, 4, 2},
+      // hmma in groups of 32 (one word per column and row): the four lanes
+      // of a column read four rows BN words apart, 4-way; rows 8 banks
+      // apart separate them.
+      {"hmma g32 W4", MmaKind::F16, 4, 32, 1, 64, 4, 1},
+  };
+  for (const Case &c : cases) {
+    DequantMmaConfig config;
+    config.kind = c.kind;
+    config.p = c.p;
+    config.kt = c.kt;
+    config.chunkWords = c.chunkWords;
+    config.bn = c.bn;
+    int64_t planeWords = c.kt / 32;
+    WeightSmemLayout plain{planeWords, c.bn * planeWords};
+    EXPECT_EQ(worstBank(c.kind, c.p, c.chunkWords, planeWords, plain),
+              c.unpadded)
+        << c.what;
+    WeightSmemLayout chosen = weightSmemLayout(config);
+    EXPECT_EQ(worstBank(c.kind, c.p, c.chunkWords, planeWords, chosen),
+              c.padded)
+        << c.what;
+    EXPECT_EQ(weightBankConflicts(config, chosen), c.padded) << c.what;
+    int64_t unit = std::min<int64_t>(4, planeWords);
+    EXPECT_EQ(chosen.colStride % unit, 0) << c.what;
+    EXPECT_EQ(chosen.rowStride % unit, 0) << c.what;
+    EXPECT_GE(chosen.colStride, planeWords) << c.what;
+    EXPECT_GE(chosen.rowStride, c.bn * chosen.colStride) << c.what;
+    EXPECT_EQ(config.weightStageBytes(), c.p * chosen.rowStride * 4)
+        << c.what;
   }
 }
 

@@ -89,6 +89,57 @@ SliceField qopt::gpu_kernels::sliceField(MmaKind kind, int64_t width,
   return {4 * (reg / fields) + t, width * (reg % fields)};
 }
 
+int64_t qopt::gpu_kernels::weightBankConflicts(const DequantMmaConfig &c,
+                                               WeightSmemLayout l) {
+  const int64_t regs = c.kind == MmaKind::S8 ? 2 : 4;
+  const int64_t chunkWords = c.chunkWords;
+  int64_t worst = 1;
+  for (const WeightSlice &sl : weightSlices(c.p))
+    for (int64_t j = 0; j < c.planeWords(); ++j)
+      for (int64_t reg = 0; reg < regs; ++reg) {
+        // Bank -> the distinct words it serves (lanes reading one word
+        // share it: a broadcast, no conflict).
+        std::array<SmallVector<int64_t, 4>, 32> banks;
+        for (int64_t g = 0; g < 8; ++g)
+          for (int64_t t = 0; t < 4; ++t) {
+            SliceField f = sliceField(c.kind, sl.width, reg, t);
+            int64_t flat = (j % chunkWords) * c.p + sl.word + f.word;
+            int64_t row = flat / chunkWords;
+            int64_t word = j / chunkWords * chunkWords + flat % chunkWords;
+            int64_t address = row * l.rowStride + g * l.colStride + word;
+            SmallVector<int64_t, 4> &served = banks[address % 32];
+            if (!llvm::is_contained(served, address))
+              served.push_back(address);
+          }
+        for (const auto &served : banks)
+          worst = std::max<int64_t>(worst, served.size());
+      }
+  return worst;
+}
+
+WeightSmemLayout
+qopt::gpu_kernels::weightSmemLayout(const DequantMmaConfig &c) {
+  const int64_t unit = std::min<int64_t>(4, c.planeWords());
+  WeightSmemLayout best{c.planeWords(), c.bn * c.planeWords()};
+  int64_t bestConflicts = weightBankConflicts(c, best);
+  // Padding beyond 28 words moves no bank further.
+  for (int64_t padCol = 0; padCol < 32 && bestConflicts > 1; padCol += unit)
+    for (int64_t padRow = 0; padRow < 32; padRow += unit) {
+      WeightSmemLayout l{c.planeWords() + padCol,
+                         c.bn * (c.planeWords() + padCol) + padRow};
+      int64_t conflicts = weightBankConflicts(c, l);
+      if (conflicts < bestConflicts) {
+        best = l;
+        bestConflicts = conflicts;
+      }
+    }
+  return best;
+}
+
+int64_t DequantMmaConfig::weightStageBytes() const {
+  return p * weightSmemLayout(*this).rowStride * 4;
+}
+
 std::vector<int32_t> qopt::gpu_kernels::packDequantMmaWeights(
     MmaKind kind, ArrayRef<int64_t> w, int64_t n, int64_t k, int64_t kp,
     int64_t p, int64_t offset, int64_t chunkWords) {
@@ -197,7 +248,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
                                         MemRefLayoutAttrInterface{}, shared)
                       : MemRefType::get({c.stages, aRows, c.rowWords()}, i32,
                                         MemRefLayoutAttrInterface{}, shared);
-  auto sWType = MemRefType::get({c.stages, c.p, c.bn, c.planeWords()}, i32,
+  // The weights' words, padded so that B loads spread over the banks.
+  const WeightSmemLayout wLayout = weightSmemLayout(c);
+  auto sWType = MemRefType::get({c.stages, c.p * wLayout.rowStride}, i32,
                                 MemRefLayoutAttrInterface{}, shared);
   const int64_t threads = c.threads();
   SmallVector<MemRefType> workgroup = {sAType, sWType};
@@ -429,7 +482,9 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
           Value u = x.remu(cIdx, x.idx(perCol));
           si = {plane, x.minu(x.add(n0, col), nLast),
                 x.add(x.mulc(ktile, c.planeWords()), x.mulc(u, wUnit))};
-          di = {stage, plane, col, x.mulc(u, wUnit)};
+          di = {stage, x.add(x.add(x.mulc(plane, wLayout.rowStride),
+                                   x.mulc(col, wLayout.colStride)),
+                             x.mulc(u, wUnit))};
         },
         wPlanes, sW, wUnit);
   };
@@ -527,8 +582,11 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
     // Slice word q of this chunk (interleaved with its group's chunks).
     auto sliceWord = [&](int64_t sliceAt, Value q) {
       Value flat = x.add(x.addc(x.mulc(inGroup, c.p), sliceAt), q);
-      return x.load(sW, {stage, x.divu(flat, x.idx(chunkWords)), col,
-                         x.add(groupBase, x.remu(flat, x.idx(chunkWords)))});
+      Value row = x.divu(flat, x.idx(chunkWords));
+      Value word = x.add(groupBase, x.remu(flat, x.idx(chunkWords)));
+      return x.load(sW, {stage, x.add(x.add(x.mulc(row, wLayout.rowStride),
+                                            x.mulc(col, wLayout.colStride)),
+                                      word)});
     };
     std::array<Value, 2> regs;
     for (int64_t h = 0; h < 2; ++h) {

@@ -127,8 +127,11 @@ struct DequantMmaConfig {
   int64_t mf() const { return warpM() / 16; }
   int64_t nf() const { return warpN() / 8; }
   int64_t stageBytes() const {
-    return actRows() * kt * stagedBytes() + p * bn * kt / 8;
+    return actRows() * kt * stagedBytes() + weightStageBytes();
   }
+  /// Shared memory of one stage's weights: [P, BN, planeWords] words with
+  /// the padding of weightSmemLayout.
+  int64_t weightStageBytes() const;
   /// Accumulators per lane of one warp tile.
   int64_t accPerLane() const { return mf() * nf() * 4; }
   /// Shared memory of the cross-warp sum (warpsK > 1): every warp's f32
@@ -214,6 +217,26 @@ struct SliceField {
   int64_t word, shift;
 };
 SliceField sliceField(MmaKind kind, int64_t width, int64_t reg, int64_t t);
+
+/// Where a stage's weight words lie in shared memory: word w (of
+/// planeWords) of row `row` (of P) and column `col` at row * rowStride +
+/// col * colStride + w words into the stage.
+struct WeightSmemLayout {
+  int64_t colStride, rowStride;
+};
+
+/// The most distinct words one shared-memory bank serves in one of a warp's
+/// B loads (lanes g = 0..7 on 8 columns, t = 0..3 on their words; 1:
+/// conflict-free), over every slice, 32-K chunk of the k-tile and register.
+int64_t weightBankConflicts(const DequantMmaConfig &c, WeightSmemLayout l);
+
+/// The strides with the fewest bank conflicts, then the least padding, both
+/// multiples of the weights' cp.async unit (min(4, planeWords) words, so
+/// every copy stays aligned): for example a column stride of 20 words
+/// rather than 16 for imma's decode tile (its eight columns' words in
+/// distinct banks), and a row stride of 8 mod 32 for groups of 32 K (the
+/// four lanes of a column reading four rows).
+WeightSmemLayout weightSmemLayout(const DequantMmaConfig &c);
 
 /// The kernel's weight layout: [P, N, kp / 32] words of the values w[n, k]
 /// - offset (p bits each, two's complement for S8's signed weights), cut

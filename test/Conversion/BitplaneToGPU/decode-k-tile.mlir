@@ -17,7 +17,7 @@
 // stages (all four k-tiles in flight), one activation row staged.
 // CHECK-LABEL: func.func private @qmatmul0_host(
 // CHECK-SAME: qopt.gpu_plan = ["any M: imma 16-row tile, warps split K"]
-// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<1x512xi32>, %{{.*}}: memref<4x32x64xi32>, %{{.*}}: memref<1xf32>, %[[SW:.*]]: memref<32x16xf32>, %{{.*}}: memref<1x32xf32>) workgroup(%{{.*}} : memref<4x1x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x4x16x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<1x512xi32>, %{{.*}}: memref<4x32x64xi32>, %{{.*}}: memref<1xf32>, %[[SW:.*]]: memref<32x16xf32>, %{{.*}}: memref<1x32xf32>) workgroup(%{{.*}} : memref<4x1x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x1280xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: nvvm.maxnreg = 168 : i32
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 16>, groups = 16 : i64, k_tile = 512 : i64, mma = "m16n8k32", split_k = 1 : i64, staged_rows = 1 : i64, stages = 4 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
 // The loop over k-tiles; in each, group 4 kt + j of the four: the warp's
@@ -62,7 +62,7 @@ func.func @w4a8_g128(%a: tensor<1x2048x!qopt.int<s8>>, %sa: tensor<1xf32>, %sw: 
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma_m16 {{.*}} : memref<4x32x32xi32>
 // CHECK: gpu.launch_func @qopt_kernels::@qmatmul0_hmma {{.*}} : memref<4x32x32xi32>
 // CHECK: gpu.func @qmatmul0_hmma_m16_wk4(
-// CHECK-SAME: workgroup(%{{.*}} : memref<4x4x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x4x16x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<4x4x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x528xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 16>, groups = 16 : i64, k_tile = 256 : i64, mma = "m16n8k16", split_k = 1 : i64, staged_rows = 4 : i64, stages = 4 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
 // CHECK: scf.for %[[KT:.*]] = %c0{{.*}} to %c4{{.*}} step %c1
 // CHECK: %[[G0:.*]] = arith.muli %[[KT]], %c4{{.*}} : index

@@ -39,7 +39,7 @@
 // The warps-split-K kernel: one stage (one k-tile) of the 4 rows M <= 4
 // can have, and a third workgroup buffer for every warp's eight f32 sums
 // per lane.
-// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<1x4x64xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x16x8xi32, #gpu.address_space<workgroup>>, %[[RED:.*]] : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<1x4x64xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x768xi32, #gpu.address_space<workgroup>>, %[[RED:.*]] : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 16>, groups = 1 : i64, k_tile = 256 : i64, mma = "m16n8k32", split_k = 1 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 4 : i64, weight_bits = 4 : i64}
 // warp = tid / 32 -> warp in K (kw), which also picks who adds the sums.
 // CHECK: %[[WARP:.*]] = arith.divui %thread_id_x, %c32
@@ -65,7 +65,7 @@
 // CHECK: memref.load %[[RED]]
 // CHECK: arith.addf
 // CHECK-NOT: gpu.func @qmatmul0_imma_m16_wk4_reduce(
-// CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x4x64x4xi32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @qmatmul0_imma_m16(%{{.*}}: memref<?x64xi32>, %{{.*}}: memref<4x24x8xi32>, {{.*}}) workgroup(%{{.*}} : memref<3x16x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x1024xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "s8", block_tile = array<i64: 16, 64>, groups = 1 : i64, k_tile = 128 : i64, mma = "m16n8k32", split_k = 2 : i64, stages = 3 : i64, warps_k = 1 : i64, weight_bits = 4 : i64}
 // A and the weights through cp.async; the s4 weights are one 4-bit slice,
 // packed as u = w + 8, each nibble moved to the top of its byte: register
@@ -116,7 +116,7 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: gpu.func @qmatmul0_hmma_m16_wk2_cvt(
 // One k-tile per block: one stage of f32, of the 4 rows M has, and its f16
 // words.
-// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x160xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: qopt.dequant_mma = {act = "f16", block_tile = array<i64: 16, 32>, groups = 3 : i64, k_tile = 32 : i64, mma = "m16n8k16", split_k = 3 : i64, staged_rows = 4 : i64, stages = 1 : i64, warps_k = 2 : i64, weight_bits = 4 : i64}
 // Per group: the offsets, then the group's weight scales, loaded before its
 // k-tiles (the fold at its end does not wait on them), then the k-tiles.
@@ -139,7 +139,7 @@ func.func @w4a8(%a: tensor<?x200x!qopt.int<s8>>, %sa: tensor<?xf32>, %sw: tensor
 // CHECK: %[[REG:.*]] = arith.muli %[[ODD]], %c2
 // CHECK: %[[R:.*]] = arith.addi %[[REG]], %{{.*}} : index
 // CHECK: %[[SHIFT:.*]] = arith.muli %[[R]], %c4
-// CHECK: %[[WORD:.*]] = memref.load %{{.*}} : memref<1x4x32x1xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[WORD:.*]] = memref.load %{{.*}} : memref<1x160xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[SHIFT32:.*]] = arith.index_cast %[[SHIFT]] : index to i32
 // CHECK: %[[FIELDS:.*]] = arith.shrui %[[WORD]], %[[SHIFT32]] : i32
 // CHECK: %[[U:.*]] = arith.andi %[[FIELDS]], %c983055_i32 : i32

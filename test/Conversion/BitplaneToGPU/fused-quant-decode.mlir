@@ -23,7 +23,7 @@
 // group sums (the activation zero point's correction comes after the
 // warps' sums are added), the quantized k-tile (4 rows x 64 words), each
 // row's scale and zero point, the reduction scratch.
-// CHECK: gpu.func @qmatmul0_imma_m16_wk4_quant(%[[X:arg[0-9]+]]: memref<?x256xf16>, {{.*}}) workgroup(%[[SA:arg[0-9]+]] : memref<1x4x256xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x2x16x8xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[GS:arg[0-9]+]] : memref<4x8x32xi32, #gpu.address_space<workgroup>>, %[[SQ:arg[0-9]+]] : memref<4x64xi32, #gpu.address_space<workgroup>>, %[[SCALE:arg[0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[ZP:arg[0-9]+]] : memref<4xi32, #gpu.address_space<workgroup>>, %[[RED:arg[0-9]+]] : memref<2x4xf32, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @qmatmul0_imma_m16_wk4_quant(%[[X:arg[0-9]+]]: memref<?x256xf16>, {{.*}}) workgroup(%[[SA:arg[0-9]+]] : memref<1x4x256xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x384xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[GS:arg[0-9]+]] : memref<4x8x32xi32, #gpu.address_space<workgroup>>, %[[SQ:arg[0-9]+]] : memref<4x64xi32, #gpu.address_space<workgroup>>, %[[SCALE:arg[0-9]+]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[ZP:arg[0-9]+]] : memref<4xi32, #gpu.address_space<workgroup>>, %[[RED:arg[0-9]+]] : memref<2x4xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: act = "s8", block_tile = array<i64: 16, 16>
 // CHECK-SAME: k_tile = 256
 // CHECK-SAME: staged_rows = 4 : i64, stages = 1 : i64, warps_k = 4

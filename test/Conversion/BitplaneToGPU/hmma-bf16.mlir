@@ -86,7 +86,7 @@ func.func @w8_bf16(%a: tensor<?x128xbf16>, %sw: tensor<24xf32>, %zw: tensor<24xi
 // FORCED: gpu.launch_func  @qopt_kernels::@qmatmul0_to_bf16_act {{.*}} args(%{{.*}} : memref<?x128xf32>, %{{.*}} : memref<?x128xbf16>)
 // The decode kernel: f32 stages (one 128-K stage of the 4 rows M <= 4 can
 // have), the weight planes, the warps' sums, the k-tile's operand words.
-// FORCED: gpu.func @qmatmul0_hmma_m16_wk4_cvt(%{{.*}}: memref<?x128xf32>, {{.*}}) workgroup(%[[SA:.*]] : memref<1x4x128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x16x4xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[SQ:.*]] : memref<4x64xi32, #gpu.address_space<workgroup>>)
+// FORCED: gpu.func @qmatmul0_hmma_m16_wk4_cvt(%{{.*}}: memref<?x128xf32>, {{.*}}) workgroup(%[[SA:.*]] : memref<1x4x128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>, %[[SQ:.*]] : memref<4x64xi32, #gpu.address_space<workgroup>>)
 // FORCED-SAME: qopt.dequant_mma = {act = "bf16"
 // 128 - wmin = 136 for s4.
 // FORCED: arith.constant 136 : i32

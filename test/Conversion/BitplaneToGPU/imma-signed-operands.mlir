@@ -14,7 +14,7 @@
 // (-2139062144); sums >> 6.
 // CHECK-LABEL: gpu.func @qmatmul0_imma_m16_wk4(
 // CHECK-SAME: weight_bits = 2
-// CHECK: %[[W:.*]] = memref.load %{{.*}} : memref<1x2x16x8xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[W:.*]] = memref.load %{{.*}} : memref<1x384xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[T2:.*]] = arith.remui %{{.*}}, %c2{{.*}} : index
 // CHECK: %[[TT:.*]] = arith.muli %[[T2]], %c2{{.*}} : index
 // CHECK: %[[BY:.*]] = arith.subi %c38, %[[TT]] : index
@@ -53,12 +53,12 @@ func.func @w2a8(%a: tensor<2x256x!qopt.int<s8>>, %sa: tensor<2xf32>, %sw: tensor
 // sums >> 2.
 // CHECK-LABEL: gpu.func @qmatmul0_imma_m16_wk4(
 // CHECK-SAME: weight_bits = 6
-// CHECK: %[[W4:.*]] = memref.load %{{.*}} : memref<1x6x16x8xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[W4:.*]] = memref.load %{{.*}} : memref<1x1152xi32, #gpu.address_space<workgroup>>
 // CHECK-NEXT: %[[C2:.*]] = arith.constant 2 : i32
 // CHECK-NEXT: %[[L:.*]] = arith.shli %[[W4]], %[[C2]]
 // CHECK-NEXT: %[[M4:.*]] = arith.constant 1010580540 : i32
 // CHECK-NEXT: %[[P4:.*]] = arith.andi %[[L]], %[[M4]]
-// CHECK: %[[W2:.*]] = memref.load %{{.*}} : memref<1x6x16x8xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[W2:.*]] = memref.load %{{.*}} : memref<1x1152xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[R:.*]] = llvm.intr.fshl(%[[W2]], %[[W2]], %{{.*}})
 // CHECK-NEXT: %[[M2:.*]] = arith.constant -1061109568 : i32
 // CHECK-NEXT: %[[P2:.*]] = arith.andi %[[R]], %[[M2]]

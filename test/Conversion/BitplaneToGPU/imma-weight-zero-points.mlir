@@ -13,7 +13,7 @@
 // CHECK-NOT: rowsum
 // CHECK: gpu.func @qmatmul0_imma_m16_wk4(
 // The warps' partial sums need no exact int32 group sums (no corrections).
-// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x4x16x16xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x4x128xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x1280xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x8x32xf32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: weight_zero_point = "operands"
 // CHECK: gpu.func @qmatmul0_imma(%{{.*}}: memref<?x128xi32>, %{{.*}}: memref<4x64x16xi32>, %{{.*}}: memref<f32>, %{{.*}}: memref<64x4xf32>, %[[ZW:.*]]: memref<64x4xi32>, %{{.*}}: memref<?x64xf32>)
 // CHECK-SAME: groups = 4 : i64

@@ -13,7 +13,7 @@
 // memory); with shared-memory-bytes = 96 KiB it takes all 6 (96 KiB), as
 // views into the kernel's dynamic shared memory at 16-byte aligned
 // offsets, and the launch passes their size.
-// STATIC: gpu.func @qmatmul0_imma({{.*}}) workgroup(%{{.*}} : memref<3x64x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x8x64x4xi32, #gpu.address_space<workgroup>>)
+// STATIC: gpu.func @qmatmul0_imma({{.*}}) workgroup(%{{.*}} : memref<3x64x32xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2048xi32, #gpu.address_space<workgroup>>)
 // STATIC-NOT: qopt.dynamic_shared_bytes
 // STATIC-NOT: gpu.dynamic_shared_memory
 //
@@ -29,7 +29,7 @@
 // CHECK-SAME: qopt.dynamic_shared_bytes = 98304 : i64
 // CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[DYN]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<6x64x32xi32, #gpu.address_space<workgroup>>
-// CHECK: memref.view %[[DYN]][%c49152][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<6x8x64x4xi32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[DYN]][%c49152][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<6x2048xi32, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy
 func.func @w8a8(%a: tensor<?x1024x!qopt.int<s8>>, %sa: tensor<f32>, %sw: tensor<64xf32>) -> tensor<?x64xf32> {
   %w8 = arith.constant dense<3> : tensor<64x1024xi8>
