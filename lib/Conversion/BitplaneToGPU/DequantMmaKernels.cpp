@@ -124,7 +124,7 @@ qopt::gpu_kernels::weightSmemLayout(const DequantMmaConfig &c) {
   int64_t bestConflicts = weightBankConflicts(c, best);
   // Padding beyond 28 words moves no bank further.
   for (int64_t padCol = 0; padCol < 32 && bestConflicts > 1; padCol += unit)
-    for (int64_t padRow = 0; padRow < 32; padRow += unit) {
+    for (int64_t padRow = 0; padRow < 32 && bestConflicts > 1; padRow += unit) {
       WeightSmemLayout l{c.planeWords() + padCol,
                          c.bn * (c.planeWords() + padCol) + padRow};
       int64_t conflicts = weightBankConflicts(c, l);
