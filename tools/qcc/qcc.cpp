@@ -234,8 +234,9 @@ static cl::opt<bool> gpuBenchWeights(
     cl::desc("with --gpu-arch -o model.so: a kernel-speed benchmark library: "
              "the GPU kernels read pseudo-random weights made at load time "
              "instead of the model's, and the CPU variant's quantized layers "
-             "output NaN, so LLaMA-sized layers make a small library; its "
-             "results are not the model's"),
+             "output NaN, so LLaMA-sized layers make a small library (and "
+             "the weights' clipping search is skipped); its results are not "
+             "the model's"),
     cl::cat(qccCategory));
 static cl::opt<bool> skipChecker("skip-onnx-checker",
                                  cl::desc("Do not run ONNX's model checker"),
@@ -818,6 +819,10 @@ void addQuantizePasses(PassManager &pm, llvm::StringRef statsPath) {
   w.damp = gptqDamp;
   w.blockSize = gptqBlock;
   w.actOrder = gptqActOrder;
+  // A kernel-speed benchmark library never uses the quantized weights (the
+  // GPU reads pseudo-random ones, the CPU variant outputs NaN): skip the
+  // clipping search, most of a LLaMA-sized layer's compile time.
+  w.clipSearch = !gpuBenchWeights;
   pm.addNestedPass<func::FuncOp>(qopt::createQuantizeWeights(w));
   qopt::QuantizeActivationsOptions a;
   a.calibrationFile = statsPath.str();
