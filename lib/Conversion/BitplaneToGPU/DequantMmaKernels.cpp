@@ -92,7 +92,6 @@ SliceField qopt::gpu_kernels::sliceField(MmaKind kind, int64_t width,
 int64_t qopt::gpu_kernels::weightBankConflicts(const DequantMmaConfig &c,
                                                WeightSmemLayout l) {
   const int64_t regs = c.kind == MmaKind::S8 ? 2 : 4;
-  const int64_t chunkWords = c.chunkWords;
   int64_t worst = 1;
   for (const WeightSlice &sl : weightSlices(c.p))
     for (int64_t j = 0; j < c.planeWords(); ++j)
@@ -103,10 +102,9 @@ int64_t qopt::gpu_kernels::weightBankConflicts(const DequantMmaConfig &c,
         for (int64_t g = 0; g < 8; ++g)
           for (int64_t t = 0; t < 4; ++t) {
             SliceField f = sliceField(c.kind, sl.width, reg, t);
-            int64_t flat = (j % chunkWords) * c.p + sl.word + f.word;
-            int64_t row = flat / chunkWords;
-            int64_t word = j / chunkWords * chunkWords + flat % chunkWords;
-            int64_t address = row * l.rowStride + g * l.colStride + word;
+            InterleavedWord at =
+                interleavedWord(c.p, c.chunkWords, j, sl.word + f.word);
+            int64_t address = at.row * l.rowStride + g * l.colStride + at.word;
             SmallVector<int64_t, 4> &served = banks[address % 32];
             if (!llvm::is_contained(served, address))
               served.push_back(address);
@@ -163,10 +161,9 @@ std::vector<int32_t> qopt::gpu_kernels::packDequantMmaWeights(
         if (!field)
           continue;
         SliceField f = sliceField(kind, sl.width, reg, t);
-        int64_t flat = (chunk % chunkWords) * p + sl.word + f.word;
-        int64_t row = flat / chunkWords;
-        int64_t word = chunk / chunkWords * chunkWords + flat % chunkWords;
-        packed[(row * n + r) * words + word] |=
+        InterleavedWord at =
+            interleavedWord(p, chunkWords, chunk, sl.word + f.word);
+        packed[(at.row * n + r) * words + at.word] |=
             static_cast<int32_t>(uint32_t(field) << (slot * e + f.shift));
       }
     }
@@ -1031,9 +1028,10 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   };
   // `sw`: the group's scales loaded ahead (groupScales), or empty to load
   // them here.
-  // The true sums of sums of w * 2^topShift (exact: every product is a
-  // multiple of it; the true sum fits i32 when |sum| < 2^(31 - topShift),
-  // which |a| <= 255, |w| <= 2^(p-1) and K <= 65793 guarantee, as for W8A8).
+  // topShift: the int32 sums of a * w * 2^topShift shifted back to sums of
+  // a * w (exact: every term is a multiple of 2^topShift; the scaled sum
+  // fits i32 since |a| <= 255, |w| 2^topShift <= 128 and the fold spans at
+  // most kMaxScaledFold K, as for W8A8).
   auto unshift = [&](KB &n, SmallVector<Value> sums) {
     if (topShift)
       for (Value &v : sums)

@@ -218,6 +218,19 @@ struct SliceField {
 };
 SliceField sliceField(MmaKind kind, int64_t width, int64_t reg, int64_t t);
 
+/// Where slice word `flatInChunk` (of the P words of one column and 32-K
+/// chunk `chunk`) lies in the weight layout: row (of P) and word (of the
+/// column's kp / 32), the chunks interleaved in groups of `chunkWords`.
+struct InterleavedWord {
+  int64_t row, word;
+};
+inline InterleavedWord interleavedWord(int64_t p, int64_t chunkWords,
+                                       int64_t chunk, int64_t flatInChunk) {
+  int64_t flat = (chunk % chunkWords) * p + flatInChunk;
+  return {flat / chunkWords,
+          chunk / chunkWords * chunkWords + flat % chunkWords};
+}
+
 /// Where a stage's weight words lie in shared memory: word w (of
 /// planeWords) of row `row` (of P) and column `col` at row * rowStride +
 /// col * colStride + w words into the stage.
