@@ -44,10 +44,11 @@
 // each byte becomes ((u | 0x80) - zw) ^ 0x80 (no borrows between bytes);
 // F16 ORs 0x6400 into each half, which
 // makes the f16 1024 + u, and subtracts 1024 + zw - wMin to give w - zw
-// exactly (all integers below 2048 are exact in f16). BF16 has 8 significant
-// bits: 0x4300 (128.0) holds u < 128 in its mantissa, minus 128 + zw - wMin;
-// an eighth bit (p = 8) is added after, as b ? 0 : -128 once zw - wMin
-// alone was subtracted. Every step is an integer of magnitude below 256,
+// exactly (all integers below 2048 are exact in f16); a 4-bit field at bit
+// 4 of its half is used in place (1024 + 16u, times 1/16 by an fma). BF16 has 8
+// significant bits: 0x4300 (128.0) holds u < 128 in its mantissa, minus 128 +
+// zw - wMin; an eighth bit (p = 8) is added after, as b ? 0 : -128 once zw -
+// wMin alone was subtracted. Every step is an integer of magnitude below 256,
 // exact in bf16. bf16x2 has no sub before sm_90, so both are fma.rn.bf16x2
 // with 1.0.
 //
@@ -560,6 +561,13 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
   const int64_t slotBits = s8 ? 8 : 16, regsPerChunk = s8 ? 2 : 4;
   const uint32_t slotOnes = s8 ? 0x01010101u : 0x00010001u;
   const int64_t topShift = c.weightOperandShift();
+  const bool f16FieldsInPlace =
+      c.kind == MmaKind::F16 && slices.size() == 1 && slices.front().width == 4;
+  auto half2Splat = [&](KB &x, double value) -> Value {
+    return arith::ConstantOp::create(
+        x.b, x.loc,
+        DenseElementsAttr::get(half2, x.b.getFloatAttr(halfType, value)));
+  };
   assert(c.planeWords() % chunkWords == 0 &&
          "a k-tile holds whole interleaved chunks");
   auto bFragment = [&](KB &x, Value stage, Value col, const Step &st,
@@ -625,6 +633,32 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
         }
         regs[h] =
             arith::XOrIOp::create(x.b, x.loc, u, x.i32(int32_t(0x80808080u)));
+        continue;
+      }
+      if (f16FieldsInPlace && (!st.dyn || st.dynScale == 2)) {
+        // F16, one 4-bit slice, the register r known when compiling: its
+        // field lies at bit 4r of each half. At bit 4 it is used in place:
+        // 0x6400 | 16u is the f16 1024 + 16u, and fma(v, 1/16, -(64 + zw -
+        // wMin)) gives 64 + u - 64 - zw + wMin = w - zw exactly (integers
+        // below 2048); so a word's four registers take one shift (by 8,
+        // for r = 2, 3) rather than three.
+        int64_t r = 2 * (st.s % 2) + h, at = 4 * r % 8, pre = 4 * r - at;
+        Value word = sliceWord(0, t);
+        if (pre)
+          word = arith::ShRUIOp::create(x.b, x.loc, word, x.i32(pre));
+        u = arith::AndIOp::create(x.b, x.loc, word,
+                                  x.i32(int32_t(0x000F000Fu << at)));
+        u = arith::OrIOp::create(x.b, x.loc, u, x.i32(0x64006400));
+        Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, u);
+        if (!at) {
+          regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
+          continue;
+        }
+        // 960 - (1024 + zw - wMin) = -(64 + zw - wMin).
+        Value addend =
+            arith::SubFOp::create(x.b, x.loc, half2Splat(x, 960.0), offset);
+        regs[h] =
+            LLVM::FMAOp::create(x.b, x.loc, v, half2Splat(x, 1.0 / 16), addend);
         continue;
       }
       for (const WeightSlice &sl : slices) {
