@@ -635,33 +635,22 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
             arith::XOrIOp::create(x.b, x.loc, u, x.i32(int32_t(0x80808080u)));
         continue;
       }
+      // F16, one 4-bit slice, the register r known when compiling: its
+      // field lies at bit 4r of each half. At bit 4 it is used in place
+      // (fieldAt4, see the F16 step below), so a word's four registers take
+      // one shift (by 8, for r = 2, 3) rather than three.
+      bool fieldAt4 = false;
       if (f16FieldsInPlace && (!st.dyn || st.dynScale == 2)) {
-        // F16, one 4-bit slice, the register r known when compiling: its
-        // field lies at bit 4r of each half. At bit 4 it is used in place:
-        // 0x6400 | 16u is the f16 1024 + 16u, and fma(v, 1/16, -(64 + zw -
-        // wMin)) gives 64 + u - 64 - zw + wMin = w - zw exactly (integers
-        // below 2048); so a word's four registers take one shift (by 8,
-        // for r = 2, 3) rather than three.
         int64_t r = 2 * (st.s % 2) + h, at = 4 * r % 8, pre = 4 * r - at;
         Value word = sliceWord(0, t);
         if (pre)
           word = arith::ShRUIOp::create(x.b, x.loc, word, x.i32(pre));
         u = arith::AndIOp::create(x.b, x.loc, word,
                                   x.i32(int32_t(0x000F000Fu << at)));
-        u = arith::OrIOp::create(x.b, x.loc, u, x.i32(0x64006400));
-        Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, u);
-        if (!at) {
-          regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
-          continue;
-        }
-        // 960 - (1024 + zw - wMin) = -(64 + zw - wMin).
-        Value addend =
-            arith::SubFOp::create(x.b, x.loc, half2Splat(x, 960.0), offset);
-        regs[h] =
-            LLVM::FMAOp::create(x.b, x.loc, v, half2Splat(x, 1.0 / 16), addend);
-        continue;
+        fieldAt4 = at != 0;
       }
-      for (const WeightSlice &sl : slices) {
+      // (Each slice below, unless the field was taken in place above.)
+      for (const WeightSlice &sl : u ? ArrayRef<WeightSlice>() : slices) {
         // sliceField with this lane's t and a run-time register.
         int64_t fields = slotBits / sl.width;
         Value q, shift;
@@ -709,7 +698,17 @@ gpu::GPUFuncOp qopt::gpu_kernels::buildDequantMmaKernel(
       if (!bf16) {
         u = arith::OrIOp::create(x.b, x.loc, u, x.i32(0x64006400));
         Value v = LLVM::BitcastOp::create(x.b, x.loc, half2, u);
-        regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
+        if (!fieldAt4) {
+          regs[h] = arith::SubFOp::create(x.b, x.loc, v, offset);
+          continue;
+        }
+        // 0x6400 | 16u is the f16 1024 + 16u: fma(v, 1/16, -(64 + zw -
+        // wMin)) gives 64 + u - 64 - zw + wMin = w - zw exactly (integers
+        // below 2048), with 960 - (1024 + zw - wMin) = -(64 + zw - wMin).
+        Value addend =
+            arith::SubFOp::create(x.b, x.loc, half2Splat(x, 960.0), offset);
+        regs[h] =
+            LLVM::FMAOp::create(x.b, x.loc, v, half2Splat(x, 1.0 / 16), addend);
         continue;
       }
       // BF16: the low seven bits in the mantissa of 128.0; an eighth
