@@ -4,7 +4,11 @@
 
 #include "qopt/Reference/QuantMath.h"
 
+#include "ParallelChunks.h"
+
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,6 +16,8 @@
 
 using namespace qopt::quant;
 using llvm::ArrayRef;
+
+int64_t qopt::quant::parallelMinWork = 1 << 16;
 
 int32_t QuantSpec::qmin() const { return symmetric ? -(1 << (bits - 1)) : 0; }
 int32_t QuantSpec::qmax() const {
@@ -53,15 +59,70 @@ float qopt::quant::fakeQuantize(float x, const QuantParams &p,
   return qopt::ref::dequantize(q, p.scale, p.zeroPoint);
 }
 
+namespace {
+/// quantize then dequantize with one parameter pair, as fakeQuantize does
+/// (f32 division, round half to even, clamp, (q - zp) * scale in f32) but
+/// branch-free, so that the clipping search's candidates vectorize: the
+/// rounding takes the truncation's fraction instead of floor and fmod.
+struct FakeQuantizer {
+  float scale;
+  int32_t zeroPoint, qmin, qmax;
+
+  float operator()(float x) const {
+    float s = x / scale;
+    // NaN's result is not read (its error is NaN whatever it is); beyond
+    // 2^21 both sides saturate, and truncation stays defined.
+    s = s == s ? s : 0.0f;
+    s = s < -0x1p21f ? -0x1p21f : (s > 0x1p21f ? 0x1p21f : s);
+    int32_t t = static_cast<int32_t>(s);
+    float f = s - static_cast<float>(t); // the fraction, exact
+    int32_t odd = t & 1;
+    int32_t q = t + (f > 0.5f || (f == 0.5f && odd)) -
+                (f < -0.5f || (f == -0.5f && odd)) + zeroPoint;
+    q = q < qmin ? qmin : (q > qmax ? qmax : q);
+    return static_cast<float>(q - zeroPoint) * scale;
+  }
+};
+} // namespace
+
+static FakeQuantizer fakeQuantizer(const QuantParams &p,
+                                   const QuantSpec &spec) {
+  return {p.scale, p.zeroPoint, spec.qmin(), spec.qmax()};
+}
+
 double qopt::quant::quantizationError(ArrayRef<float> values,
                                       const QuantParams &p,
                                       const QuantSpec &spec) {
+  FakeQuantizer fq = fakeQuantizer(p, spec);
   double err = 0;
   for (float x : values) {
-    double d = static_cast<double>(x) - fakeQuantize(x, p, spec);
+    double d = static_cast<double>(x) - fq(x);
     err += d * d;
   }
   return err;
+}
+
+/// quantizationError of each candidate in `params`, each summed in the
+/// values' order as there (so the same sums); a batch of candidates per
+/// pass over the values, whose independent divisions and sums overlap.
+static void quantizationErrors(ArrayRef<float> values,
+                               ArrayRef<QuantParams> params,
+                               const QuantSpec &spec,
+                               llvm::MutableArrayRef<double> errors) {
+  constexpr size_t kBatch = 8;
+  for (size_t c0 = 0; c0 < params.size(); c0 += kBatch) {
+    FakeQuantizer fq[kBatch];
+    for (size_t j = 0; j < kBatch; ++j)
+      fq[j] = fakeQuantizer(params[std::min(c0 + j, params.size() - 1)], spec);
+    double err[kBatch] = {};
+    for (float x : values)
+      for (size_t j = 0; j < kBatch; ++j) {
+        double d = static_cast<double>(x) - fq[j](x);
+        err[j] += d * d;
+      }
+    for (size_t j = 0; j < kBatch && c0 + j < params.size(); ++j)
+      errors[c0 + j] = err[j];
+  }
 }
 
 QuantParams qopt::quant::chooseParams(ArrayRef<float> values,
@@ -72,20 +133,22 @@ QuantParams qopt::quant::chooseParams(ArrayRef<float> values,
     lo = std::min<double>(lo, x);
     hi = std::max<double>(hi, x);
   }
-  QuantParams best = paramsForRange(lo, hi, spec);
   if (!clipSearch)
-    return best;
-  double bestErr = quantizationError(values, best, spec);
+    return paramsForRange(lo, hi, spec);
+  // Candidate 0 is the full range; the first of equal errors wins.
+  llvm::SmallVector<QuantParams, 64> candidates = {
+      paramsForRange(lo, hi, spec)};
   for (int step = 1; 1.0 - 0.01 * step >= minClip - 1e-9; ++step) {
     double c = 1.0 - 0.01 * step;
-    QuantParams p = paramsForRange(lo * c, hi * c, spec);
-    double err = quantizationError(values, p, spec);
-    if (err < bestErr) {
-      bestErr = err;
-      best = p;
-    }
+    candidates.push_back(paramsForRange(lo * c, hi * c, spec));
   }
-  return best;
+  llvm::SmallVector<double, 64> errors(candidates.size());
+  quantizationErrors(values, candidates, spec, errors);
+  size_t best = 0;
+  for (size_t i = 1; i < candidates.size(); ++i)
+    if (errors[i] < errors[best])
+      best = i;
+  return candidates[best];
 }
 
 std::vector<float> QuantizedWeights::dequantized() const {
@@ -118,7 +181,9 @@ QuantizedWeights qopt::quant::quantizeRtn(ArrayRef<float> weights, int64_t n,
   QuantizedWeights q = emptyResult(n, k, config);
   int64_t gs = k / q.groups;
   qopt::ref::IntRange range{config.spec.qmin(), config.spec.qmax()};
-  for (int64_t r = 0; r < n; ++r)
+  // Rows are independent: each thread writes its own, so the result does
+  // not depend on the number of threads.
+  llvm::parallelFor(0, n, [&](size_t r) {
     for (int64_t g = 0; g < q.groups; ++g) {
       ArrayRef<float> group = weights.slice(r * k + g * gs, gs);
       QuantParams p = chooseParams(group, config.spec, config.clipSearch);
@@ -128,6 +193,7 @@ QuantizedWeights qopt::quant::quantizeRtn(ArrayRef<float> weights, int64_t n,
         q.values[r * k + g * gs + c] =
             qopt::ref::quantize(group[c], p.scale, p.zeroPoint, range);
     }
+  });
   return q;
 }
 
@@ -136,7 +202,9 @@ QuantizedWeights qopt::quant::quantizeRtn(ArrayRef<float> weights, int64_t n,
 //===----------------------------------------------------------------------===//
 
 /// In-place lower Cholesky factor of the SPD matrix `a` [k, k] (the upper
-/// triangle is zeroed). Fails on a non-positive pivot.
+/// triangle is zeroed). Fails on a non-positive pivot. A column's rows run
+/// on the threads, four at a time (independent sums, each in the order of
+/// p, so the same as one at a time).
 static bool choleskyLower(std::vector<double> &a, int64_t k) {
   for (int64_t j = 0; j < k; ++j) {
     double d = a[j * k + j];
@@ -146,45 +214,110 @@ static bool choleskyLower(std::vector<double> &a, int64_t k) {
       return false;
     d = std::sqrt(d);
     a[j * k + j] = d;
-    for (int64_t i = j + 1; i < k; ++i) {
-      double s = a[i * k + j];
-      const double *ri = &a[i * k], *rj = &a[j * k];
-      for (int64_t p = 0; p < j; ++p)
-        s -= ri[p] * rj[p];
-      a[i * k + j] = s / d;
-    }
+    const double *rj = &a[j * k];
+    parallelChunks(k - j - 1, j, [&](int64_t begin, int64_t end) {
+      int64_t i = j + 1 + begin, last = j + 1 + end;
+      for (; i + 4 <= last; i += 4) {
+        const double *r0 = &a[i * k], *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;
+        double s0 = r0[j], s1 = r1[j], s2 = r2[j], s3 = r3[j];
+        for (int64_t p = 0; p < j; ++p) {
+          s0 -= r0[p] * rj[p];
+          s1 -= r1[p] * rj[p];
+          s2 -= r2[p] * rj[p];
+          s3 -= r3[p] * rj[p];
+        }
+        a[i * k + j] = s0 / d;
+        a[(i + 1) * k + j] = s1 / d;
+        a[(i + 2) * k + j] = s2 / d;
+        a[(i + 3) * k + j] = s3 / d;
+      }
+      for (; i < last; ++i) {
+        double s = a[i * k + j];
+        const double *ri = &a[i * k];
+        for (int64_t p = 0; p < j; ++p)
+          s -= ri[p] * rj[p];
+        a[i * k + j] = s / d;
+      }
+    });
     for (int64_t i = 0; i < j; ++i)
       a[i * k + j] = 0;
   }
   return true;
 }
 
-/// The upper-triangular U with H^-1 = U^T U, from H [k, k]: the factor GPTQ
-/// reads its update rows from.
-static bool inverseCholeskyUpper(std::vector<double> h, int64_t k,
-                                 std::vector<double> &u) {
+bool qopt::quant::inverseCholeskyUpper(std::vector<double> h, int64_t k,
+                                       std::vector<double> &u) {
   if (!choleskyLower(h, k))
     return false;
-  // L^-1 (lower triangular), by forward substitution per column.
-  std::vector<double> linv(k * k, 0.0);
-  for (int64_t j = 0; j < k; ++j) {
-    linv[j * k + j] = 1.0 / h[j * k + j];
-    for (int64_t i = j + 1; i < k; ++i) {
-      double s = 0;
-      for (int64_t p = j; p < i; ++p)
-        s += h[i * k + p] * linv[p * k + j];
-      linv[i * k + j] = -s / h[i * k + i];
+  // L^-1 (lower triangular), by forward substitution per column; stored
+  // transposed (linvT[j][i] = L^-1[i][j]) so that the sums read both
+  // factors along rows. Four columns per task, summed together: column j's
+  // sums start at p = j, and the zeros above its diagonal that the others'
+  // start at add exact +0s to a +0 start (L is finite), so every sum is the
+  // same as alone.
+  std::vector<double> linvT(k * k, 0.0);
+  llvm::parallelFor(0, (k + 3) / 4, [&](size_t group) {
+    int64_t j0 = 4 * group, cols = std::min<int64_t>(4, k - j0);
+    double *c[4];
+    for (int64_t t = 0; t < 4; ++t)
+      c[t] = &linvT[(j0 + std::min(t, cols - 1)) * k];
+    for (int64_t i = j0; i < k; ++i) {
+      const double *hi = &h[i * k];
+      if (i >= j0 + 4) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int64_t p = j0; p < i; ++p) {
+          s0 += hi[p] * c[0][p];
+          s1 += hi[p] * c[1][p];
+          s2 += hi[p] * c[2][p];
+          s3 += hi[p] * c[3][p];
+        }
+        double sums[4] = {s0, s1, s2, s3};
+        for (int64_t t = 0; t < cols; ++t)
+          c[t][i] = -sums[t] / hi[i];
+        continue;
+      }
+      for (int64_t t = 0; t < cols && j0 + t <= i; ++t) {
+        if (j0 + t == i) {
+          c[t][i] = 1.0 / hi[i];
+          continue;
+        }
+        double s = 0;
+        for (int64_t p = j0; p < i; ++p)
+          s += hi[p] * c[t][p];
+        c[t][i] = -s / hi[i];
+      }
     }
-  }
-  // H^-1 = L^-T L^-1.
+  });
+  // H^-1 = L^-T L^-1, a row's entries four at a time.
   std::vector<double> hinv(k * k, 0.0);
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j <= i; ++j) {
-      double s = 0;
-      for (int64_t p = i; p < k; ++p)
-        s += linv[p * k + i] * linv[p * k + j];
-      hinv[i * k + j] = hinv[j * k + i] = s;
+  parallelChunks(k, k * k / 4, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double *ci = &linvT[i * k];
+      int64_t j = 0;
+      for (; j + 4 <= i + 1; j += 4) {
+        const double *c0 = &linvT[j * k], *c1 = c0 + k, *c2 = c1 + k,
+                     *c3 = c2 + k;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int64_t p = i; p < k; ++p) {
+          s0 += ci[p] * c0[p];
+          s1 += ci[p] * c1[p];
+          s2 += ci[p] * c2[p];
+          s3 += ci[p] * c3[p];
+        }
+        hinv[i * k + j] = hinv[j * k + i] = s0;
+        hinv[i * k + j + 1] = hinv[(j + 1) * k + i] = s1;
+        hinv[i * k + j + 2] = hinv[(j + 2) * k + i] = s2;
+        hinv[i * k + j + 3] = hinv[(j + 3) * k + i] = s3;
+      }
+      for (; j <= i; ++j) {
+        const double *cj = &linvT[j * k];
+        double s = 0;
+        for (int64_t p = i; p < k; ++p)
+          s += ci[p] * cj[p];
+        hinv[i * k + j] = hinv[j * k + i] = s;
+      }
     }
+  });
   if (!choleskyLower(hinv, k))
     return false;
   u.assign(k * k, 0.0);
@@ -255,51 +388,50 @@ llvm::Expected<QuantizedWeights> qopt::quant::quantizeGptq(
   };
   bool staticGroups = options.actOrder || q.groups == 1;
   if (staticGroups)
-    for (int64_t r = 0; r < n; ++r)
+    llvm::parallelFor(0, n, [&](size_t r) {
       for (int64_t g = 0; g < q.groups; ++g)
         setParams(r, g, weights.slice(r * k + g * gs, gs));
+    });
 
+  // Rows are independent given U: per block, each thread takes whole rows,
+  // whose operations run in the order of a sequential pass (the same sums).
   int64_t block = std::max<int64_t>(options.blockSize, 1);
-  std::vector<double> err(n * block);
-  std::vector<float> groupValues(gs);
   for (int64_t i1 = 0; i1 < k; i1 += block) {
-    int64_t i2 = std::min(i1 + block, k), count = i2 - i1;
-    for (int64_t i = i1; i < i2; ++i) {
-      int64_t col = perm[i];
-      if (!staticGroups && col % gs == 0)
-        for (int64_t r = 0; r < n; ++r) {
+    int64_t i2 = std::min(i1 + block, k);
+    llvm::parallelFor(0, n, [&](size_t r) {
+      double *row = &w[r * k];
+      llvm::SmallVector<double, 128> err(i2 - i1);
+      llvm::SmallVector<float, 0> groupValues;
+      for (int64_t i = i1; i < i2; ++i) {
+        int64_t col = perm[i];
+        if (!staticGroups && col % gs == 0) {
+          groupValues.resize(gs);
           for (int64_t c = 0; c < gs; ++c)
-            groupValues[c] = static_cast<float>(w[r * k + col + c]);
+            groupValues[c] = static_cast<float>(row[col + c]);
           setParams(r, col / gs, groupValues);
         }
-      double d = u[i * k + i];
-      for (int64_t r = 0; r < n; ++r) {
         int64_t g = r * q.groups + col / gs;
-        float x = static_cast<float>(w[r * k + i]);
+        float x = static_cast<float>(row[i]);
         int32_t v = qopt::ref::quantize(x, q.scales[g], q.zeroPoints[g], range);
         q.values[r * k + col] = v;
-        double e = (w[r * k + i] -
-                    qopt::ref::dequantize(v, q.scales[g], q.zeroPoints[g])) /
-                   d;
-        err[r * block + (i - i1)] = e;
-        double *row = &w[r * k];
+        double e =
+            (row[i] - qopt::ref::dequantize(v, q.scales[g], q.zeroPoints[g])) /
+            u[i * k + i];
+        err[i - i1] = e;
         const double *urow = &u[i * k];
         for (int64_t j = i + 1; j < i2; ++j)
           row[j] -= e * urow[j];
       }
-    }
-    // The block's errors reach the remaining columns at once.
-    for (int64_t r = 0; r < n; ++r) {
-      double *row = &w[r * k];
-      for (int64_t i = 0; i < count; ++i) {
-        double e = err[r * block + i];
+      // The block's errors reach the remaining columns at once.
+      for (int64_t i = i1; i < i2; ++i) {
+        double e = err[i - i1];
         if (e == 0)
           continue;
-        const double *urow = &u[(i1 + i) * k];
+        const double *urow = &u[i * k];
         for (int64_t j = i2; j < k; ++j)
           row[j] -= e * urow[j];
       }
-    }
+    });
   }
   return q;
 }
@@ -307,20 +439,51 @@ llvm::Expected<QuantizedWeights> qopt::quant::quantizeGptq(
 double qopt::quant::hessianWeightedError(ArrayRef<float> weights,
                                          ArrayRef<float> quantized, int64_t n,
                                          int64_t k, ArrayRef<double> hessian) {
+  // sum over rows r and columns i (d_i != 0) of d_i * (H_i . d), d = w_r -
+  // q_r, added in that order. A batch of rows at a time: the products H_i .
+  // d for a chunk of i on each thread (four rows per pass over H_i, each
+  // sum in the order of j), then the terms added in order.
+  constexpr int64_t kBatch = 64;
+  std::vector<double> d(kBatch * k), terms(kBatch * k);
   double total = 0;
-  std::vector<double> d(k);
-  for (int64_t r = 0; r < n; ++r) {
-    for (int64_t c = 0; c < k; ++c)
-      d[c] = static_cast<double>(weights[r * k + c]) - quantized[r * k + c];
-    for (int64_t i = 0; i < k; ++i) {
-      if (d[i] == 0)
-        continue;
-      double s = 0;
-      const double *hrow = &hessian[i * k];
-      for (int64_t j = 0; j < k; ++j)
-        s += hrow[j] * d[j];
-      total += d[i] * s;
-    }
+  for (int64_t r0 = 0; r0 < n; r0 += kBatch) {
+    int64_t rows = std::min(kBatch, n - r0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < k; ++c)
+        d[r * k + c] = static_cast<double>(weights[(r0 + r) * k + c]) -
+                       quantized[(r0 + r) * k + c];
+    parallelChunks(k, k * rows, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const double *hrow = &hessian[i * k];
+        int64_t r = 0;
+        for (; r + 4 <= rows; r += 4) {
+          const double *d0 = &d[r * k], *d1 = d0 + k, *d2 = d1 + k,
+                       *d3 = d2 + k;
+          double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (int64_t j = 0; j < k; ++j) {
+            s0 += hrow[j] * d0[j];
+            s1 += hrow[j] * d1[j];
+            s2 += hrow[j] * d2[j];
+            s3 += hrow[j] * d3[j];
+          }
+          terms[r * k + i] = d0[i] * s0;
+          terms[(r + 1) * k + i] = d1[i] * s1;
+          terms[(r + 2) * k + i] = d2[i] * s2;
+          terms[(r + 3) * k + i] = d3[i] * s3;
+        }
+        for (; r < rows; ++r) {
+          const double *dr = &d[r * k];
+          double s = 0;
+          for (int64_t j = 0; j < k; ++j)
+            s += hrow[j] * dr[j];
+          terms[r * k + i] = dr[i] * s;
+        }
+      }
+    });
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < k; ++i)
+        if (d[r * k + i] != 0)
+          total += terms[r * k + i];
   }
   return total;
 }

@@ -52,9 +52,11 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/Parallel.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Signals.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -94,6 +96,7 @@ static cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0-3"),
                                   cl::cat(qccCategory));
 static cl::opt<bool> verbose("v", cl::desc("Print each stage with its time"),
                              cl::cat(qccCategory));
+
 static cl::opt<std::string>
     cpu("cpu", cl::desc("Target CPU (an LLVM CPU name, or 'native')"),
         cl::init("native"), cl::cat(qccCategory));
@@ -333,6 +336,12 @@ static cl::opt<std::string> quantReport(
     cl::desc("Write each layer's precision, smoothing and weight error "
              "(JSON)"),
     cl::value_desc("report.json"), cl::cat(quantCategory));
+static cl::opt<unsigned> quantThreads(
+    "quant-threads",
+    cl::desc("Threads for the quantizers' work at compile time (clipping "
+             "search, GPTQ, the sensitivity proxy); 0: one per core "
+             "(default). The output does not depend on it"),
+    cl::init(0), cl::cat(quantCategory));
 static cl::opt<std::string> exportQuantization(
     "export-quantization",
     cl::desc("Write each quantized layer's integer weights, scales and zero "
@@ -1212,6 +1221,8 @@ int main(int argc, char **argv) {
       "qcc: compile an ONNX model into a shared library (model.so) with a C "
       "API\n");
 
+  if (quantThreads)
+    llvm::parallel::strategy = llvm::hardware_concurrency(quantThreads);
   if (optLevel > 3) {
     llvm::errs() << "qcc: error: -O" << optLevel
                  << " is not an optimization level (use -O0 to -O3)\n";

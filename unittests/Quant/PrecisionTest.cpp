@@ -1,10 +1,15 @@
 //===- PrecisionTest.cpp - the precision knapsack and sensitivity proxy ---===//
 
 #include "qopt/Quant/Precision.h"
+#include "qopt/Quant/Quantizers.h"
+
+#include "llvm/Support/Parallel.h"
+#include "llvm/Support/Threading.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace qopt::quant;
@@ -227,6 +232,57 @@ TEST(Precision, ProxyDecreasesWithBitsAndScalesWithH) {
     double a8 = proxySensitivity(w, n, k, h, x, rows, cfg, 8, true);
     EXPECT_GT(a4, a8);
     EXPECT_GT(a8, s);
+  }
+}
+
+TEST(Precision, ProxyIsTheSequentialSumOnAnyThreads) {
+  // The proxy's activation term (each sample's output error per row) runs
+  // on the threads; against the sum written out, bit for bit, on one
+  // thread and on many small chunks (rows not a multiple of 4).
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal;
+  int64_t n = 23, k = 19, rows = 11;
+  std::vector<float> w(n * k), x(rows * k);
+  for (float &v : w)
+    v = normal(rng);
+  for (float &v : x)
+    v = normal(rng);
+  std::vector<double> h(k * k, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        h[i * k + j] += double(x[r * k + i]) * x[r * k + j] / rows;
+  // 8-bit weights, 2-bit activations: the activation term dominates.
+  WeightQuantConfig cfg{{8, true}, 0, true};
+  QuantSpec aspec{2, false};
+  std::vector<float> dq = quantizeRtn(w, n, k, cfg).dequantized();
+  double actError = 0;
+  for (int64_t s = 0; s < rows; ++s) {
+    const float *xs = &x[s * k];
+    float lo = 0, hi = 0;
+    for (int64_t c = 0; c < k; ++c)
+      lo = std::min(lo, xs[c]), hi = std::max(hi, xs[c]);
+    QuantParams p = paramsForRange(lo, hi, aspec);
+    for (int64_t r = 0; r < n; ++r) {
+      double y = 0;
+      for (int64_t c = 0; c < k; ++c)
+        y += (static_cast<double>(fakeQuantize(xs[c], p, aspec)) - xs[c]) *
+             dq[r * k + c];
+      actError += y * y;
+    }
+  }
+  double expected = hessianWeightedError(w, dq, n, k, h) +
+                    actError / static_cast<double>(rows);
+  for (unsigned threads : {1u, 5u}) {
+    llvm::ThreadPoolStrategy saved = llvm::parallel::strategy;
+    int64_t savedMinWork = parallelMinWork;
+    llvm::parallel::strategy = llvm::hardware_concurrency(threads);
+    parallelMinWork = 1;
+    double got = proxySensitivity(w, n, k, h, x, rows, cfg, 2, false);
+    parallelMinWork = savedMinWork;
+    llvm::parallel::strategy = saved;
+    EXPECT_EQ(std::memcmp(&got, &expected, sizeof(double)), 0)
+        << got << " vs " << expected << " threads " << threads;
   }
 }
 

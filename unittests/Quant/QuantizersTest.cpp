@@ -2,9 +2,14 @@
 
 #include "qopt/Quant/Quantizers.h"
 
+#include "llvm/Support/Parallel.h"
+#include "llvm/Support/Threading.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 
 using namespace qopt::quant;
@@ -181,6 +186,254 @@ TEST(Quantizers, GptqHandlesDeadInputsAndRejectsBadHessians) {
   ASSERT_FALSE(bool(notSpd));
   EXPECT_NE(llvm::toString(notSpd.takeError()).find("positive definite"),
             std::string::npos);
+}
+
+/// Bit-for-bit equality of doubles (NaN equal to NaN).
+static bool sameBits(double a, double b) {
+  return std::memcmp(&a, &b, sizeof(double)) == 0 ||
+         (std::isnan(a) && std::isnan(b));
+}
+
+TEST(Quantizers, ErrorSumMatchesReferenceQuantizeBitForBit) {
+  // quantizationError's branch-free rounding against fakeQuantize (the
+  // reference quantize: f32 division, round half to even, clamp): ties on
+  // both sides of zero at odd and even integers (power-of-two scales make
+  // x / scale exact), saturation, infinities, NaN, signed zeros, subnormals.
+  std::vector<float> xs = {0.0f,
+                           -0.0f,
+                           1e-40f,
+                           -1e-40f,
+                           3e38f,
+                           -3e38f,
+                           std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity(),
+                           std::numeric_limits<float>::quiet_NaN()};
+  for (int i = -600; i <= 600; ++i)
+    xs.push_back(0.25f * i); // multiples of 1/4: every tie at scale 0.5
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal(0, 1);
+  for (int i = 0; i < 400; ++i)
+    xs.push_back(normal(rng) * 3);
+  for (unsigned bits = 1; bits <= 8; ++bits)
+    for (bool sym : {true, false}) {
+      QuantSpec spec{bits, sym};
+      for (float scale : {0.5f, 1.0f, 2.0f, 0.37f, 3e-6f})
+        for (int32_t zp : {0, 1, spec.qmax() / 2, spec.qmax()}) {
+          if (sym && zp != 0)
+            continue;
+          QuantParams p{scale, zp};
+          double total = 0;
+          for (float x : xs) {
+            double d = static_cast<double>(x) - fakeQuantize(x, p, spec);
+            double e = quantizationError(llvm::ArrayRef<float>(x), p, spec);
+            ASSERT_TRUE(sameBits(e, d * d))
+                << "x " << x << " scale " << scale << " zp " << zp << " W"
+                << bits << (sym ? " sym" : " asym");
+            if (!std::isnan(x))
+              total += d * d;
+          }
+          std::vector<float> finite;
+          for (float x : xs)
+            if (!std::isnan(x))
+              finite.push_back(x);
+          EXPECT_TRUE(sameBits(quantizationError(finite, p, spec), total));
+        }
+    }
+}
+
+TEST(Quantizers, ClipSearchPicksTheFirstSmallestError) {
+  // chooseParams against the search written out: ratios 1.00, 0.99, ...,
+  // 0.50 of the range, each error a sum in order over fakeQuantize, the
+  // first smallest kept.
+  std::mt19937 rng(5);
+  std::exponential_distribution<float> expo(1.0f);
+  std::bernoulli_distribution sign(0.5);
+  for (int64_t len : {1, 3, 7, 32, 128, 333})
+    for (unsigned bits : {1u, 2u, 3u, 4u, 8u})
+      for (bool sym : {true, false})
+        for (int trial = 0; trial < 3; ++trial) {
+          std::vector<float> v(len);
+          for (float &x : v)
+            x = (sign(rng) ? -1.0f : 1.0f) * expo(rng) * (trial + 1) * 0.01f;
+          QuantSpec spec{bits, sym};
+          double lo = 0, hi = 0;
+          for (float x : v) {
+            lo = std::min<double>(lo, x);
+            hi = std::max<double>(hi, x);
+          }
+          QuantParams best{};
+          double bestErr = 0;
+          for (int step = 0; step <= 50; ++step) {
+            double c = 1.0 - 0.01 * step;
+            QuantParams p = paramsForRange(lo * c, hi * c, spec);
+            double err = 0;
+            for (float x : v) {
+              double d = static_cast<double>(x) - fakeQuantize(x, p, spec);
+              err += d * d;
+            }
+            if (step == 0 || err < bestErr)
+              best = p, bestErr = err;
+          }
+          QuantParams got = chooseParams(v, spec, /*clipSearch=*/true);
+          EXPECT_EQ(got.scale, best.scale) << "len " << len << " W" << bits;
+          EXPECT_EQ(got.zeroPoint, best.zeroPoint)
+              << "len " << len << " W" << bits;
+        }
+}
+
+TEST(Quantizers, ResultsDoNotDependOnTheThreads) {
+  // RTN, GPTQ and the Hessian-weighted error run on LLVM's threads; each
+  // row's (column's) sums stay in sequential order, so one thread and
+  // several (20 chunks of any loop, however short, so sizes that are not
+  // multiples of 4) agree bit for bit.
+  int64_t n = 37, k = 70;
+  std::vector<double> h = correlatedHessian(k, 256, 17);
+  std::mt19937 rng(17);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> w(n * k);
+  for (float &v : w)
+    v = normal(rng);
+  struct Run {
+    QuantizedWeights rtn, gptq, gptqGroups;
+    double error = 0;
+  };
+  auto runAll = [&]() {
+    Run r;
+    WeightQuantConfig cfg{{3, false}, 0, true};
+    r.rtn = quantizeRtn(w, n, k, cfg);
+    GptqOptions opts;
+    opts.blockSize = 16;
+    r.gptq = std::move(*quantizeGptq(w, n, k, h, cfg, opts));
+    WeightQuantConfig grouped{{4, true}, 14, true};
+    r.gptqGroups = std::move(*quantizeGptq(w, n, k, h, grouped, opts));
+    r.error = hessianWeightedError(w, r.gptq.dequantized(), n, k, h);
+    return r;
+  };
+  llvm::ThreadPoolStrategy saved = llvm::parallel::strategy;
+  llvm::parallel::strategy = llvm::hardware_concurrency(1);
+  Run one = runAll();
+  llvm::parallel::strategy = llvm::hardware_concurrency(5);
+  int64_t savedMinWork = parallelMinWork;
+  parallelMinWork = 1;
+  Run many = runAll();
+  parallelMinWork = savedMinWork;
+  llvm::parallel::strategy = saved;
+  for (auto [a, b] :
+       {std::pair(&one.rtn, &many.rtn), std::pair(&one.gptq, &many.gptq),
+        std::pair(&one.gptqGroups, &many.gptqGroups)}) {
+    EXPECT_EQ(a->values, b->values);
+    EXPECT_EQ(a->scales, b->scales);
+    EXPECT_EQ(a->zeroPoints, b->zeroPoints);
+  }
+  EXPECT_TRUE(sameBits(one.error, many.error));
+  // The error summed as written: rows, then columns with d_i != 0.
+  std::vector<float> dq = one.gptq.dequantized();
+  double sequential = 0;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < k; ++i) {
+      double di = static_cast<double>(w[r * k + i]) - dq[r * k + i];
+      if (di == 0)
+        continue;
+      double s = 0;
+      for (int64_t j = 0; j < k; ++j)
+        s += h[i * k + j] * (static_cast<double>(w[r * k + j]) - dq[r * k + j]);
+      sequential += di * s;
+    }
+  EXPECT_TRUE(sameBits(many.error, sequential));
+  // GPTQ did change the weights (the run is not vacuous).
+  EXPECT_NE(one.gptq.values, one.rtn.values);
+}
+
+/// GPTQ's factor written out sequentially (Cholesky by columns, L^-1 by
+/// forward substitution, H^-1 = L^-T L^-1, its Cholesky factor transposed),
+/// the order of operations the threaded one keeps.
+static bool sequentialInverseCholeskyUpper(std::vector<double> a, int64_t k,
+                                           std::vector<double> &u) {
+  auto cholesky = [&](std::vector<double> &m) {
+    for (int64_t j = 0; j < k; ++j) {
+      double d = m[j * k + j];
+      for (int64_t p = 0; p < j; ++p)
+        d -= m[j * k + p] * m[j * k + p];
+      if (!(d > 0))
+        return false;
+      d = std::sqrt(d);
+      m[j * k + j] = d;
+      for (int64_t i = j + 1; i < k; ++i) {
+        double s = m[i * k + j];
+        for (int64_t p = 0; p < j; ++p)
+          s -= m[i * k + p] * m[j * k + p];
+        m[i * k + j] = s / d;
+      }
+      for (int64_t i = 0; i < j; ++i)
+        m[i * k + j] = 0;
+    }
+    return true;
+  };
+  if (!cholesky(a))
+    return false;
+  std::vector<double> linv(k * k, 0.0), hinv(k * k, 0.0);
+  for (int64_t j = 0; j < k; ++j) {
+    linv[j * k + j] = 1.0 / a[j * k + j];
+    for (int64_t i = j + 1; i < k; ++i) {
+      double s = 0;
+      for (int64_t p = j; p < i; ++p)
+        s += a[i * k + p] * linv[p * k + j];
+      linv[i * k + j] = -s / a[i * k + i];
+    }
+  }
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j <= i; ++j) {
+      double s = 0;
+      for (int64_t p = i; p < k; ++p)
+        s += linv[p * k + i] * linv[p * k + j];
+      hinv[i * k + j] = hinv[j * k + i] = s;
+    }
+  if (!cholesky(hinv))
+    return false;
+  u.assign(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i; j < k; ++j)
+      u[i * k + j] = hinv[j * k + i];
+  return true;
+}
+
+TEST(Quantizers, InverseCholeskyIsTheSequentialOneAndInverts) {
+  for (int64_t k : {1, 5, 67}) {
+    std::vector<double> h = correlatedHessian(k, 4 * k + 8, 23);
+    std::vector<double> ref;
+    ASSERT_TRUE(sequentialInverseCholeskyUpper(h, k, ref));
+    // U^T U H = I (the factor is right, not only the same).
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j) {
+        double s = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          double hinv = 0;
+          for (int64_t q = 0; q < k; ++q)
+            hinv += ref[q * k + i] * ref[q * k + p];
+          s += hinv * h[p * k + j];
+        }
+        ASSERT_NEAR(s, i == j ? 1.0 : 0.0, 1e-8) << "k " << k;
+      }
+    // Bit for bit, on one thread and on many small chunks (every chunk
+    // boundary and the four-at-a-time sums' remainders exercised).
+    for (unsigned threads : {1u, 5u}) {
+      llvm::ThreadPoolStrategy saved = llvm::parallel::strategy;
+      int64_t savedMinWork = parallelMinWork;
+      llvm::parallel::strategy = llvm::hardware_concurrency(threads);
+      parallelMinWork = 1;
+      std::vector<double> u;
+      bool ok = inverseCholeskyUpper(h, k, u);
+      parallelMinWork = savedMinWork;
+      llvm::parallel::strategy = saved;
+      ASSERT_TRUE(ok);
+      ASSERT_EQ(u.size(), ref.size());
+      for (size_t i = 0; i < u.size(); ++i)
+        ASSERT_TRUE(sameBits(u[i], ref[i]))
+            << "k " << k << " entry " << i << " threads " << threads;
+    }
+  }
+  std::vector<double> notSpd = {1, 2, 2, 1}, u;
+  EXPECT_FALSE(inverseCholeskyUpper(notSpd, 2, u));
 }
 
 TEST(Quantizers, SmoothingFactors) {

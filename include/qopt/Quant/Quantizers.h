@@ -43,6 +43,12 @@ struct QuantParams {
 /// always a positive scale, the range widened to contain 0 (asymmetric).
 QuantParams paramsForRange(double lo, double hi, const QuantSpec &spec);
 
+/// The least work (multiply-adds) the quantizers hand a thread at once (GPTQ's
+/// factorizations, the Hessian-weighted errors; RTN takes a row per task).
+/// Every sum keeps its sequential order, so results do not depend on it or
+/// on the number of threads; tests lower it to split small problems.
+extern int64_t parallelMinWork;
+
 /// quantize then dequantize one value with `p`.
 float fakeQuantize(float x, const QuantParams &p, const QuantSpec &spec);
 
@@ -87,6 +93,12 @@ struct GptqOptions {
   /// ("static groups"), so groups stay contiguous runs of K.
   bool actOrder = false;
 };
+
+/// The upper-triangular U with H^-1 = U^T U for the SPD matrix `h` [k, k]
+/// (GPTQ's update rows), by Cholesky factors of H and of H^-1. False when a
+/// pivot is not positive.
+bool inverseCholeskyUpper(std::vector<double> h, int64_t k,
+                          std::vector<double> &u);
 
 /// GPTQ (Frantar et al. 2022): quantizes one column of W at a time and
 /// spreads its error over the not yet quantized columns through the inverse
