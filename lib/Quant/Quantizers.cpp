@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace qopt::quant;
@@ -68,7 +69,8 @@ struct FakeQuantizer {
   float scale;
   int32_t zeroPoint, qmin, qmax;
 
-  float operator()(float x) const {
+  /// The integer: ref::quantize's for a zero point within [qmin, qmax].
+  int32_t quantize(float x) const {
     float s = x / scale;
     // NaN's result is not read (its error is NaN whatever it is); beyond
     // 2^21 both sides saturate, and truncation stays defined.
@@ -79,8 +81,11 @@ struct FakeQuantizer {
     int32_t odd = t & 1;
     int32_t q = t + (f > 0.5f || (f == 0.5f && odd)) -
                 (f < -0.5f || (f == -0.5f && odd)) + zeroPoint;
-    q = q < qmin ? qmin : (q > qmax ? qmax : q);
-    return static_cast<float>(q - zeroPoint) * scale;
+    return q < qmin ? qmin : (q > qmax ? qmax : q);
+  }
+
+  float operator()(float x) const {
+    return static_cast<float>(quantize(x) - zeroPoint) * scale;
   }
 };
 } // namespace
@@ -102,27 +107,105 @@ double qopt::quant::quantizationError(ArrayRef<float> values,
   return err;
 }
 
-/// quantizationError of each candidate in `params`, each summed in the
-/// values' order as there (so the same sums); a batch of candidates per
-/// pass over the values, whose independent divisions and sums overlap.
-static void quantizationErrors(ArrayRef<float> values,
-                               ArrayRef<QuantParams> params,
-                               const QuantSpec &spec,
-                               llvm::MutableArrayRef<double> errors) {
-  constexpr size_t kBatch = 8;
-  for (size_t c0 = 0; c0 < params.size(); c0 += kBatch) {
-    FakeQuantizer fq[kBatch];
-    for (size_t j = 0; j < kBatch; ++j)
-      fq[j] = fakeQuantizer(params[std::min(c0 + j, params.size() - 1)], spec);
-    double err[kBatch] = {};
-    for (float x : values)
-      for (size_t j = 0; j < kBatch; ++j) {
+constexpr size_t kCandidateBatch = 8;
+
+// x86-64's baseline vectors hold four floats: a batch of eight candidates
+// runs in one AVX2 vector where the CPU has it (AVX2 without FMA: the same
+// roundings and sums, so the same result on any CPU).
+#ifndef QOPT_AVX2_CLONES // -DQOPT_AVX2_CLONES= builds one version
+#if defined(__x86_64__) && defined(__ELF__) &&                                 \
+    (defined(__clang__) || defined(__GNUC__))
+#define QOPT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define QOPT_AVX2_CLONES
+#endif
+#endif
+
+/// Adds the squared errors of `values` [count] under each of the batch's
+/// quantizers to `sums`, in the values' order, 64 values at a time; with
+/// `mayStop`, stops (returning false) before a chunk once each of the first
+/// `lanes` sums exceeds `least`.
+QOPT_AVX2_CLONES
+static bool scoreCandidateBatch(const float *values, size_t count,
+                                const FakeQuantizer *quantizers, size_t lanes,
+                                bool mayStop, double least, double *sums) {
+  // Locals, so that the sums and parameters stay in registers.
+  FakeQuantizer fq[kCandidateBatch];
+  double err[kCandidateBatch];
+  for (size_t j = 0; j < kCandidateBatch; ++j)
+    fq[j] = quantizers[j], err[j] = sums[j];
+  constexpr size_t kChunk = 64;
+  bool complete = true;
+  for (size_t v0 = 0; v0 < count && complete; v0 += kChunk) {
+    if (mayStop && v0 > 0) {
+      bool beaten = true;
+      for (size_t j = 0; j < lanes; ++j)
+        beaten &= err[j] > least;
+      if (beaten) {
+        complete = false;
+        break;
+      }
+    }
+    size_t end = std::min(count, v0 + kChunk);
+    for (size_t v = v0; v < end; ++v) {
+      float x = values[v];
+      for (size_t j = 0; j < kCandidateBatch; ++j) {
         double d = static_cast<double>(x) - fq[j](x);
         err[j] += d * d;
       }
-    for (size_t j = 0; j < kBatch && c0 + j < params.size(); ++j)
-      errors[c0 + j] = err[j];
+    }
   }
+  for (size_t j = 0; j < kCandidateBatch; ++j)
+    sums[j] = err[j];
+  return complete;
+}
+
+/// The candidate that the sequential search keeps: the first of least
+/// quantizationError, each error the same sum as there. Candidates are
+/// scored eight per pass over the values (independent divisions and sums
+/// overlap); the first eight are spread over the list, so that a low error
+/// is known early. A later batch stops once each of its partial sums
+/// exceeds the least complete error: sums of non-negative terms never
+/// decrease, so none of them can be, or tie, the least.
+static size_t leastErrorCandidate(ArrayRef<float> values,
+                                  ArrayRef<QuantParams> params,
+                                  const QuantSpec &spec) {
+  const size_t count = params.size();
+  const size_t first = std::min(kCandidateBatch, count);
+  // Evaluation order: a spread first batch, then the rest in order.
+  llvm::SmallVector<size_t, 64> order;
+  llvm::SmallVector<bool, 64> taken(count, false);
+  for (size_t j = 0; j < first; ++j) {
+    size_t i = j * count / first;
+    order.push_back(i);
+    taken[i] = true;
+  }
+  for (size_t i = 0; i < count; ++i)
+    if (!taken[i])
+      order.push_back(i);
+  // +inf: not scored to the end (it cannot be the least).
+  llvm::SmallVector<double, 64> errors(count,
+                                       std::numeric_limits<double>::infinity());
+  double least = std::numeric_limits<double>::infinity();
+  for (size_t b0 = 0; b0 < count; b0 += kCandidateBatch) {
+    size_t lanes = std::min(kCandidateBatch, count - b0);
+    FakeQuantizer fq[kCandidateBatch];
+    for (size_t j = 0; j < kCandidateBatch; ++j)
+      fq[j] = fakeQuantizer(params[order[b0 + std::min(j, lanes - 1)]], spec);
+    double err[kCandidateBatch] = {};
+    if (!scoreCandidateBatch(values.data(), values.size(), fq, lanes,
+                             /*mayStop=*/b0 > 0, least, err))
+      continue;
+    for (size_t j = 0; j < lanes; ++j) {
+      errors[order[b0 + j]] = err[j];
+      least = std::min(least, err[j]);
+    }
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < count; ++i)
+    if (errors[i] < errors[best])
+      best = i;
+  return best;
 }
 
 QuantParams qopt::quant::chooseParams(ArrayRef<float> values,
@@ -142,13 +225,7 @@ QuantParams qopt::quant::chooseParams(ArrayRef<float> values,
     double c = 1.0 - 0.01 * step;
     candidates.push_back(paramsForRange(lo * c, hi * c, spec));
   }
-  llvm::SmallVector<double, 64> errors(candidates.size());
-  quantizationErrors(values, candidates, spec, errors);
-  size_t best = 0;
-  for (size_t i = 1; i < candidates.size(); ++i)
-    if (errors[i] < errors[best])
-      best = i;
-  return candidates[best];
+  return candidates[leastErrorCandidate(values, candidates, spec)];
 }
 
 std::vector<float> QuantizedWeights::dequantized() const {
@@ -180,7 +257,6 @@ QuantizedWeights qopt::quant::quantizeRtn(ArrayRef<float> weights, int64_t n,
                                           const WeightQuantConfig &config) {
   QuantizedWeights q = emptyResult(n, k, config);
   int64_t gs = k / q.groups;
-  qopt::ref::IntRange range{config.spec.qmin(), config.spec.qmax()};
   // Rows are independent: each thread writes its own, so the result does
   // not depend on the number of threads.
   llvm::parallelFor(0, n, [&](size_t r) {
@@ -189,9 +265,9 @@ QuantizedWeights qopt::quant::quantizeRtn(ArrayRef<float> weights, int64_t n,
       QuantParams p = chooseParams(group, config.spec, config.clipSearch);
       q.scales[r * q.groups + g] = p.scale;
       q.zeroPoints[r * q.groups + g] = p.zeroPoint;
+      FakeQuantizer fq = fakeQuantizer(p, config.spec);
       for (int64_t c = 0; c < gs; ++c)
-        q.values[r * k + g * gs + c] =
-            qopt::ref::quantize(group[c], p.scale, p.zeroPoint, range);
+        q.values[r * k + g * gs + c] = fq.quantize(group[c]);
     }
   });
   return q;

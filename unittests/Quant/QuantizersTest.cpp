@@ -1,6 +1,7 @@
 //===- QuantizersTest.cpp - RTN, GPTQ, SmoothQuant, activation ranges -----===//
 
 #include "qopt/Quant/Quantizers.h"
+#include "qopt/Reference/QuantMath.h"
 
 #include "llvm/Support/Parallel.h"
 #include "llvm/Support/Threading.h"
@@ -239,6 +240,35 @@ TEST(Quantizers, ErrorSumMatchesReferenceQuantizeBitForBit) {
           EXPECT_TRUE(sameBits(quantizationError(finite, p, spec), total));
         }
     }
+}
+
+TEST(Quantizers, RtnValuesAreTheReferenceQuantize) {
+  // RTN's integers against qopt::ref::quantize with the chosen parameters:
+  // ties at odd and even integers on both sides of zero (multiples of 1/8
+  // over a range that makes the scale a power of two), saturation,
+  // infinities and NaN (to the zero point).
+  int64_t n = 6, k = 64;
+  std::vector<float> w(n * k);
+  for (int64_t i = 0; i < n * k; ++i)
+    w[i] = 0.125f * static_cast<float>(i % 64 - 32);
+  w[3] = std::numeric_limits<float>::quiet_NaN();
+  w[k + 5] = std::numeric_limits<float>::infinity();
+  w[2 * k + 7] = -std::numeric_limits<float>::infinity();
+  for (unsigned bits : {2u, 3u, 4u, 8u})
+    for (bool sym : {true, false})
+      for (int64_t gs : {0, 16})
+        for (bool clip : {false, true}) {
+          WeightQuantConfig cfg{{bits, sym}, gs, clip};
+          QuantizedWeights q = quantizeRtn(w, n, k, cfg);
+          qopt::ref::IntRange range{cfg.spec.qmin(), cfg.spec.qmax()};
+          for (int64_t i = 0; i < n * k; ++i) {
+            int64_t g = (i / k) * q.groups + (i % k) / (k / q.groups);
+            ASSERT_EQ(q.values[i], qopt::ref::quantize(w[i], q.scales[g],
+                                                       q.zeroPoints[g], range))
+                << "index " << i << " W" << bits << (sym ? " sym" : " asym")
+                << " group " << gs << (clip ? " clip" : "");
+          }
+        }
 }
 
 TEST(Quantizers, ClipSearchPicksTheFirstSmallestError) {

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/Support/Parallel.h"
 
 #include <cmath>
 
@@ -437,7 +438,10 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
         for (float &v : x)
           v = fakeQuantize(v, p, aspec);
       }
-      for (int64_t r = 0; r < rows; ++r) {
+      // Each row's output errors on LLVM's threads, then added in the
+      // sequential order (the same total on any number of threads).
+      std::vector<double> errors(rows * l.n);
+      llvm::parallelFor(0, rows, [&](size_t r) {
         const float *xq = &x[r * k];
         const float *xr = &s.samples[r * k];
         for (int64_t n = 0; n < l.n; ++n) {
@@ -448,9 +452,11 @@ struct SmoothQuantPass : qopt::impl::SmoothQuantBase<SmoothQuantPass> {
             yq += static_cast<double>(xq[c]) * wqr[c];
             y += static_cast<double>(xr[c]) * wr[c];
           }
-          total += (yq - y) * (yq - y);
+          errors[r * l.n + n] = (yq - y) * (yq - y);
         }
-      }
+      });
+      for (double e : errors)
+        total += e;
     }
     return total;
   }
