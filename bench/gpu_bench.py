@@ -3,7 +3,9 @@
 kernels against cuBLAS FP16 / INT8 in the same run.
 
   1. mma.sync throughput on the device: b1 and.popc, s8, f16
-     (bench/gpu/mma_peak.cu);
+     (bench/gpu/mma_peak.cu), and on sm_90 wgmma's for the same types
+     (bench/gpu/wgmma_peak.cu, built for sm_90a), the ceiling that qopt's
+     mma.sync kernels do not reach there;
   2. LLaMA-7B linear layers (4096x4096, 4096x11008, 11008x4096) for
      M = 1, 4, 8, 16, 64, 256, 1024 at W2A8, W3A8, W4A8, W6A6, W8A8 (bmma
      and imma) and W4A16 (hmma, on an f16 model: f16 activations, weights
@@ -134,19 +136,27 @@ print(json.dumps(out))
 """ % os.path.join(ROOT, "python")
 
 
+# The CUDA peers: name, nvcc -arch on the GPU machine, extra flags. wgmma
+# needs sm_90a (its binary says so on other GPUs and measures nothing).
+CUDA_PEERS = (("mma_peak", "native", []), ("wgmma_peak", "sm_90a", []),
+              ("cublas_gemm", "native", ["-lcublas"]))
+
+
 def build_cuda(work):
     """nvcc on the GPU machine (-arch=native); falls back to binaries built
     beforehand into `work` (bench/gpu/*.cu for sm_90) when nvcc fails."""
     exes = {}
-    for name, extra in (("mma_peak", []), ("cublas_gemm", ["-lcublas"])):
+    for name, arch, extra in CUDA_PEERS:
         exe = os.path.join(work, name)
         src = os.path.join(ROOT, "bench", "gpu", name + ".cu")
-        proc = subprocess.run([NVCC, "-O3", "-arch=native", src, "-o",
+        proc = subprocess.run([NVCC, "-O3", "-arch=" + arch, src, "-o",
                                exe + ".native"] + extra, capture_output=True,
                               text=True)
         if proc.returncode == 0:
             exe += ".native"
         elif not os.path.exists(exe):
+            if name == "wgmma_peak":  # optional: only sm_90 has wgmma
+                continue
             raise SystemExit("nvcc failed on %s and no prebuilt %s: %s"
                              % (src, exe, proc.stderr))
         exes[name] = exe
@@ -267,8 +277,14 @@ def build(args, where):
     for lib in libs:
         lib["error"] = errors[os.path.join(where, lib["so"])]
     # CUDA peers built here too, for a GPU machine whose nvcc cannot build.
-    for name, extra in (("mma_peak", []), ("cublas_gemm", ["-lcublas"])):
-        subprocess.run([NVCC, "-O3", "-arch=" + args.gpu_arch,
+    for name, arch, extra in CUDA_PEERS:
+        if name == "wgmma_peak":
+            if not args.gpu_arch.startswith("sm_90"):
+                continue
+            arch = "sm_90a"
+        else:
+            arch = args.gpu_arch
+        subprocess.run([NVCC, "-O3", "-arch=" + arch,
                         os.path.join(ROOT, "bench", "gpu", name + ".cu"),
                         "-o", os.path.join(where, name)] + extra)
     manifest = {"gpu_arch": args.gpu_arch, "shapes": [list(s) for s in shapes],
@@ -293,6 +309,11 @@ def run(where, runs, peers=True, results_path=""):
         exes = build_cuda(where)
         peak = subprocess.run([exes["mma_peak"]], capture_output=True,
                               text=True, check=True).stdout
+        if "wgmma_peak" in exes:
+            proc = subprocess.run([exes["wgmma_peak"]], capture_output=True,
+                                  text=True)
+            peak += proc.stdout if proc.returncode == 0 else (
+                "wgmma: not measured (%s)\n" % proc.stderr.strip())
         print(peak)
         smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
                               "--format=csv,noheader"], capture_output=True,
@@ -391,7 +412,8 @@ def report(args, results, where):
     lines = ["Measured %s on %s (driver %s), `bench/gpu_bench.py`; kernels "
              "for %s.\n" % (results["date"], results["device"],
                             results["driver"], results["gpu_arch"]),
-             "### mma.sync throughput\n\n```\n%s```\n" % results["peak"]]
+             "### Tensor-core throughput (mma.sync; wgmma on sm_90)\n\n"
+             "```\n%s```\n" % results["peak"]]
     headline = []
     for k, n in shapes:
         table = ["### K=%d, N=%d: kernel time (ms) and speed-up vs cuBLAS "
