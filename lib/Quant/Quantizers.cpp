@@ -160,16 +160,16 @@ static bool scoreCandidateBatch(const float *values, size_t count,
   return complete;
 }
 
-/// The candidate that the sequential search keeps: the first of least
-/// quantizationError, each error the same sum as there. Candidates are
+/// The first of least quantizationError, each error the same sum as
+/// there (the sequential search's choice). Candidates are
 /// scored eight per pass over the values (independent divisions and sums
 /// overlap); the first eight are spread over the list, so that a low error
 /// is known early. A later batch stops once each of its partial sums
 /// exceeds the least complete error: sums of non-negative terms never
 /// decrease, so none of them can be, or tie, the least.
-static size_t leastErrorCandidate(ArrayRef<float> values,
-                                  ArrayRef<QuantParams> params,
-                                  const QuantSpec &spec) {
+size_t qopt::quant::leastErrorCandidate(ArrayRef<float> values,
+                                        ArrayRef<QuantParams> params,
+                                        const QuantSpec &spec) {
   const size_t count = params.size();
   const size_t first = std::min(kCandidateBatch, count);
   // Evaluation order: a spread first batch, then the rest in order.

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -281,10 +282,16 @@ TEST(Quantizers, ClipSearchPicksTheFirstSmallestError) {
   for (int64_t len : {1, 3, 7, 32, 128, 333})
     for (unsigned bits : {1u, 2u, 3u, 4u, 8u})
       for (bool sym : {true, false})
-        for (int trial = 0; trial < 3; ++trial) {
+        for (int trial = 0; trial < 5; ++trial) {
           std::vector<float> v(len);
           for (float &x : v)
             x = (sign(rng) ? -1.0f : 1.0f) * expo(rng) * (trial + 1) * 0.01f;
+          // Ties between candidates: all zeros (every error 0), and one
+          // value repeated (errors equal in runs of ratios).
+          if (trial == 3)
+            std::fill(v.begin(), v.end(), 0.0f);
+          if (trial == 4)
+            std::fill(v.begin(), v.end(), 0.3f);
           QuantSpec spec{bits, sym};
           double lo = 0, hi = 0;
           for (float x : v) {
@@ -309,6 +316,42 @@ TEST(Quantizers, ClipSearchPicksTheFirstSmallestError) {
           EXPECT_EQ(got.zeroPoint, best.zeroPoint)
               << "len " << len << " W" << bits;
         }
+}
+
+TEST(Quantizers, LeastErrorCandidateKeepsTheFirstOfTies) {
+  // Candidate lists with duplicates (equal errors) at random places, so
+  // that a tie's first index may sit in a later batch than the spread
+  // first one: the index must be the first of least error, as a loop over
+  // quantizationError finds it, whatever batches were dropped early.
+  std::mt19937 rng(31);
+  std::normal_distribution<float> normal(0, 1);
+  std::uniform_real_distribution<double> ratio(0.5, 1.0);
+  for (int trial = 0; trial < 300; ++trial) {
+    QuantSpec spec{static_cast<unsigned>(2 + trial % 7), trial % 2 == 0};
+    std::vector<float> v(1 + trial * 7 % 400);
+    for (float &x : v)
+      x = normal(rng);
+    double lo = *std::min_element(v.begin(), v.end());
+    double hi = *std::max_element(v.begin(), v.end());
+    std::vector<QuantParams> candidates;
+    int count = 1 + trial % 60;
+    for (int i = 0; i < count; ++i) {
+      double c = ratio(rng);
+      candidates.push_back(paramsForRange(lo * c, hi * c, spec));
+    }
+    // Copies of a few candidates elsewhere in the list.
+    for (int i = 0; i < count / 4; ++i)
+      candidates[rng() % count] = candidates[rng() % count];
+    size_t expected = 0;
+    double least = quantizationError(v, candidates[0], spec);
+    for (size_t i = 1; i < candidates.size(); ++i) {
+      double e = quantizationError(v, candidates[i], spec);
+      if (e < least)
+        least = e, expected = i;
+    }
+    ASSERT_EQ(leastErrorCandidate(v, candidates, spec), expected)
+        << "trial " << trial;
+  }
 }
 
 TEST(Quantizers, ResultsDoNotDependOnTheThreads) {

@@ -56,6 +56,12 @@ float fakeQuantize(float x, const QuantParams &p, const QuantSpec &spec);
 double quantizationError(llvm::ArrayRef<float> values, const QuantParams &p,
                          const QuantSpec &spec);
 
+/// The index of the first of `candidates` (not empty) with the least
+/// quantizationError of `values`: the clipping search's choice.
+size_t leastErrorCandidate(llvm::ArrayRef<float> values,
+                           llvm::ArrayRef<QuantParams> candidates,
+                           const QuantSpec &spec);
+
 /// The parameters of one group: the min/max range shrunk by the clip ratio
 /// in {1.00, 0.99, ..., minClip} that minimizes the squared error
 /// (`clipSearch`), or the plain min/max range.
