@@ -18,14 +18,8 @@
 #include <cuda_runtime.h>
 #include <vector>
 
-#define CHECK(x)                                                               \
-  do {                                                                         \
-    cudaError_t e = (x);                                                       \
-    if (e != cudaSuccess) {                                                    \
-      std::fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e));            \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
+#include "cuda_check.h"
+
 #define CHECK_BLAS(x)                                                          \
   do {                                                                         \
     cublasStatus_t s = (x);                                                    \

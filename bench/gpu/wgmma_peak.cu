@@ -16,14 +16,7 @@
 #include <cstdlib>
 #include <cuda_runtime.h>
 
-#define CHECK(x)                                                               \
-  do {                                                                         \
-    cudaError_t e = (x);                                                       \
-    if (e != cudaSuccess) {                                                    \
-      std::fprintf(stderr, "%s: %s\n", #x, cudaGetErrorString(e));            \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
+#include "cuda_check.h"
 
 constexpr int kIters = 2048, kBatch = 4, kWarpgroups = 2;
 // B: N = 128 rows of K (32 bytes for s8 k32 and b1 k256, 32 bytes for f16

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 using namespace qopt::quant;
 
@@ -201,10 +202,11 @@ TEST(Precision, PackedBytes) {
   EXPECT_EQ(packedWeightBytes(10, 40, 4, 20, false), 4 * 10 * 2 * 4 + 160);
 }
 
-TEST(Precision, ProxyDecreasesWithBitsAndScalesWithH) {
-  std::mt19937 rng(7);
+/// Gaussian weights [n, k] and sample rows [rows, k], and H = X^T X / rows.
+static std::tuple<std::vector<float>, std::vector<float>, std::vector<double>>
+randomLayer(int64_t n, int64_t k, int64_t rows, unsigned seed) {
+  std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
-  int64_t n = 16, k = 32, rows = 64;
   std::vector<float> w(n * k), x(rows * k);
   for (float &v : w)
     v = normal(rng);
@@ -215,6 +217,12 @@ TEST(Precision, ProxyDecreasesWithBitsAndScalesWithH) {
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = 0; j < k; ++j)
         h[i * k + j] += double(x[r * k + i]) * x[r * k + j] / rows;
+  return {w, x, h};
+}
+
+TEST(Precision, ProxyDecreasesWithBitsAndScalesWithH) {
+  int64_t n = 16, k = 32, rows = 64;
+  auto [w, x, h] = randomLayer(n, k, rows, 7);
   double previous = INFINITY;
   for (unsigned bits = 2; bits <= 8; ++bits) {
     WeightQuantConfig cfg{{bits, true}, 0, true};
@@ -239,19 +247,8 @@ TEST(Precision, ProxyIsTheSequentialSumOnAnyThreads) {
   // The proxy's activation term (each sample's output error per row) runs
   // on the threads; against the sum written out, bit for bit, on one
   // thread and on many small chunks (rows not a multiple of 4).
-  std::mt19937 rng(9);
-  std::normal_distribution<float> normal;
   int64_t n = 23, k = 19, rows = 11;
-  std::vector<float> w(n * k), x(rows * k);
-  for (float &v : w)
-    v = normal(rng);
-  for (float &v : x)
-    v = normal(rng);
-  std::vector<double> h(k * k, 0);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < k; ++i)
-      for (int64_t j = 0; j < k; ++j)
-        h[i * k + j] += double(x[r * k + i]) * x[r * k + j] / rows;
+  auto [w, x, h] = randomLayer(n, k, rows, 9);
   // 8-bit weights, 2-bit activations: the activation term dominates.
   WeightQuantConfig cfg{{8, true}, 0, true};
   QuantSpec aspec{2, false};
