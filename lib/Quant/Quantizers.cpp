@@ -512,54 +512,67 @@ llvm::Expected<QuantizedWeights> qopt::quant::quantizeGptq(
   return q;
 }
 
+/// out[r][t] = sum over j of h[r][j] * dT[j * rows + t], for the `hrows`
+/// (1 or 2) rows h[r] = &hessian[r * k] and t < rows, each in the order of
+/// j (a plain loop's sum): the sums side by side in vector lanes rather than
+/// one sum split over lanes, so vectors change no rounding. Two H rows per
+/// pass read dT half as often.
+QOPT_AVX2_CLONES
+static void rowDots(const double *h, int64_t hrows, const double *dT, int64_t k,
+                    int64_t rows, double *out) {
+  constexpr int64_t kLanes = 16;
+  const double *h0 = h, *h1 = hrows > 1 ? h + k : h;
+  double *out0 = out, *out1 = hrows > 1 ? out + rows : out;
+  int64_t t0 = 0;
+  for (; t0 + kLanes <= rows; t0 += kLanes) {
+    double acc0[kLanes] = {}, acc1[kLanes] = {};
+    for (int64_t j = 0; j < k; ++j) {
+      const double a = h0[j], b = h1[j], *dj = &dT[j * rows + t0];
+      for (int64_t t = 0; t < kLanes; ++t) {
+        acc0[t] += a * dj[t];
+        acc1[t] += b * dj[t];
+      }
+    }
+    for (int64_t t = 0; t < kLanes; ++t)
+      out0[t0 + t] = acc0[t], out1[t0 + t] = acc1[t];
+  }
+  for (int64_t t = t0; t < rows; ++t) {
+    double acc0 = 0, acc1 = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      acc0 += h0[j] * dT[j * rows + t];
+      acc1 += h1[j] * dT[j * rows + t];
+    }
+    out0[t] = acc0, out1[t] = acc1;
+  }
+}
+
 double qopt::quant::hessianWeightedError(ArrayRef<float> weights,
                                          ArrayRef<float> quantized, int64_t n,
                                          int64_t k, ArrayRef<double> hessian) {
   // sum over rows r and columns i (d_i != 0) of d_i * (H_i . d), d = w_r -
-  // q_r, added in that order. A batch of rows at a time: the products H_i .
-  // d for a chunk of i on each thread (four rows per pass over H_i, each
-  // sum in the order of j), then the terms added in order.
+  // q_r, added in that order. A batch of rows at a time, d transposed: the
+  // products H_i . d of all the batch's rows for a chunk of i on each
+  // thread, then the terms added in order.
   constexpr int64_t kBatch = 64;
-  std::vector<double> d(kBatch * k), terms(kBatch * k);
+  std::vector<double> dT(k * kBatch), dots(kBatch * k);
   double total = 0;
   for (int64_t r0 = 0; r0 < n; r0 += kBatch) {
     int64_t rows = std::min(kBatch, n - r0);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < k; ++c)
-        d[r * k + c] = static_cast<double>(weights[(r0 + r) * k + c]) -
-                       quantized[(r0 + r) * k + c];
+        dT[c * rows + r] = static_cast<double>(weights[(r0 + r) * k + c]) -
+                           quantized[(r0 + r) * k + c];
     parallelChunks(k, k * rows, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const double *hrow = &hessian[i * k];
-        int64_t r = 0;
-        for (; r + 4 <= rows; r += 4) {
-          const double *d0 = &d[r * k], *d1 = d0 + k, *d2 = d1 + k,
-                       *d3 = d2 + k;
-          double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (int64_t j = 0; j < k; ++j) {
-            s0 += hrow[j] * d0[j];
-            s1 += hrow[j] * d1[j];
-            s2 += hrow[j] * d2[j];
-            s3 += hrow[j] * d3[j];
-          }
-          terms[r * k + i] = d0[i] * s0;
-          terms[(r + 1) * k + i] = d1[i] * s1;
-          terms[(r + 2) * k + i] = d2[i] * s2;
-          terms[(r + 3) * k + i] = d3[i] * s3;
-        }
-        for (; r < rows; ++r) {
-          const double *dr = &d[r * k];
-          double s = 0;
-          for (int64_t j = 0; j < k; ++j)
-            s += hrow[j] * dr[j];
-          terms[r * k + i] = dr[i] * s;
-        }
-      }
+      for (int64_t i = begin; i < end; i += 2)
+        rowDots(&hessian[i * k], std::min<int64_t>(2, end - i), dT.data(), k,
+                rows, &dots[i * rows]);
     });
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t i = 0; i < k; ++i)
-        if (d[r * k + i] != 0)
-          total += terms[r * k + i];
+      for (int64_t i = 0; i < k; ++i) {
+        double di = dT[i * rows + r];
+        if (di != 0)
+          total += di * dots[i * rows + r];
+      }
   }
   return total;
 }
