@@ -4,6 +4,8 @@
 
 #include "qopt/Quant/Npz.h"
 
+#include "LoopSupport.h"
+
 #include "llvm/ADT/StringExtras.h"
 
 #include <algorithm>
@@ -64,17 +66,6 @@ void LayerStats::accumulate(const float *x, int64_t numRows) {
       max[c] = std::max(max[c], v);
       absMax[c] = std::max(absMax[c], std::fabs(v));
     }
-    if (!xtx.empty()) {
-      // Lower triangle only; hessian() mirrors it.
-      for (int64_t i = 0; i < k; ++i) {
-        double xi = row[i];
-        if (xi == 0 || !std::isfinite(xi))
-          continue;
-        double *out = &xtx[i * k];
-        for (int64_t j = 0; j <= i; ++j)
-          out[j] += xi * row[j];
-      }
-    }
     // Reservoir sampling of rows (algorithm R).
     int64_t seen = rows + r;
     if (numSamples < options.maxSamples) {
@@ -87,8 +78,47 @@ void LayerStats::accumulate(const float *x, int64_t numRows) {
         std::copy(row, row + k, samples.begin() + slot * k);
     }
   }
+  if (!xtx.empty())
+    accumulateXtx(x, numRows);
   addToHistogram(x, numRows * k);
   rows += numRows;
+}
+
+/// Rows [begin, end) of the lower triangle of x^T x gain the batch's rows
+/// `xb` [count, k] in order: out[i][j] += x_i x_j for each row whose x_i is
+/// nonzero and finite.
+QOPT_AVX2_CLONES
+static void xtxRows(double *xtx, int64_t k, const double *xb, int64_t count,
+                    int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    double *out = &xtx[i * k];
+    for (int64_t r = 0; r < count; ++r) {
+      const double *row = &xb[r * k];
+      double xi = row[i];
+      if (xi == 0 || !std::isfinite(xi))
+        continue;
+      for (int64_t j = 0; j <= i; ++j)
+        out[j] += xi * row[j];
+    }
+  }
+}
+
+void LayerStats::accumulateXtx(const float *x, int64_t numRows) {
+  // Lower triangle only; hessian() mirrors it. Each entry gains the rows in
+  // order, as one rank-1 update per row would add them, but a batch of rows
+  // per pass over the triangle (one read and write of it per batch, not per
+  // row) and its rows [i] on the threads.
+  constexpr int64_t kBatch = 64;
+  std::vector<double> xb(kBatch * k);
+  for (int64_t r0 = 0; r0 < numRows; r0 += kBatch) {
+    int64_t count = std::min(kBatch, numRows - r0);
+    for (int64_t e = 0; e < count * k; ++e)
+      xb[e] = x[r0 * k + e];
+    // Row i costs about i * count multiply-adds.
+    parallelChunks(k, k * count / 2, [&](int64_t begin, int64_t end) {
+      xtxRows(xtx.data(), k, xb.data(), count, begin, end);
+    });
+  }
 }
 
 std::vector<double> LayerStats::hessian() const {

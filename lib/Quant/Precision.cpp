@@ -2,7 +2,7 @@
 
 #include "qopt/Quant/Precision.h"
 
-#include "ParallelChunks.h"
+#include "LoopSupport.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"

@@ -4,7 +4,7 @@
 
 #include "qopt/Reference/QuantMath.h"
 
-#include "ParallelChunks.h"
+#include "LoopSupport.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
@@ -108,18 +108,6 @@ double qopt::quant::quantizationError(ArrayRef<float> values,
 }
 
 constexpr size_t kCandidateBatch = 8;
-
-// x86-64's baseline vectors hold four floats: a batch of eight candidates
-// runs in one AVX2 vector where the CPU has it (AVX2 without FMA: the same
-// roundings and sums, so the same result on any CPU).
-#ifndef QOPT_AVX2_CLONES // -DQOPT_AVX2_CLONES= builds one version
-#if defined(__x86_64__) && defined(__ELF__) &&                                 \
-    (defined(__clang__) || defined(__GNUC__))
-#define QOPT_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define QOPT_AVX2_CLONES
-#endif
-#endif
 
 /// Adds the squared errors of `values` [count] under each of the batch's
 /// quantizers to `sums`, in the values' order, 64 values at a time; with

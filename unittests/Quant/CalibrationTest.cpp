@@ -2,15 +2,19 @@
 
 #include "qopt/Quant/Calibration.h"
 #include "qopt/Quant/Npz.h"
+#include "qopt/Quant/Quantizers.h"
 
 #include "llvm/Support/FileUtilities.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Parallel.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Threading.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace qopt::quant;
@@ -70,6 +74,49 @@ TEST(Calibration, StatisticsMatchDirectComputation) {
       found = std::equal(x.begin() + r * k, x.begin() + (r + 1) * k,
                          s.samples.begin() + i * k);
     EXPECT_TRUE(found) << "sample " << i;
+  }
+}
+
+TEST(Calibration, XtxIsTheRowByRowSumOnAnyThreads) {
+  // X^T X gains a batch of rows per pass over its triangle, rows of the
+  // triangle on the threads; against one rank-1 update per row, bit for
+  // bit: rows in order, zeros and non-finite x_i skipped (a non-finite
+  // x_j still reaching the entry), batches of 64 and a remainder, one
+  // thread and many small chunks.
+  int64_t k = 37, rows = 150;
+  std::vector<float> x = randomRows(rows, k, 4);
+  for (int64_t i = 0; i < rows * k; i += 29)
+    x[i] = 0.0f;
+  x[5 * k + 3] = INFINITY;
+  x[77 * k + 20] = NAN;
+  x[140 * k + 36] = -INFINITY;
+  std::vector<double> expected(k * k, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i) {
+      double xi = x[r * k + i];
+      if (xi == 0 || !std::isfinite(xi))
+        continue;
+      for (int64_t j = 0; j <= i; ++j)
+        expected[i * k + j] += xi * x[r * k + j];
+    }
+  for (unsigned threads : {1u, 5u}) {
+    llvm::ThreadPoolStrategy saved = llvm::parallel::strategy;
+    int64_t savedMinWork = parallelMinWork;
+    llvm::parallel::strategy = llvm::hardware_concurrency(threads);
+    parallelMinWork = 1;
+    LayerStats s(k, CalibrationOptions());
+    s.accumulate(x.data(), 100);
+    s.accumulate(x.data() + 100 * k, rows - 100);
+    parallelMinWork = savedMinWork;
+    llvm::parallel::strategy = saved;
+    ASSERT_EQ(s.xtx.size(), expected.size());
+    for (size_t e = 0; e < expected.size(); ++e) {
+      double a = s.xtx[e], b = expected[e];
+      EXPECT_TRUE(std::memcmp(&a, &b, sizeof(double)) == 0 ||
+                  (std::isnan(a) && std::isnan(b)))
+          << "entry " << e << ": " << a << " vs " << b << ", threads "
+          << threads;
+    }
   }
 }
 

@@ -66,6 +66,7 @@ public:
 
 private:
   void addToHistogram(const float *x, int64_t count);
+  void accumulateXtx(const float *x, int64_t numRows);
   CalibrationOptions options;
   std::mt19937_64 rng{0x5eed};
 };
