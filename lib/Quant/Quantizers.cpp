@@ -11,6 +11,7 @@
 #include "llvm/Support/Parallel.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -107,6 +108,7 @@ double qopt::quant::quantizationError(ArrayRef<float> values,
   return err;
 }
 
+// Eight candidates per pass: one AVX2 vector of floats.
 constexpr size_t kCandidateBatch = 8;
 
 /// Adds the squared errors of `values` [count] under each of the batch's
@@ -148,17 +150,18 @@ static bool scoreCandidateBatch(const float *values, size_t count,
   return complete;
 }
 
-/// The first of least quantizationError, each error the same sum as
-/// there (the sequential search's choice). Candidates are
-/// scored eight per pass over the values (independent divisions and sums
-/// overlap); the first eight are spread over the list, so that a low error
-/// is known early. A later batch stops once each of its partial sums
-/// exceeds the least complete error: sums of non-negative terms never
-/// decrease, so none of them can be, or tie, the least.
+/// The first of least quantizationError, each error the same sum as there
+/// (the sequential search's choice). Candidates are scored eight per pass
+/// over the values (independent divisions and sums overlap); the first
+/// eight are spread over the list, so that a low error is known early. A
+/// later batch stops once each of its partial sums exceeds the least
+/// complete error: sums of non-negative terms never decrease, so none of
+/// them can be, or tie, the least.
 size_t qopt::quant::leastErrorCandidate(ArrayRef<float> values,
                                         ArrayRef<QuantParams> params,
                                         const QuantSpec &spec) {
   const size_t count = params.size();
+  assert(count > 0 && "no candidates");
   const size_t first = std::min(kCandidateBatch, count);
   // Evaluation order: a spread first batch, then the rest in order.
   llvm::SmallVector<size_t, 64> order;
