@@ -18,7 +18,7 @@
 #include <cuda_runtime.h>
 #include <vector>
 
-#include "cuda_check.h"
+#include "cuda_bench.h"
 
 #define CHECK_BLAS(x)                                                          \
   do {                                                                         \

@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <cuda_runtime.h>
 
-#include "cuda_check.h"
+#include "cuda_bench.h"
 
 constexpr int kIlp = 4;
 constexpr int kIters = 4096;
@@ -69,40 +69,17 @@ template <typename Shape> __global__ void mmaKernel(int *out, unsigned seed) {
   out[blockIdx.x * blockDim.x + threadIdx.x] = static_cast<int>(s);
 }
 
-template <typename K>
-static void measure(const char *name, K kernel, int m, int n, int k) {
-  int device;
-  CHECK(cudaGetDevice(&device));
-  cudaDeviceProp prop;
-  CHECK(cudaGetDeviceProperties(&prop, device));
-  int blocks = prop.multiProcessorCount * 8, threads = 128;
-  int *out;
-  CHECK(cudaMalloc(&out, sizeof(int) * blocks * threads));
-  kernel<<<blocks, threads>>>(out, 1u); // warm-up
-  CHECK(cudaDeviceSynchronize());
-  cudaEvent_t start, stop;
-  CHECK(cudaEventCreate(&start));
-  CHECK(cudaEventCreate(&stop));
-  float best = 1e30f;
-  for (int rep = 0; rep < 5; ++rep) {
-    CHECK(cudaEventRecord(start));
-    kernel<<<blocks, threads>>>(out, 2u + rep);
-    CHECK(cudaEventRecord(stop));
-    CHECK(cudaEventSynchronize(stop));
-    float ms;
-    CHECK(cudaEventElapsedTime(&ms, start, stop));
-    best = ms < best ? ms : best;
-  }
-  double mmas = double(blocks) * (threads / 32) * kIters * kIlp;
-  double tops = 2.0 * m * n * k * mmas / (best * 1e-3) / 1e12;
-  std::printf("%-28s %10.1f TOPS  (%.3f ms, %s, %d SMs)\n", name, tops, best,
-              prop.name, prop.multiProcessorCount);
-  CHECK(cudaFree(out));
+template <typename Shape>
+static void measure(const char *name, int m, int n, int k) {
+  constexpr int threads = 128;
+  double mmasPerBlock = double(threads / 32) * kIters * kIlp;
+  reportThroughput(name, mmaKernel<Shape>, 8, threads,
+                   2.0 * m * n * k * mmasPerBlock);
 }
 
 int main() {
-  measure("mma.sync b1 and.popc m16n8k256", mmaKernel<B1AndPopc>, 16, 8, 256);
-  measure("mma.sync s8 m16n8k32", mmaKernel<S8>, 16, 8, 32);
-  measure("mma.sync f16 m16n8k16 (f32 acc)", mmaKernel<F16>, 16, 8, 16);
+  measure<B1AndPopc>("mma.sync b1 and.popc m16n8k256", 16, 8, 256);
+  measure<S8>("mma.sync s8 m16n8k32", 16, 8, 32);
+  measure<F16>("mma.sync f16 m16n8k16 (f32 acc)", 16, 8, 16);
   return 0;
 }

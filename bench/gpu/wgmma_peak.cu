@@ -16,7 +16,7 @@
 #include <cstdlib>
 #include <cuda_runtime.h>
 
-#include "cuda_check.h"
+#include "cuda_bench.h"
 
 constexpr int kIters = 2048, kBatch = 4, kWarpgroups = 2;
 // B: N = 128 rows of K (32 bytes for s8 k32 and b1 k256, 32 bytes for f16
@@ -154,34 +154,9 @@ template <typename Type> __global__ void wgmmaKernel(int *out, unsigned seed) {
 }
 
 template <typename Type> static void measure(const char *name) {
-  int device;
-  CHECK(cudaGetDevice(&device));
-  cudaDeviceProp prop;
-  CHECK(cudaGetDeviceProperties(&prop, device));
-  int blocks = prop.multiProcessorCount * 2, threads = 128 * kWarpgroups;
-  int *out;
-  CHECK(cudaMalloc(&out, sizeof(int) * blocks * threads));
-  wgmmaKernel<Type><<<blocks, threads>>>(out, 1u); // warm-up
-  CHECK(cudaGetLastError());
-  CHECK(cudaDeviceSynchronize());
-  cudaEvent_t start, stop;
-  CHECK(cudaEventCreate(&start));
-  CHECK(cudaEventCreate(&stop));
-  float best = 1e30f;
-  for (int rep = 0; rep < 5; ++rep) {
-    CHECK(cudaEventRecord(start));
-    wgmmaKernel<Type><<<blocks, threads>>>(out, 2u + rep);
-    CHECK(cudaEventRecord(stop));
-    CHECK(cudaEventSynchronize(stop));
-    float ms;
-    CHECK(cudaEventElapsedTime(&ms, start, stop));
-    best = ms < best ? ms : best;
-  }
-  double wgmmas = double(blocks) * kWarpgroups * kIters * kBatch;
-  double tops = 2.0 * 64 * 128 * Type::k * wgmmas / (best * 1e-3) / 1e12;
-  std::printf("%-28s %10.1f TOPS  (%.3f ms, %s, %d SMs)\n", name, tops, best,
-              prop.name, prop.multiProcessorCount);
-  CHECK(cudaFree(out));
+  double wgmmasPerBlock = double(kWarpgroups) * kIters * kBatch;
+  reportThroughput(name, wgmmaKernel<Type>, 2, 128 * kWarpgroups,
+                   2.0 * 64 * 128 * Type::k * wgmmasPerBlock);
 }
 
 int main() {
