@@ -268,122 +268,162 @@ QuantizedWeights qopt::quant::quantizeRtn(ArrayRef<float> weights, int64_t n,
 // GPTQ
 //===----------------------------------------------------------------------===//
 
+// The Cholesky factor by panels of kPanel columns (left-looking): each
+// entry L[i][j] = (a[i][j] - sum over p < j of L[i][p] L[j][p]) / L[j][j],
+// the sum in the order of p as the column-by-column algorithm adds it; a
+// panel's columns are vector lanes (separate sums), the part of the sum
+// over earlier panels read from the panel's rows of L transposed.
+constexpr int64_t kPanel = 8;
+
+/// Rows [begin, end) below the panel at j0 (of w columns): `panelT` [j0,
+/// kPanel] holds L[j0 + t][p] at [p][t], `diag` the panel's L[j][j].
+QOPT_AVX2_CLONES
+static void choleskyPanelRows(double *a, int64_t k, const double *panelT,
+                              int64_t j0, int64_t w, const double *diag,
+                              int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    double *li = &a[i * k];
+    double acc[kPanel];
+    for (int64_t t = 0; t < kPanel; ++t)
+      acc[t] = li[j0 + std::min(t, w - 1)];
+    for (int64_t p = 0; p < j0; ++p) {
+      const double lip = li[p], *lj = &panelT[p * kPanel];
+      for (int64_t t = 0; t < kPanel; ++t)
+        acc[t] -= lip * lj[t];
+    }
+    // Within the panel, in order: L[i][p] of the columns just done.
+    for (int64_t t = 0; t < w; ++t) {
+      const double *lj = &a[(j0 + t) * k];
+      double s = acc[t];
+      for (int64_t p = j0; p < j0 + t; ++p)
+        s -= li[p] * lj[p];
+      li[j0 + t] = s / diag[t];
+    }
+  }
+}
+
 /// In-place lower Cholesky factor of the SPD matrix `a` [k, k] (the upper
-/// triangle is zeroed). Fails on a non-positive pivot. A column's rows run
-/// on the threads, four at a time (independent sums, each in the order of
-/// p, so the same as one at a time).
+/// triangle is zeroed). Fails on a non-positive pivot. Each panel's rows
+/// below it run on the threads.
 static bool choleskyLower(std::vector<double> &a, int64_t k) {
-  for (int64_t j = 0; j < k; ++j) {
-    double d = a[j * k + j];
-    for (int64_t p = 0; p < j; ++p)
-      d -= a[j * k + p] * a[j * k + p];
-    if (!(d > 0) || !std::isfinite(d))
-      return false;
-    d = std::sqrt(d);
-    a[j * k + j] = d;
-    const double *rj = &a[j * k];
-    parallelChunks(k - j - 1, j, [&](int64_t begin, int64_t end) {
-      int64_t i = j + 1 + begin, last = j + 1 + end;
-      for (; i + 4 <= last; i += 4) {
-        const double *r0 = &a[i * k], *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;
-        double s0 = r0[j], s1 = r1[j], s2 = r2[j], s3 = r3[j];
-        for (int64_t p = 0; p < j; ++p) {
-          s0 -= r0[p] * rj[p];
-          s1 -= r1[p] * rj[p];
-          s2 -= r2[p] * rj[p];
-          s3 -= r3[p] * rj[p];
-        }
-        a[i * k + j] = s0 / d;
-        a[(i + 1) * k + j] = s1 / d;
-        a[(i + 2) * k + j] = s2 / d;
-        a[(i + 3) * k + j] = s3 / d;
-      }
-      for (; i < last; ++i) {
+  std::vector<double> panelT(k * kPanel);
+  for (int64_t j0 = 0; j0 < k; j0 += kPanel) {
+    int64_t w = std::min(kPanel, k - j0);
+    // The panel's own rows, column by column as the plain algorithm.
+    double diag[kPanel];
+    for (int64_t j = j0; j < j0 + w; ++j) {
+      double d = a[j * k + j];
+      for (int64_t p = 0; p < j; ++p)
+        d -= a[j * k + p] * a[j * k + p];
+      if (!(d > 0) || !std::isfinite(d))
+        return false;
+      d = std::sqrt(d);
+      a[j * k + j] = diag[j - j0] = d;
+      for (int64_t i = j + 1; i < j0 + w; ++i) {
         double s = a[i * k + j];
-        const double *ri = &a[i * k];
         for (int64_t p = 0; p < j; ++p)
-          s -= ri[p] * rj[p];
+          s -= a[i * k + p] * a[j * k + p];
         a[i * k + j] = s / d;
       }
+    }
+    for (int64_t p = 0; p < j0; ++p)
+      for (int64_t t = 0; t < kPanel; ++t)
+        panelT[p * kPanel + t] = a[(j0 + std::min(t, w - 1)) * k + p];
+    int64_t below = j0 + w;
+    parallelChunks(k - below, j0 * kPanel, [&](int64_t begin, int64_t end) {
+      choleskyPanelRows(a.data(), k, panelT.data(), j0, w, diag, below + begin,
+                        below + end);
     });
-    for (int64_t i = 0; i < j; ++i)
-      a[i * k + j] = 0;
   }
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i + 1; j < k; ++j)
+      a[i * k + j] = 0;
   return true;
+}
+
+/// Columns [j0, j0 + w) of L^-1 from L (`l`, [k, k]) by forward
+/// substitution, into `panel` [(k - j0), kPanel] (zeroed; [i - j0][t] holds
+/// L^-1[i][j0 + t]): L^-1[i][j] = -(sum over p in [j, i) of L[i][p]
+/// L^-1[p][j]) / L[i][i]. The lanes' sums all start at p = j0: the zeros
+/// above column j's diagonal add exact +0s to a +0 start (L is finite), so
+/// each is the sum from p = j.
+QOPT_AVX2_CLONES
+static void inverseLowerPanel(const double *l, int64_t k, int64_t j0, int64_t w,
+                              double *panel) {
+  // The rows within the panel's own columns, one entry at a time.
+  for (int64_t i = j0; i < j0 + w; ++i)
+    for (int64_t t = 0; j0 + t <= i; ++t) {
+      int64_t j = j0 + t;
+      if (j == i) {
+        panel[(i - j0) * kPanel + t] = 1.0 / l[i * k + i];
+        continue;
+      }
+      double s = 0;
+      for (int64_t p = j; p < i; ++p)
+        s += l[i * k + p] * panel[(p - j0) * kPanel + t];
+      panel[(i - j0) * kPanel + t] = -s / l[i * k + i];
+    }
+  for (int64_t i = j0 + w; i < k; ++i) {
+    const double *li = &l[i * k];
+    double acc[kPanel] = {};
+    for (int64_t p = j0; p < i; ++p) {
+      const double lip = li[p], *row = &panel[(p - j0) * kPanel];
+      for (int64_t t = 0; t < kPanel; ++t)
+        acc[t] += lip * row[t];
+    }
+    for (int64_t t = 0; t < w; ++t)
+      panel[(i - j0) * kPanel + t] = -acc[t] / li[i];
+  }
+}
+
+/// Rows [i0, i0 + 4) (i0 a multiple of 4) of H^-1 = L^-T L^-1 up to the
+/// diagonal, and their mirrors: H^-1[i][j] = sum over p >= i of L^-1[p][i]
+/// L^-1[p][j], from the panels of L^-1 (inverseCholeskyUpper). Lanes are
+/// the columns j of a panel, the four rows share its reads; the sums all
+/// start at p = i0, where L^-1[p][i] for p < i is an exact zero (a +0 start
+/// stays +0), so each is the sum from p = i.
+QOPT_AVX2_CLONES
+static void inverseProductRows(const double *linvP, double *hinv, int64_t k,
+                               int64_t i0) {
+  const int64_t rows = std::min<int64_t>(4, k - i0);
+  const double *pi = &linvP[(i0 / kPanel) * k * kPanel];
+  const int64_t lane = i0 % kPanel;
+  for (int64_t jb = 0; jb * kPanel <= i0 + rows - 1; ++jb) {
+    const double *pj = &linvP[jb * k * kPanel];
+    double acc[4][kPanel] = {};
+    for (int64_t p = i0; p < k; ++p) {
+      const double *a = &pi[p * kPanel + lane], *b = &pj[p * kPanel];
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t t = 0; t < kPanel; ++t)
+          acc[r][t] += a[std::min(r, rows - 1)] * b[t];
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < kPanel; ++t) {
+        int64_t i = i0 + r, j = jb * kPanel + t;
+        if (j <= i)
+          hinv[i * k + j] = hinv[j * k + i] = acc[r][t];
+      }
+  }
 }
 
 bool qopt::quant::inverseCholeskyUpper(std::vector<double> h, int64_t k,
                                        std::vector<double> &u) {
   if (!choleskyLower(h, k))
     return false;
-  // L^-1 (lower triangular), by forward substitution per column; stored
-  // transposed (linvT[j][i] = L^-1[i][j]) so that the sums read both
-  // factors along rows. Four columns per task, summed together: column j's
-  // sums start at p = j, and the zeros above its diagonal that the others'
-  // start at add exact +0s to a +0 start (L is finite), so every sum is the
-  // same as alone.
-  std::vector<double> linvT(k * k, 0.0);
-  llvm::parallelFor(0, (k + 3) / 4, [&](size_t group) {
-    int64_t j0 = 4 * group, cols = std::min<int64_t>(4, k - j0);
-    double *c[4];
-    for (int64_t t = 0; t < 4; ++t)
-      c[t] = &linvT[(j0 + std::min(t, cols - 1)) * k];
-    for (int64_t i = j0; i < k; ++i) {
-      const double *hi = &h[i * k];
-      if (i >= j0 + 4) {
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int64_t p = j0; p < i; ++p) {
-          s0 += hi[p] * c[0][p];
-          s1 += hi[p] * c[1][p];
-          s2 += hi[p] * c[2][p];
-          s3 += hi[p] * c[3][p];
-        }
-        double sums[4] = {s0, s1, s2, s3};
-        for (int64_t t = 0; t < cols; ++t)
-          c[t][i] = -sums[t] / hi[i];
-        continue;
-      }
-      for (int64_t t = 0; t < cols && j0 + t <= i; ++t) {
-        if (j0 + t == i) {
-          c[t][i] = 1.0 / hi[i];
-          continue;
-        }
-        double s = 0;
-        for (int64_t p = j0; p < i; ++p)
-          s += hi[p] * c[t][p];
-        c[t][i] = -s / hi[i];
-      }
-    }
+  // L^-1 (lower triangular) by forward substitution, a panel of columns per
+  // task: panel J holds L^-1[p][8J + t] at [J][p][t] (zero for p < 8J).
+  const int64_t panels = (k + kPanel - 1) / kPanel;
+  std::vector<double> linvP(panels * k * kPanel, 0.0);
+  llvm::parallelFor(0, panels, [&](size_t block) {
+    int64_t j0 = kPanel * static_cast<int64_t>(block);
+    inverseLowerPanel(h.data(), k, j0, std::min(kPanel, k - j0),
+                      &linvP[(block * k + j0) * kPanel]);
   });
-  // H^-1 = L^-T L^-1, a row's entries four at a time.
+  // H^-1 = L^-T L^-1, four rows at a time.
   std::vector<double> hinv(k * k, 0.0);
-  parallelChunks(k, k * k / 4, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const double *ci = &linvT[i * k];
-      int64_t j = 0;
-      for (; j + 4 <= i + 1; j += 4) {
-        const double *c0 = &linvT[j * k], *c1 = c0 + k, *c2 = c1 + k,
-                     *c3 = c2 + k;
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int64_t p = i; p < k; ++p) {
-          s0 += ci[p] * c0[p];
-          s1 += ci[p] * c1[p];
-          s2 += ci[p] * c2[p];
-          s3 += ci[p] * c3[p];
-        }
-        hinv[i * k + j] = hinv[j * k + i] = s0;
-        hinv[i * k + j + 1] = hinv[(j + 1) * k + i] = s1;
-        hinv[i * k + j + 2] = hinv[(j + 2) * k + i] = s2;
-        hinv[i * k + j + 3] = hinv[(j + 3) * k + i] = s3;
-      }
-      for (; j <= i; ++j) {
-        const double *cj = &linvT[j * k];
-        double s = 0;
-        for (int64_t p = i; p < k; ++p)
-          s += ci[p] * cj[p];
-        hinv[i * k + j] = hinv[j * k + i] = s;
-      }
-    }
+  parallelChunks((k + 3) / 4, k * k, [&](int64_t begin, int64_t end) {
+    for (int64_t q = begin; q < end; ++q)
+      inverseProductRows(linvP.data(), hinv.data(), k, 4 * q);
   });
   if (!choleskyLower(hinv, k))
     return false;
