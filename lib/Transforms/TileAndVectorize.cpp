@@ -13,9 +13,13 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+#include <numeric>
 
 namespace qopt {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZE
@@ -30,6 +34,11 @@ namespace {
 constexpr llvm::StringLiteral kBlockAttr = "qopt.register_block";
 /// Marks the reduction loops around vectorized blocks.
 constexpr llvm::StringLiteral kReductionLoopAttr = "qopt.block_reduction";
+/// Marks the weight decodes fused into the loops of a contraction.
+constexpr llvm::StringLiteral kFusedDecodeAttr = "qopt.fused_decode";
+/// A fused decode of at most this many rows (outside its innermost dim) is
+/// vectorized whole, in registers; a larger one (a panel) row by row.
+constexpr int64_t kWholeDecodeRows = 4;
 
 static void canonicalize(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
@@ -199,6 +208,239 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
   rewriter.replaceOp(op, written);
 }
 
+/// The input of contraction `op` that is its right-hand operand: read with
+/// some N dim and no M dim.
+static OpOperand *rightHandOperand(linalg::LinalgOp op,
+                                   const linalg::ContractionDimensions &dims) {
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    auto uses = [&](ArrayRef<unsigned> ds) {
+      return llvm::any_of(ds,
+                          [&](unsigned d) { return map.isFunctionOfDim(d); });
+    };
+    if (!uses(dims.m) && uses(dims.n))
+      return operand;
+  }
+  return nullptr;
+}
+
+/// The elementwise generic that computes `value` from constants alone (a
+/// weight decode: bit planes or packed integers and scales to the values
+/// the contraction multiplies), read by nothing else; or null.
+static linalg::GenericOp constantDecode(Value value) {
+  auto producer = value.getDefiningOp<linalg::GenericOp>();
+  if (!producer || producer->getNumResults() != 1 ||
+      !producer.hasPureTensorSemantics() ||
+      producer.getNumReductionLoops() != 0 || !value.hasOneUse() ||
+      !producer.getIndexingMapsArray().back().isIdentity() ||
+      producer.payloadUsesValueFromOperand(producer.getDpsInitOperand(0)))
+    return {};
+  for (Value input : producer.getDpsInputs())
+    if (!matchPattern(input, m_Constant()))
+      return {};
+  return producer;
+}
+
+/// True when tiling `producer` with `steps` (one per loop; 0 = untiled)
+/// computes what the op does. A tile applies the op's indexing maps to
+/// tile-local dims with its operands sliced at the maps' values at the tile
+/// offset, which for `d floordiv c` and `d mod c` is exact when no tile
+/// straddles a multiple of c differently from its offset: when the step is
+/// a multiple or a divisor of c.
+static bool tilingKeepsMaps(linalg::GenericOp producer,
+                            ArrayRef<int64_t> steps) {
+  auto tiled = [&](AffineExpr e) {
+    for (unsigned d = 0; d < steps.size(); ++d)
+      if (steps[d] > 1 && e.isFunctionOfDim(d))
+        return true;
+    return false;
+  };
+  bool exact = true;
+  for (AffineMap map : producer.getIndexingMapsArray())
+    for (AffineExpr result : map.getResults())
+      result.walk([&](AffineExpr e) {
+        auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+        if (!binary || e.getKind() == AffineExprKind::Add ||
+            e.getKind() == AffineExprKind::Mul || !tiled(e))
+          return;
+        auto dim = dyn_cast<AffineDimExpr>(binary.getLHS());
+        auto divisor = dyn_cast<AffineConstantExpr>(binary.getRHS());
+        if (e.getKind() == AffineExprKind::CeilDiv || !dim || !divisor ||
+            divisor.getValue() <= 0) {
+          exact = false;
+          return;
+        }
+        int64_t step = steps[dim.getPosition()], c = divisor.getValue();
+        exact &= step % c == 0 || c % step == 0;
+      });
+  return exact;
+}
+
+/// The steps of the loops of `producer` (which writes, with an identity
+/// map, operand `operand` of `consumer`) when `consumer` is tiled by
+/// `consumerSteps`.
+static SmallVector<int64_t> producerSteps(linalg::LinalgOp consumer,
+                                          OpOperand *operand,
+                                          ArrayRef<int64_t> consumerSteps) {
+  AffineMap map = consumer.getMatchingIndexingMap(operand);
+  SmallVector<int64_t> steps;
+  for (AffineExpr e : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(e);
+    steps.push_back(dim ? consumerSteps[dim.getPosition()] : 0);
+  }
+  return steps;
+}
+
+/// Replaces `slice` of the result of `producer` by the tile of `producer`
+/// it reads, computed where the slice is; the tile is marked as a fused
+/// decode.
+static bool fuseIntoSlice(RewriterBase &rewriter, tensor::ExtractSliceOp slice,
+                          linalg::GenericOp producer) {
+  rewriter.setInsertionPoint(slice);
+  FailureOr<TilingResult> fused = tensor::replaceExtractSliceWithTiledProducer(
+      rewriter, slice, cast<OpResult>(producer->getResult(0)));
+  if (failed(fused) || fused->tiledValues.size() != 1 ||
+      fused->tiledValues[0].getType() != slice.getType())
+    return false;
+  for (Operation *op : fused->tiledOps) {
+    auto generic = dyn_cast<linalg::GenericOp>(op);
+    if (!generic)
+      continue;
+    generic->setAttr(kFusedDecodeAttr, rewriter.getUnitAttr());
+    // A tile of its own, not a slice of the whole decode's tensor: the
+    // panel is a small buffer, the whole decode never allocated.
+    OpOperand *init = generic.getDpsInitOperand(0);
+    auto slice = init->get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (slice && slice.getSource().getDefiningOp<tensor::EmptyOp>()) {
+      rewriter.setInsertionPoint(generic);
+      Value empty = tensor::EmptyOp::create(
+          rewriter, generic.getLoc(), slice.getMixedSizes(),
+          getElementTypeOrSelf(slice.getType()));
+      if (empty.getType() == init->get().getType())
+        rewriter.modifyOpInPlace(generic, [&] { init->set(empty); });
+    }
+  }
+  rewriter.replaceOp(slice, fused->tiledValues[0]);
+  if (producer->use_empty())
+    rewriter.eraseOp(producer);
+  return true;
+}
+
+/// Reads the inputs of `op` that a static indexing map indexes with a
+/// constant (`(d0) -> (1, d0)`: one bit plane of several) through a slice at
+/// that index instead, so every map is a projected permutation, as the
+/// vectorizer requires.
+static void sliceConstantIndices(RewriterBase &rewriter, linalg::GenericOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  rewriter.setInsertionPoint(op);
+  bool changed = false;
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto type = dyn_cast<RankedTensorType>(operand->get().getType());
+    AffineMap map = maps[operand->getOperandNumber()];
+    if (!type || !type.hasStaticShape() ||
+        llvm::none_of(map.getResults(), llvm::IsaPred<AffineConstantExpr>))
+      continue;
+    SmallVector<OpFoldResult> offsets, sizes,
+        strides(type.getRank(), rewriter.getIndexAttr(1));
+    SmallVector<AffineExpr> kept;
+    SmallVector<int64_t> keptShape;
+    for (auto [dim, expr] : llvm::enumerate(map.getResults())) {
+      if (auto constant = dyn_cast<AffineConstantExpr>(expr)) {
+        offsets.push_back(rewriter.getIndexAttr(constant.getValue()));
+        sizes.push_back(rewriter.getIndexAttr(1));
+        continue;
+      }
+      offsets.push_back(rewriter.getIndexAttr(0));
+      sizes.push_back(rewriter.getIndexAttr(type.getDimSize(dim)));
+      kept.push_back(expr);
+      keptShape.push_back(type.getDimSize(dim));
+    }
+    Value slice = tensor::ExtractSliceOp::create(
+        rewriter, op.getLoc(),
+        RankedTensorType::get(keptShape, type.getElementType()), operand->get(),
+        offsets, sizes, strides);
+    rewriter.modifyOpInPlace(op, [&] { operand->set(slice); });
+    maps[operand->getOperandNumber()] =
+        AffineMap::get(map.getNumDims(), 0, kept, op.getContext());
+    changed = true;
+  }
+  if (changed)
+    rewriter.modifyOpInPlace(op, [&] {
+      op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+    });
+}
+
+/// `expr` with `d floordiv c` replaced by 0 and `d mod c` by d where the
+/// loop d runs over fewer than c values (`ranges`, from 0).
+static AffineExpr simplifyBounded(AffineExpr expr, ArrayRef<int64_t> ranges) {
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary)
+    return expr;
+  AffineExpr lhs = simplifyBounded(binary.getLHS(), ranges);
+  AffineExpr rhs = simplifyBounded(binary.getRHS(), ranges);
+  auto dim = dyn_cast<AffineDimExpr>(lhs);
+  auto divisor = dyn_cast<AffineConstantExpr>(rhs);
+  if (dim && divisor && ranges[dim.getPosition()] != ShapedType::kDynamic &&
+      ranges[dim.getPosition()] <= divisor.getValue()) {
+    if (expr.getKind() == AffineExprKind::FloorDiv)
+      return getAffineConstantExpr(0, expr.getContext());
+    if (expr.getKind() == AffineExprKind::Mod)
+      return lhs;
+  }
+  return getAffineBinaryOpExpr(expr.getKind(), lhs, rhs);
+}
+
+/// Vectorizes the static elementwise `op` (a fused decode): whole where it
+/// is a few rows (a K step of the register block), else one vector per
+/// position of its outer dims (a panel).
+static void vectorizeRows(RewriterBase &rewriter, linalg::GenericOp op) {
+  if (op.hasDynamicShape() || op.getNumLoops() == 0)
+    return;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t rows = 1;
+  for (int64_t range : ArrayRef(ranges).drop_back())
+    rows *= range;
+  if (rows > kWholeDecodeRows) {
+    SmallVector<int64_t> sizes(op.getNumLoops(), 1);
+    sizes.back() = 0;
+    linalg::LinalgOp row = tile(rewriter, op, sizes);
+    op =
+        dyn_cast_or_null<linalg::GenericOp>(row ? row.getOperation() : nullptr);
+    if (!op)
+      return;
+    ranges = op.getStaticLoopRanges();
+  }
+  // Maps the vectorizer takes: no floordiv or mod over a tile's dims (which
+  // stay below the divisor), no unit dims, no constant indices.
+  SmallVector<AffineMap> maps;
+  for (AffineMap map : op.getIndexingMapsArray()) {
+    SmallVector<AffineExpr> results;
+    for (AffineExpr result : map.getResults())
+      results.push_back(simplifyBounded(result, ranges));
+    maps.push_back(
+        AffineMap::get(map.getNumDims(), 0, results, op.getContext()));
+  }
+  rewriter.modifyOpInPlace(op, [&] {
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  });
+  linalg::ControlDropUnitDims options;
+  options.rankReductionStrategy =
+      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::DropUnitDimsResult> dropped =
+      linalg::dropUnitDims(rewriter, op, options);
+  if (succeeded(dropped)) {
+    rewriter.replaceOp(op, dropped->replacements);
+    op = cast<linalg::GenericOp>(dropped->resultOp.getOperation());
+  }
+  sliceConstantIndices(rewriter, op);
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, cast<linalg::LinalgOp>(op.getOperation()));
+  if (succeeded(vectorized))
+    rewriter.replaceOp(op, vectorized->replacements);
+}
+
 struct CpuTileAndVectorizePass
     : qopt::impl::CpuTileAndVectorizeBase<CpuTileAndVectorizePass> {
   using Base::Base;
@@ -266,6 +508,19 @@ struct CpuTileAndVectorizePass
                         op->getContext(), arith::FastMathFlags::contract));
       });
     });
+
+    // The fused decodes, one vector per row, after the above: their
+    // arithmetic computes the weights exactly as the unfused decode did.
+    SmallVector<linalg::GenericOp> decodes;
+    func.walk([&](linalg::GenericOp op) {
+      if (op->hasAttr(kFusedDecodeAttr))
+        decodes.push_back(op);
+    });
+    for (linalg::GenericOp op : decodes) {
+      op->removeAttr(kFusedDecodeAttr);
+      vectorizeRows(rewriter, op);
+    }
+    canonicalize(func);
   }
 
   void tileIntoBlocks(RewriterBase &rewriter, linalg::LinalgOp op,
@@ -284,21 +539,107 @@ struct CpuTileAndVectorizePass
       sizes[d] = 1;
     sizes[dims->m.back()] = tileM;
     sizes[dims->n.back()] = tileN;
+    // A right-hand operand decoded from constant weights is decoded where
+    // it is read, a panel of kChunk x tileN at a time (see
+    // decodePanelSteps), not materialized whole.
+    OpOperand *rhs = rightHandOperand(op, *dims);
+    linalg::GenericOp decode = rhs ? constantDecode(rhs->get()) : nullptr;
+    if (decode && !decodePanelSteps(op, *dims, rhs, decode, sizes))
+      decode = nullptr;
     // Loop order: batch, then N blocks outside M blocks, so a K x tileN
     // panel of the right operand stays in cache while the M blocks stream
-    // past it.
+    // past it (with a decode: K chunks between them, each panel decoded
+    // once and read by every M block).
     SmallVector<int64_t> interchange;
     for (unsigned d : dims->batch)
       interchange.push_back(d);
     for (unsigned d : dims->n)
       interchange.push_back(d);
+    if (decode)
+      for (unsigned d : dims->k)
+        interchange.push_back(d);
     for (unsigned d : dims->m)
       interchange.push_back(d);
     for (unsigned d = 0; d < op.getNumLoops(); ++d)
       if (!llvm::is_contained(interchange, d))
         interchange.push_back(d);
-    if (linalg::LinalgOp tiled = tile(rewriter, op, sizes, &loops, interchange))
-      tiled->setAttr(kBlockAttr, rewriter.getUnitAttr());
+    unsigned rhsIndex = rhs ? rhs->getOperandNumber() : 0;
+    SmallVector<scf::ForOp> nest;
+    linalg::LinalgOp tiled = tile(rewriter, op, sizes, &nest, interchange);
+    loops.append(nest.begin(), nest.end());
+    if (!tiled)
+      return;
+    tiled->setAttr(kBlockAttr, rewriter.getUnitAttr());
+    if (!decode)
+      return;
+    // The slice of the decode each block reads depends on the N and K
+    // loops only: hoist it out of the M loop and compute it there.
+    auto slice =
+        tiled->getOperand(rhsIndex).getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || slice.getSource() != decode->getResult(0))
+      return;
+    for (scf::ForOp loop : llvm::reverse(nest))
+      moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
+    (void)fuseIntoSlice(rewriter, slice, decode);
+  }
+
+  /// Sets the K steps of `sizes` (the tile sizes of contraction `op`) for a
+  /// decode of its right-hand operand `rhs` fused into its loops: the
+  /// innermost K dim by the rows of a panel of `decode-panel-bytes`, the
+  /// other K dims by 1. False (leaving `sizes` alone) where fusion would
+  /// decode a weight more than once or tiles would change what the decode
+  /// computes.
+  bool decodePanelSteps(linalg::LinalgOp op,
+                        const linalg::ContractionDimensions &dims,
+                        OpOperand *rhs, linalg::GenericOp decode,
+                        SmallVectorImpl<int64_t> &sizes) {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    AffineMap rhsMap = op.getMatchingIndexingMap(rhs);
+    // Batch loops are outermost: a weight shared by the batch would be
+    // decoded once per batch index.
+    for (unsigned d : dims.batch)
+      if (!rhsMap.isFunctionOfDim(d) && ranges[d] != 1)
+        return false;
+    unsigned elementBytes = std::max<unsigned>(
+        1,
+        getElementTypeOrSelf(rhs->get().getType()).getIntOrFloatBitWidth() / 8);
+    int64_t rows = std::max<int64_t>(
+        2, llvm::bit_floor(static_cast<uint64_t>(
+               decodePanelBytes / std::max<int64_t>(1, tileN * elementBytes))));
+    SmallVector<int64_t> steps(sizes.begin(), sizes.end());
+    for (unsigned d : dims.k)
+      steps[d] = 1;
+    unsigned k = dims.k.back();
+    steps[k] =
+        ranges[k] != ShapedType::kDynamic && ranges[k] <= rows ? 0 : rows;
+    if (!tilingKeepsMaps(decode, producerSteps(op, rhs, steps))) {
+      // A whole K per panel is always exact along K.
+      steps[k] = 0;
+      if (!tilingKeepsMaps(decode, producerSteps(op, rhs, steps)))
+        return false;
+    }
+    sizes.assign(steps.begin(), steps.end());
+    return true;
+  }
+
+  /// Moves a decode panel read by this block alone (M fits one block) into
+  /// the block's K loop (`steps`), so each step decodes the rows it
+  /// multiplies, in registers.
+  void fuseDecodeIntoStep(RewriterBase &rewriter, linalg::LinalgOp inner,
+                          const linalg::ContractionDimensions &dims,
+                          ArrayRef<int64_t> steps) {
+    OpOperand *rhs = rightHandOperand(inner, dims);
+    auto slice =
+        rhs ? rhs->get().getDefiningOp<tensor::ExtractSliceOp>() : nullptr;
+    if (!slice || !slice.getSource().hasOneUse())
+      return;
+    auto panel = slice.getSource().getDefiningOp<linalg::GenericOp>();
+    auto kLoop = dyn_cast<scf::ForOp>(slice->getParentOp());
+    if (!panel || !panel->hasAttr(kFusedDecodeAttr) || !kLoop ||
+        kLoop->getBlock() != panel->getBlock() ||
+        !tilingKeepsMaps(panel, producerSteps(inner, rhs, steps)))
+      return;
+    (void)fuseIntoSlice(rewriter, slice, panel);
   }
 
   /// K-loop of 1 around a vector.contract of the register block.
@@ -318,6 +659,7 @@ struct CpuTileAndVectorizePass
     linalg::LinalgOp inner = tile(rewriter, op, sizes);
     if (!inner || inner.hasDynamicShape())
       return;
+    fuseDecodeIntoStep(rewriter, inner, *dims, sizes);
     // A unit loop after the innermost N dim of a generic (the K step, the
     // group dim of an ungrouped integer matmul) would be the innermost dim
     // of its vectors, which LLVM splits into one-element vectors. Without

@@ -13,7 +13,15 @@
    compiled from qcc's --stop-after-stage=smooth output, matches).
 4. Weight bytes shrink with the bits (W8 > W4 > W3 > W2, about bits/32 of
    the float weights).
-5. bfloat16 models: a bf16 linear layer unquantized, and at W4
+5. Weights decoded inside the matmul loops (qopt-cpu-tile-and-vectorize
+   fuses a constant weight decode into the register blocks: in the K loop
+   when the rows fit one block, else a panel per N block and K chunk):
+   layers whose K spans several chunks with a remainder, with N not a
+   multiple of the block, at M = 1, 2 and 23: the integer path stays exact
+   and weight-only layers equal NumPy on the exported weights within the
+   f32 sum's error, with groups that align with the chunks and groups that
+   do not (one panel per whole K).
+6. bfloat16 models: a bf16 linear layer unquantized, and at W4
    (weight-only) with the exported dequantized weights, equals NumPy's
    matmul to the output's bf16 rounding (f32 sums); at W8A8 it stays within
    2% of the float layer.
@@ -113,6 +121,79 @@ def exact_integer_path(qcc, work):
         check(np.array_equal(recovered, acc) and np.abs(acc).max() < 2 ** 23,
               "integer path exact (%s): %d accumulators, max |acc| %d"
               % (label, acc.size, np.abs(acc).max()))
+
+
+def integer_accumulators_exact(so, export, x, label):
+    """Symmetric dynamic per-token activations, symmetric weights: the
+    accumulators recovered from the output equal NumPy's integer matmul."""
+    z = np.load(export)
+    prefix = [k for k in z.keys() if k.endswith("::weights")][0][:-9]
+    w = z[prefix + "::weights"].astype(np.int64)           # [N, K]
+    sw = z[prefix + "::weight_scales"].astype(np.float32)  # [N]
+    amax = np.abs(x).max(axis=1).astype(np.float32)
+    sa = amax / np.float32(127)
+    sa = np.where(sa > 0, sa, np.float32(1)).astype(np.float32)
+    xq = np.stack([quantize_np(x[m], sa[m], 0, -128, 127)
+                   for m in range(x.shape[0])])
+    acc = xq @ w.T
+    y = qopt.load(so).run({"x": x})["y"].astype(np.float64)
+    scale = (sa[:, None].astype(np.float32) * sw[None, :]).astype(np.float64)
+    recovered = np.rint(y / scale).astype(np.int64)
+    check(np.array_equal(recovered, acc) and np.abs(acc).max() < 2 ** 23,
+          "integer path exact, %s: %d accumulators, max |acc| %d"
+          % (label, acc.size, np.abs(acc).max()))
+
+
+def fused_decodes(qcc, work):
+    import onnx
+    for k, configs in [
+            (1100, [("W4A8", ["--wbits", "4", "--abits", "8"]),
+                    ("W2A8", ["--wbits", "2", "--abits", "8"])]),
+            (1088, [("W4A16 g64", ["--wbits", "4", "--group-size", "64"])]),
+            (1152, [("W3A16 g96", ["--wbits", "3", "--group-size", "96"])])]:
+        model = quant_eval.write_model("linear", work, k=k, n=72)
+        for label, flags, m, static in [(label, flags, m, static)
+                                        for label, flags in configs
+                                        for m in (1, 2, 23)
+                                        for static in (False, True)]:
+            # A static M of one block decodes in the K loop; a dynamic M
+            # (or more rows) a panel at a time.
+            tag = "fused-%d-%s-%s" % (k, label.replace(" ", "-"),
+                                      "m%d" % m if static else "dyn")
+            so = os.path.join(work, tag + ".so")
+            export = os.path.join(work, tag + ".npz")
+            if static:
+                proto = onnx.load(model)
+                for value in (proto.graph.input[0], proto.graph.output[0]):
+                    value.type.tensor_type.shape.dim[0].dim_value = m
+                source = os.path.join(work, tag + ".onnx")
+                onnx.save(proto, source)
+            else:
+                source = model
+            if static or not os.path.exists(so):
+                quant_eval.qcc(qcc, source, so,
+                               flags + ["--export-quantization", export])
+            x = np.random.default_rng(m).standard_normal(
+                (m, k)).astype(np.float32)
+            name = "%s, K = %d, N = 72, M = %d%s" % (
+                label, k, m, " static" if static else "")
+            if "--abits" in flags:
+                integer_accumulators_exact(so, export, x, name)
+                continue
+            z = np.load(export)
+            prefix = [n for n in z.keys() if n.endswith("::weights")][0][:-9]
+            w = z[prefix + "::weights"].astype(np.float64)         # [N, K]
+            sw = z[prefix + "::weight_scales"].astype(np.float64)  # [N, K/G]
+            wd = w * np.repeat(sw, k // sw.shape[1], axis=1)
+            ref = x.astype(np.float64) @ wd.T
+            # f32 products and a sequential f32 sum over K.
+            bound = 2.0 ** -24 * (k + 2) * (np.abs(x) @ np.abs(wd).T)
+            got = qopt.load(so).run({"x": x})["y"].astype(np.float64)
+            check(bool(np.all(np.abs(got - ref) <= bound)),
+                  "%s = NumPy on the exported weights: max |diff| %.3g, "
+                  "at most %.3g of the f32 bound (max |y| %.3g)"
+                  % (name, np.abs(got - ref).max(),
+                     (np.abs(got - ref) / bound).max(), np.abs(ref).max()))
 
 
 def from_bf16(bits):
@@ -280,6 +361,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     exact_integer_path(args.qcc, args.work)
+    fused_decodes(args.qcc, args.work)
     bf16_model(args.qcc, args.work)
     outlier_block(args.qcc, args.work)
     cnn(args.qcc, args.work)

@@ -138,6 +138,27 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     `vpdpwssd` where the CPU has AVX-512 VNNI). The sums
     are exact: two products of i8 values never overflow i32.
 
+    A right-hand operand computed from constants alone by an elementwise
+    `linalg.generic` read by nothing else (a weight decode: bit planes or
+    packed integers and group scales to the values the block multiplies) is
+    computed inside the contraction's loops instead of as a whole K x N
+    tensor, each weight once per call:
+
+    * the contraction's innermost K dim is tiled in chunks whose panel
+      (chunk x `tile-n` decoded values) takes `decode-panel-bytes`, between
+      the N and M block loops, and the decode is fused there, a panel per N
+      block and K chunk that every M block reads (decoded one vector row at
+      a time);
+    * where M fits one block (so one block reads each panel), the decode
+      moves on into the block's K loop: each step decodes the row (or, for
+      pair dot products, the two rows) it multiplies, in vector registers.
+
+    Tiling applies the decode's indexing maps to tile-local dims, which is
+    exact for `d floordiv c` and `d mod c` only where the step along d is a
+    multiple or a divisor of c (a bit-plane word of 32, a group of G): a
+    chunk that is neither becomes all of K; a batch dim the weight does not
+    read (it would be decoded once per batch index) leaves the decode whole.
+
     Ops that fail to vectorize are left tiled, as scalar loops.
   }];
   let options = [
@@ -145,6 +166,10 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
            "Rows of the register block">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"32",
            "Columns of the register block">,
+    Option<"decodePanelBytes", "decode-panel-bytes", "int64_t",
+           /*default=*/"16384",
+           "Bytes of the panel of a right-hand operand decoded from "
+           "constants at a time">,
     Option<"im2col", "im2col", "bool", /*default=*/"true",
            "Rewrite 2-D NCHW convolutions as im2col + matmul">,
     Option<"int8Pmaddwd", "int8-pmaddwd", "bool", /*default=*/"false",

@@ -1,0 +1,246 @@
+// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32}),canonicalize)" --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32 decode-panel-bytes=4096}),canonicalize)" --split-input-file | FileCheck %s --check-prefix=SMALL
+
+// A right-hand operand decoded from constant weights (bit planes and group
+// scales) is computed inside the contraction's loops, never whole: in the K
+// loop of the register block where M fits one block, else a panel of
+// decode-panel-bytes (K chunk x tile-n) per N block and K chunk, read by
+// every M block.
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#scales96 = affine_map<(d0, d1) -> (d0 floordiv 96, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// M = 1: each step of K decodes the 32 weights of its row in vector
+// registers; no K x N tensor is left. 16 KiB panels of f32 are 128 rows: K
+// runs in chunks of 128 (32 with 4 KiB).
+// CHECK-LABEL: func.func @matvec_decodes_in_the_k_loop
+// CHECK-NOT:     tensor<256x64xf32>
+// CHECK:         scf.for {{.*}} step %c32
+// CHECK:           scf.for {{.*}} step %c128
+// CHECK-NOT:         tensor<128x32xf32>
+// CHECK:             scf.for {{.*}} step %c1
+// CHECK-NOT:           tensor<128x32xf32>
+// CHECK:               arith.shrui {{.*}} : vector<32xi32>
+// CHECK:               arith.sitofp {{.*}} : vector<32xi32> to vector<32xf32>
+// CHECK:               arith.mulf {{.*}} : vector<32xf32>
+// CHECK:               vector.contract
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     tensor<256x64xf32>
+// CHECK-NOT:     tensor<128x32xf32>
+// CHECK:         return
+// SMALL-LABEL: func.func @matvec_decodes_in_the_k_loop
+// SMALL-COUNT-2: scf.for {{.*}} step %c32
+// SMALL:             scf.for {{.*}} step %c1
+// SMALL:               arith.shrui {{.*}} : vector<32xi32>
+func.func @matvec_decodes_in_the_k_loop(%x: tensor<1x256xf32>) -> tensor<1x64xf32> {
+  %planes = arith.constant dense<1431655765> : tensor<2x8x64xi32>
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<256x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x8x64xi32>, tensor<2x8x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<256x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<256x64xf32>
+  %init = tensor.empty() : tensor<1x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<1x64xf32>) -> tensor<1x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#scales96 = affine_map<(d0, d1) -> (d0 floordiv 96, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// M = 16 (two blocks): a 128 x 32 panel per N block and K chunk, decoded a
+// row (one vector) at a time, then the M blocks.
+// CHECK-LABEL: func.func @rows_share_a_panel
+// CHECK-NOT:     tensor<256x64xf32>
+// CHECK:         scf.for {{.*}} step %c32
+// CHECK:           scf.for {{.*}} step %c128
+// CHECK:             tensor.empty() : tensor<128x32xf32>
+// CHECK:             scf.for {{.*}} step %c1
+// CHECK:               arith.shrui {{.*}} : vector<32xi32>
+// CHECK:               vector.transfer_write {{.*}} : vector<32xf32>
+// CHECK:             scf.for {{.*}} step %c8
+// CHECK:               scf.for {{.*}} step %c1
+// CHECK:                 vector.contract
+// SMALL-LABEL: func.func @rows_share_a_panel
+// SMALL:         tensor.empty() : tensor<32x32xf32>
+func.func @rows_share_a_panel(%x: tensor<16x256xf32>) -> tensor<16x64xf32> {
+  %planes = arith.constant dense<1431655765> : tensor<2x8x64xi32>
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<256x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x8x64xi32>, tensor<2x8x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<256x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<256x64xf32>
+  %init = tensor.empty() : tensor<16x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<16x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %y : tensor<16x64xf32>
+}
+
+// -----
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#scales96 = affine_map<(d0, d1) -> (d0 floordiv 96, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Groups of 96 straddle chunks of 128 (a tile applies the group map to
+// tile-local rows, exact only where the step is a multiple or a divisor of
+// 96): one panel spans all of K.
+// CHECK-LABEL: func.func @group_straddling_chunks
+// CHECK-NOT:     step %c128
+// CHECK:         tensor.empty() : tensor<384x32xf32>
+// CHECK-NOT:     step %c128
+// CHECK:         return
+func.func @group_straddling_chunks(%x: tensor<16x384xf32>) -> tensor<16x64xf32> {
+  %planes = arith.constant dense<1431655765> : tensor<2x12x64xi32>
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<384x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales96, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x12x64xi32>, tensor<2x12x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<384x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<384x64xf32>
+  %init = tensor.empty() : tensor<16x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<16x384xf32>, tensor<384x64xf32>) outs(%acc : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %y : tensor<16x64xf32>
+}
+
+// -----
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#scales96 = affine_map<(d0, d1) -> (d0 floordiv 96, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A decode of run-time values (here an argument) is left whole.
+// CHECK-LABEL: func.func @decode_of_argument
+// CHECK:         linalg.generic
+// CHECK:         } -> tensor<256x64xf32>
+// CHECK:         scf.for
+func.func @decode_of_argument(%x: tensor<1x256xf32>, %planes: tensor<2x8x64xi32>) -> tensor<1x64xf32> {
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<256x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x8x64xi32>, tensor<2x8x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<256x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<256x64xf32>
+  %init = tensor.empty() : tensor<1x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<1x64xf32>) -> tensor<1x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
+
+// -----
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#scales96 = affine_map<(d0, d1) -> (d0 floordiv 96, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A decode read by two contractions is computed once, whole.
+// CHECK-LABEL: func.func @decode_read_twice
+// CHECK:         linalg.generic
+// CHECK:         } -> tensor<256x64xf32>
+// CHECK:         scf.for
+func.func @decode_read_twice(%x: tensor<1x256xf32>) -> tensor<1x64xf32> {
+  %planes = arith.constant dense<1431655765> : tensor<2x8x64xi32>
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<256x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x8x64xi32>, tensor<2x8x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<256x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<256x64xf32>
+  %init = tensor.empty() : tensor<1x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<1x64xf32>) -> tensor<1x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<1x64xf32>) -> tensor<1x64xf32>
+  %y2 = linalg.matmul ins(%x, %w : tensor<1x256xf32>, tensor<256x64xf32>) outs(%y : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %y2 : tensor<1x64xf32>
+}
