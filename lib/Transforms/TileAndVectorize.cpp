@@ -477,7 +477,10 @@ struct CpuTileAndVectorizePass
     // Fold the now-constant tile sizes into static types.
     canonicalize(func);
 
-    // Phase 2: vectorize the full (static) blocks; partial ones stay scalar.
+    // Phase 2: vectorize the full (static) blocks. A partial block whose
+    // only dynamic dims are M rows (the rows left over by a dynamic M, all
+    // of them when M is below tile-m, as in one token at a time) becomes
+    // static blocks of one row each; other partial blocks stay scalar.
     SmallVector<linalg::LinalgOp> blocks;
     func.walk([&](linalg::LinalgOp op) {
       if (op->hasAttr(kBlockAttr))
@@ -486,8 +489,9 @@ struct CpuTileAndVectorizePass
     for (linalg::LinalgOp op : blocks) {
       op->removeAttr(kBlockAttr);
       if (op.hasDynamicShape())
-        continue;
-      vectorizeBlock(rewriter, op);
+        op = tileDynamicRows(rewriter, op);
+      if (op && !op.hasDynamicShape())
+        vectorizeBlock(rewriter, op);
     }
 
     // Contractions the vectorizer does not turn into vector.contract become
@@ -620,6 +624,27 @@ struct CpuTileAndVectorizePass
     }
     sizes.assign(steps.begin(), steps.end());
     return true;
+  }
+
+  /// The block `op` tiled by one row along its M dims when those are its
+  /// only dynamic loops, else null.
+  linalg::LinalgOp tileDynamicRows(RewriterBase &rewriter,
+                                   linalg::LinalgOp op) {
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(op);
+    if (failed(dims) || dims->m.empty())
+      return {};
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<int64_t> sizes(op.getNumLoops(), 0);
+    for (unsigned d = 0; d < ranges.size(); ++d) {
+      bool isM = llvm::is_contained(dims->m, d);
+      if (ranges[d] == ShapedType::kDynamic && !isM)
+        return {};
+      if (isM)
+        sizes[d] = 1;
+    }
+    linalg::LinalgOp row = tile(rewriter, op, sizes);
+    return row && !row.hasDynamicShape() ? row : linalg::LinalgOp();
   }
 
   /// Moves a decode panel read by this block alone (M fits one block) into

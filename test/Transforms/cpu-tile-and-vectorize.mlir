@@ -15,13 +15,17 @@ func.func @static_matmul(%a: tensor<16x24xf32>, %b: tensor<24x64xf32>, %c: tenso
 
 // -----
 
-// A dynamic M: full blocks vectorized, the last partial block (peeled) left
-// as a scalar linalg.matmul.
+// A dynamic M: full blocks vectorized; the last partial block (peeled, up
+// to 7 rows: all of M below 8, as for one token at a time) row by row, each
+// row a static 1 x 32 block.
 // CHECK-LABEL: func.func @dynamic_rows
 // CHECK: scf.for
 // CHECK: vector.contract {{.*}} into vector<8x32xf32>
 // CHECK: scf.for
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<?x24xf32>, tensor<24x32xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c24 step %c1
+// CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// CHECK-NOT: linalg.matmul
 func.func @dynamic_rows(%a: tensor<?x24xf32>, %b: tensor<24x64xf32>, %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<?x24xf32>, tensor<24x64xf32>) outs(%c : tensor<?x64xf32>) -> tensor<?x64xf32>
   return %r : tensor<?x64xf32>
