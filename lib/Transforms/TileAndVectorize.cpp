@@ -40,6 +40,17 @@ constexpr llvm::StringLiteral kFusedDecodeAttr = "qopt.fused_decode";
 /// vectorized whole, in registers; a larger one (a panel) row by row.
 constexpr int64_t kWholeDecodeRows = 4;
 
+/// The ops of type OpT in `func` marked with `attr`, the mark removed.
+template <typename OpT>
+static SmallVector<OpT> takeMarked(func::FuncOp func, StringRef attr) {
+  SmallVector<OpT> marked;
+  func.walk([&](OpT op) {
+    if (op->removeAttr(attr))
+      marked.push_back(op);
+  });
+  return marked;
+}
+
 static void canonicalize(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
   RewritePatternSet patterns(ctx);
@@ -481,13 +492,7 @@ struct CpuTileAndVectorizePass
     // only dynamic dims are M rows (the rows left over by a dynamic M, all
     // of them when M is below tile-m, as in one token at a time) becomes
     // static blocks of one row each; other partial blocks stay scalar.
-    SmallVector<linalg::LinalgOp> blocks;
-    func.walk([&](linalg::LinalgOp op) {
-      if (op->hasAttr(kBlockAttr))
-        blocks.push_back(op);
-    });
-    for (linalg::LinalgOp op : blocks) {
-      op->removeAttr(kBlockAttr);
+    for (linalg::LinalgOp op : takeMarked<linalg::LinalgOp>(func, kBlockAttr)) {
       if (op.hasDynamicShape())
         op = tileDynamicRows(rewriter, op);
       if (op && !op.hasDynamicShape())
@@ -515,15 +520,9 @@ struct CpuTileAndVectorizePass
 
     // The fused decodes, one vector per row, after the above: their
     // arithmetic computes the weights exactly as the unfused decode did.
-    SmallVector<linalg::GenericOp> decodes;
-    func.walk([&](linalg::GenericOp op) {
-      if (op->hasAttr(kFusedDecodeAttr))
-        decodes.push_back(op);
-    });
-    for (linalg::GenericOp op : decodes) {
-      op->removeAttr(kFusedDecodeAttr);
+    for (linalg::GenericOp op :
+         takeMarked<linalg::GenericOp>(func, kFusedDecodeAttr))
       vectorizeRows(rewriter, op);
-    }
     canonicalize(func);
   }
 
@@ -550,16 +549,29 @@ struct CpuTileAndVectorizePass
     linalg::GenericOp decode = rhs ? constantDecode(rhs->get()) : nullptr;
     if (decode && !decodePanelSteps(op, *dims, rhs, decode, sizes))
       decode = nullptr;
-    // Loop order: batch, then N blocks outside M blocks, so a K x tileN
-    // panel of the right operand stays in cache while the M blocks stream
-    // past it (with a decode: K chunks between them, each panel decoded
-    // once and read by every M block).
+    // Any other right-hand operand is read in the same K chunks, so the
+    // panel the M blocks share stays in cache however long K is (the sums
+    // run over K in the same order).
+    bool chunked = decode != nullptr;
+    if (!decode && rhs && dims->k.size() == 1) {
+      unsigned k = dims->k.front();
+      int64_t range = op.getStaticLoopRanges()[k];
+      int64_t rows = panelRows(rhs->get());
+      if (range != ShapedType::kDynamic && range > rows) {
+        sizes[k] = rows;
+        chunked = true;
+      }
+    }
+    // Loop order: batch, then N blocks outside M blocks, so a panel of
+    // the right operand stays in cache while the M blocks stream past it:
+    // a K chunk x tileN panel (each decoded once and read by every M block)
+    // where K is chunked.
     SmallVector<int64_t> interchange;
     for (unsigned d : dims->batch)
       interchange.push_back(d);
     for (unsigned d : dims->n)
       interchange.push_back(d);
-    if (decode)
+    if (chunked)
       for (unsigned d : dims->k)
         interchange.push_back(d);
     for (unsigned d : dims->m)
@@ -587,9 +599,19 @@ struct CpuTileAndVectorizePass
     (void)fuseIntoSlice(rewriter, slice, decode);
   }
 
+  /// Rows of K in a panel of `panel-bytes` of tileN values of `rhs`: a
+  /// power of two, at least 2 (a pair-dot block steps K by 2).
+  int64_t panelRows(Value rhs) {
+    unsigned elementBytes = std::max<unsigned>(
+        1, getElementTypeOrSelf(rhs.getType()).getIntOrFloatBitWidth() / 8);
+    return std::max<int64_t>(
+        2, llvm::bit_floor(static_cast<uint64_t>(
+               panelBytes / std::max<int64_t>(1, tileN * elementBytes))));
+  }
+
   /// Sets the K steps of `sizes` (the tile sizes of contraction `op`) for a
   /// decode of its right-hand operand `rhs` fused into its loops: the
-  /// innermost K dim by the rows of a panel of `decode-panel-bytes`, the
+  /// innermost K dim by the rows of a panel of `panel-bytes`, the
   /// other K dims by 1. False (leaving `sizes` alone) where fusion would
   /// decode a weight more than once or tiles would change what the decode
   /// computes.
@@ -604,12 +626,7 @@ struct CpuTileAndVectorizePass
     for (unsigned d : dims.batch)
       if (!rhsMap.isFunctionOfDim(d) && ranges[d] != 1)
         return false;
-    unsigned elementBytes = std::max<unsigned>(
-        1,
-        getElementTypeOrSelf(rhs->get().getType()).getIntOrFloatBitWidth() / 8);
-    int64_t rows = std::max<int64_t>(
-        2, llvm::bit_floor(static_cast<uint64_t>(
-               decodePanelBytes / std::max<int64_t>(1, tileN * elementBytes))));
+    int64_t rows = panelRows(rhs->get());
     SmallVector<int64_t> steps(sizes.begin(), sizes.end());
     for (unsigned d : dims.k)
       steps[d] = 1;

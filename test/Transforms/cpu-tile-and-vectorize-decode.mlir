@@ -1,10 +1,10 @@
-// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32}),canonicalize)" --split-input-file | FileCheck %s
-// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32 decode-panel-bytes=4096}),canonicalize)" --split-input-file | FileCheck %s --check-prefix=SMALL
+// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32 panel-bytes=16384}),canonicalize)" --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32 panel-bytes=4096}),canonicalize)" --split-input-file | FileCheck %s --check-prefix=SMALL
 
 // A right-hand operand decoded from constant weights (bit planes and group
 // scales) is computed inside the contraction's loops, never whole: in the K
 // loop of the register block where M fits one block, else a panel of
-// decode-panel-bytes (K chunk x tile-n) per N block and K chunk, read by
+// panel-bytes (K chunk x tile-n) per N block and K chunk, read by
 // every M block.
 
 #plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>

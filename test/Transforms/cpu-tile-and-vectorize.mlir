@@ -33,6 +33,23 @@ func.func @dynamic_rows(%a: tensor<?x24xf32>, %b: tensor<24x64xf32>, %c: tensor<
 
 // -----
 
+// A K longer than a panel of panel-bytes (32 KiB: 256 rows of 32 f32): K
+// runs in chunks of 256 between the N and M block loops, so the M blocks
+// share a 256 x 32 panel of B in cache; each sum still runs over K in order.
+// CHECK-LABEL: func.func @long_k
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
+// CHECK: scf.for %{{.*}} = %c0 to %c1024 step %c256
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c8
+// CHECK: scf.for %{{.*}} = %c0 to %c256 step %c1
+// CHECK: vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-NOT: linalg.matmul
+func.func @long_k(%a: tensor<16x1024xf32>, %b: tensor<1024x64xf32>, %c: tensor<16x64xf32>) -> tensor<16x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x1024xf32>, tensor<1024x64xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %r : tensor<16x64xf32>
+}
+
+// -----
+
 // batch_matmul: the batch dim tiled by 1.
 // CHECK-LABEL: func.func @batch_matmul
 // CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1

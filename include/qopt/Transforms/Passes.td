@@ -122,7 +122,13 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     2. Every contraction (matmul, batch_matmul, contraction generics, such as
        the integer matmuls of `convert-qopt-to-linalg`) is tiled over its
        innermost M and N dims by `tile-m` x `tile-n` (other parallel dims by
-       1), then over its innermost K dim by 1.
+       1), N blocks outside M blocks, then over its innermost K dim by 1. A
+       static K longer than a panel of `panel-bytes` (K chunk x `tile-n`
+       values of the right-hand operand) is first tiled in such chunks,
+       between the N and M loops, so the M blocks share a panel in cache;
+       each sum still runs over K in order. Where M is dynamic, the rows
+       left over after the full blocks run one row at a time (static 1 x
+       `tile-n` blocks).
     3. The innermost tile is vectorized to `vector.contract` (masked where a
        dim is dynamic), which `convert-vector-to-llvm` with
        `vector-contract-lowering=outerproduct` turns into FMAs on a register
@@ -144,11 +150,9 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     computed inside the contraction's loops instead of as a whole K x N
     tensor, each weight once per call:
 
-    * the contraction's innermost K dim is tiled in chunks whose panel
-      (chunk x `tile-n` decoded values) takes `decode-panel-bytes`, between
-      the N and M block loops, and the decode is fused there, a panel per N
-      block and K chunk that every M block reads (decoded one vector row at
-      a time);
+    * the decode is fused between the N and M block loops (K in chunks of
+      `panel-bytes`), a panel per N block and K chunk that every M block
+      reads (decoded one vector row at a time);
     * where M fits one block (so one block reads each panel), the decode
       moves on into the block's K loop: each step decodes the row (or, for
       pair dot products, the two rows) it multiplies, in vector registers.
@@ -166,10 +170,9 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
            "Rows of the register block">,
     Option<"tileN", "tile-n", "int64_t", /*default=*/"32",
            "Columns of the register block">,
-    Option<"decodePanelBytes", "decode-panel-bytes", "int64_t",
-           /*default=*/"16384",
-           "Bytes of the panel of a right-hand operand decoded from "
-           "constants at a time">,
+    Option<"panelBytes", "panel-bytes", "int64_t", /*default=*/"32768",
+           "Bytes of the K chunk x tile-n panel of the right-hand operand "
+           "the M blocks share">,
     Option<"im2col", "im2col", "bool", /*default=*/"true",
            "Rewrite 2-D NCHW convolutions as im2col + matmul">,
     Option<"int8Pmaddwd", "int8-pmaddwd", "bool", /*default=*/"false",
