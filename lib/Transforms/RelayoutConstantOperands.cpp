@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -98,9 +99,33 @@ static std::vector<char> permuteElements(ArrayRef<char> data,
   return result;
 }
 
+/// A constant of `type` holding `data`, of the same kind as `like` (dense
+/// data or a resource blob with its alignment).
+static arith::ConstantOp createConstantLike(RewriterBase &rewriter,
+                                            arith::ConstantOp like,
+                                            RankedTensorType type,
+                                            ArrayRef<char> data) {
+  Attribute value;
+  if (isa<DenseElementsAttr>(like.getValue()))
+    value = DenseElementsAttr::getFromRawBuffer(type, data);
+  else
+    value = DenseResourceElementsAttr::get(
+        type, "relayout",
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(
+            data, cast<DenseResourceElementsAttr>(like.getValue())
+                      .getRawHandle()
+                      .getBlob()
+                      ->getDataAlignment()));
+  rewriter.setInsertionPoint(like);
+  return arith::ConstantOp::create(rewriter, like.getLoc(),
+                                   cast<TypedAttr>(value));
+}
+
 struct CpuRelayoutConstantOperandsPass
     : qopt::impl::CpuRelayoutConstantOperandsBase<
           CpuRelayoutConstantOperandsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     foldConstantReshapes();
     SmallVector<linalg::GenericOp> generics;
@@ -132,6 +157,148 @@ struct CpuRelayoutConstantOperandsPass
                                                      dims->k);
                });
     }
+    if (panelN <= 0)
+      return;
+    SmallVector<linalg::LinalgOp> contractions;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (linalg::isaContractionOpInterface(op))
+        contractions.push_back(op);
+    });
+    for (linalg::LinalgOp op : contractions)
+      packPanels(rewriter, op);
+  }
+
+  /// Stores the constant right-hand operand of contraction `op` as panels
+  /// of panelN columns, `[K, N]` as `[N / panelN, K, panelN]`: the K x
+  /// panelN panel an N block of the register tiling reads becomes one
+  /// contiguous stretch, not panelN values of each of K rows N apart. The N
+  /// loop splits in two (panel, column in the panel); the output is written
+  /// through an expand_shape of its `[.., N, ..]` dims and read back through
+  /// a collapse_shape (the same bytes). Named ops become generics.
+  void packPanels(RewriterBase &rewriter, linalg::LinalgOp op) {
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(op);
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+        op.hasIndexSemantics() || failed(dims) || dims->m.empty() ||
+        dims->n.size() != 1 || dims->k.empty())
+      return;
+    unsigned n = dims->n.front();
+    int64_t size = op.getStaticLoopRanges()[n];
+    if (size == ShapedType::kDynamic || size % panelN != 0 || size <= panelN)
+      return;
+    // The constant read with N last and no M dim; no other input reads N.
+    OpOperand *rhs = nullptr;
+    AffineExpr nExpr = getAffineDimExpr(n, op.getContext());
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (!map.isFunctionOfDim(n))
+        continue;
+      if (rhs || map.getResults().back() != nExpr ||
+          llvm::any_of(dims->m,
+                       [&](unsigned d) { return map.isFunctionOfDim(d); }))
+        return;
+      rhs = input;
+    }
+    auto cst = rhs ? rhs->get().getDefiningOp<arith::ConstantOp>() : nullptr;
+    auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : nullptr;
+    if (!type || !type.hasStaticShape() || !cst->hasOneUse() ||
+        llvm::count(op.getMatchingIndexingMap(rhs).getResults(), nExpr) != 1)
+      return;
+    AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+    std::optional<unsigned> outPos = outMap.getResultPosition(nExpr);
+    auto outType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!outPos || !outType || llvm::count(outMap.getResults(), nExpr) != 1)
+      return;
+    std::optional<ArrayRef<char>> data = rawElements(cst.getValue(), type);
+    size_t elemBytes = type.getElementTypeBitWidth() / 8;
+    if (!data || data->size() != type.getNumElements() * elemBytes)
+      return;
+
+    // [.., N] as [.., N / panelN, panelN], then the panel dim first.
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> split(type.getShape());
+    split.back() = size / panelN;
+    split.push_back(panelN);
+    SmallVector<int64_t> perm = {rank - 1};
+    for (int64_t d = 0; d < rank - 1; ++d)
+      perm.push_back(d);
+    perm.push_back(rank);
+    std::vector<char> packed = permuteElements(*data, split, perm, elemBytes);
+    SmallVector<int64_t> packedShape;
+    for (int64_t d : perm)
+      packedShape.push_back(split[d]);
+
+    unsigned rhsIndex = rhs->getOperandNumber();
+    if (!isa<linalg::GenericOp>(op.getOperation())) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::GenericOp> generic =
+          linalg::generalizeNamedOp(rewriter, op);
+      if (failed(generic))
+        return;
+      op = *generic;
+    }
+    auto generic = cast<linalg::GenericOp>(op.getOperation());
+    MLIRContext *ctx = op.getContext();
+    // Loops: old dim d stays d before N, moves to d + 1 after; N becomes
+    // the panel loop (n) and the column in the panel (n + 1).
+    unsigned numLoops = op.getNumLoops() + 1;
+    SmallVector<AffineExpr> replacements;
+    for (unsigned d = 0; d < op.getNumLoops(); ++d)
+      replacements.push_back(getAffineDimExpr(d < n ? d : d + 1, ctx));
+    AffineExpr panel = getAffineDimExpr(n, ctx);
+    AffineExpr column = getAffineDimExpr(n + 1, ctx);
+    replacements[n] = column;
+    SmallVector<AffineMap> maps;
+    for (OpOperand &operand : op->getOpOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      SmallVector<AffineExpr> results;
+      for (AffineExpr e : map.getResults()) {
+        if (e == nExpr && operand.getOperandNumber() == rhsIndex) {
+          results.insert(results.begin(), panel);
+          results.push_back(column);
+        } else if (e == nExpr) {
+          results.push_back(panel);
+          results.push_back(column);
+        } else {
+          results.push_back(e.replaceDims(replacements));
+        }
+      }
+      maps.push_back(AffineMap::get(numLoops, 0, results, ctx));
+    }
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    iterators.insert(iterators.begin() + n, utils::IteratorType::parallel);
+
+    Location loc = op.getLoc();
+    auto packedCst = createConstantLike(
+        rewriter, cst,
+        RankedTensorType::get(packedShape, type.getElementType()), packed);
+    // Output dim pos becomes dims pos, pos + 1; later dims move up by one.
+    int64_t pos = *outPos;
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < outType.getRank(); ++d) {
+      if (d == pos)
+        groups.push_back({pos, pos + 1});
+      else
+        groups.push_back({d < pos ? d : d + 1});
+    }
+    SmallVector<int64_t> outShape(outType.getShape());
+    outShape[pos] = size / panelN;
+    outShape.insert(outShape.begin() + pos + 1, panelN);
+    auto expandedType =
+        RankedTensorType::get(outShape, outType.getElementType());
+    rewriter.setInsertionPoint(op);
+    Value init = tensor::ExpandShapeOp::create(rewriter, loc, expandedType,
+                                               op.getDpsInits()[0], groups);
+    SmallVector<Value> inputs = op.getDpsInputs();
+    inputs[rhsIndex] = packedCst;
+    auto packedOp = linalg::GenericOp::create(rewriter, loc, expandedType,
+                                              inputs, init, maps, iterators);
+    rewriter.inlineRegionBefore(generic.getRegion(), packedOp.getRegion(),
+                                packedOp.getRegion().begin());
+    Value result = tensor::CollapseShapeOp::create(
+        rewriter, loc, outType, packedOp.getResult(0), groups);
+    rewriter.replaceOp(op, result);
+    rewriter.eraseOp(cst);
   }
 
   /// Reshapes of constants as constants of the reshaped type, so the ops
@@ -205,21 +372,9 @@ struct CpuRelayoutConstantOperandsPass
       SmallVector<int64_t> shape;
       for (int64_t d : perm)
         shape.push_back(type.getDimSize(d));
-      auto newType = RankedTensorType::get(shape, type.getElementType());
-      Attribute value;
-      if (isa<DenseElementsAttr>(cst.getValue()))
-        value = DenseElementsAttr::getFromRawBuffer(newType, permuted);
-      else
-        value = DenseResourceElementsAttr::get(
-            newType, "relayout",
-            HeapAsmResourceBlob::allocateAndCopyWithAlign(
-                permuted, cast<DenseResourceElementsAttr>(cst.getValue())
-                              .getRawHandle()
-                              .getBlob()
-                              ->getDataAlignment()));
-      rewriter.setInsertionPoint(cst);
-      auto newCst = arith::ConstantOp::create(rewriter, cst.getLoc(),
-                                              cast<TypedAttr>(value));
+      auto newCst = createConstantLike(
+          rewriter, cst, RankedTensorType::get(shape, type.getElementType()),
+          permuted);
       SmallVector<AffineMap> maps = op.getIndexingMapsArray();
       for (OpOperand *operand : operands) {
         AffineMap old = op.getMatchingIndexingMap(operand);

@@ -95,8 +95,26 @@ def CpuRelayoutConstantOperands
     are seen as constants. Only constants read by nothing but the op are
     permuted (so no weight is stored twice); splats, sub-byte element types
     and constants already in order are left alone.
+
+    With `panel-n` (the register block's `tile-n`), a contraction's
+    constant right-hand operand read with its single N dim last, `[K, N]`
+    with N a multiple of `panel-n` above it, is then stored as panels,
+    `[N / panel-n, K, panel-n]`: the K x `panel-n` panel each N block of
+    `qopt-cpu-tile-and-vectorize` reads is contiguous instead of `panel-n`
+    values of each of K rows N apart (a matrix-vector product streams the
+    weights in order). The N loop splits into the panel and the column in
+    it; the output is written through a `tensor.expand_shape` and read
+    through a `tensor.collapse_shape` (the same bytes). Named contractions
+    become generics.
   }];
-  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let options = [
+    Option<"panelN", "panel-n", "int64_t", /*default=*/"0",
+           "Columns of the panels a constant right-hand operand is stored "
+           "in (0: not stored as panels)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def LowerX86ToLLVM : Pass<"qopt-lower-x86-to-llvm"> {

@@ -61,7 +61,9 @@ qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
   pipeline += "qopt-fuse-elementwise,canonicalize,cse";
   if (options.optLevel >= 2)
     pipeline += ",qopt-math-approximation,func.func(qopt-cpu-relayout-"
-                "constant-operands),func.func(qopt-cpu-tile-and-"
+                "constant-operands{panel-n=" +
+                std::to_string(options.tileN) +
+                "}),func.func(qopt-cpu-tile-and-"
                 "vectorize{tile-m=" +
                 std::to_string(options.tileM) +
                 " tile-n=" + std::to_string(options.tileN) +
