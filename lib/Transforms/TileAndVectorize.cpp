@@ -337,6 +337,33 @@ static bool fuseIntoSlice(RewriterBase &rewriter, tensor::ExtractSliceOp slice,
   return true;
 }
 
+/// `op` without its unit loops (but those in `kept`), operands
+/// rank-reduced through slices; `op` itself where there is none to drop.
+static linalg::GenericOp dropUnitLoops(RewriterBase &rewriter,
+                                       linalg::GenericOp op,
+                                       ArrayRef<unsigned> kept = {}) {
+  linalg::ControlDropUnitDims options;
+  options.rankReductionStrategy =
+      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
+  if (!kept.empty()) {
+    unsigned numLoops = op.getNumLoops();
+    options.controlFn = [=](Operation *) {
+      SmallVector<unsigned> droppable;
+      for (unsigned d = 0; d < numLoops; ++d)
+        if (!llvm::is_contained(kept, d))
+          droppable.push_back(d);
+      return droppable;
+    };
+  }
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::DropUnitDimsResult> dropped =
+      linalg::dropUnitDims(rewriter, op, options);
+  if (failed(dropped))
+    return op;
+  rewriter.replaceOp(op, dropped->replacements);
+  return cast<linalg::GenericOp>(dropped->resultOp.getOperation());
+}
+
 /// Reads the inputs of `op` that a static indexing map indexes with a
 /// constant (`(d0) -> (1, d0)`: one bit plane of several) through a slice at
 /// that index instead, so every map is a projected permutation, as the
@@ -434,16 +461,7 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::GenericOp op) {
   rewriter.modifyOpInPlace(op, [&] {
     op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
   });
-  linalg::ControlDropUnitDims options;
-  options.rankReductionStrategy =
-      linalg::ControlDropUnitDims::RankReductionStrategy::ExtractInsertSlice;
-  rewriter.setInsertionPoint(op);
-  FailureOr<linalg::DropUnitDimsResult> dropped =
-      linalg::dropUnitDims(rewriter, op, options);
-  if (succeeded(dropped)) {
-    rewriter.replaceOp(op, dropped->replacements);
-    op = cast<linalg::GenericOp>(dropped->resultOp.getOperation());
-  }
+  op = dropUnitLoops(rewriter, op);
   sliceConstantIndices(rewriter, op);
   rewriter.setInsertionPoint(op);
   FailureOr<linalg::VectorizationResult> vectorized =
@@ -713,26 +731,11 @@ struct CpuTileAndVectorizePass
       unitAfterN |= ranges[d] == 1;
     if (auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
         generic && (unitAfterN || pairDot)) {
-      linalg::ControlDropUnitDims options;
-      options.rankReductionStrategy = linalg::ControlDropUnitDims::
-          RankReductionStrategy::ExtractInsertSlice;
       // A pair-dot block keeps its (m, n, k) loops even when M is 1.
+      SmallVector<unsigned> kept;
       if (pairDot)
-        options.controlFn = [&](Operation *) {
-          SmallVector<unsigned> droppable;
-          for (unsigned d = 0; d < ranges.size(); ++d)
-            if (d != dims->m.back() && d != dims->n.back() &&
-                d != dims->k.front())
-              droppable.push_back(d);
-          return droppable;
-        };
-      rewriter.setInsertionPoint(generic);
-      FailureOr<linalg::DropUnitDimsResult> dropped =
-          linalg::dropUnitDims(rewriter, generic, options);
-      if (succeeded(dropped)) {
-        rewriter.replaceOp(generic, dropped->replacements);
-        inner = cast<linalg::LinalgOp>(dropped->resultOp.getOperation());
-      }
+        kept = {dims->m.back(), dims->n.back(), dims->k.front()};
+      inner = dropUnitLoops(rewriter, generic, kept);
     }
     if (pairDot) {
       auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
