@@ -19,8 +19,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
-#include <numeric>
-
 namespace qopt {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZE
 #include "qopt/Transforms/Passes.h.inc"
