@@ -77,7 +77,14 @@ def exact_integer_path(qcc, work):
                                   "--smooth", "off"]),
             ("W5A7 dynamic asym/asym", ["--wbits", "5", "--abits", "7",
                                         "--scheme", "asym", "--act-scheme",
-                                        "asym"])]:
+                                        "asym"]),
+            # The CPU stores weights as bit fields, 32 / B per word: W1 one
+            # per bit, W6 five per word (an odd count: K pairs straddle
+            # words), W7 four.
+            ("W1A8 dynamic sym", ["--wbits", "1", "--abits", "8"]),
+            ("W6A6 dynamic sym", ["--wbits", "6", "--abits", "6"]),
+            ("W7A8 dynamic asym/sym", ["--wbits", "7", "--abits", "8",
+                                       "--scheme", "asym"])]:
         # A new path per library: dlopen hands back a loaded one by name.
         tag = label.replace(" ", "-").replace("/", "-")
         so = os.path.join(work, "linear-%s.so" % tag)
@@ -149,7 +156,8 @@ def fused_decodes(qcc, work):
     for k, configs in [
             (1100, [("W4A8", ["--wbits", "4", "--abits", "8"]),
                     ("W2A8", ["--wbits", "2", "--abits", "8"])]),
-            (1088, [("W4A16 g64", ["--wbits", "4", "--group-size", "64"])]),
+            (1088, [("W4A16 g64", ["--wbits", "4", "--group-size", "64"]),
+                    ("W6A8", ["--wbits", "6", "--abits", "8"])]),
             (1152, [("W3A16 g96", ["--wbits", "3", "--group-size", "96"])])]:
         model = quant_eval.write_model("linear", work, k=k, n=72)
         for label, flags, m, static in [(label, flags, m, static)

@@ -517,15 +517,12 @@ struct BitplaneUnpackLowering : OpConversionPattern<BitplaneUnpackOp> {
     Value planes = adaptor.getPlanes();
     auto storage = cast<IntType>(op.getResult().getType().getElementType());
     unsigned bits = storage.getWidth();
-    SmallVector<OpFoldResult> planeDims =
-        tensor::getMixedSizes(rewriter, loc, planes);
-    SmallVector<OpFoldResult> outDims =
-        tensor::getMixedSizes(rewriter, loc, op.getResult());
-    // The result's K may be dynamic only through the op's type; rows come
-    // from the planes.
-    outDims[0] = planeDims[1];
+    // K comes from the result type only; rows from the planes.
     if (op.getResult().getType().isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "dynamic K");
+    SmallVector<OpFoldResult> outDims = {
+        tensor::getMixedSize(rewriter, loc, planes, 1),
+        rewriter.getIndexAttr(op.getResult().getType().getDimSize(1))};
     // result[r, k] = sum_b ((planes[b, r, k / 32] >> (k % 32)) & 1) << b,
     // sign-extended from `bits`: one input per plane.
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -568,6 +565,68 @@ struct BitplaneUnpackLowering : OpConversionPattern<BitplaneUnpackOp> {
                     b, l, b.getI32IntegerAttr(32 - bits));
                 v = arith::ShRSIOp::create(
                     b, l, arith::ShLIOp::create(b, l, v, up), up);
+              }
+              linalg::YieldOp::create(
+                  b, l, arith::TruncIOp::create(b, l, b.getI8Type(), v)
+                            .getResult());
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, values);
+    return success();
+  }
+};
+
+struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(FieldUnpackOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    Value words = adaptor.getWords();
+    auto storage = cast<IntType>(op.getResult().getType().getElementType());
+    int64_t bits = storage.getWidth();
+    int64_t fields = op.getFieldsPerWord();
+    // K comes from the result type only; rows from the words.
+    if (op.getResult().getType().isDynamicDim(1))
+      return rewriter.notifyMatchFailure(op, "dynamic K");
+    SmallVector<OpFoldResult> outDims = {
+        tensor::getMixedSize(rewriter, loc, words, 0),
+        rewriter.getIndexAttr(op.getResult().getType().getDimSize(1))};
+    // result[r, k] = field k % F of words[r, k / F]: a uniform shift per K
+    // index, so a vector of columns decodes with two shifts.
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(2, 0, {d(0), d(1).floorDiv(fields)}, ctx),
+        rewriter.getMultiDimIdentityMap(2)};
+    Value init = tensor::EmptyOp::create(rewriter, loc, outDims,
+                                         rewriter.getI8Type());
+    bool isSigned = storage.getIsSigned();
+    Value values =
+        linalg::GenericOp::create(
+            rewriter, loc, init.getType(), ValueRange{words}, ValueRange{init},
+            maps,
+            SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              auto i32 = [&](int64_t v) -> Value {
+                return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(v));
+              };
+              Value k = arith::IndexCastOp::create(
+                  b, l, b.getI32Type(), linalg::IndexOp::create(b, l, 1));
+              Value low = arith::MulIOp::create(
+                  b, l, arith::RemUIOp::create(b, l, k, i32(fields)),
+                  i32(bits));
+              Value v;
+              if (isSigned) {
+                // The field's top bit to bit 31, then back with the sign.
+                Value top = i32(32 - bits);
+                Value up = arith::SubIOp::create(b, l, top, low);
+                v = arith::ShRSIOp::create(
+                    b, l, arith::ShLIOp::create(b, l, args[0], up), top);
+              } else {
+                v = arith::AndIOp::create(
+                    b, l, arith::ShRUIOp::create(b, l, args[0], low),
+                    i32((int64_t(1) << bits) - 1));
               }
               linalg::YieldOp::create(
                   b, l, arith::TruncIOp::create(b, l, b.getI8Type(), v)
@@ -818,6 +877,7 @@ void qopt::populateQoptToLinalgPatterns(const TypeConverter &converter,
                                         RewritePatternSet &patterns) {
   patterns.add<QuantizeLowering, DequantizeLowering, StorageCastLowering,
                IntegerMatmulLowering, BitplanePackLowering, BitplaneUnpackLowering,
+               FieldUnpackLowering,
                BitplanePopcountLowering, BitplaneCombineLowering,
                GenericTypeConversion>(converter, patterns.getContext());
 }

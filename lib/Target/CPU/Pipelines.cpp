@@ -40,7 +40,9 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
 }
 
 std::string qopt::qoptLoweringPipeline() {
-  return "convert-qopt-to-linalg,canonicalize,cse";
+  // Constant weights in the CPU's layout (bit fields) before lowering.
+  return "func.func(qopt-cpu-pack-weight-fields),convert-qopt-to-linalg,"
+         "canonicalize,cse";
 }
 
 std::string

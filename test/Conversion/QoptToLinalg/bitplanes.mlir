@@ -103,13 +103,62 @@ func.func @unpack_signed(%p: tensor<3x5x2xi32>) -> tensor<5x40x!qopt.int<s3>> {
 
 // -----
 
-// Unsigned storage: no sign extension.
+// Unsigned storage: no sign extension. Dynamic rows come from the planes.
 // CHECK-LABEL: func.func @unpack_unsigned
-// CHECK: linalg.generic
+// CHECK: %[[R:.*]] = tensor.dim %arg0, %c1 : tensor<2x?x1xi32>
+// CHECK: %[[E:.*]] = tensor.empty(%[[R]]) : tensor<?x7xi8>
+// CHECK: linalg.generic {{.*}} outs(%[[E]] : tensor<?x7xi8>)
 // CHECK-NOT: arith.shrsi
 // CHECK: arith.trunci %{{.*}} : i32 to i8
-// CHECK: return %{{.*}} : tensor<5x7xi8>
-func.func @unpack_unsigned(%p: tensor<2x5x1xi32>) -> tensor<5x7x!qopt.int<u2>> {
-  %w = qopt.bitplane_unpack %p : tensor<2x5x1xi32> -> tensor<5x7x!qopt.int<u2>>
-  return %w : tensor<5x7x!qopt.int<u2>>
+// CHECK: return %{{.*}} : tensor<?x7xi8>
+func.func @unpack_unsigned(%p: tensor<2x?x1xi32>) -> tensor<?x7x!qopt.int<u2>> {
+  %w = qopt.bitplane_unpack %p : tensor<2x?x1xi32> -> tensor<?x7x!qopt.int<u2>>
+  return %w : tensor<?x7x!qopt.int<u2>>
+}
+
+// -----
+
+// field_unpack: element (r, k) reads word k / F of row r and takes the B
+// bits from bit B * (k % F): shifted left to bit 31 (by 32 - B - B * (k %
+// F)), then arithmetically right by 32 - B for signed storage.
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 10)>
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @field_unpack_signed
+// CHECK: linalg.generic {indexing_maps = [#[[W]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%arg0 : tensor<5x4xi32>) outs(%{{.*}} : tensor<5x40xi8>)
+// CHECK: ^bb0(%[[IN:.*]]: i32, %{{.*}}: i8):
+// CHECK: %[[K:.*]] = linalg.index 1 : index
+// CHECK: %[[K32:.*]] = arith.index_cast %[[K]] : index to i32
+// CHECK: %[[F:.*]] = arith.remui %[[K32]], %c10_i32 : i32
+// CHECK: %[[LOW:.*]] = arith.muli %[[F]], %c3_i32 : i32
+// CHECK: %[[UP:.*]] = arith.subi %[[TOP:c29_i32.*]], %[[LOW]] : i32
+// CHECK: %[[HI:.*]] = arith.shli %[[IN]], %[[UP]] : i32
+// CHECK: %[[SX:.*]] = arith.shrsi %[[HI]], %[[TOP]] : i32
+// CHECK: %[[V:.*]] = arith.trunci %[[SX]] : i32 to i8
+// CHECK: linalg.yield %[[V]] : i8
+// CHECK: return %{{.*}} : tensor<5x40xi8>
+func.func @field_unpack_signed(%w: tensor<5x4xi32>) -> tensor<5x40x!qopt.int<s3>> {
+  %v = qopt.field_unpack %w {fields_per_word = 10} : tensor<5x4xi32> -> tensor<5x40x!qopt.int<s3>>
+  return %v : tensor<5x40x!qopt.int<s3>>
+}
+
+// -----
+
+// Unsigned storage: shifted right to bit 0 and masked. Dynamic rows come
+// from the words.
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 16)>
+// CHECK-LABEL: func.func @field_unpack_unsigned
+// CHECK: %[[R:.*]] = tensor.dim %arg0, %c0 : tensor<?x1xi32>
+// CHECK: %[[E:.*]] = tensor.empty(%[[R]]) : tensor<?x7xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[W]], #{{.*}}], {{.*}} ins(%arg0 : tensor<?x1xi32>) outs(%[[E]] : tensor<?x7xi8>)
+// CHECK: ^bb0(%[[IN:.*]]: i32, %{{.*}}: i8):
+// CHECK: %[[F:.*]] = arith.remui %{{.*}}, %c16_i32 : i32
+// CHECK: %[[LOW:.*]] = arith.muli %[[F]], %c2_i32 : i32
+// CHECK: %[[SH:.*]] = arith.shrui %[[IN]], %[[LOW]] : i32
+// CHECK: %[[V:.*]] = arith.andi %[[SH]], %c3_i32 : i32
+// CHECK-NOT: arith.shrsi
+// CHECK: arith.trunci %[[V]] : i32 to i8
+// CHECK: return %{{.*}} : tensor<?x7xi8>
+func.func @field_unpack_unsigned(%w: tensor<?x1xi32>) -> tensor<?x7x!qopt.int<u2>> {
+  %v = qopt.field_unpack %w {fields_per_word = 16} : tensor<?x1xi32> -> tensor<?x7x!qopt.int<u2>>
+  return %v : tensor<?x7x!qopt.int<u2>>
 }

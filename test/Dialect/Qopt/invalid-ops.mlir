@@ -528,6 +528,46 @@ func.func @bitplane_unpack_words(%p: tensor<3x5x1xi32>) {
 
 // -----
 
+func.func @field_unpack_rank(%w: tensor<3x5x4xi32>) {
+  // expected-error @+1 {{unpacks [R, words] into a 2-D [R, K] tensor}}
+  %0 = qopt.field_unpack %w {fields_per_word = 10} : tensor<3x5x4xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @field_unpack_too_many_fields(%w: tensor<5x4xi32>) {
+  // expected-error @+1 {{fields_per_word must be 1 to 10 for 3-bit values, got 11}}
+  %0 = qopt.field_unpack %w {fields_per_word = 11} : tensor<5x4xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @field_unpack_no_fields(%w: tensor<5x4xi32>) {
+  // expected-error @+1 {{fields_per_word must be 1 to 4 for 8-bit values, got 0}}
+  %0 = qopt.field_unpack %w {fields_per_word = 0} : tensor<5x4xi32> -> tensor<5x16x!qopt.int<s8>>
+  return
+}
+
+// -----
+
+func.func @field_unpack_rows(%w: tensor<6x4xi32>) {
+  // expected-error @+1 {{row counts differ: 6 word rows, 5 result rows}}
+  %0 = qopt.field_unpack %w {fields_per_word = 10} : tensor<6x4xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @field_unpack_words(%w: tensor<5x3xi32>) {
+  // expected-error @+1 {{has 3 words of 10 fields per row, which cannot hold K = 40 values}}
+  %0 = qopt.field_unpack %w {fields_per_word = 10} : tensor<5x3xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
 func.func @x86_pmaddwd_lanes(%a: vector<16xi16>, %b: vector<32xi16>) {
   // expected-error @+1 {{operand #0 must be vector of 16-bit signless integer values of length 32}}
   %0 = qopt.x86.pmaddwd %a, %b : vector<16xi16>, vector<32xi16> -> vector<16xi32>

@@ -357,6 +357,29 @@ LogicalResult BitplaneUnpackOp::verify() {
   return success();
 }
 
+LogicalResult FieldUnpackOp::verify() {
+  auto words = cast<RankedTensorType>(getWords().getType());
+  RankedTensorType result = getResult().getType();
+  unsigned bits = cast<IntType>(result.getElementType()).getWidth();
+  if (words.getRank() != 2 || result.getRank() != 2)
+    return emitOpError("unpacks [R, words] into a 2-D [R, K] tensor");
+  int64_t fields = getFieldsPerWord();
+  if (fields < 1 || fields * bits > 32)
+    return emitOpError("fields_per_word must be 1 to ")
+           << 32 / bits << " for " << bits << "-bit values, got " << fields;
+  if (!isCompatibleShape({words.getDimSize(0)}, {result.getDimSize(0)}))
+    return emitOpError("row counts differ: ")
+           << words.getDimSize(0) << " word rows, " << result.getDimSize(0)
+           << " result rows";
+  int64_t count = words.getDimSize(1), k = result.getDimSize(1);
+  if (!ShapedType::isDynamic(count) && !ShapedType::isDynamic(k) &&
+      count * fields < k)
+    return emitOpError("has ")
+           << count << " words of " << fields
+           << " fields per row, which cannot hold K = " << k << " values";
+  return success();
+}
+
 LogicalResult BitplanePopcountOp::verify() {
   auto a = cast<RankedTensorType>(getActPlanes().getType());
   auto w = cast<RankedTensorType>(getWeightPlanes().getType());

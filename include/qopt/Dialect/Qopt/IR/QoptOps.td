@@ -275,6 +275,33 @@ def Qopt_BitplaneUnpackOp : Qopt_Op<"bitplane_unpack", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qopt_FieldUnpackOp : Qopt_Op<"field_unpack", [Pure]> {
+  let summary = "unpack low-bit integers stored as bit fields of 32-bit words";
+  let description = [{
+    `result[r, k]` is field `k % F` of word `words[r, k / F]`, with `F` =
+    `fields_per_word`: the `B` bits (the result's width) from bit
+    `B * (k % F)` up, least significant first, read as a two's-complement
+    value for a signed result type. `F * B` must not exceed 32; the words
+    may hold more fields than K needs (padding).
+
+    This is the CPU's layout of quantized weights: one word holds `F`
+    consecutive values of K, so a vector of words, one per output column,
+    yields one K step of a register block with two uniform shifts, where
+    bit planes (`qopt.bitplane_unpack`) take a shift, a mask and a merge
+    per plane. `qopt-cpu-pack-weight-fields` converts constant bit planes
+    to it.
+
+    ```mlir
+    %w = qopt.field_unpack %words {fields_per_word = 10} : tensor<64x30xi32> -> tensor<64x300x!qopt.int<s3>>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I32]>:$words,
+                       I64Attr:$fields_per_word);
+  let results = (outs Qopt_IntTensor:$result);
+  let assemblyFormat = "$words attr-dict `:` type($words) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Qopt_BitplanePopcountOp : Qopt_Op<"bitplane_popcount", [Pure]> {
   let summary = "the p*q binary matrix products of two bit-plane tensors";
   let description = [{

@@ -45,4 +45,31 @@ def BitplaneDecompose : Pass<"qopt-bitplane-decompose"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def CpuPackWeightFields
+    : Pass<"qopt-cpu-pack-weight-fields", "mlir::func::FuncOp"> {
+  let summary = "Store constant bit-plane weights as bit fields for the CPU";
+  let description = [{
+    Rewrites `qopt.bitplane_unpack` of a constant into `qopt.field_unpack`
+    of a constant repacked at compile time: each 32-bit word holds
+    `F = 32 / B` consecutive K values of one row (B-bit fields, least
+    significant first). Bit planes are the GPU kernels' layout; decoding
+    them on the CPU takes a shift, a mask and a merge per plane for every
+    weight, while a field is two shifts. Storage: B bits per weight for
+    B = 1, 2, 4, 8 (as planes), 3.2 for B = 3, 5.33 for B = 5, 6.4 for
+    B = 6 and 8 for B = 7.
+
+    Runs on the CPU variant only, before `convert-qopt-to-linalg`; unpacks
+    of non-constant planes are left alone.
+
+    ```mlir
+    %p = arith.constant dense<...> : tensor<3x64x10xi32>
+    %w = qopt.bitplane_unpack %p : tensor<3x64x10xi32> -> tensor<64x300x!qopt.int<s3>>
+    // becomes
+    %f = arith.constant dense<...> : tensor<64x30xi32>
+    %w = qopt.field_unpack %f {fields_per_word = 10} : tensor<64x30xi32> -> tensor<64x300x!qopt.int<s3>>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // QOPT_DIALECT_QOPT_TRANSFORMS_PASSES_TD
