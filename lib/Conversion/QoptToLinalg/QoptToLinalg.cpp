@@ -599,8 +599,8 @@ struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
     SmallVector<AffineMap> maps = {
         AffineMap::get(2, 0, {d(0), d(1).floorDiv(fields)}, ctx),
         rewriter.getMultiDimIdentityMap(2)};
-    Value init = tensor::EmptyOp::create(rewriter, loc, outDims,
-                                         rewriter.getI8Type());
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, outDims, rewriter.getI8Type());
     bool isSigned = storage.getIsSigned();
     Value values =
         linalg::GenericOp::create(
@@ -629,8 +629,8 @@ struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
                     i32((int64_t(1) << bits) - 1));
               }
               linalg::YieldOp::create(
-                  b, l, arith::TruncIOp::create(b, l, b.getI8Type(), v)
-                            .getResult());
+                  b, l,
+                  arith::TruncIOp::create(b, l, b.getI8Type(), v).getResult());
             })
             .getResult(0);
     rewriter.replaceOp(op, values);
@@ -875,11 +875,12 @@ struct GenericTypeConversion : ConversionPattern {
 
 void qopt::populateQoptToLinalgPatterns(const TypeConverter &converter,
                                         RewritePatternSet &patterns) {
-  patterns.add<QuantizeLowering, DequantizeLowering, StorageCastLowering,
-               IntegerMatmulLowering, BitplanePackLowering, BitplaneUnpackLowering,
-               FieldUnpackLowering,
-               BitplanePopcountLowering, BitplaneCombineLowering,
-               GenericTypeConversion>(converter, patterns.getContext());
+  patterns
+      .add<QuantizeLowering, DequantizeLowering, StorageCastLowering,
+           IntegerMatmulLowering, BitplanePackLowering, BitplaneUnpackLowering,
+           FieldUnpackLowering, BitplanePopcountLowering,
+           BitplaneCombineLowering, GenericTypeConversion>(
+          converter, patterns.getContext());
 }
 
 namespace {

@@ -53,9 +53,8 @@ struct CpuPackWeightFieldsPass
       for (int64_t kk = 0; kk < k; ++kk) {
         uint32_t value = 0;
         for (int64_t b = 0; b < bits; ++b) {
-          auto word =
-              static_cast<uint32_t>((*planes)[(b * rows + r) * planeWords +
-                                              kk / 32]);
+          auto word = static_cast<uint32_t>(
+              (*planes)[(b * rows + r) * planeWords + kk / 32]);
           value |= ((word >> (kk % 32)) & 1u) << b;
         }
         packed[r * words + kk / fields] |= value << (bits * (kk % fields));
@@ -74,9 +73,9 @@ struct CpuPackWeightFieldsPass
           type, "wfields",
           HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
     Value constant = arith::ConstantOp::create(builder, op.getLoc(), value);
-    Value unpacked = FieldUnpackOp::create(builder, op.getLoc(), resultType,
-                                           constant,
-                                           builder.getI64IntegerAttr(fields));
+    Value unpacked =
+        FieldUnpackOp::create(builder, op.getLoc(), resultType, constant,
+                              builder.getI64IntegerAttr(fields));
     Operation *planesOp = op.getPlanes().getDefiningOp();
     op.getResult().replaceAllUsesWith(unpacked);
     op.erase();
