@@ -80,10 +80,10 @@ def CpuRelayoutConstantOperands
       by the innermost loop each indexing expression depends on. The case
       it is for: a weight decode written `[K, N]` (for a contraction's
       register block, see `qopt-cpu-transpose-computed-operands`) from bit
-      planes `[P, N, K / 32]` or scales `[N, K / G]` stored by output
-      channel: read in loop order, each word is a strided load; permuted to
-      `[P, K / 32, N]`, consecutive N are consecutive words and LLVM
-      vectorizes the decode along N.
+      fields `[N, K / F]` (or bit planes `[P, N, K / 32]`) and scales
+      `[N, K / G]` stored by output channel: read in loop order, each word
+      is a strided load; permuted to `[K / F, N]`, consecutive N are
+      consecutive words and LLVM vectorizes the decode along N.
     * Contractions: a right-hand constant (reads N and K, not M) read
       K-innermost, such as 8-bit weights `[N, K]`, is stored N-innermost,
       the rows the register block loads (as
