@@ -244,3 +244,134 @@ func.func @decode_read_twice(%x: tensor<1x256xf32>) -> tensor<1x64xf32> {
   %y2 = linalg.matmul ins(%x, %w : tensor<1x256xf32>, tensor<256x64xf32>) outs(%y : tensor<1x64xf32>) -> tensor<1x64xf32>
   return %y2 : tensor<1x64xf32>
 }
+
+// -----
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A dynamic M (an LM's tokens): when M is 1 at run time, a copy with one
+// static row runs, whose K loop decodes in registers as in
+// @matvec_decodes_in_the_k_loop, and writes its row back into the
+// accumulator; any other M runs the panel copy of @rows_share_a_panel.
+// Each branch has its own decode.
+// CHECK-LABEL: func.func @dynamic_rows_one_at_run_time
+// CHECK:         %[[ACC:.*]] = linalg.fill {{.*}} -> tensor<?x64xf32>
+// CHECK:         %[[M:.*]] = tensor.dim %arg0, %c0 : tensor<?x256xf32>
+// CHECK:         %[[ONE:.*]] = arith.cmpi eq, %[[M]], %c1 : index
+// CHECK:         scf.if %[[ONE]] -> (tensor<?x64xf32>) {
+// CHECK:           tensor.extract_slice %arg0[0, 0] [1, 256] [1, 1] : tensor<?x256xf32> to tensor<1x256xf32>
+// CHECK:           %[[ROW:.*]] = tensor.extract_slice %[[ACC]][0, 0] [1, 64] [1, 1] : tensor<?x64xf32> to tensor<1x64xf32>
+// CHECK:           %[[SINGLE:.*]] = scf.for {{.*}} step %c32 iter_args(%{{.*}} = %[[ROW]]) -> (tensor<1x64xf32>)
+// CHECK:             scf.for {{.*}} step %c128
+// CHECK-NOT:           tensor<128x32xf32>
+// CHECK:               scf.for {{.*}} step %c1
+// CHECK:                 arith.shrui {{.*}} : vector<32xi32>
+// CHECK:                 vector.contract {{.*}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
+// CHECK:           %[[BACK:.*]] = tensor.insert_slice %[[SINGLE]] into %[[ACC]][0, 0] [1, 64] [1, 1] : tensor<1x64xf32> into tensor<?x64xf32>
+// CHECK:           scf.yield %[[BACK]] : tensor<?x64xf32>
+// CHECK:         } else {
+// CHECK:           scf.for {{.*}} step %c32 iter_args(%{{.*}} = %[[ACC]]) -> (tensor<?x64xf32>)
+// CHECK:             scf.for {{.*}} step %c128
+// CHECK:               tensor.empty() : tensor<128x32xf32>
+// CHECK:               scf.for {{.*}} step %c1
+// CHECK:                 arith.shrui {{.*}} : vector<32xi32>
+// CHECK:               scf.for {{.*}} step %c8
+// CHECK:                 vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     tensor<256x64xf32>
+// CHECK:         return
+func.func @dynamic_rows_one_at_run_time(%x: tensor<?x256xf32>) -> tensor<?x64xf32> {
+  %planes = arith.constant dense<1431655765> : tensor<2x8x64xi32>
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<256x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x8x64xi32>, tensor<2x8x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<256x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<256x64xf32>
+  %m = tensor.dim %x, %c0 : tensor<?x256xf32>
+  %init = tensor.empty(%m) : tensor<?x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<?x64xf32>) -> tensor<?x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<?x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+#plane0 = affine_map<(d0, d1) -> (0, d0 floordiv 32, d1)>
+#plane1 = affine_map<(d0, d1) -> (1, d0 floordiv 32, d1)>
+#scales64 = affine_map<(d0, d1) -> (d0 floordiv 64, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+#y = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// Two dynamic M dims (batch and rows): no single-row copy, one loop nest.
+// CHECK-LABEL: func.func @two_dynamic_rows
+// CHECK-NOT:     scf.if
+// CHECK:         tensor.empty() : tensor<128x32xf32>
+// CHECK-NOT:     scf.if
+// CHECK:         return
+func.func @two_dynamic_rows(%x: tensor<?x?x256xf32>, %acc: tensor<?x?x64xf32>) -> tensor<?x?x64xf32> {
+  %planes = arith.constant dense<1431655765> : tensor<2x8x64xi32>
+  %scales = arith.constant dense<5.000000e-01> : tensor<4x64xf32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %empty = tensor.empty() : tensor<256x64xf32>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%planes, %planes, %scales : tensor<2x8x64xi32>, tensor<2x8x64xi32>, tensor<4x64xf32>) outs(%empty : tensor<256x64xf32>) {
+  ^bb0(%p0: i32, %p1: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %q = arith.ori %b0, %b1 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<256x64xf32>
+  %y = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x?x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<?x?x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x64xf32>
+  return %y : tensor<?x?x64xf32>
+}
+
+// -----
+
+// A dynamic M times a weight that is not a decode of constants (here an
+// argument): nothing to decode in registers, no single-row copy.
+// CHECK-LABEL: func.func @dynamic_rows_plain_weight
+// CHECK-NOT:     scf.if
+// CHECK:         scf.for
+// CHECK-NOT:     scf.if
+// CHECK:         return
+func.func @dynamic_rows_plain_weight(%x: tensor<?x256xf32>, %w: tensor<256x64xf32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %y = linalg.matmul ins(%x, %w : tensor<?x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<?x64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

@@ -117,9 +117,9 @@ func.func @not_pair_dot(%a: tensor<8x63xi8>, %w: tensor<63x32xi8>, %c: tensor<8x
 // -----
 
 // The grouped form with 2-bit weights decoded from constant bit planes, at
-// M = 1: each K step of 2 decodes its two rows of 32 weights as one
-// vector<2x32> in registers, which the pair dot products read; no 64 x 32
-// tensor of weights is left.
+// M = 1: pair dot products read a decoded byte panel of the block's 32
+// columns (one decoded row of 32 per step), not a decode in their K loop,
+// whose pairs of i16 lanes cost more to build in registers than the panel.
 #a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
@@ -127,15 +127,17 @@ func.func @not_pair_dot(%a: tensor<8x63xi8>, %w: tensor<63x32xi8>, %c: tensor<8x
 #plane1 = affine_map<(d0, d1, d2) -> (1, d1 floordiv 32, d2)>
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @decoded_grouped_matvec
-// CHECK-NOT: tensor<1x64x32xi8>
+// CHECK: %[[PANEL:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (tensor<1x64x32xi8>)
+// CHECK: vector.transfer_read {{.*}} : tensor<32xi32>, vector<32xi32>
+// CHECK: arith.shrui {{.*}} : vector<32xi32>
+// CHECK: arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
+// CHECK: vector.transfer_write {{.*}} : vector<32xi8>, tensor<32xi8>
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2
-// CHECK: vector.transfer_read {{.*}} : tensor<32xi32>, vector<2x32xi32>
-// CHECK: arith.shrui {{.*}} : vector<2x32xi32>
-// CHECK: arith.trunci {{.*}} : vector<2x32xi32> to vector<2x32xi8>
+// CHECK: tensor.extract_slice %[[PANEL]]
+// CHECK-NOT: arith.shrui
 // CHECK: arith.extsi {{.*}} : vector<2x32xi8> to vector<2x32xi16>
 // CHECK-COUNT-2: qopt.x86.pmaddwd
 // CHECK-NOT: linalg.generic
-// CHECK-NOT: tensor<1x64x32xi8>
 // CHECK: return
 func.func @decoded_grouped_matvec(%a: tensor<1x1x64xi8>, %c: tensor<1x32x1xi32>) -> tensor<1x32x1xi32> {
   %planes = arith.constant dense<[[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32], [33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64]], [[-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -20, -21, -22, -23, -24, -25, -26, -27, -28, -29, -30, -31, -32], [-33, -34, -35, -36, -37, -38, -39, -40, -41, -42, -43, -44, -45, -46, -47, -48, -49, -50, -51, -52, -53, -54, -55, -56, -57, -58, -59, -60, -61, -62, -63, -64]]]> : tensor<2x2x32xi32>
@@ -170,4 +172,54 @@ func.func @decoded_grouped_matvec(%a: tensor<1x1x64xi8>, %c: tensor<1x32x1xi32>)
     linalg.yield %s : i32
   } -> tensor<1x32x1xi32>
   return %r : tensor<1x32x1xi32>
+}
+
+// -----
+
+#a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#plane0 = affine_map<(d0, d1, d2) -> (0, d1 floordiv 32, d2)>
+#plane1 = affine_map<(d0, d1, d2) -> (1, d1 floordiv 32, d2)>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// A dynamic M: pair dot products read a decoded panel whatever M is (see
+// @decoded_grouped_matvec), so no single-row copy is made.
+// CHECK-LABEL: func.func @decoded_grouped_dynamic_rows
+// CHECK-NOT: scf.if
+// CHECK: qopt.x86.pmaddwd
+// CHECK-NOT: scf.if
+// CHECK: return
+func.func @decoded_grouped_dynamic_rows(%a: tensor<?x1x64xi8>, %c: tensor<?x32x1xi32>) -> tensor<?x32x1xi32> {
+  %planes = arith.constant dense<[[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32], [33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64]], [[-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -20, -21, -22, -23, -24, -25, -26, -27, -28, -29, -30, -31, -32], [-33, -34, -35, -36, -37, -38, -39, -40, -41, -42, -43, -44, -45, -46, -47, -48, -49, -50, -51, -52, -53, -54, -55, -56, -57, -58, -59, -60, -61, -62, -63, -64]]]> : tensor<2x2x32xi32>
+  %c31 = arith.constant 31 : i32
+  %c1 = arith.constant 1 : i32
+  %c30 = arith.constant 30 : i32
+  %empty = tensor.empty() : tensor<1x64x32xi8>
+  %w = linalg.generic {indexing_maps = [#plane0, #plane1, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%planes, %planes : tensor<2x2x32xi32>, tensor<2x2x32xi32>) outs(%empty : tensor<1x64x32xi8>) {
+  ^bb0(%p0: i32, %p1: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %ki = arith.index_cast %k : index to i32
+    %shift = arith.andi %ki, %c31 : i32
+    %s0 = arith.shrui %p0, %shift : i32
+    %b0 = arith.andi %s0, %c1 : i32
+    %s1 = arith.shrui %p1, %shift : i32
+    %a1 = arith.andi %s1, %c1 : i32
+    %b1 = arith.shli %a1, %c1 : i32
+    %u = arith.ori %b0, %b1 : i32
+    %l = arith.shli %u, %c30 : i32
+    %q = arith.shrsi %l, %c30 : i32
+    %q8 = arith.trunci %q : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<1x64x32xi8>
+  %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<?x1x64xi8>, tensor<1x64x32xi8>) outs(%c : tensor<?x32x1xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<?x32x1xi32>
+  return %r : tensor<?x32x1xi32>
 }

@@ -172,8 +172,17 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
       `panel-bytes`), a panel per N block and K chunk that every M block
       reads (decoded one vector row at a time);
     * where M fits one block (so one block reads each panel), the decode
-      moves on into the block's K loop: each step decodes the row (or, for
-      pair dot products, the two rows) it multiplies, in vector registers.
+      moves on into the block's K loop: each step decodes the row it
+      multiplies, in vector registers. Pair dot products keep the panel:
+      building their interleaved i16 pairs from a decode in registers costs
+      more than reading decoded bytes.
+
+    Where the only dynamic loop is an M dim (an LM's tokens), such a
+    contraction is versioned: `scf.if` M == 1 runs a copy with a static M of
+    1 (its row sliced from the operands and inserted back into the
+    accumulator), which decodes in its K loop as above, and any other M
+    runs the panel copy; each branch has its own decode, and both sum in
+    the same order. Not for pair dot products, whose copies would be alike.
 
     Tiling applies the decode's indexing maps to tile-local dims, which is
     exact for `d floordiv c` and `d mod c` only where the step along d is a
