@@ -646,6 +646,19 @@ bool anyConfiguredLayer(ModuleOp module, bool act) {
   return found;
 }
 
+/// True when a quantized matmul of `module` reads constant integer weights
+/// of fewer than 8 bits stored one byte per value (as a pre-quantized model
+/// imports them), which qopt-pack-weights stores at their bits.
+bool hasPreQuantizedWeights(ModuleOp module) {
+  bool found = false;
+  module.walk([&](qopt::QMatmulOp op) {
+    auto cast = op.getWeight().getDefiningOp<qopt::StorageCastOp>();
+    found |= cast && matchPattern(cast.getInput(), m_Constant()) &&
+             op.getWeightStorageType().getWidth() < 8;
+  });
+  return found;
+}
+
 /// Bytes of all constant tensors in `module` (what model.so embeds).
 int64_t constantBytes(ModuleOp module) {
   int64_t bytes = 0;
@@ -1624,6 +1637,19 @@ int main(int argc, char **argv) {
     llvm::errs() << "qcc: error: the quantization stages of "
                     "--stop-after-stage need --wbits (or --layer-config)\n";
     return 1;
+  } else if (hasPreQuantizedWeights(*module)) {
+    // A pre-quantized model (MatMulNBits) imports its integer weights one
+    // byte per value: stored at their bits as when qcc quantizes (the same
+    // integers, so the same results).
+    timer.begin("pack");
+    if (!runPasses(*module, [&](PassManager &pm) {
+          pm.addNestedPass<func::FuncOp>(qopt::createPackWeights());
+        }))
+      return 1;
+    timer.end();
+    quantizedSummary = llvm::formatv(" (pre-quantized; {0} of weights stored)",
+                                     humanBytes(constantBytes(*module)))
+                           .str();
   }
 
   // A model.so with GPU code holds two variants of the model: the CPU one
