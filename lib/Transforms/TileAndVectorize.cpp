@@ -12,6 +12,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -35,9 +36,12 @@ constexpr llvm::StringLiteral kBlockAttr = "qopt.register_block";
 constexpr llvm::StringLiteral kReductionLoopAttr = "qopt.block_reduction";
 /// Marks the weight decodes fused into the loops of a contraction.
 constexpr llvm::StringLiteral kFusedDecodeAttr = "qopt.fused_decode";
+/// Marks the K loops of pair-dot blocks that read a decode's rows.
+constexpr llvm::StringLiteral kDecodedPairLoopAttr = "qopt.decoded_pair_loop";
 /// A fused decode of at most this many rows (outside its innermost dim) is
-/// vectorized whole, in registers; a larger one (a panel) row by row.
-constexpr int64_t kWholeDecodeRows = 4;
+/// vectorized a row at a time with the rows unrolled, in registers; a
+/// larger one (a panel) in a loop over its rows.
+constexpr int64_t kUnrolledDecodeRows = 4;
 
 /// The ops of type OpT in `func` marked with `attr`, the mark removed.
 template <typename OpT>
@@ -50,14 +54,18 @@ static SmallVector<OpT> takeMarked(func::FuncOp func, StringRef attr) {
   return marked;
 }
 
-static void canonicalize(func::FuncOp func) {
-  MLIRContext *ctx = func.getContext();
+static void canonicalize(Operation *root, bool foldTensorSubsets = false) {
+  MLIRContext *ctx = root->getContext();
   RewritePatternSet patterns(ctx);
+  // Also forwards a vector written into a slice of a tensor to the transfer
+  // that reads it back (a decode's unrolled rows to a pair-dot block).
+  if (foldTensorSubsets)
+    tensor::populateFoldTensorSubsetOpPatterns(patterns);
   for (Dialect *dialect : ctx->getLoadedDialects())
     dialect->getCanonicalizationPatterns(patterns);
   for (RegisteredOperationName op : ctx->getRegisteredOperations())
     op.getCanonicalizationPatterns(patterns, ctx);
-  (void)applyPatternsGreedily(func, std::move(patterns));
+  (void)applyPatternsGreedily(root, std::move(patterns));
 }
 
 /// Tiles `op` with `sizes` (0 = untiled) into scf.for loops; returns the
@@ -155,8 +163,11 @@ static bool suitsPairDot(linalg::LinalgOp op,
 
 /// Replaces the int8 matmul block `op` (K = 2, N a multiple of 16) by
 /// vpmaddwd pair dot products: lane j of a product is
-/// A[m, 0] * B[0, j] + A[m, 1] * B[1, j], added to C[m, j].
-static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
+/// A[m, 0] * B[0, j] + A[m, 1] * B[1, j], added to C[m, j]. With
+/// `decodedB`, B is a decode computed in registers (i32 lanes before its
+/// truncation to i8).
+static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
+                             bool decodedB) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -173,7 +184,6 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
         ValueRange{zero, zero}, pad, SmallVector<bool>{true, true});
   };
   Value a = read(op.getDpsInputs()[0], {rows, 2}, i8, pad8);
-  Value b = read(op.getDpsInputs()[1], {2, cols}, i8, pad8);
   Value acc = read(op.getDpsInits()[0], {rows, cols}, i32, pad32);
   // Each row's pair (A[m, 0], A[m, 1]) as one i32 to broadcast.
   Value aPairs = vector::BitCastOp::create(
@@ -181,11 +191,39 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
       arith::ExtSIOp::create(rewriter, loc, VectorType::get({rows, 2}, i16),
                              a));
   // B's rows interleaved: (B[0, j], B[1, j]) pairs, 16 columns a register.
-  Value b16 =
-      arith::ExtSIOp::create(rewriter, loc, VectorType::get({2, cols}, i16), b);
-  Value interleaved = vector::InterleaveOp::create(
-      rewriter, loc, vector::ExtractOp::create(rewriter, loc, b16, 0),
-      vector::ExtractOp::create(rewriter, loc, b16, 1));
+  Value interleaved;
+  Value bTensor = op.getDpsInputs()[1];
+  if (decodedB) {
+    // Each pair as the i32 (B[0, j] & 0xffff) | (B[1, j] << 16): a mask, a
+    // shift and an or on the decode's i32 lanes, whose sign extensions
+    // LLVM folds into the decode's own shifts; no byte shuffles.
+    // Each row read on its own, so it comes straight from the decode's
+    // vector for that row (see vectorizeRows).
+    auto wide = VectorType::get({cols}, i32);
+    auto row = [&](int64_t k) -> Value {
+      Value bytes = vector::TransferReadOp::create(
+          rewriter, loc, VectorType::get({cols}, i8), bTensor,
+          ValueRange{arith::ConstantIndexOp::create(rewriter, loc, k), zero},
+          pad8, SmallVector<bool>{true});
+      return arith::ExtSIOp::create(rewriter, loc, wide, bytes);
+    };
+    auto splat = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          rewriter, loc, DenseElementsAttr::get(wide, APInt(32, v)));
+    };
+    Value low = arith::AndIOp::create(rewriter, loc, row(0), splat(0xffff));
+    Value high = arith::ShLIOp::create(rewriter, loc, row(1), splat(16));
+    interleaved = vector::BitCastOp::create(
+        rewriter, loc, VectorType::get({2 * cols}, i16),
+        arith::OrIOp::create(rewriter, loc, low, high));
+  } else {
+    Value b = read(bTensor, {2, cols}, i8, pad8);
+    Value b16 = arith::ExtSIOp::create(rewriter, loc,
+                                       VectorType::get({2, cols}, i16), b);
+    interleaved = vector::InterleaveOp::create(
+        rewriter, loc, vector::ExtractOp::create(rewriter, loc, b16, 0),
+        vector::ExtractOp::create(rewriter, loc, b16, 1));
+  }
   SmallVector<Value> bHalves;
   for (int64_t h = 0; h < cols / 16; ++h)
     bHalves.push_back(vector::ExtractStridedSliceOp::create(
@@ -516,9 +554,37 @@ static AffineExpr simplifyBounded(AffineExpr expr, ArrayRef<int64_t> ranges) {
   return getAffineBinaryOpExpr(expr.getKind(), lhs, rhs);
 }
 
-/// Vectorizes the static elementwise `op` (a fused decode): whole where it
-/// is a few rows (a K step of the register block), else one vector per
-/// position of its outer dims (a panel).
+/// Vectorizes `row`, one row of a fused decode (all its dims but the
+/// innermost of size 1), as one vector.
+static void vectorizeRow(RewriterBase &rewriter, linalg::GenericOp row) {
+  SmallVector<int64_t> ranges = row.getStaticLoopRanges();
+  // Maps the vectorizer takes: no floordiv or mod over a tile's dims (which
+  // stay below the divisor), no unit dims, no constant indices.
+  SmallVector<AffineMap> maps;
+  for (AffineMap map : row.getIndexingMapsArray()) {
+    SmallVector<AffineExpr> results;
+    for (AffineExpr result : map.getResults())
+      results.push_back(simplifyBounded(result, ranges));
+    maps.push_back(
+        AffineMap::get(map.getNumDims(), 0, results, row.getContext()));
+  }
+  rewriter.modifyOpInPlace(row, [&] {
+    row.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+  });
+  row = dropUnitLoops(rewriter, row);
+  sliceConstantIndices(rewriter, row);
+  rewriter.setInsertionPoint(row);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, cast<linalg::LinalgOp>(row.getOperation()));
+  if (succeeded(vectorized))
+    rewriter.replaceOp(row, vectorized->replacements);
+}
+
+/// Vectorizes the static elementwise `op` (a fused decode) one vector per
+/// position of its outer dims: in a loop over them for a panel, unrolled
+/// for the few rows of a K step of the register block, so each row's
+/// index arithmetic (the shift of a bit field) stays scalar and the block
+/// reads the rows' vectors in registers.
 static void vectorizeRows(RewriterBase &rewriter, linalg::GenericOp op) {
   if (op.hasDynamicShape() || op.getNumLoops() == 0)
     return;
@@ -526,36 +592,40 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::GenericOp op) {
   int64_t rows = 1;
   for (int64_t range : ArrayRef(ranges).drop_back())
     rows *= range;
-  if (rows > kWholeDecodeRows) {
-    SmallVector<int64_t> sizes(op.getNumLoops(), 1);
-    sizes.back() = 0;
-    linalg::LinalgOp row = tile(rewriter, op, sizes);
-    op =
-        dyn_cast_or_null<linalg::GenericOp>(row ? row.getOperation() : nullptr);
-    if (!op)
-      return;
-    ranges = op.getStaticLoopRanges();
+  if (rows == 1) {
+    vectorizeRow(rewriter, op);
+    return;
   }
-  // Maps the vectorizer takes: no floordiv or mod over a tile's dims (which
-  // stay below the divisor), no unit dims, no constant indices.
-  SmallVector<AffineMap> maps;
-  for (AffineMap map : op.getIndexingMapsArray()) {
-    SmallVector<AffineExpr> results;
-    for (AffineExpr result : map.getResults())
-      results.push_back(simplifyBounded(result, ranges));
-    maps.push_back(
-        AffineMap::get(map.getNumDims(), 0, results, op.getContext()));
+  SmallVector<int64_t> sizes(op.getNumLoops(), 1);
+  sizes.back() = 0;
+  SmallVector<scf::ForOp> loops;
+  linalg::LinalgOp tiled = tile(rewriter, op, sizes, &loops);
+  auto row = dyn_cast_or_null<linalg::GenericOp>(tiled ? tiled.getOperation()
+                                                       : nullptr);
+  if (!row)
+    return;
+  if (rows > kUnrolledDecodeRows || loops.empty()) {
+    vectorizeRow(rewriter, row);
+    return;
   }
-  rewriter.modifyOpInPlace(op, [&] {
-    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
-  });
-  op = dropUnitLoops(rewriter, op);
-  sliceConstantIndices(rewriter, op);
-  rewriter.setInsertionPoint(op);
-  FailureOr<linalg::VectorizationResult> vectorized =
-      linalg::vectorize(rewriter, cast<linalg::LinalgOp>(op.getOperation()));
-  if (succeeded(vectorized))
-    rewriter.replaceOp(op, vectorized->replacements);
+  // Unrolled, the loop's body (the row) is cloned once per row: collect the
+  // clones by a mark, innermost loop first.
+  constexpr llvm::StringLiteral kRowAttr = "qopt.decode_row";
+  row->setAttr(kRowAttr, rewriter.getUnitAttr());
+  Block *block = loops.front()->getBlock();
+  for (scf::ForOp loop : llvm::reverse(loops))
+    if (failed(loopUnrollFull(loop)))
+      break;
+  SmallVector<linalg::GenericOp> unrolled;
+  for (Operation &nested : *block)
+    nested.walk([&](linalg::GenericOp generic) {
+      if (generic->hasAttr(kRowAttr))
+        unrolled.push_back(generic);
+    });
+  for (linalg::GenericOp generic : unrolled) {
+    generic->removeAttr(kRowAttr);
+    vectorizeRow(rewriter, generic);
+  }
 }
 
 struct CpuTileAndVectorizePass
@@ -631,6 +701,12 @@ struct CpuTileAndVectorizePass
          takeMarked<linalg::GenericOp>(func, kFusedDecodeAttr))
       vectorizeRows(rewriter, op);
     canonicalize(func);
+    // Only there: folded elsewhere, a slice read through a transfer can
+    // take a permutation map the lowering to LLVM does not handle.
+    func.walk([&](scf::ForOp loop) {
+      if (loop->removeAttr(kDecodedPairLoopAttr))
+        canonicalize(loop, /*foldTensorSubsets=*/true);
+    });
   }
 
   /// `op`, or where its rows (an M dim, the only dynamic loop) may be 1 at
@@ -651,11 +727,6 @@ struct CpuTileAndVectorizePass
     linalg::GenericOp decode = rhs ? constantDecode(rhs->get()) : nullptr;
     if (!decode || dynamic.size() != 1 ||
         !llvm::is_contained(dims->m, dynamic.front()))
-      return {op};
-    // Pair dot products read a decoded panel even for one row (see
-    // vectorizeBlock): nothing to gain.
-    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-    if (int8Pmaddwd && generic && hasInt8MatmulBody(generic))
       return {op};
     return versionSingleRow(rewriter, op, rhs, decode, dynamic.front());
   }
@@ -801,21 +872,21 @@ struct CpuTileAndVectorizePass
   /// Moves a decode panel read by this block alone (M fits one block) into
   /// the block's K loop (`steps`), so each step decodes the rows it
   /// multiplies, in registers.
-  void fuseDecodeIntoStep(RewriterBase &rewriter, linalg::LinalgOp inner,
+  bool fuseDecodeIntoStep(RewriterBase &rewriter, linalg::LinalgOp inner,
                           const linalg::ContractionDimensions &dims,
                           ArrayRef<int64_t> steps) {
     OpOperand *rhs = rightHandOperand(inner, dims);
     auto slice =
         rhs ? rhs->get().getDefiningOp<tensor::ExtractSliceOp>() : nullptr;
     if (!slice || !slice.getSource().hasOneUse())
-      return;
+      return false;
     auto panel = slice.getSource().getDefiningOp<linalg::GenericOp>();
     auto kLoop = dyn_cast<scf::ForOp>(slice->getParentOp());
     if (!panel || !panel->hasAttr(kFusedDecodeAttr) || !kLoop ||
         kLoop->getBlock() != panel->getBlock() ||
         !tilingKeepsMaps(panel, producerSteps(inner, rhs, steps)))
-      return;
-    (void)fuseIntoSlice(rewriter, slice, panel);
+      return false;
+    return fuseIntoSlice(rewriter, slice, panel);
   }
 
   /// K-loop of 1 around a vector.contract of the register block.
@@ -835,11 +906,7 @@ struct CpuTileAndVectorizePass
     linalg::LinalgOp inner = tile(rewriter, op, sizes);
     if (!inner || inner.hasDynamicShape())
       return;
-    // Not for pair dot products: building the pairs of i16 lanes from a
-    // decode in registers costs more than reading a decoded byte panel
-    // (4096 x 4096 W4A8 at M = 1: 1.13 ms against 1.04).
-    if (!pairDot)
-      fuseDecodeIntoStep(rewriter, inner, *dims, sizes);
+    bool decodedInStep = fuseDecodeIntoStep(rewriter, inner, *dims, sizes);
     // A unit loop after the innermost N dim of a generic (the K step, the
     // group dim of an ungrouped integer matmul) would be the innermost dim
     // of its vectors, which LLVM splits into one-element vectors. Without
@@ -860,7 +927,10 @@ struct CpuTileAndVectorizePass
     if (pairDot) {
       auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
       if (generic && isInt8Matmul(generic)) {
-        emitPairDotBlock(rewriter, generic);
+        if (decodedInStep)
+          if (auto loop = generic->getParentOfType<scf::ForOp>())
+            loop->setAttr(kDecodedPairLoopAttr, rewriter.getUnitAttr());
+        emitPairDotBlock(rewriter, generic, decodedInStep);
         return;
       }
       // Not the int8 matmul form after all: back to K steps of 1.

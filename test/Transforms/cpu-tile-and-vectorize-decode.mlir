@@ -269,6 +269,7 @@ func.func @decode_read_twice(%x: tensor<1x256xf32>) -> tensor<1x64xf32> {
 // CHECK-NOT:           tensor<128x32xf32>
 // CHECK:               scf.for {{.*}} step %c1
 // CHECK:                 arith.shrui {{.*}} : vector<32xi32>
+// CHECK:                 vector.transfer_read {{.*}} : tensor<1x1xf32>, vector<1x1xf32>
 // CHECK:                 vector.contract {{.*}} : vector<1x1xf32>, vector<1x32xf32> into vector<1x32xf32>
 // CHECK:           %[[BACK:.*]] = tensor.insert_slice %[[SINGLE]] into %[[ACC]][0, 0] [1, 64] [1, 1] : tensor<1x64xf32> into tensor<?x64xf32>
 // CHECK:           scf.yield %[[BACK]] : tensor<?x64xf32>

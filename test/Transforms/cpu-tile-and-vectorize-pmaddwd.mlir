@@ -10,8 +10,8 @@
 // CHECK-LABEL: func.func @int8_matmul
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2
 // CHECK: vector.transfer_read {{.*}} : tensor<8x2xi8>, vector<8x2xi8>
-// CHECK: vector.transfer_read {{.*}} : tensor<2x32xi8>, vector<2x32xi8>
 // CHECK: vector.bitcast %{{.*}} : vector<8x2xi16> to vector<8x1xi32>
+// CHECK: vector.transfer_read {{.*}} : tensor<2x32xi8>, vector<2x32xi8>
 // CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<32xi16> -> vector<64xi16>
 // CHECK-COUNT-16: qopt.x86.pmaddwd %{{.*}}, %{{.*}} : vector<32xi16>, vector<32xi16> -> vector<16xi32>
 // CHECK-NOT: qopt.x86.pmaddwd
@@ -117,9 +117,10 @@ func.func @not_pair_dot(%a: tensor<8x63xi8>, %w: tensor<63x32xi8>, %c: tensor<8x
 // -----
 
 // The grouped form with 2-bit weights decoded from constant bit planes, at
-// M = 1: pair dot products read a decoded byte panel of the block's 32
-// columns (one decoded row of 32 per step), not a decode in their K loop,
-// whose pairs of i16 lanes cost more to build in registers than the panel.
+// M = 1: each K step of 2 decodes its two rows of 32 weights in vector
+// registers, a row at a time (each row's shift a scalar), and builds the
+// pairs of i16 lanes as (row0 & 0xffff) | (row1 << 16) on i32 lanes; no
+// byte shuffles, no 64 x 32 tensor of weights.
 #a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
@@ -127,17 +128,28 @@ func.func @not_pair_dot(%a: tensor<8x63xi8>, %w: tensor<63x32xi8>, %c: tensor<8x
 #plane1 = affine_map<(d0, d1, d2) -> (1, d1 floordiv 32, d2)>
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @decoded_grouped_matvec
-// CHECK: %[[PANEL:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (tensor<1x64x32xi8>)
-// CHECK: vector.transfer_read {{.*}} : tensor<32xi32>, vector<32xi32>
-// CHECK: arith.shrui {{.*}} : vector<32xi32>
-// CHECK: arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
-// CHECK: vector.transfer_write {{.*}} : vector<32xi8>, tensor<32xi8>
-// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2
-// CHECK: tensor.extract_slice %[[PANEL]]
-// CHECK-NOT: arith.shrui
-// CHECK: arith.extsi {{.*}} : vector<2x32xi8> to vector<2x32xi16>
+// CHECK-NOT: tensor<1x64x32xi8>
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c2
+// CHECK: %[[S0:.*]] = arith.andi %{{.*}}, %c31_i32 : i32
+// CHECK: %[[B0:.*]] = vector.broadcast %[[S0]] : i32 to vector<32xi32>
+// CHECK: arith.shrui %{{.*}}, %[[B0]] : vector<32xi32>
+// CHECK: %[[ROW0:.*]] = arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
+// CHECK: %[[K1:.*]] = arith.addi %[[K]], %c1 : index
+// CHECK: %[[I1:.*]] = arith.index_cast %[[K1]] : index to i32
+// CHECK: %[[S1:.*]] = arith.andi %[[I1]], %c31_i32 : i32
+// CHECK: %[[B1:.*]] = vector.broadcast %[[S1]] : i32 to vector<32xi32>
+// CHECK: arith.shrui %{{.*}}, %[[B1]] : vector<32xi32>
+// CHECK: %[[ROW1:.*]] = arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
+// CHECK: %[[W0:.*]] = arith.extsi %[[ROW0]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[LO:.*]] = arith.andi %[[W0]], %{{.*}} : vector<32xi32>
+// CHECK: %[[W1:.*]] = arith.extsi %[[ROW1]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[HI:.*]] = arith.shli %[[W1]], %{{.*}} : vector<32xi32>
+// CHECK: %[[PAIRS:.*]] = arith.ori %[[LO]], %[[HI]] : vector<32xi32>
+// CHECK: vector.bitcast %[[PAIRS]] : vector<32xi32> to vector<64xi16>
+// CHECK-NOT: vector.interleave
 // CHECK-COUNT-2: qopt.x86.pmaddwd
 // CHECK-NOT: linalg.generic
+// CHECK-NOT: tensor<1x64x32xi8>
 // CHECK: return
 func.func @decoded_grouped_matvec(%a: tensor<1x1x64xi8>, %c: tensor<1x32x1xi32>) -> tensor<1x32x1xi32> {
   %planes = arith.constant dense<[[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32], [33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64]], [[-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -20, -21, -22, -23, -24, -25, -26, -27, -28, -29, -30, -31, -32], [-33, -34, -35, -36, -37, -38, -39, -40, -41, -42, -43, -44, -45, -46, -47, -48, -49, -50, -51, -52, -53, -54, -55, -56, -57, -58, -59, -60, -61, -62, -63, -64]]]> : tensor<2x2x32xi32>
@@ -182,12 +194,20 @@ func.func @decoded_grouped_matvec(%a: tensor<1x1x64xi8>, %c: tensor<1x32x1xi32>)
 #plane0 = affine_map<(d0, d1, d2) -> (0, d1 floordiv 32, d2)>
 #plane1 = affine_map<(d0, d1, d2) -> (1, d1 floordiv 32, d2)>
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
-// A dynamic M: pair dot products read a decoded panel whatever M is (see
-// @decoded_grouped_matvec), so no single-row copy is made.
+// A dynamic M: versioned on M == 1. The one-row copy decodes its pairs in
+// the K loop as @decoded_grouped_matvec does; any other M reads a decoded
+// byte panel, its two rows interleaved.
 // CHECK-LABEL: func.func @decoded_grouped_dynamic_rows
-// CHECK-NOT: scf.if
+// CHECK: scf.if
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2
+// CHECK-NOT: tensor<1x64x32xi8>
+// CHECK: arith.ori {{.*}} : vector<32xi32>
+// CHECK-COUNT-2: qopt.x86.pmaddwd
+// CHECK: } else {
+// CHECK: tensor.empty() : tensor<1x64x32xi8>
+// CHECK: vector.transfer_write {{.*}} : vector<32xi8>, tensor<32xi8>
+// CHECK: vector.interleave
 // CHECK: qopt.x86.pmaddwd
-// CHECK-NOT: scf.if
 // CHECK: return
 func.func @decoded_grouped_dynamic_rows(%a: tensor<?x1x64xi8>, %c: tensor<?x32x1xi32>) -> tensor<?x32x1xi32> {
   %planes = arith.constant dense<[[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32], [33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64]], [[-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -17, -18, -19, -20, -21, -22, -23, -24, -25, -26, -27, -28, -29, -30, -31, -32], [-33, -34, -35, -36, -37, -38, -39, -40, -41, -42, -43, -44, -45, -46, -47, -48, -49, -50, -51, -52, -53, -54, -55, -56, -57, -58, -59, -60, -61, -62, -63, -64]]]> : tensor<2x2x32xi32>

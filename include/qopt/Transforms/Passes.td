@@ -173,16 +173,17 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
       reads (decoded one vector row at a time);
     * where M fits one block (so one block reads each panel), the decode
       moves on into the block's K loop: each step decodes the row it
-      multiplies, in vector registers. Pair dot products keep the panel:
-      building their interleaved i16 pairs from a decode in registers costs
-      more than reading decoded bytes.
+      multiplies (for pair dot products, its two rows, unrolled so each
+      row's bit-field shift is a scalar), in vector registers. A pair dot
+      product then builds its i16 pairs as `(row0 & 0xffff) | (row1 << 16)`
+      on the decode's i32 lanes instead of interleaving bytes.
 
     Where the only dynamic loop is an M dim (an LM's tokens), such a
     contraction is versioned: `scf.if` M == 1 runs a copy with a static M of
     1 (its row sliced from the operands and inserted back into the
     accumulator), which decodes in its K loop as above, and any other M
     runs the panel copy; each branch has its own decode, and both sum in
-    the same order. Not for pair dot products, whose copies would be alike.
+    the same order.
 
     Tiling applies the decode's indexing maps to tile-local dims, which is
     exact for `d floordiv c` and `d mod c` only where the step along d is a
