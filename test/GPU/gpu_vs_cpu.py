@@ -23,7 +23,8 @@ always run: weight-only W4 (hmma) and W4A8 with M fixed to 4 at compile
 time (the small-M kernels), W4A8 and weight-only W4 in groups of 128, and
 W4A8 and weight-only W4 at K = 960 (the decode tile's last k-tile partly
 padding), and W4A8 asymmetric on both sides at K = 960 (weight zero points
-in imma's operands, the decode tile's own quantized padding). The weight-only kernel (hmma) rounds the
+in imma's operands, the decode tile's own quantized padding), and the layer
+rewritten to ORT's 4-bit MatMulNBits (a pre-quantized model, no --wbits). The weight-only kernel (hmma) rounds the
 activations to f16 before its f16 MMA, so its reference is the CPU variant
 run on the f16-rounded inputs (against the unrounded ones it differs by
 about 2e-4 of max |y|, the f16 rounding). And a bfloat16 model, weight-only
@@ -177,6 +178,14 @@ def build(args):
     cases.append(("linear W4 weight-only g128 128-row tile", linear,
                   ["--wbits=4", "--group-size=128",
                    "--gpu-large-tile-min-m=256"]))
+    # A pre-quantized model (ORT's 4-bit MatMulNBits, blocks of 32), compiled
+    # without --wbits: its weights reach the kernels as bit planes, as a
+    # layer qcc quantizes itself does.
+    nbits = os.path.join(args.work, "linear_nbits.onnx")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "lm",
+                                                 "to_matmulnbits.py"),
+                    linear, nbits], check=True, capture_output=True)
+    cases.append(("linear MatMulNBits 4-bit weight-only", nbits, []))
     linear_bf16 = os.path.join(args.work, "linear_bf16.onnx")
     onnx.save(models.linear(k=512, n=192, bias=True,
                             elem_type=onnx.TensorProto.BFLOAT16), linear_bf16)
