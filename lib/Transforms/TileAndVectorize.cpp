@@ -54,18 +54,24 @@ static SmallVector<OpT> takeMarked(func::FuncOp func, StringRef attr) {
   return marked;
 }
 
-static void canonicalize(Operation *root, bool foldTensorSubsets = false) {
-  MLIRContext *ctx = root->getContext();
+/// Every canonicalization pattern, plus, with `foldTensorSubsets`, the
+/// folds of tensor subsets into vector transfers (which forward a vector
+/// written into a slice of a tensor to the transfer that reads it back).
+static FrozenRewritePatternSet
+canonicalizationPatterns(MLIRContext *ctx, bool foldTensorSubsets = false) {
   RewritePatternSet patterns(ctx);
-  // Also forwards a vector written into a slice of a tensor to the transfer
-  // that reads it back (a decode's unrolled rows to a pair-dot block).
   if (foldTensorSubsets)
     tensor::populateFoldTensorSubsetOpPatterns(patterns);
   for (Dialect *dialect : ctx->getLoadedDialects())
     dialect->getCanonicalizationPatterns(patterns);
   for (RegisteredOperationName op : ctx->getRegisteredOperations())
     op.getCanonicalizationPatterns(patterns, ctx);
-  (void)applyPatternsGreedily(root, std::move(patterns));
+  return FrozenRewritePatternSet(std::move(patterns));
+}
+
+static void canonicalize(func::FuncOp func) {
+  (void)applyPatternsGreedily(func,
+                              canonicalizationPatterns(func.getContext()));
 }
 
 /// Tiles `op` with `sizes` (0 = untiled) into scf.for loops; returns the
@@ -703,10 +709,14 @@ struct CpuTileAndVectorizePass
     canonicalize(func);
     // Only there: folded elsewhere, a slice read through a transfer can
     // take a permutation map the lowering to LLVM does not handle.
-    func.walk([&](scf::ForOp loop) {
-      if (loop->removeAttr(kDecodedPairLoopAttr))
-        canonicalize(loop, /*foldTensorSubsets=*/true);
-    });
+    SmallVector<scf::ForOp> pairLoops =
+        takeMarked<scf::ForOp>(func, kDecodedPairLoopAttr);
+    if (!pairLoops.empty()) {
+      FrozenRewritePatternSet folds = canonicalizationPatterns(
+          func.getContext(), /*foldTensorSubsets=*/true);
+      for (scf::ForOp loop : pairLoops)
+        (void)applyPatternsGreedily(loop, folds);
+    }
   }
 
   /// `op`, or where its rows (an M dim, the only dynamic loop) may be 1 at
