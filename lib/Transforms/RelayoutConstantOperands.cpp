@@ -99,6 +99,26 @@ static std::vector<char> permuteElements(ArrayRef<char> data,
   return result;
 }
 
+/// `data` ([shape] row-major, `elemBytes` each, the last dim a multiple
+/// of `panelN`) as panels: `[.., N]` as `[N / panelN, .., panelN]`.
+static std::vector<char> asPanels(ArrayRef<char> data, ArrayRef<int64_t> shape,
+                                  size_t elemBytes, int64_t panelN,
+                                  SmallVectorImpl<int64_t> &packedShape) {
+  // [.., N] as [.., N / panelN, panelN], then the panel dim first.
+  int64_t rank = shape.size();
+  SmallVector<int64_t> split(shape);
+  split.back() = shape.back() / panelN;
+  split.push_back(panelN);
+  SmallVector<int64_t> perm = {rank - 1};
+  for (int64_t d = 0; d < rank - 1; ++d)
+    perm.push_back(d);
+  perm.push_back(rank);
+  packedShape.clear();
+  for (int64_t d : perm)
+    packedShape.push_back(split[d]);
+  return permuteElements(data, split, perm, elemBytes);
+}
+
 /// A constant of `type` holding `data`, of the same kind as `like` (dense
 /// data or a resource blob with its alignment).
 static arith::ConstantOp createConstantLike(RewriterBase &rewriter,
@@ -164,8 +184,101 @@ struct CpuRelayoutConstantOperandsPass
       if (linalg::isaContractionOpInterface(op))
         contractions.push_back(op);
     });
-    for (linalg::LinalgOp op : contractions)
+    for (linalg::LinalgOp op : contractions) {
+      packDecodePanels(rewriter, op);
       packPanels(rewriter, op);
+    }
+  }
+
+  /// The right-hand operand of contraction `op` that panels of `panelN`
+  /// columns suit: the one input reading its single N dim (`n`), read with
+  /// N last and no M dim, N static, a multiple of `panelN` and above it.
+  OpOperand *panelOperand(linalg::LinalgOp op, unsigned &n) {
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(op);
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+        op.hasIndexSemantics() || failed(dims) || dims->m.empty() ||
+        dims->n.size() != 1 || dims->k.empty())
+      return nullptr;
+    n = dims->n.front();
+    int64_t size = op.getStaticLoopRanges()[n];
+    if (size == ShapedType::kDynamic || size % panelN != 0 || size <= panelN)
+      return nullptr;
+    OpOperand *rhs = nullptr;
+    AffineExpr nExpr = getAffineDimExpr(n, op.getContext());
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (!map.isFunctionOfDim(n))
+        continue;
+      if (rhs || map.getResults().back() != nExpr ||
+          llvm::count(map.getResults(), nExpr) != 1 ||
+          llvm::any_of(dims->m,
+                       [&](unsigned d) { return map.isFunctionOfDim(d); }))
+        return nullptr;
+      rhs = input;
+    }
+    return rhs;
+  }
+
+  /// Stores the constant inputs of the elementwise op computing contraction
+  /// `op`'s right-hand operand (a weight decode: bit fields `[K / F, N]`,
+  /// group scales `[K / G, N]`) as panels when they are read with the
+  /// decode's N loop last: `[N / panelN, .., panelN]`, read through
+  /// `(n floordiv panelN, .., n mod panelN)`. The register tiling decodes a
+  /// K chunk x panelN block at a time (or a K step, in registers): its
+  /// words and scales become one contiguous stretch instead of panelN
+  /// values from each row, rows 4 N bytes apart. The decode's output, and
+  /// so the contraction, are unchanged.
+  void packDecodePanels(RewriterBase &rewriter, linalg::LinalgOp op) {
+    unsigned n;
+    OpOperand *rhs = panelOperand(op, n);
+    auto decode = rhs ? rhs->get().getDefiningOp<linalg::GenericOp>() : nullptr;
+    if (!decode || !rhs->get().hasOneUse() || decode->getNumResults() != 1 ||
+        !decode.hasPureTensorSemantics() ||
+        decode.getNumParallelLoops() != decode.getNumLoops() ||
+        !decode.getIndexingMapsArray().back().isIdentity())
+      return;
+    // The identity output: the decode's loop for N is the output's last dim.
+    MLIRContext *ctx = op.getContext();
+    unsigned numLoops = decode.getNumLoops();
+    AffineExpr decodeN = getAffineDimExpr(numLoops - 1, ctx);
+    int64_t size = op.getStaticLoopRanges()[n];
+    SmallVector<AffineMap> maps = decode.getIndexingMapsArray();
+    bool changed = false;
+    for (OpOperand *input : decode.getDpsInputOperands()) {
+      auto cst = input->get().getDefiningOp<arith::ConstantOp>();
+      auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : nullptr;
+      AffineMap map = maps[input->getOperandNumber()];
+      if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
+          !cst->hasOneUse() || type.getShape().back() != size ||
+          map.getResults().back() != decodeN ||
+          llvm::count_if(map.getResults(), [&](AffineExpr e) {
+            return e.isFunctionOfDim(numLoops - 1);
+          }) != 1)
+        continue;
+      std::optional<ArrayRef<char>> data = rawElements(cst.getValue(), type);
+      size_t elemBytes = type.getElementTypeBitWidth() / 8;
+      if (!data || data->size() != type.getNumElements() * elemBytes)
+        continue;
+      SmallVector<int64_t> packedShape;
+      std::vector<char> packed =
+          asPanels(*data, type.getShape(), elemBytes, panelN, packedShape);
+      auto packedCst = createConstantLike(
+          rewriter, cst,
+          RankedTensorType::get(packedShape, type.getElementType()), packed);
+      SmallVector<AffineExpr> results = {decodeN.floorDiv(panelN)};
+      llvm::append_range(results, map.getResults().drop_back());
+      results.push_back(decodeN % panelN);
+      maps[input->getOperandNumber()] =
+          AffineMap::get(numLoops, 0, results, ctx);
+      rewriter.modifyOpInPlace(decode, [&] { input->set(packedCst); });
+      rewriter.eraseOp(cst);
+      changed = true;
+    }
+    if (changed)
+      rewriter.modifyOpInPlace(decode, [&] {
+        decode.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+      });
   }
 
   /// Stores the constant right-hand operand of contraction `op` as panels
@@ -176,33 +289,15 @@ struct CpuRelayoutConstantOperandsPass
   /// through an expand_shape of its `[.., N, ..]` dims and read back through
   /// a collapse_shape (the same bytes). Named ops become generics.
   void packPanels(RewriterBase &rewriter, linalg::LinalgOp op) {
-    FailureOr<linalg::ContractionDimensions> dims =
-        linalg::inferContractionDims(op);
-    if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
-        op.hasIndexSemantics() || failed(dims) || dims->m.empty() ||
-        dims->n.size() != 1 || dims->k.empty())
+    unsigned n;
+    OpOperand *rhs = panelOperand(op, n);
+    if (!rhs)
       return;
-    unsigned n = dims->n.front();
     int64_t size = op.getStaticLoopRanges()[n];
-    if (size == ShapedType::kDynamic || size % panelN != 0 || size <= panelN)
-      return;
-    // The constant read with N last and no M dim; no other input reads N.
-    OpOperand *rhs = nullptr;
     AffineExpr nExpr = getAffineDimExpr(n, op.getContext());
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      AffineMap map = op.getMatchingIndexingMap(input);
-      if (!map.isFunctionOfDim(n))
-        continue;
-      if (rhs || map.getResults().back() != nExpr ||
-          llvm::any_of(dims->m,
-                       [&](unsigned d) { return map.isFunctionOfDim(d); }))
-        return;
-      rhs = input;
-    }
-    auto cst = rhs ? rhs->get().getDefiningOp<arith::ConstantOp>() : nullptr;
+    auto cst = rhs->get().getDefiningOp<arith::ConstantOp>();
     auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : nullptr;
-    if (!type || !type.hasStaticShape() || !cst->hasOneUse() ||
-        llvm::count(op.getMatchingIndexingMap(rhs).getResults(), nExpr) != 1)
+    if (!type || !type.hasStaticShape() || !cst->hasOneUse())
       return;
     AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
     std::optional<unsigned> outPos = outMap.getResultPosition(nExpr);
@@ -214,19 +309,9 @@ struct CpuRelayoutConstantOperandsPass
     if (!data || data->size() != type.getNumElements() * elemBytes)
       return;
 
-    // [.., N] as [.., N / panelN, panelN], then the panel dim first.
-    int64_t rank = type.getRank();
-    SmallVector<int64_t> split(type.getShape());
-    split.back() = size / panelN;
-    split.push_back(panelN);
-    SmallVector<int64_t> perm = {rank - 1};
-    for (int64_t d = 0; d < rank - 1; ++d)
-      perm.push_back(d);
-    perm.push_back(rank);
-    std::vector<char> packed = permuteElements(*data, split, perm, elemBytes);
     SmallVector<int64_t> packedShape;
-    for (int64_t d : perm)
-      packedShape.push_back(split[d]);
+    std::vector<char> packed =
+        asPanels(*data, type.getShape(), elemBytes, panelN, packedShape);
 
     unsigned rhsIndex = rhs->getOperandNumber();
     if (!isa<linalg::GenericOp>(op.getOperation())) {

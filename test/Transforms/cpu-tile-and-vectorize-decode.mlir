@@ -376,3 +376,56 @@ func.func @dynamic_rows_plain_weight(%x: tensor<?x256xf32>, %w: tensor<256x64xf3
   %y = linalg.matmul ins(%x, %w : tensor<?x256xf32>, tensor<256x64xf32>) outs(%acc : tensor<?x64xf32>) -> tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// Decode inputs stored as panels by qopt-cpu-relayout-constant-operands
+// ([N / 32, K / F, 32] bit fields, [N / 32, K / G, 32] group scales, read
+// through (n floordiv 32, .., n mod 32)): each N block slices its panel
+// once, and each K step reads one contiguous vector of words and one of
+// scales, no gather.
+// CHECK-LABEL: func.func @matvec_decodes_panels
+// CHECK:         scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %c32
+// CHECK-DAG:       tensor.extract_slice %{{.*}}[%{{.*}}, 0, %{{.*}}] [1, 2, 32] [1, 1, 1] : tensor<2x2x32xi32> to tensor<1x2x32xi32>
+// CHECK-DAG:       tensor.extract_slice %{{.*}}[%{{.*}}, 0, %{{.*}}] [1, 2, 32] [1, 1, 1] : tensor<2x2x32xf32> to tensor<1x2x32xf32>
+// CHECK:           scf.for {{.*}} step %c1
+// CHECK-NOT:         vector.gather
+// CHECK-DAG:         vector.transfer_read {{.*}} : tensor<32xi32>, vector<32xi32>
+// CHECK-DAG:         vector.transfer_read {{.*}} : tensor<32xf32>, vector<32xf32>
+// CHECK:             arith.shli {{.*}} : vector<32xi32>
+// CHECK:             arith.shrsi {{.*}} : vector<32xi32>
+// CHECK:             arith.mulf {{.*}} : vector<32xf32>
+// CHECK:             vector.contract
+// CHECK-NOT:     vector.gather
+// CHECK-NOT:     linalg.generic
+// CHECK:         return
+#words = affine_map<(d0, d1) -> (d1 floordiv 32, d0 floordiv 8, d1 mod 32)>
+#scales64 = affine_map<(d0, d1) -> (d1 floordiv 32, d0 floordiv 8, d1 mod 32)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @matvec_decodes_panels(%x: tensor<1x16xf32>) -> tensor<1x64xf32> {
+  %fields = arith.constant dense<[[[0, 11, 22, 33, 44, 55, 66, 77, 88, 99, 110, 121, 132, 143, 154, 165, 176, 187, 198, 209, 220, 231, 242, 253, 264, 275, 286, 297, 308, 319, 330, 341], [37, 48, 59, 70, 81, 92, 103, 114, 125, 136, 147, 158, 169, 180, 191, 202, 213, 224, 235, 246, 257, 268, 279, 290, 301, 312, 323, 334, 345, 356, 367, 378]], [[1000, 1011, 1022, 1033, 1044, 1055, 1066, 1077, 1088, 1099, 1110, 1121, 1132, 1143, 1154, 1165, 1176, 1187, 1198, 1209, 1220, 1231, 1242, 1253, 1264, 1275, 1286, 1297, 1308, 1319, 1330, 1341], [1037, 1048, 1059, 1070, 1081, 1092, 1103, 1114, 1125, 1136, 1147, 1158, 1169, 1180, 1191, 1202, 1213, 1224, 1235, 1246, 1257, 1268, 1279, 1290, 1301, 1312, 1323, 1334, 1345, 1356, 1367, 1378]]]> : tensor<2x2x32xi32>
+  %scales = arith.constant dense<[[[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5], [1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0]], [[3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25], [1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75]]]> : tensor<2x2x32xf32>
+  %c8 = arith.constant 8 : index
+  %c4 = arith.constant 4 : index
+  %c28 = arith.constant 28 : i32
+  %zero = arith.constant 0.000000e+00 : f32
+  %empty = tensor.empty() : tensor<16x64xf32>
+  %w = linalg.generic {indexing_maps = [#words, #scales64, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%fields, %scales : tensor<2x2x32xi32>, tensor<2x2x32xf32>) outs(%empty : tensor<16x64xf32>) {
+  ^bb0(%word: i32, %s: f32, %out: f32):
+    %k = linalg.index 0 : index
+    %field = arith.remui %k, %c8 : index
+    %bits = arith.muli %field, %c4 : index
+    %b = arith.index_cast %bits : index to i32
+    %left = arith.subi %c28, %b : i32
+    %up = arith.shli %word, %left : i32
+    %q = arith.shrsi %up, %c28 : i32
+    %qf = arith.sitofp %q : i32 to f32
+    %v = arith.mulf %qf, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<16x64xf32>
+  %init = tensor.empty() : tensor<1x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<1x64xf32>) -> tensor<1x64xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<1x16xf32>, tensor<16x64xf32>) outs(%acc : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}

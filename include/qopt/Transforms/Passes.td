@@ -105,7 +105,12 @@ def CpuRelayoutConstantOperands
     weights in order). The N loop splits into the panel and the column in
     it; the output is written through a `tensor.expand_shape` and read
     through a `tensor.collapse_shape` (the same bytes). Named contractions
-    become generics.
+    become generics. Where the right-hand operand is instead computed by an
+    elementwise op (a weight decode), that op's constant inputs read with
+    its N loop last (bit fields `[K / F, N]`, group scales `[K / G, N]`)
+    are stored as panels `[N / panel-n, K / F, panel-n]`, read through
+    `(n floordiv panel-n, .., n mod panel-n)`: the decode of an N block
+    streams its words and scales.
   }];
   let options = [
     Option<"panelN", "panel-n", "int64_t", /*default=*/"0",
