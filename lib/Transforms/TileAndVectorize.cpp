@@ -436,15 +436,15 @@ static SmallVector<int64_t> producerSteps(linalg::LinalgOp consumer,
 
 /// Replaces `slice` of the result of `producer` by the tile of `producer`
 /// it reads, computed where the slice is; the tile is marked as a fused
-/// decode.
-static bool fuseIntoSlice(RewriterBase &rewriter, tensor::ExtractSliceOp slice,
-                          linalg::GenericOp producer) {
+/// decode. Returns the tile's value, or null where it cannot.
+static Value fuseIntoSlice(RewriterBase &rewriter, tensor::ExtractSliceOp slice,
+                           linalg::GenericOp producer) {
   rewriter.setInsertionPoint(slice);
   FailureOr<TilingResult> fused = tensor::replaceExtractSliceWithTiledProducer(
       rewriter, slice, cast<OpResult>(producer->getResult(0)));
   if (failed(fused) || fused->tiledValues.size() != 1 ||
       fused->tiledValues[0].getType() != slice.getType())
-    return false;
+    return {};
   for (Operation *op : fused->tiledOps) {
     auto generic = dyn_cast<linalg::GenericOp>(op);
     if (!generic)
@@ -463,7 +463,70 @@ static bool fuseIntoSlice(RewriterBase &rewriter, tensor::ExtractSliceOp slice,
         rewriter.modifyOpInPlace(generic, [&] { init->set(empty); });
     }
   }
-  rewriter.replaceOp(slice, fused->tiledValues[0]);
+  Value tile = fused->tiledValues[0];
+  rewriter.replaceOp(slice, tile);
+  if (producer->use_empty())
+    rewriter.eraseOp(producer);
+  return tile;
+}
+
+/// Replaces `slice` of the result of `producer` (`steps`: the slice's size
+/// along each of the producer's loops, 0 where it is whole) by tiles of
+/// one row each along the single dim stepped by more than one, inserted
+/// into a tensor of the slice's shape: for a K step whose rows one tile
+/// would not decode exactly (a pair of rows of 6-bit fields, five a word,
+/// can straddle two words) but each row does. At most
+/// kUnrolledDecodeRows rows.
+static bool fuseRowsIntoSlice(RewriterBase &rewriter,
+                              tensor::ExtractSliceOp slice,
+                              linalg::GenericOp producer,
+                              ArrayRef<int64_t> steps) {
+  auto type = slice.getType();
+  if (!type.hasStaticShape() ||
+      type.getRank() != slice.getSourceType().getRank() ||
+      !slice.hasUnitStride())
+    return false;
+  std::optional<unsigned> rowDim;
+  for (unsigned d = 0; d < steps.size(); ++d) {
+    if (steps[d] <= 1)
+      continue;
+    if (rowDim)
+      return false;
+    rowDim = d;
+  }
+  if (!rowDim || type.getDimSize(*rowDim) != steps[*rowDim] ||
+      steps[*rowDim] > kUnrolledDecodeRows)
+    return false;
+  SmallVector<int64_t> rowSteps(steps);
+  rowSteps[*rowDim] = 1;
+  if (!tilingKeepsMaps(producer, rowSteps))
+    return false;
+  Location loc = slice.getLoc();
+  rewriter.setInsertionPoint(slice);
+  Value rows = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                       type.getElementType());
+  SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+  SmallVector<OpFoldResult> strides = slice.getMixedStrides();
+  sizes[*rowDim] = rewriter.getIndexAttr(1);
+  OpFoldResult first = offsets[*rowDim];
+  AffineExpr s0 = getAffineSymbolExpr(0, rewriter.getContext());
+  for (int64_t r = 0; r < type.getDimSize(*rowDim); ++r) {
+    rewriter.setInsertionPoint(slice);
+    offsets[*rowDim] = affine::makeComposedFoldedAffineApply(
+        rewriter, loc, s0 + r, ArrayRef<OpFoldResult>{first});
+    auto rowSlice = tensor::ExtractSliceOp::create(
+        rewriter, loc, slice.getSource(), offsets, sizes, strides);
+    Value row = fuseIntoSlice(rewriter, rowSlice, producer);
+    if (!row)
+      return false;
+    SmallVector<OpFoldResult> at(type.getRank(), rewriter.getIndexAttr(0));
+    at[*rowDim] = rewriter.getIndexAttr(r);
+    rewriter.setInsertionPoint(slice);
+    rows = tensor::InsertSliceOp::create(rewriter, loc, row, rows, at, sizes,
+                                         strides);
+  }
+  rewriter.replaceOp(slice, rows);
   if (producer->use_empty())
     rewriter.eraseOp(producer);
   return true;
@@ -893,10 +956,12 @@ struct CpuTileAndVectorizePass
     auto panel = slice.getSource().getDefiningOp<linalg::GenericOp>();
     auto kLoop = dyn_cast<scf::ForOp>(slice->getParentOp());
     if (!panel || !panel->hasAttr(kFusedDecodeAttr) || !kLoop ||
-        kLoop->getBlock() != panel->getBlock() ||
-        !tilingKeepsMaps(panel, producerSteps(inner, rhs, steps)))
+        kLoop->getBlock() != panel->getBlock())
       return false;
-    return fuseIntoSlice(rewriter, slice, panel);
+    SmallVector<int64_t> panelSteps = producerSteps(inner, rhs, steps);
+    if (tilingKeepsMaps(panel, panelSteps))
+      return fuseIntoSlice(rewriter, slice, panel) != nullptr;
+    return fuseRowsIntoSlice(rewriter, slice, panel, panelSteps);
   }
 
   /// K-loop of 1 around a vector.contract of the register block.

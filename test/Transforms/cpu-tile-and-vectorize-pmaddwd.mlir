@@ -243,3 +243,68 @@ func.func @decoded_grouped_dynamic_rows(%a: tensor<?x1x64xi8>, %c: tensor<?x32x1
   } -> tensor<?x32x1xi32>
   return %r : tensor<?x32x1xi32>
 }
+
+// -----
+
+// 6-bit weights as bit fields, five a word (K / 5 words per column): a K
+// step's two rows can lie in two words (k = 4, 5), so one tile of the pair
+// would not decode them exactly; each row is decoded on its own, reading
+// its own word, and the pairs are built in registers as above.
+// CHECK-DAG: #[[ROW0:.*]] = affine_map<(d0) -> (d0 floordiv 5)>
+// CHECK-DAG: #[[ROW1:.*]] = affine_map<()[s0] -> ((s0 + 1) floordiv 5)>
+// CHECK-LABEL: func.func @decoded_straddling_pairs
+// CHECK-NOT: tensor<1x20x32xi8>
+// CHECK: scf.for %[[K:.*]] = %c0 to %c20 step %c2
+// CHECK: %[[W0:.*]] = affine.apply #[[ROW0]](%[[K]])
+// CHECK: vector.transfer_read %{{.*}}[%[[W0]], %c0]{{.*}} : tensor<4x32xi32>, vector<32xi32>
+// CHECK: arith.remui %[[K]], %c5
+// CHECK: %[[R0:.*]] = arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
+// CHECK: %[[W1:.*]] = affine.apply #[[ROW1]]()[%[[K]]]
+// CHECK: vector.transfer_read %{{.*}}[%[[W1]], %c0]{{.*}} : tensor<4x32xi32>, vector<32xi32>
+// CHECK: %[[R1:.*]] = arith.trunci {{.*}} : vector<32xi32> to vector<32xi8>
+// CHECK: %[[E0:.*]] = arith.extsi %[[R0]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[LO:.*]] = arith.andi %[[E0]], %{{.*}} : vector<32xi32>
+// CHECK: %[[E1:.*]] = arith.extsi %[[R1]] : vector<32xi8> to vector<32xi32>
+// CHECK: %[[HI:.*]] = arith.shli %[[E1]], %{{.*}} : vector<32xi32>
+// CHECK: arith.ori %[[LO]], %[[HI]] : vector<32xi32>
+// CHECK-NOT: vector.interleave
+// CHECK-COUNT-2: qopt.x86.pmaddwd
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: tensor<1x20x32xi8>
+// CHECK: return
+#a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#fields = affine_map<(d0, d1, d2) -> (d1 floordiv 5, d2)>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @decoded_straddling_pairs(%a: tensor<1x1x20xi8>, %c: tensor<1x32x1xi32>) -> tensor<1x32x1xi32> {
+  %words = arith.constant dense<[[12345, 143416, 274487, 405558, 536629, 667700, 798771, 929842, 1060913, 1191984, 1323055, 1454126, 1585197, 1716268, 1847339, 1978410, 2109481, 2240552, 2371623, 2502694, 2633765, 2764836, 2895907, 3026978, 3158049, 3289120, 3420191, 3551262, 3682333, 3813404, 3944475, 4075546], [13322, 144393, 275464, 406535, 537606, 668677, 799748, 930819, 1061890, 1192961, 1324032, 1455103, 1586174, 1717245, 1848316, 1979387, 2110458, 2241529, 2372600, 2503671, 2634742, 2765813, 2896884, 3027955, 3159026, 3290097, 3421168, 3552239, 3683310, 3814381, 3945452, 4076523], [14299, 145370, 276441, 407512, 538583, 669654, 800725, 931796, 1062867, 1193938, 1325009, 1456080, 1587151, 1718222, 1849293, 1980364, 2111435, 2242506, 2373577, 2504648, 2635719, 2766790, 2897861, 3028932, 3160003, 3291074, 3422145, 3553216, 3684287, 3815358, 3946429, 4077500], [15276, 146347, 277418, 408489, 539560, 670631, 801702, 932773, 1063844, 1194915, 1325986, 1457057, 1588128, 1719199, 1850270, 1981341, 2112412, 2243483, 2374554, 2505625, 2636696, 2767767, 2898838, 3029909, 3160980, 3292051, 3423122, 3554193, 3685264, 3816335, 3947406, 4078477]]> : tensor<4x32xi32>
+  %c5 = arith.constant 5 : index
+  %c6 = arith.constant 6 : index
+  %c26 = arith.constant 26 : index
+  %c26_i32 = arith.constant 26 : i32
+  %empty = tensor.empty() : tensor<1x20x32xi8>
+  %w = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%words : tensor<4x32xi32>) outs(%empty : tensor<1x20x32xi8>) {
+  ^bb0(%word: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %field = arith.remui %k, %c5 : index
+    %bits = arith.muli %field, %c6 : index
+    %left = arith.subi %c26, %bits : index
+    %lefti = arith.index_cast %left : index to i32
+    %up = arith.shli %word, %lefti : i32
+    %q = arith.shrsi %up, %c26_i32 : i32
+    %q8 = arith.trunci %q : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<1x20x32xi8>
+  %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<1x1x20xi8>, tensor<1x20x32xi8>) outs(%c : tensor<1x32x1xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<1x32x1xi32>
+  return %r : tensor<1x32x1xi32>
+}

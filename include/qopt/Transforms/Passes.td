@@ -193,8 +193,11 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     Tiling applies the decode's indexing maps to tile-local dims, which is
     exact for `d floordiv c` and `d mod c` only where the step along d is a
     multiple or a divisor of c (a bit-plane word of 32, a group of G): a
-    chunk that is neither becomes all of K; a batch dim the weight does not
-    read (it would be decoded once per batch index) leaves the decode whole.
+    chunk that is neither becomes all of K; a pair dot product's K step of
+    two rows that is neither (6-bit fields, five a word: rows 4 and 5 lie in
+    two words) decodes each row as a tile of its own; a batch dim the
+    weight does not read (it would be decoded once per batch index) leaves
+    the decode whole.
 
     Ops that fail to vectorize are left tiled, as scalar loops.
   }];
