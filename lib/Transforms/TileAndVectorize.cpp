@@ -102,13 +102,17 @@ static linalg::LinalgOp tile(RewriterBase &rewriter, linalg::LinalgOp op,
 }
 
 /// True when the body of `op` is acc + extsi(a) * extsi(b) for i8 a and b
-/// (its first two inputs, in order) and an i32 acc.
+/// (its first two inputs, in order) and an i32 acc. a may be i16 (see
+/// widenPairDotActivations): vpmaddwd's products are exact unless both
+/// factors are -32768, which an i8 b never is.
 static bool hasInt8MatmulBody(linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return false;
   Block &body = op.getRegion().front();
   auto isI8 = [](Value v) { return v.getType().isInteger(8); };
-  if (!isI8(body.getArgument(0)) || !isI8(body.getArgument(1)) ||
+  if (!(isI8(body.getArgument(0)) ||
+        body.getArgument(0).getType().isInteger(16)) ||
+      !isI8(body.getArgument(1)) ||
       !body.getArgument(2).getType().isInteger(32))
     return false;
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -189,13 +193,17 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
         rewriter, loc, VectorType::get(shape, elem), source,
         ValueRange{zero, zero}, pad, SmallVector<bool>{true, true});
   };
-  Value a = read(op.getDpsInputs()[0], {rows, 2}, i8, pad8);
+  Value aTensor = op.getDpsInputs()[0];
+  Type aType = getElementTypeOrSelf(aTensor.getType());
+  Value a = read(aTensor, {rows, 2}, aType,
+                 arith::ConstantIntOp::create(rewriter, loc, aType, 0));
+  if (aType.isInteger(8))
+    a = arith::ExtSIOp::create(rewriter, loc, VectorType::get({rows, 2}, i16),
+                               a);
   Value acc = read(op.getDpsInits()[0], {rows, cols}, i32, pad32);
   // Each row's pair (A[m, 0], A[m, 1]) as one i32 to broadcast.
-  Value aPairs = vector::BitCastOp::create(
-      rewriter, loc, VectorType::get({rows, 1}, i32),
-      arith::ExtSIOp::create(rewriter, loc, VectorType::get({rows, 2}, i16),
-                             a));
+  Value aPairs = vector::BitCastOp::create(rewriter, loc,
+                                           VectorType::get({rows, 1}, i32), a);
   // B's rows interleaved: (B[0, j], B[1, j]) pairs, 16 columns a register.
   Value interleaved;
   Value bTensor = op.getDpsInputs()[1];
@@ -260,6 +268,55 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
                       ValueRange{zero, zero}, SmallVector<bool>{true, true})
                       .getResult();
   rewriter.replaceOp(op, written);
+}
+
+/// `op`, an int8 matmul that will become pair dot products (see
+/// suitsPairDot), reading its left-hand operand sign-extended to i16 by an
+/// elementwise op before it: every N block reads each row's K pair as one
+/// i32 to broadcast (a broadcast load), where it would sign-extend the
+/// same two bytes again once per N block. Other ops are returned as they
+/// are.
+static linalg::LinalgOp widenPairDotActivations(RewriterBase &rewriter,
+                                                linalg::LinalgOp op) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || failed(dims) || !suitsPairDot(op, *dims))
+    return op;
+  Value lhs = generic.getDpsInputs()[0];
+  auto lhsType = dyn_cast<RankedTensorType>(lhs.getType());
+  if (!lhsType || !lhsType.getElementType().isInteger(8))
+    return op;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Type i16 = rewriter.getI16Type(), i32 = rewriter.getI32Type();
+  Value empty = tensor::EmptyOp::create(
+      rewriter, loc, tensor::getMixedSizes(rewriter, loc, lhs), i16);
+  AffineMap identity = rewriter.getMultiDimIdentityMap(lhsType.getRank());
+  SmallVector<utils::IteratorType> parallel(lhsType.getRank(),
+                                            utils::IteratorType::parallel);
+  Value wide =
+      linalg::GenericOp::create(
+          rewriter, loc, empty.getType(), ValueRange{lhs}, ValueRange{empty},
+          ArrayRef<AffineMap>{identity, identity}, parallel,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            linalg::YieldOp::create(
+                b, l, arith::ExtSIOp::create(b, l, i16, args[0]).getResult());
+          })
+          .getResult(0);
+  auto widened = linalg::GenericOp::create(
+      rewriter, loc, generic.getResultTypes(),
+      ValueRange{wide, generic.getDpsInputs()[1]}, generic.getDpsInits(),
+      generic.getIndexingMapsArray(), generic.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value product = arith::MulIOp::create(
+            b, l, arith::ExtSIOp::create(b, l, i32, args[0]),
+            arith::ExtSIOp::create(b, l, i32, args[1]));
+        linalg::YieldOp::create(
+            b, l, arith::AddIOp::create(b, l, args[2], product).getResult());
+      });
+  rewriter.replaceOp(op, widened->getResults());
+  return cast<linalg::LinalgOp>(widened.getOperation());
 }
 
 /// The input of contraction `op` that is its right-hand operand: read with
@@ -723,9 +780,12 @@ struct CpuTileAndVectorizePass
         contractions.push_back(op);
     });
     SmallVector<scf::ForOp> loops;
-    for (linalg::LinalgOp op : contractions)
+    for (linalg::LinalgOp op : contractions) {
+      if (int8Pmaddwd)
+        op = widenPairDotActivations(rewriter, op);
       for (linalg::LinalgOp version : versionDynamicRows(rewriter, op))
         tileIntoBlocks(rewriter, version, loops);
+    }
     for (scf::ForOp loop : loops) {
       scf::ForOp partial;
       rewriter.setInsertionPoint(loop);

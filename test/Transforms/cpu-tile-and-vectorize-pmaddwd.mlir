@@ -3,13 +3,20 @@
 // An 8-bit integer matmul block with B [K, N]: K steps by 2, B's two rows
 // are interleaved as i16 pairs (two registers of 16 columns), each row's
 // activation pair is broadcast, and 8 rows x 2 registers of pair dot
-// products are added into the i32 block. No 32-bit multiply remains.
+// products are added into the i32 block. No 32-bit multiply remains. The
+// activations are sign-extended to i16 once, before the loops, so each N
+// block reads a row's pair as one i32.
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #o = affine_map<(m, n, k) -> (m, n)>
 // CHECK-LABEL: func.func @int8_matmul
+// CHECK-SAME: (%[[A:.*]]: tensor<8x64xi8>,
+// CHECK: %[[A16:.*]] = linalg.generic {{.*}} ins(%[[A]] : tensor<8x64xi8>) outs(%{{.*}} : tensor<8x64xi16>)
+// CHECK: arith.extsi %{{.*}} : i8 to i16
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2
-// CHECK: vector.transfer_read {{.*}} : tensor<8x2xi8>, vector<8x2xi8>
+// CHECK: tensor.extract_slice %[[A16]]
+// CHECK: vector.transfer_read {{.*}} : tensor<8x2xi16>, vector<8x2xi16>
+// CHECK-NOT: arith.extsi
 // CHECK: vector.bitcast %{{.*}} : vector<8x2xi16> to vector<8x1xi32>
 // CHECK: vector.transfer_read {{.*}} : tensor<2x32xi8>, vector<2x32xi8>
 // CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<32xi16> -> vector<64xi16>
@@ -39,8 +46,9 @@ func.func @int8_matmul(%a: tensor<8x64xi8>, %w: tensor<64x32xi8>, %c: tensor<8x3
 #w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @grouped_matvec
+// CHECK: arith.extsi %{{.*}} : i8 to i16
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2
-// CHECK: vector.transfer_read {{.*}} : tensor<1x2xi8>, vector<1x2xi8>
+// CHECK: vector.transfer_read {{.*}} : tensor<1x2xi16>, vector<1x2xi16>
 // CHECK-COUNT-2: qopt.x86.pmaddwd
 // CHECK-NOT: qopt.x86.pmaddwd
 // CHECK-NOT: arith.muli

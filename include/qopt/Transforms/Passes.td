@@ -165,7 +165,10 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     and `qopt.x86.pmaddwd` multiplies and adds a pair into each i32 lane,
     32 products per instruction (LLVM fuses it with the accumulation into
     `vpdpwssd` where the CPU has AVX-512 VNNI). The sums
-    are exact: two products of i8 values never overflow i32.
+    are exact: two products of i8 values never overflow i32. The
+    activations are first sign-extended to i16 by an elementwise op before
+    the loops (M x K values), so every N block broadcasts each row's pair
+    straight from memory instead of extending the same bytes again.
 
     A right-hand operand computed from constants alone by an elementwise
     `linalg.generic` read by nothing else (a weight decode: bit planes or
