@@ -49,22 +49,26 @@ static SmallVector<int64_t> loopOrder(AffineMap map) {
   return perm;
 }
 
-/// The bytes of a constant tensor's elements, row-major, or none for
-/// splats, sub-byte elements and attributes without data.
-static std::optional<ArrayRef<char>> rawElements(Attribute value,
-                                                 RankedTensorType type) {
+/// The bytes of a constant tensor's elements, row-major (every element
+/// stored, so `elemBytes` each), or none for splats, sub-byte elements and
+/// attributes without data.
+static std::optional<ArrayRef<char>>
+rawElements(Attribute value, RankedTensorType type, size_t &elemBytes) {
   Type elem = type.getElementType();
   if (!elem.isIntOrFloat() || elem.getIntOrFloatBitWidth() % 8 != 0)
     return std::nullopt;
+  elemBytes = elem.getIntOrFloatBitWidth() / 8;
+  std::optional<ArrayRef<char>> data;
   if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    if (dense.isSplat())
-      return std::nullopt;
-    return dense.getRawData();
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+    if (!dense.isSplat())
+      data = dense.getRawData();
+  } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-  return std::nullopt;
+      data = blob->getData();
+  }
+  if (!data || data->size() != type.getNumElements() * elemBytes)
+    return std::nullopt;
+  return data;
 }
 
 /// `data` ([shape] row-major, `elemBytes` each) with its dims permuted:
@@ -256,9 +260,10 @@ struct CpuRelayoutConstantOperandsPass
             return e.isFunctionOfDim(numLoops - 1);
           }) != 1)
         continue;
-      std::optional<ArrayRef<char>> data = rawElements(cst.getValue(), type);
-      size_t elemBytes = type.getElementTypeBitWidth() / 8;
-      if (!data || data->size() != type.getNumElements() * elemBytes)
+      size_t elemBytes;
+      std::optional<ArrayRef<char>> data =
+          rawElements(cst.getValue(), type, elemBytes);
+      if (!data)
         continue;
       SmallVector<int64_t> packedShape;
       std::vector<char> packed =
@@ -304,9 +309,10 @@ struct CpuRelayoutConstantOperandsPass
     auto outType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!outPos || !outType || llvm::count(outMap.getResults(), nExpr) != 1)
       return;
-    std::optional<ArrayRef<char>> data = rawElements(cst.getValue(), type);
-    size_t elemBytes = type.getElementTypeBitWidth() / 8;
-    if (!data || data->size() != type.getNumElements() * elemBytes)
+    size_t elemBytes;
+    std::optional<ArrayRef<char>> data =
+        rawElements(cst.getValue(), type, elemBytes);
+    if (!data)
       return;
 
     SmallVector<int64_t> packedShape;
@@ -446,11 +452,10 @@ struct CpuRelayoutConstantOperandsPass
         continue;
       if (perm.empty() || llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
         continue;
-      std::optional<ArrayRef<char>> data = rawElements(cst.getValue(), type);
+      size_t elemBytes;
+      std::optional<ArrayRef<char>> data =
+          rawElements(cst.getValue(), type, elemBytes);
       if (!data)
-        continue;
-      size_t elemBytes = type.getElementTypeBitWidth() / 8;
-      if (data->size() != type.getNumElements() * elemBytes)
         continue;
       std::vector<char> permuted =
           permuteElements(*data, type.getShape(), perm, elemBytes);
