@@ -30,10 +30,23 @@ struct PmaddwdToIntrinsic : OpRewritePattern<qopt::X86PmaddwdOp> {
   }
 };
 
+struct VpdpbusdToIntrinsic : OpRewritePattern<qopt::X86VpdpbusdOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(qopt::X86VpdpbusdOp op,
+                                PatternRewriter &rewriter) const override {
+    auto call = LLVM::CallIntrinsicOp::create(
+        rewriter, op.getLoc(), op.getType(),
+        rewriter.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+        ValueRange{op.getAcc(), op.getUnsignedBytes(), op.getSignedBytes()});
+    rewriter.replaceOp(op, call.getResults());
+    return success();
+  }
+};
+
 struct LowerX86ToLLVMPass : qopt::impl::LowerX86ToLLVMBase<LowerX86ToLLVMPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PmaddwdToIntrinsic>(&getContext());
+    patterns.add<PmaddwdToIntrinsic, VpdpbusdToIntrinsic>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

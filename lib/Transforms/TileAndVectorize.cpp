@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -105,13 +107,15 @@ static linalg::LinalgOp tile(RewriterBase &rewriter, linalg::LinalgOp op,
 /// (its first two inputs, in order) and an i32 acc. a may be i16 (see
 /// widenPairDotActivations): vpmaddwd's products are exact unless both
 /// factors are -32768, which an i8 b never is.
-static bool hasInt8MatmulBody(linalg::GenericOp op) {
+/// With `unsignedB`, the body is acc + extsi(a) * extui(b) for i8 a and b
+/// instead (see offsetWeightsForQuadDot).
+static bool hasInt8MatmulBody(linalg::GenericOp op, bool unsignedB = false) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return false;
   Block &body = op.getRegion().front();
   auto isI8 = [](Value v) { return v.getType().isInteger(8); };
   if (!(isI8(body.getArgument(0)) ||
-        body.getArgument(0).getType().isInteger(16)) ||
+        (!unsignedB && body.getArgument(0).getType().isInteger(16))) ||
       !isI8(body.getArgument(1)) ||
       !body.getArgument(2).getType().isInteger(32))
     return false;
@@ -125,20 +129,35 @@ static bool hasInt8MatmulBody(linalg::GenericOp op) {
   auto mul = product.getDefiningOp<arith::MulIOp>();
   if (acc != body.getArgument(2) || !mul)
     return false;
-  auto lhs = mul.getLhs().getDefiningOp<arith::ExtSIOp>();
-  auto rhs = mul.getRhs().getDefiningOp<arith::ExtSIOp>();
-  if (!lhs || !rhs)
-    return false;
-  Value a = lhs.getIn(), b = rhs.getIn();
-  if (a == body.getArgument(1))
+  // The operand each extension reads, signed or not.
+  auto extended = [](Value v, bool &isSigned) -> Value {
+    if (auto ext = v.getDefiningOp<arith::ExtSIOp>()) {
+      isSigned = true;
+      return ext.getIn();
+    }
+    if (auto ext = v.getDefiningOp<arith::ExtUIOp>()) {
+      isSigned = false;
+      return ext.getIn();
+    }
+    return {};
+  };
+  bool aSigned, bSigned;
+  Value a = extended(mul.getLhs(), aSigned),
+        b = extended(mul.getRhs(), bSigned);
+  if (a == body.getArgument(1)) {
     std::swap(a, b);
-  return a == body.getArgument(0) && b == body.getArgument(1);
+    std::swap(aSigned, bSigned);
+  }
+  return a && b && a == body.getArgument(0) && b == body.getArgument(1) &&
+         aSigned && bSigned == !unsignedB;
 }
 
-/// True when `op` is C[m, n] += extsi(A[m, k]) * extsi(B[k, n]) over
-/// three loops (m, n, k) with i8 A and B and an i32 C, all static.
-static bool isInt8Matmul(linalg::GenericOp op) {
-  if (op.getNumLoops() != 3 || op.hasDynamicShape() || !hasInt8MatmulBody(op))
+/// True when `op` is C[m, n] += extsi(A[m, k]) * extsi(B[k, n]) (extui
+/// with `unsignedB`) over three loops (m, n, k) with i8 A and B and an i32
+/// C, all static.
+static bool isInt8Matmul(linalg::GenericOp op, bool unsignedB = false) {
+  if (op.getNumLoops() != 3 || op.hasDynamicShape() ||
+      !hasInt8MatmulBody(op, unsignedB))
     return false;
   MLIRContext *ctx = op.getContext();
   AffineExpr m, n, k;
@@ -151,12 +170,14 @@ static bool isInt8Matmul(linalg::GenericOp op) {
 
 /// True when the block `op` of a contraction with dims `dims` can become
 /// pair dot products: an int8 matmul body, one K dim of even size, A read
-/// K-innermost and B N-innermost (N a multiple of 16).
+/// K-innermost and B N-innermost (N a multiple of 16). With `kStep` 4
+/// and `unsignedB`, quad dot products of the body with unsigned weights.
 static bool suitsPairDot(linalg::LinalgOp op,
-                         const linalg::ContractionDimensions &dims) {
+                         const linalg::ContractionDimensions &dims,
+                         int64_t kStep = 2, bool unsignedB = false) {
   auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-  if (!generic || !hasInt8MatmulBody(generic) || dims.k.size() != 1 ||
-      dims.m.empty() || dims.n.empty())
+  if (!generic || !hasInt8MatmulBody(generic, unsignedB) ||
+      dims.k.size() != 1 || dims.m.empty() || dims.n.empty())
     return false;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned k = dims.k.front(), n = dims.n.back();
@@ -166,7 +187,7 @@ static bool suitsPairDot(linalg::LinalgOp op,
   };
   AffineExpr kExpr = getAffineDimExpr(k, op.getContext());
   AffineExpr nExpr = getAffineDimExpr(n, op.getContext());
-  return ranges[k] != ShapedType::kDynamic && ranges[k] % 2 == 0 &&
+  return ranges[k] != ShapedType::kDynamic && ranges[k] % kStep == 0 &&
          ranges[n] != ShapedType::kDynamic && ranges[n] % 16 == 0 &&
          innermost(0) == kExpr && innermost(1) == nExpr;
 }
@@ -270,6 +291,77 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.replaceOp(op, written);
 }
 
+/// Replaces the block `op`, C[m, n] += extsi(A[m, k]) * extui(B[k, n])
+/// with K = 4 and N a multiple of 16, by vpdpbusd quad dot products: lane
+/// j adds A[m, 0..3] . B[0..3, j], B's four rows interleaved into byte
+/// quads (two 16-column registers per 32 columns), A's quad broadcast.
+static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t rows = ranges[0], cols = ranges[1];
+  Type i8 = rewriter.getI8Type(), i16 = rewriter.getI16Type(),
+       i32 = rewriter.getI32Type();
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value pad8 = arith::ConstantIntOp::create(rewriter, loc, i8, 0);
+  Value pad32 = arith::ConstantIntOp::create(rewriter, loc, i32, 0);
+  auto read = [&](Value source, ArrayRef<int64_t> shape, Type elem,
+                  Value pad) -> Value {
+    return vector::TransferReadOp::create(
+        rewriter, loc, VectorType::get(shape, elem), source,
+        ValueRange{zero, zero}, pad, SmallVector<bool>{true, true});
+  };
+  // Each row's quad (A[m, 0..3]) as one i32 to broadcast.
+  Value aQuads = vector::BitCastOp::create(
+      rewriter, loc, VectorType::get({rows, 1}, i32),
+      read(op.getDpsInputs()[0], {rows, 4}, i8, pad8));
+  Value acc = read(op.getDpsInits()[0], {rows, cols}, i32, pad32);
+  Value b = read(op.getDpsInputs()[1], {4, cols}, i8, pad8);
+  auto row = [&](int64_t k) {
+    return vector::ExtractOp::create(rewriter, loc, b, k).getResult();
+  };
+  // (B[0, j], B[1, j]) and (B[2, j], B[3, j]) byte pairs, then the pairs
+  // interleaved as i16: the quad of column j at bytes 4j .. 4j + 3.
+  auto pairs = [&](Value first, Value second) -> Value {
+    return vector::BitCastOp::create(
+        rewriter, loc, VectorType::get({cols}, i16),
+        vector::InterleaveOp::create(rewriter, loc, first, second));
+  };
+  Value quads = vector::BitCastOp::create(
+      rewriter, loc, VectorType::get({4 * cols}, i8),
+      vector::InterleaveOp::create(rewriter, loc, pairs(row(0), row(1)),
+                                   pairs(row(2), row(3))));
+  SmallVector<Value> bParts;
+  for (int64_t h = 0; h < cols / 16; ++h)
+    bParts.push_back(vector::ExtractStridedSliceOp::create(
+        rewriter, loc, quads, /*offsets=*/{64 * h}, /*sizes=*/{64},
+        /*strides=*/{1}));
+  auto lanes = VectorType::get({16}, i32);
+  auto bytes = VectorType::get({64}, i8);
+  for (int64_t m = 0; m < rows; ++m) {
+    Value quad = vector::ExtractOp::create(rewriter, loc, aQuads,
+                                           ArrayRef<int64_t>{m, 0});
+    Value aBroadcast = vector::BitCastOp::create(
+        rewriter, loc, bytes,
+        vector::BroadcastOp::create(rewriter, loc, lanes, quad));
+    Value accRow = vector::ExtractOp::create(rewriter, loc, acc, m);
+    for (int64_t h = 0; h < cols / 16; ++h) {
+      Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, accRow,
+                                                         {16 * h}, {16}, {1});
+      Value sum = qopt::X86VpdpbusdOp::create(rewriter, loc, lanes, part,
+                                              bParts[h], aBroadcast);
+      accRow = vector::InsertStridedSliceOp::create(rewriter, loc, sum, accRow,
+                                                    {16 * h}, {1});
+    }
+    acc = vector::InsertOp::create(rewriter, loc, accRow, acc, m);
+  }
+  Value written = vector::TransferWriteOp::create(
+                      rewriter, loc, acc, op.getDpsInits()[0],
+                      ValueRange{zero, zero}, SmallVector<bool>{true, true})
+                      .getResult();
+  rewriter.replaceOp(op, written);
+}
+
 /// `op`, an int8 matmul that will become pair dot products (see
 /// suitsPairDot), reading its left-hand operand sign-extended to i16 by an
 /// elementwise op before it: every N block reads each row's K pair as one
@@ -350,6 +442,184 @@ static linalg::GenericOp constantDecode(Value value) {
     if (!matchPattern(input, m_Constant()))
       return {};
   return producer;
+}
+
+/// `value` with its bytes' top bits flipped (b + 128 as an unsigned byte):
+/// a constant i8 tensor read by nothing else becomes a constant, a weight
+/// decode of i8 (see constantDecode) gets an xor before its yield. Null
+/// where it is neither.
+static Value offsetBytes(RewriterBase &rewriter, Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.getElementType().isInteger(8) || !value.hasOneUse())
+    return {};
+  if (auto cst = value.getDefiningOp<arith::ConstantOp>()) {
+    TypedAttr flipped;
+    if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
+      flipped = dense.mapValues(type.getElementType(), [](const APInt &v) {
+        return v ^ APInt(8, 0x80);
+      });
+    } else if (auto resource =
+                   dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      if (!blob || blob->getData().size() != (size_t)type.getNumElements())
+        return {};
+      ArrayRef<char> data = blob->getData();
+      std::vector<char> bytes(data.begin(), data.end());
+      for (char &byte : bytes)
+        byte = static_cast<char>(static_cast<unsigned char>(byte) ^ 0x80u);
+      flipped = DenseResourceElementsAttr::get(
+          type, "quad_dot_weights",
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(
+              bytes, blob->getDataAlignment()));
+    }
+    if (!flipped)
+      return {};
+    rewriter.setInsertionPoint(cst);
+    Value result = arith::ConstantOp::create(rewriter, cst.getLoc(), flipped);
+    rewriter.replaceOp(cst, result);
+    return result;
+  }
+  linalg::GenericOp decode = constantDecode(value);
+  if (!decode)
+    return {};
+  auto yield = cast<linalg::YieldOp>(decode.getBody()->getTerminator());
+  rewriter.setInsertionPoint(yield);
+  Value top = arith::ConstantIntOp::create(rewriter, yield.getLoc(),
+                                           type.getElementType(), 0x80);
+  Value flipped =
+      arith::XOrIOp::create(rewriter, yield.getLoc(), yield.getOperand(0), top);
+  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, flipped); });
+  return value;
+}
+
+/// `init` - 128 * (the sum over K of the left-hand operand `lhs` of
+/// contraction `op`), for each output element: what the quad dot products
+/// of offsetWeightsForQuadDot add beyond the product. The sums are one pass
+/// over the activations, then one over the output, not over M x N x K.
+static Value subtractOffsetSums(RewriterBase &rewriter, linalg::GenericOp op,
+                                const linalg::ContractionDimensions &dims,
+                                OpOperand *lhs) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  OpOperand *initOperand = op.getDpsInitOperand(0);
+  Value init = initOperand->get();
+  auto initType = cast<RankedTensorType>(init.getType());
+  AffineMap initMap = op.getMatchingIndexingMap(initOperand);
+  AffineMap lhsMap = op.getMatchingIndexingMap(lhs);
+  if (!initMap.isProjectedPermutation())
+    return {};
+  // The loops but N, renumbered.
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<AffineExpr> renumbered(numLoops, getAffineConstantExpr(0, ctx));
+  SmallVector<utils::IteratorType> iterators;
+  for (unsigned d = 0, next = 0; d < numLoops; ++d) {
+    if (llvm::is_contained(dims.n, d))
+      continue;
+    renumbered[d] = getAffineDimExpr(next++, ctx);
+    iterators.push_back(op.getIteratorTypesArray()[d]);
+  }
+  // The sums have the output's dims but N.
+  SmallVector<int64_t> sumShape;
+  SmallVector<Value> sumDynamic;
+  SmallVector<AffineExpr> sumResults, sumOfOutput;
+  rewriter.setInsertionPoint(op);
+  for (unsigned pos = 0; pos < initMap.getNumResults(); ++pos) {
+    unsigned d = cast<AffineDimExpr>(initMap.getResult(pos)).getPosition();
+    if (llvm::is_contained(dims.n, d))
+      continue;
+    sumShape.push_back(initType.getDimSize(pos));
+    if (initType.isDynamicDim(pos))
+      sumDynamic.push_back(tensor::DimOp::create(rewriter, loc, init, pos));
+    sumResults.push_back(renumbered[d]);
+    sumOfOutput.push_back(getAffineDimExpr(pos, ctx));
+  }
+  Type i32 = rewriter.getI32Type();
+  auto sumType = RankedTensorType::get(sumShape, i32);
+  Value sums =
+      linalg::FillOp::create(
+          rewriter, loc,
+          ValueRange{arith::ConstantIntOp::create(rewriter, loc, i32, 0)},
+          ValueRange{
+              tensor::EmptyOp::create(rewriter, loc, sumType, sumDynamic)})
+          .getResult(0);
+  unsigned sumLoops = iterators.size();
+  sums = linalg::GenericOp::create(
+             rewriter, loc, sumType, ValueRange{lhs->get()}, ValueRange{sums},
+             ArrayRef<AffineMap>{
+                 AffineMap::get(sumLoops, 0,
+                                llvm::map_to_vector(lhsMap.getResults(),
+                                                    [&](AffineExpr e) {
+                                                      return e.replaceDims(
+                                                          renumbered);
+                                                    }),
+                                ctx),
+                 AffineMap::get(sumLoops, 0, sumResults, ctx)},
+             iterators,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Value a = arith::ExtSIOp::create(b, l, i32, args[0]);
+               linalg::YieldOp::create(
+                   b, l, arith::AddIOp::create(b, l, args[1], a).getResult());
+             })
+             .getResult(0);
+  unsigned rank = initType.getRank();
+  return linalg::GenericOp::create(
+             rewriter, loc, initType, ValueRange{sums}, ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::get(rank, 0, sumOfOutput, ctx),
+                                 rewriter.getMultiDimIdentityMap(rank)},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               Value offset = arith::ShLIOp::create(
+                   b, l, args[0], arith::ConstantIntOp::create(b, l, i32, 7));
+               linalg::YieldOp::create(
+                   b, l,
+                   arith::SubIOp::create(b, l, args[1], offset).getResult());
+             })
+      .getResult(0);
+}
+
+/// `op`, an int8 matmul of signed activations and weights that quad dot
+/// products suit (K a multiple of 4), rewritten for vpdpbusd, which
+/// multiplies unsigned by signed bytes: the weights B read as the unsigned
+/// bytes B + 128 (a constant flipped at compile time, a decode given an
+/// xor), and the accumulator started at init - 128 * sum_k A[m, k], so
+/// sum_k A (B + 128) lands on init + sum_k A B exactly (all in i32). Other
+/// ops are returned as they are.
+static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
+                                                linalg::LinalgOp op) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || failed(dims) || !suitsPairDot(op, *dims, /*kStep=*/4) ||
+      !getElementTypeOrSelf(generic.getDpsInputs()[0].getType()).isInteger(8))
+    return op;
+  OpOperand *lhs = generic.getDpsInputOperand(0);
+  OpOperand *rhs = generic.getDpsInputOperand(1);
+  // The new init first: flipping the weights cannot be undone.
+  Value init = subtractOffsetSums(rewriter, generic, *dims, lhs);
+  if (!init)
+    return op;
+  Value weights = offsetBytes(rewriter, rhs->get());
+  if (!weights) {
+    rewriter.eraseOp(init.getDefiningOp());
+    return op;
+  }
+  Location loc = op.getLoc();
+  Type i32 = rewriter.getI32Type();
+  rewriter.setInsertionPoint(op);
+  auto quad = linalg::GenericOp::create(
+      rewriter, loc, generic.getResultTypes(), ValueRange{lhs->get(), weights},
+      ValueRange{init}, generic.getIndexingMapsArray(),
+      generic.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value product = arith::MulIOp::create(
+            b, l, arith::ExtSIOp::create(b, l, i32, args[0]),
+            arith::ExtUIOp::create(b, l, i32, args[1]));
+        linalg::YieldOp::create(
+            b, l, arith::AddIOp::create(b, l, args[2], product).getResult());
+      });
+  rewriter.replaceOp(op, quad->getResults());
+  return cast<linalg::LinalgOp>(quad.getOperation());
 }
 
 /// Versions contraction `op` of a decoded constant weight (`decode`, its
@@ -780,12 +1050,9 @@ struct CpuTileAndVectorizePass
         contractions.push_back(op);
     });
     SmallVector<scf::ForOp> loops;
-    for (linalg::LinalgOp op : contractions) {
-      if (int8Pmaddwd)
-        op = widenPairDotActivations(rewriter, op);
+    for (linalg::LinalgOp op : contractions)
       for (linalg::LinalgOp version : versionDynamicRows(rewriter, op))
-        tileIntoBlocks(rewriter, version, loops);
-    }
+        tileIntoBlocks(rewriter, prepareInt8Blocks(rewriter, version), loops);
     for (scf::ForOp loop : loops) {
       scf::ForOp partial;
       rewriter.setInsertionPoint(loop);
@@ -840,6 +1107,36 @@ struct CpuTileAndVectorizePass
       for (scf::ForOp loop : pairLoops)
         (void)applyPatternsGreedily(loop, folds);
     }
+  }
+
+  /// `op` made ready for the int8 blocks it will have (an int8 matmul, else
+  /// it is returned as it is): quad dot products where the target has VNNI
+  /// and the blocks read the weights from memory (a constant, or a decoded
+  /// panel: a decode whose M does not fit one block), else pair dot
+  /// products of widened activations.
+  linalg::LinalgOp prepareInt8Blocks(RewriterBase &rewriter,
+                                     linalg::LinalgOp op) {
+    if (!int8Pmaddwd)
+      return op;
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(op);
+    if (int8Vpdpbusd && succeeded(dims)) {
+      OpOperand *rhs = rightHandOperand(op, *dims);
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      int64_t rows = 1;
+      for (unsigned d : dims->m)
+        rows = ranges[d] == ShapedType::kDynamic || rows == ShapedType::kDynamic
+                   ? ShapedType::kDynamic
+                   : rows * ranges[d];
+      bool decodedInRegisters = rhs && constantDecode(rhs->get()) &&
+                                rows != ShapedType::kDynamic && rows <= tileM;
+      if (!decodedInRegisters) {
+        linalg::LinalgOp quad = offsetWeightsForQuadDot(rewriter, op);
+        if (quad != op)
+          return quad;
+      }
+    }
+    return widenPairDotActivations(rewriter, op);
   }
 
   /// `op`, or where its rows (an M dim, the only dynamic loop) may be 1 at
@@ -1035,9 +1332,11 @@ struct CpuTileAndVectorizePass
       sizes[d] = 1;
     // An 8-bit integer block steps K by 2 for pair dot products, when K is
     // even and the block is N-innermost in multiples of 16 columns.
-    bool pairDot = int8Pmaddwd && suitsPairDot(op, *dims);
+    bool quadDot = int8Vpdpbusd && suitsPairDot(op, *dims, /*kStep=*/4,
+                                                /*unsignedB=*/true);
+    bool pairDot = quadDot || (int8Pmaddwd && suitsPairDot(op, *dims));
     if (pairDot)
-      sizes[dims->k.front()] = 2;
+      sizes[dims->k.front()] = quadDot ? 4 : 2;
     linalg::LinalgOp inner = tile(rewriter, op, sizes);
     if (!inner || inner.hasDynamicShape())
       return;
@@ -1061,7 +1360,11 @@ struct CpuTileAndVectorizePass
     }
     if (pairDot) {
       auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
-      if (generic && isInt8Matmul(generic)) {
+      if (quadDot && generic && isInt8Matmul(generic, /*unsignedB=*/true)) {
+        emitQuadDotBlock(rewriter, generic);
+        return;
+      }
+      if (!quadDot && generic && isInt8Matmul(generic)) {
         if (decodedInStep)
           if (auto loop = generic->getParentOfType<scf::ForOp>())
             loop->setAttr(kDecodedPairLoopAttr, rewriter.getUnitAttr());

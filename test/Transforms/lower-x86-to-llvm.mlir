@@ -9,3 +9,13 @@ func.func @pmaddwd(%a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32> {
   %d = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi32>
   return %d : vector<16xi32>
 }
+
+// CHECK-LABEL: func.func @vpdpbusd
+// CHECK-SAME: (%[[C:.*]]: vector<16xi32>, %[[U:.*]]: vector<64xi8>, %[[S:.*]]: vector<64xi8>)
+// CHECK: %[[D:.*]] = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[C]], %[[U]], %[[S]]) : (vector<16xi32>, vector<64xi8>, vector<64xi8>) -> vector<16xi32>
+// CHECK-NOT: qopt.x86.vpdpbusd
+// CHECK: return %[[D]]
+func.func @vpdpbusd(%c: vector<16xi32>, %u: vector<64xi8>, %s: vector<64xi8>) -> vector<16xi32> {
+  %d = qopt.x86.vpdpbusd %c, %u, %s : vector<16xi32>, vector<64xi8>, vector<64xi8> -> vector<16xi32>
+  return %d : vector<16xi32>
+}

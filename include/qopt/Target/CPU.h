@@ -53,6 +53,9 @@ struct CpuPipelineOptions {
   /// Integer matmuls of 8-bit operands as AVX-512 pair dot products
   /// (vpmaddwd, vpdpwssd with VNNI) instead of 32-bit multiplies.
   bool int8Pmaddwd = false;
+  /// Where the weights are read from memory, quad dot products (vpdpbusd,
+  /// AVX-512 VNNI) instead: twice the products per instruction.
+  bool int8Vpdpbusd = false;
   /// A register block that fits the vector registers of `cpu` ("native":
   /// this machine): 8 x 32 with AVX-512, 4 x 16 otherwise; pair dot
   /// products where it has AVX-512 BW.

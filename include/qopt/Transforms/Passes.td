@@ -170,6 +170,19 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     the loops (M x K values), so every N block broadcasts each row's pair
     straight from memory instead of extending the same bytes again.
 
+    With `int8-vpdpbusd` too (AVX-512 VNNI), such a matmul whose blocks
+    read the weights from memory (a constant, or the panel of a decode
+    whose M does not fit one block) and whose K is a multiple of 4 becomes
+    quad dot products instead: `qopt.x86.vpdpbusd` multiplies unsigned by
+    signed bytes, four products a lane, 64 an instruction. The weights are
+    read as the unsigned bytes B + 128 (a constant's top bits flipped at
+    compile time, a decode given an xor) and the accumulator starts at
+    C - 128 * sum_k A[m, k] (the activations' row sums, one pass over
+    them), so the result is C + A B exactly. The block steps K by 4,
+    interleaves B's four rows into byte quads and broadcasts each row's
+    quad of activations. A decode in the block's K loop keeps pair dot
+    products (its pairs are built in registers).
+
     A right-hand operand computed from constants alone by an elementwise
     `linalg.generic` read by nothing else (a weight decode: bit planes or
     packed integers and group scales to the values the block multiplies) is
@@ -216,6 +229,10 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
            "Rewrite 2-D NCHW convolutions as im2col + matmul">,
     Option<"int8Pmaddwd", "int8-pmaddwd", "bool", /*default=*/"false",
            "Blocks of 8-bit integer matmuls as AVX-512 BW pair dot "
+           "products (x86 only)">,
+    Option<"int8Vpdpbusd", "int8-vpdpbusd", "bool", /*default=*/"false",
+           "With int8-pmaddwd: blocks of 8-bit integer matmuls whose "
+           "weights are read from memory as AVX-512 VNNI quad dot "
            "products (x86 only)">
   ];
   let dependentDialects = ["mlir::affine::AffineDialect",

@@ -20,6 +20,7 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
     avx512 = features.lookup("avx512f");
     options.int8Pmaddwd = avx512 && features.lookup("avx512bw");
+    options.int8Vpdpbusd = options.int8Pmaddwd && features.lookup("avx512vnni");
   } else {
     llvm::InitializeNativeTarget();
     std::string error;
@@ -30,6 +31,8 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
           target->createMCSubtargetInfo(triple, cpu, ""));
       avx512 = sti && sti->checkFeatures("+avx512f");
       options.int8Pmaddwd = avx512 && sti->checkFeatures("+avx512bw");
+      options.int8Vpdpbusd =
+          options.int8Pmaddwd && sti->checkFeatures("+avx512vnni");
     }
   }
   if (!avx512) {
@@ -70,6 +73,7 @@ qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
                 std::to_string(options.tileM) +
                 " tile-n=" + std::to_string(options.tileN) +
                 " int8-pmaddwd=" + (options.int8Pmaddwd ? "true" : "false") +
+                " int8-vpdpbusd=" + (options.int8Vpdpbusd ? "true" : "false") +
                 "}),canonicalize,cse,loop-invariant-subset-hoisting,"
                 "canonicalize,cse";
   return pipeline;

@@ -581,3 +581,19 @@ func.func @x86_pmaddwd_result(%a: vector<32xi16>, %b: vector<32xi16>) {
   %0 = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi16>
   return
 }
+
+// -----
+
+func.func @x86_vpdpbusd_bytes(%c: vector<16xi32>, %u: vector<32xi8>, %s: vector<64xi8>) {
+  // expected-error @+1 {{operand #1 must be vector of 8-bit signless integer values of length 64}}
+  %0 = qopt.x86.vpdpbusd %c, %u, %s : vector<16xi32>, vector<32xi8>, vector<64xi8> -> vector<16xi32>
+  return
+}
+
+// -----
+
+func.func @x86_vpdpbusd_acc(%c: vector<16xi16>, %u: vector<64xi8>, %s: vector<64xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 32-bit signless integer values of length 16}}
+  %0 = qopt.x86.vpdpbusd %c, %u, %s : vector<16xi16>, vector<64xi8>, vector<64xi8> -> vector<16xi32>
+  return
+}

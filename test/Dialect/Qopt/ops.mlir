@@ -143,3 +143,10 @@ func.func @x86_pmaddwd(%a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32>
   %d = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi32>
   return %d : vector<16xi32>
 }
+
+// CHECK-LABEL: func.func @x86_vpdpbusd
+// CHECK: qopt.x86.vpdpbusd %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi32>, vector<64xi8>, vector<64xi8> -> vector<16xi32>
+func.func @x86_vpdpbusd(%c: vector<16xi32>, %u: vector<64xi8>, %s: vector<64xi8>) -> vector<16xi32> {
+  %d = qopt.x86.vpdpbusd %c, %u, %s : vector<16xi32>, vector<64xi8>, vector<64xi8> -> vector<16xi32>
+  return %d : vector<16xi32>
+}

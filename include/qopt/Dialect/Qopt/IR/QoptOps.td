@@ -368,4 +368,28 @@ def Qopt_X86PmaddwdOp : Qopt_Op<"x86.pmaddwd", [Pure]> {
   }];
 }
 
+def Qopt_X86VpdpbusdOp : Qopt_Op<"x86.vpdpbusd", [Pure]> {
+  let summary = "AVX-512 VNNI dot products of byte quads, added into i32 lanes";
+  let description = [{
+    `result[i] = acc[i] + sum_{j < 4} unsigned[4i + j] * signed[4i + j]`,
+    the first bytes zero-extended, the second sign-extended, the sum
+    wrapping in i32 (each product fits 16 bits, so the four of a lane are
+    exact).
+
+    The x86 `vpdpbusd` on 512-bit registers (AVX-512 VNNI): 64 products per
+    instruction, twice `vpdpwssd`'s. `qopt-cpu-tile-and-vectorize` emits it
+    for blocks of an integer matmul of signed 8-bit activations and
+    unsigned 8-bit weights when the target has AVX-512 VNNI;
+    `qopt-lower-x86-to-llvm` turns it into `llvm.x86.avx512.vpdpbusd.512`.
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
+                       VectorOfLengthAndType<[64], [I8]>:$unsigned_bytes,
+                       VectorOfLengthAndType<[64], [I8]>:$signed_bytes);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $unsigned_bytes `,` $signed_bytes attr-dict `:` type($acc) `,`
+    type($unsigned_bytes) `,` type($signed_bytes) `->` type($result)
+  }];
+}
+
 #endif // QOPT_DIALECT_QOPT_IR_QOPTOPS_TD
