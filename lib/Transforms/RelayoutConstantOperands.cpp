@@ -103,12 +103,18 @@ static std::vector<char> permuteElements(ArrayRef<char> data,
   return result;
 }
 
-/// `data` ([shape] row-major, `elemBytes` each, the last dim a multiple
-/// of `panelN`) as panels: `[.., N]` as `[N / panelN, .., panelN]`.
-static std::vector<char> asPanels(ArrayRef<char> data, ArrayRef<int64_t> shape,
-                                  size_t elemBytes, int64_t panelN,
-                                  SmallVectorImpl<int64_t> &packedShape) {
+/// The elements of constant `value` of `type` (the last dim a multiple of
+/// `panelN`) as panels: `[.., N]` as `[N / panelN, .., panelN]`, the
+/// panels' shape in `packedShape`; none where rawElements has none.
+static std::optional<std::vector<char>>
+asPanels(Attribute value, RankedTensorType type, int64_t panelN,
+         SmallVectorImpl<int64_t> &packedShape) {
+  size_t elemBytes;
+  std::optional<ArrayRef<char>> data = rawElements(value, type, elemBytes);
+  if (!data)
+    return std::nullopt;
   // [.., N] as [.., N / panelN, panelN], then the panel dim first.
+  ArrayRef<int64_t> shape = type.getShape();
   int64_t rank = shape.size();
   SmallVector<int64_t> split(shape);
   split.back() = shape.back() / panelN;
@@ -120,7 +126,7 @@ static std::vector<char> asPanels(ArrayRef<char> data, ArrayRef<int64_t> shape,
   packedShape.clear();
   for (int64_t d : perm)
     packedShape.push_back(split[d]);
-  return permuteElements(data, split, perm, elemBytes);
+  return permuteElements(*data, split, perm, elemBytes);
 }
 
 /// A constant of `type` holding `data`, of the same kind as `like` (dense
@@ -260,17 +266,14 @@ struct CpuRelayoutConstantOperandsPass
             return e.isFunctionOfDim(numLoops - 1);
           }) != 1)
         continue;
-      size_t elemBytes;
-      std::optional<ArrayRef<char>> data =
-          rawElements(cst.getValue(), type, elemBytes);
-      if (!data)
-        continue;
       SmallVector<int64_t> packedShape;
-      std::vector<char> packed =
-          asPanels(*data, type.getShape(), elemBytes, panelN, packedShape);
+      std::optional<std::vector<char>> packed =
+          asPanels(cst.getValue(), type, panelN, packedShape);
+      if (!packed)
+        continue;
       auto packedCst = createConstantLike(
           rewriter, cst,
-          RankedTensorType::get(packedShape, type.getElementType()), packed);
+          RankedTensorType::get(packedShape, type.getElementType()), *packed);
       SmallVector<AffineExpr> results = {decodeN.floorDiv(panelN)};
       llvm::append_range(results, map.getResults().drop_back());
       results.push_back(decodeN % panelN);
@@ -309,15 +312,11 @@ struct CpuRelayoutConstantOperandsPass
     auto outType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!outPos || !outType || llvm::count(outMap.getResults(), nExpr) != 1)
       return;
-    size_t elemBytes;
-    std::optional<ArrayRef<char>> data =
-        rawElements(cst.getValue(), type, elemBytes);
-    if (!data)
-      return;
-
     SmallVector<int64_t> packedShape;
-    std::vector<char> packed =
-        asPanels(*data, type.getShape(), elemBytes, panelN, packedShape);
+    std::optional<std::vector<char>> packed =
+        asPanels(cst.getValue(), type, panelN, packedShape);
+    if (!packed)
+      return;
 
     unsigned rhsIndex = rhs->getOperandNumber();
     if (!isa<linalg::GenericOp>(op.getOperation())) {
@@ -362,7 +361,7 @@ struct CpuRelayoutConstantOperandsPass
     Location loc = op.getLoc();
     auto packedCst = createConstantLike(
         rewriter, cst,
-        RankedTensorType::get(packedShape, type.getElementType()), packed);
+        RankedTensorType::get(packedShape, type.getElementType()), *packed);
     // Output dim pos becomes dims pos, pos + 1; later dims move up by one.
     int64_t pos = *outPos;
     SmallVector<ReassociationIndices> groups;

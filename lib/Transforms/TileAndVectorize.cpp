@@ -192,6 +192,62 @@ static bool suitsPairDot(linalg::LinalgOp op,
          innermost(0) == kExpr && innermost(1) == nExpr;
 }
 
+/// A transfer read of all of `source` (a static `shape` of `elem`).
+static Value readBlock(RewriterBase &rewriter, Location loc, Value source,
+                       ArrayRef<int64_t> shape, Type elem) {
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  return vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get(shape, elem), source,
+      SmallVector<Value>(shape.size(), zero),
+      arith::ConstantIntOp::create(rewriter, loc, elem, 0),
+      SmallVector<bool>(shape.size(), true));
+}
+
+/// The shared end of the pair and quad dot blocks: B's K step interleaved
+/// (`bInterleaved`, the values of column j together) is split into parts of
+/// 16 columns; for each row m of the block `op`'s accumulator `acc` (rows x
+/// cols i32) and each part h, `dot(lanes, a, part h)` adds the products of
+/// row m's i32 of activations `aWords[m, 0]` (broadcast and bitcast to
+/// `operandType`) and the part; then the block is written back in place of
+/// `op`.
+static void accumulateRows(RewriterBase &rewriter, linalg::GenericOp op,
+                           Value acc, Value aWords, Value bInterleaved,
+                           VectorType operandType,
+                           llvm::function_ref<Value(Value, Value, Value)> dot) {
+  Location loc = op.getLoc();
+  auto lanes = VectorType::get({16}, rewriter.getI32Type());
+  auto accType = cast<VectorType>(acc.getType());
+  int64_t rows = accType.getDimSize(0), parts = accType.getDimSize(1) / 16;
+  int64_t partSize = operandType.getNumElements();
+  SmallVector<Value> bParts;
+  for (int64_t h = 0; h < parts; ++h)
+    bParts.push_back(vector::ExtractStridedSliceOp::create(
+        rewriter, loc, bInterleaved, /*offsets=*/{partSize * h},
+        /*sizes=*/{partSize}, /*strides=*/{1}));
+  for (int64_t m = 0; m < rows; ++m) {
+    Value word = vector::ExtractOp::create(rewriter, loc, aWords,
+                                           ArrayRef<int64_t>{m, 0});
+    Value aBroadcast = vector::BitCastOp::create(
+        rewriter, loc, operandType,
+        vector::BroadcastOp::create(rewriter, loc, lanes, word));
+    Value row = vector::ExtractOp::create(rewriter, loc, acc, m);
+    for (auto [h, bPart] : llvm::enumerate(bParts)) {
+      int64_t offset = 16 * static_cast<int64_t>(h);
+      Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, row,
+                                                         {offset}, {16}, {1});
+      row = vector::InsertStridedSliceOp::create(
+          rewriter, loc, dot(part, aBroadcast, bPart), row, {offset}, {1});
+    }
+    acc = vector::InsertOp::create(rewriter, loc, row, acc, m);
+  }
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value written = vector::TransferWriteOp::create(
+                      rewriter, loc, acc, op.getDpsInits()[0],
+                      ValueRange{zero, zero}, SmallVector<bool>{true, true})
+                      .getResult();
+  rewriter.replaceOp(op, written);
+}
+
 /// Replaces the int8 matmul block `op` (K = 2, N a multiple of 16) by
 /// vpmaddwd pair dot products: lane j of a product is
 /// A[m, 0] * B[0, j] + A[m, 1] * B[1, j], added to C[m, j]. With
@@ -207,21 +263,13 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
        i32 = rewriter.getI32Type();
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value pad8 = arith::ConstantIntOp::create(rewriter, loc, i8, 0);
-  Value pad32 = arith::ConstantIntOp::create(rewriter, loc, i32, 0);
-  auto read = [&](Value source, ArrayRef<int64_t> shape, Type elem,
-                  Value pad) -> Value {
-    return vector::TransferReadOp::create(
-        rewriter, loc, VectorType::get(shape, elem), source,
-        ValueRange{zero, zero}, pad, SmallVector<bool>{true, true});
-  };
   Value aTensor = op.getDpsInputs()[0];
   Type aType = getElementTypeOrSelf(aTensor.getType());
-  Value a = read(aTensor, {rows, 2}, aType,
-                 arith::ConstantIntOp::create(rewriter, loc, aType, 0));
+  Value a = readBlock(rewriter, loc, aTensor, {rows, 2}, aType);
   if (aType.isInteger(8))
     a = arith::ExtSIOp::create(rewriter, loc, VectorType::get({rows, 2}, i16),
                                a);
-  Value acc = read(op.getDpsInits()[0], {rows, cols}, i32, pad32);
+  Value acc = readBlock(rewriter, loc, op.getDpsInits()[0], {rows, cols}, i32);
   // Each row's pair (A[m, 0], A[m, 1]) as one i32 to broadcast.
   Value aPairs = vector::BitCastOp::create(rewriter, loc,
                                            VectorType::get({rows, 1}, i32), a);
@@ -252,43 +300,20 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
         rewriter, loc, VectorType::get({2 * cols}, i16),
         arith::OrIOp::create(rewriter, loc, low, high));
   } else {
-    Value b = read(bTensor, {2, cols}, i8, pad8);
+    Value b = readBlock(rewriter, loc, bTensor, {2, cols}, i8);
     Value b16 = arith::ExtSIOp::create(rewriter, loc,
                                        VectorType::get({2, cols}, i16), b);
     interleaved = vector::InterleaveOp::create(
         rewriter, loc, vector::ExtractOp::create(rewriter, loc, b16, 0),
         vector::ExtractOp::create(rewriter, loc, b16, 1));
   }
-  SmallVector<Value> bHalves;
-  for (int64_t h = 0; h < cols / 16; ++h)
-    bHalves.push_back(vector::ExtractStridedSliceOp::create(
-        rewriter, loc, interleaved, /*offsets=*/{32 * h}, /*sizes=*/{32},
-        /*strides=*/{1}));
-  auto lanes = VectorType::get({16}, i32);
-  auto pairs = VectorType::get({32}, i16);
-  for (int64_t m = 0; m < rows; ++m) {
-    Value pair = vector::ExtractOp::create(rewriter, loc, aPairs,
-                                           ArrayRef<int64_t>{m, 0});
-    Value aBroadcast = vector::BitCastOp::create(
-        rewriter, loc, pairs,
-        vector::BroadcastOp::create(rewriter, loc, lanes, pair));
-    Value row = vector::ExtractOp::create(rewriter, loc, acc, m);
-    for (int64_t h = 0; h < cols / 16; ++h) {
-      Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, row,
-                                                         {16 * h}, {16}, {1});
-      Value dot = qopt::X86PmaddwdOp::create(rewriter, loc, lanes, aBroadcast,
-                                             bHalves[h]);
-      Value sum = arith::AddIOp::create(rewriter, loc, part, dot);
-      row = vector::InsertStridedSliceOp::create(rewriter, loc, sum, row,
-                                                 {16 * h}, {1});
-    }
-    acc = vector::InsertOp::create(rewriter, loc, row, acc, m);
-  }
-  Value written = vector::TransferWriteOp::create(
-                      rewriter, loc, acc, op.getDpsInits()[0],
-                      ValueRange{zero, zero}, SmallVector<bool>{true, true})
-                      .getResult();
-  rewriter.replaceOp(op, written);
+  accumulateRows(rewriter, op, acc, aPairs, interleaved,
+                 VectorType::get({32}, i16),
+                 [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
+                   Value dot = qopt::X86PmaddwdOp::create(
+                       rewriter, loc, lanes.getType(), aBroadcast, bPart);
+                   return arith::AddIOp::create(rewriter, loc, lanes, dot);
+                 });
 }
 
 /// Replaces the block `op`, C[m, n] += extsi(A[m, k]) * extui(B[k, n])
@@ -302,21 +327,12 @@ static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
   int64_t rows = ranges[0], cols = ranges[1];
   Type i8 = rewriter.getI8Type(), i16 = rewriter.getI16Type(),
        i32 = rewriter.getI32Type();
-  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-  Value pad8 = arith::ConstantIntOp::create(rewriter, loc, i8, 0);
-  Value pad32 = arith::ConstantIntOp::create(rewriter, loc, i32, 0);
-  auto read = [&](Value source, ArrayRef<int64_t> shape, Type elem,
-                  Value pad) -> Value {
-    return vector::TransferReadOp::create(
-        rewriter, loc, VectorType::get(shape, elem), source,
-        ValueRange{zero, zero}, pad, SmallVector<bool>{true, true});
-  };
   // Each row's quad (A[m, 0..3]) as one i32 to broadcast.
   Value aQuads = vector::BitCastOp::create(
       rewriter, loc, VectorType::get({rows, 1}, i32),
-      read(op.getDpsInputs()[0], {rows, 4}, i8, pad8));
-  Value acc = read(op.getDpsInits()[0], {rows, cols}, i32, pad32);
-  Value b = read(op.getDpsInputs()[1], {4, cols}, i8, pad8);
+      readBlock(rewriter, loc, op.getDpsInputs()[0], {rows, 4}, i8));
+  Value acc = readBlock(rewriter, loc, op.getDpsInits()[0], {rows, cols}, i32);
+  Value b = readBlock(rewriter, loc, op.getDpsInputs()[1], {4, cols}, i8);
   auto row = [&](int64_t k) {
     return vector::ExtractOp::create(rewriter, loc, b, k).getResult();
   };
@@ -331,35 +347,37 @@ static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
       rewriter, loc, VectorType::get({4 * cols}, i8),
       vector::InterleaveOp::create(rewriter, loc, pairs(row(0), row(1)),
                                    pairs(row(2), row(3))));
-  SmallVector<Value> bParts;
-  for (int64_t h = 0; h < cols / 16; ++h)
-    bParts.push_back(vector::ExtractStridedSliceOp::create(
-        rewriter, loc, quads, /*offsets=*/{64 * h}, /*sizes=*/{64},
-        /*strides=*/{1}));
-  auto lanes = VectorType::get({16}, i32);
-  auto bytes = VectorType::get({64}, i8);
-  for (int64_t m = 0; m < rows; ++m) {
-    Value quad = vector::ExtractOp::create(rewriter, loc, aQuads,
-                                           ArrayRef<int64_t>{m, 0});
-    Value aBroadcast = vector::BitCastOp::create(
-        rewriter, loc, bytes,
-        vector::BroadcastOp::create(rewriter, loc, lanes, quad));
-    Value accRow = vector::ExtractOp::create(rewriter, loc, acc, m);
-    for (int64_t h = 0; h < cols / 16; ++h) {
-      Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, accRow,
-                                                         {16 * h}, {16}, {1});
-      Value sum = qopt::X86VpdpbusdOp::create(rewriter, loc, lanes, part,
-                                              bParts[h], aBroadcast);
-      accRow = vector::InsertStridedSliceOp::create(rewriter, loc, sum, accRow,
-                                                    {16 * h}, {1});
-    }
-    acc = vector::InsertOp::create(rewriter, loc, accRow, acc, m);
-  }
-  Value written = vector::TransferWriteOp::create(
-                      rewriter, loc, acc, op.getDpsInits()[0],
-                      ValueRange{zero, zero}, SmallVector<bool>{true, true})
-                      .getResult();
-  rewriter.replaceOp(op, written);
+  accumulateRows(rewriter, op, acc, aQuads, quads, VectorType::get({64}, i8),
+                 [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
+                   return qopt::X86VpdpbusdOp::create(rewriter, loc,
+                                                      lanes.getType(), lanes,
+                                                      bPart, aBroadcast);
+                 });
+}
+
+/// Replaces the int8 matmul `op` by one with its maps and loops reading
+/// `lhs`, `rhs` and `init`: C + extsi(A) * extsi(B) (extui(B) with
+/// `unsignedB`).
+static linalg::LinalgOp replaceWithIntegerMatmul(RewriterBase &rewriter,
+                                                 linalg::GenericOp op,
+                                                 Value lhs, Value rhs,
+                                                 Value init, bool unsignedB) {
+  Type i32 = rewriter.getI32Type();
+  rewriter.setInsertionPoint(op);
+  auto matmul = linalg::GenericOp::create(
+      rewriter, op.getLoc(), op.getResultTypes(), ValueRange{lhs, rhs},
+      ValueRange{init}, op.getIndexingMapsArray(), op.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value a = arith::ExtSIOp::create(b, l, i32, args[0]);
+        Value w = unsignedB
+                      ? arith::ExtUIOp::create(b, l, i32, args[1]).getResult()
+                      : arith::ExtSIOp::create(b, l, i32, args[1]).getResult();
+        Value product = arith::MulIOp::create(b, l, a, w);
+        linalg::YieldOp::create(
+            b, l, arith::AddIOp::create(b, l, args[2], product).getResult());
+      });
+  rewriter.replaceOp(op, matmul->getResults());
+  return cast<linalg::LinalgOp>(matmul.getOperation());
 }
 
 /// `op`, an int8 matmul that will become pair dot products (see
@@ -381,7 +399,7 @@ static linalg::LinalgOp widenPairDotActivations(RewriterBase &rewriter,
     return op;
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
-  Type i16 = rewriter.getI16Type(), i32 = rewriter.getI32Type();
+  Type i16 = rewriter.getI16Type();
   Value empty = tensor::EmptyOp::create(
       rewriter, loc, tensor::getMixedSizes(rewriter, loc, lhs), i16);
   AffineMap identity = rewriter.getMultiDimIdentityMap(lhsType.getRank());
@@ -396,19 +414,10 @@ static linalg::LinalgOp widenPairDotActivations(RewriterBase &rewriter,
                 b, l, arith::ExtSIOp::create(b, l, i16, args[0]).getResult());
           })
           .getResult(0);
-  auto widened = linalg::GenericOp::create(
-      rewriter, loc, generic.getResultTypes(),
-      ValueRange{wide, generic.getDpsInputs()[1]}, generic.getDpsInits(),
-      generic.getIndexingMapsArray(), generic.getIteratorTypesArray(),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        Value product = arith::MulIOp::create(
-            b, l, arith::ExtSIOp::create(b, l, i32, args[0]),
-            arith::ExtSIOp::create(b, l, i32, args[1]));
-        linalg::YieldOp::create(
-            b, l, arith::AddIOp::create(b, l, args[2], product).getResult());
-      });
-  rewriter.replaceOp(op, widened->getResults());
-  return cast<linalg::LinalgOp>(widened.getOperation());
+  return replaceWithIntegerMatmul(rewriter, generic, wide,
+                                  generic.getDpsInputs()[1],
+                                  generic.getDpsInits()[0],
+                                  /*unsignedB=*/false);
 }
 
 /// The input of contraction `op` that is its right-hand operand: read with
@@ -604,22 +613,8 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
     rewriter.eraseOp(init.getDefiningOp());
     return op;
   }
-  Location loc = op.getLoc();
-  Type i32 = rewriter.getI32Type();
-  rewriter.setInsertionPoint(op);
-  auto quad = linalg::GenericOp::create(
-      rewriter, loc, generic.getResultTypes(), ValueRange{lhs->get(), weights},
-      ValueRange{init}, generic.getIndexingMapsArray(),
-      generic.getIteratorTypesArray(),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        Value product = arith::MulIOp::create(
-            b, l, arith::ExtSIOp::create(b, l, i32, args[0]),
-            arith::ExtUIOp::create(b, l, i32, args[1]));
-        linalg::YieldOp::create(
-            b, l, arith::AddIOp::create(b, l, args[2], product).getResult());
-      });
-  rewriter.replaceOp(op, quad->getResults());
-  return cast<linalg::LinalgOp>(quad.getOperation());
+  return replaceWithIntegerMatmul(rewriter, generic, lhs->get(), weights, init,
+                                  /*unsignedB=*/true);
 }
 
 /// Versions contraction `op` of a decoded constant weight (`decode`, its
