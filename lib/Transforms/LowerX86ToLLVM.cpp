@@ -17,36 +17,29 @@ using namespace mlir;
 
 namespace {
 
-struct PmaddwdToIntrinsic : OpRewritePattern<qopt::X86PmaddwdOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qopt::X86PmaddwdOp op,
+/// An x86 op of qopt as the call of the LLVM intrinsic `name` on the
+/// same operands.
+template <typename OpT> struct ToIntrinsic : OpRewritePattern<OpT> {
+  ToIntrinsic(MLIRContext *ctx, StringRef name)
+      : OpRewritePattern<OpT>(ctx), name(name) {}
+  LogicalResult matchAndRewrite(OpT op,
                                 PatternRewriter &rewriter) const override {
     auto call = LLVM::CallIntrinsicOp::create(
-        rewriter, op.getLoc(), op.getType(),
-        rewriter.getStringAttr("llvm.x86.avx512.pmaddw.d.512"),
-        ValueRange{op.getLhs(), op.getRhs()});
+        rewriter, op.getLoc(), op.getType(), rewriter.getStringAttr(name),
+        op->getOperands());
     rewriter.replaceOp(op, call.getResults());
     return success();
   }
-};
-
-struct VpdpbusdToIntrinsic : OpRewritePattern<qopt::X86VpdpbusdOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(qopt::X86VpdpbusdOp op,
-                                PatternRewriter &rewriter) const override {
-    auto call = LLVM::CallIntrinsicOp::create(
-        rewriter, op.getLoc(), op.getType(),
-        rewriter.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
-        ValueRange{op.getAcc(), op.getUnsignedBytes(), op.getSignedBytes()});
-    rewriter.replaceOp(op, call.getResults());
-    return success();
-  }
+  StringRef name;
 };
 
 struct LowerX86ToLLVMPass : qopt::impl::LowerX86ToLLVMBase<LowerX86ToLLVMPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<PmaddwdToIntrinsic, VpdpbusdToIntrinsic>(&getContext());
+    patterns.add<ToIntrinsic<qopt::X86PmaddwdOp>>(
+        &getContext(), "llvm.x86.avx512.pmaddw.d.512");
+    patterns.add<ToIntrinsic<qopt::X86VpdpbusdOp>>(
+        &getContext(), "llvm.x86.avx512.vpdpbusd.512");
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -453,52 +453,42 @@ static linalg::GenericOp constantDecode(Value value) {
   return producer;
 }
 
-/// `value` with its bytes' top bits flipped (b + 128 as an unsigned byte):
-/// a constant i8 tensor read by nothing else becomes a constant, a weight
-/// decode of i8 (see constantDecode) gets an xor before its yield. Null
-/// where it is neither.
-static Value offsetBytes(RewriterBase &rewriter, Value value) {
+/// The value of constant i8 tensor `value` with each byte's top bit flipped
+/// (b + 128 as an unsigned byte), or null where `value` is not such a
+/// constant read once.
+static TypedAttr flippedConstant(Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || !type.getElementType().isInteger(8) || !value.hasOneUse())
+  auto cst = value.getDefiningOp<arith::ConstantOp>();
+  if (!type || !type.getElementType().isInteger(8) || !value.hasOneUse() ||
+      !cst)
     return {};
-  if (auto cst = value.getDefiningOp<arith::ConstantOp>()) {
-    TypedAttr flipped;
-    if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue())) {
-      flipped = dense.mapValues(type.getElementType(), [](const APInt &v) {
-        return v ^ APInt(8, 0x80);
-      });
-    } else if (auto resource =
-                   dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-      if (!blob || blob->getData().size() != (size_t)type.getNumElements())
-        return {};
-      ArrayRef<char> data = blob->getData();
-      std::vector<char> bytes(data.begin(), data.end());
-      for (char &byte : bytes)
-        byte = static_cast<char>(static_cast<unsigned char>(byte) ^ 0x80u);
-      flipped = DenseResourceElementsAttr::get(
-          type, "quad_dot_weights",
-          HeapAsmResourceBlob::allocateAndCopyWithAlign(
-              bytes, blob->getDataAlignment()));
-    }
-    if (!flipped)
-      return {};
-    rewriter.setInsertionPoint(cst);
-    Value result = arith::ConstantOp::create(rewriter, cst.getLoc(), flipped);
-    rewriter.replaceOp(cst, result);
-    return result;
-  }
-  linalg::GenericOp decode = constantDecode(value);
-  if (!decode)
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue()))
+    return dense.mapValues(type.getElementType(),
+                           [](const APInt &v) { return v ^ APInt(8, 0x80); });
+  auto resource = dyn_cast<DenseResourceElementsAttr>(cst.getValue());
+  AsmResourceBlob *blob =
+      resource ? resource.getRawHandle().getBlob() : nullptr;
+  if (!blob || blob->getData().size() != (size_t)type.getNumElements())
     return {};
+  std::vector<char> bytes(blob->getData().begin(), blob->getData().end());
+  for (char &byte : bytes)
+    byte = static_cast<char>(static_cast<unsigned char>(byte) ^ 0x80u);
+  return DenseResourceElementsAttr::get(
+      type, "quad_dot_weights",
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes,
+                                                    blob->getDataAlignment()));
+}
+
+/// Gives weight decode `decode` (of i8, see constantDecode) an xor before
+/// its yield that flips each byte's top bit.
+static void flipDecodedBytes(RewriterBase &rewriter, linalg::GenericOp decode) {
   auto yield = cast<linalg::YieldOp>(decode.getBody()->getTerminator());
   rewriter.setInsertionPoint(yield);
   Value top = arith::ConstantIntOp::create(rewriter, yield.getLoc(),
-                                           type.getElementType(), 0x80);
+                                           yield.getOperand(0).getType(), 0x80);
   Value flipped =
       arith::XOrIOp::create(rewriter, yield.getLoc(), yield.getOperand(0), top);
   rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, flipped); });
-  return value;
 }
 
 /// `init` - 128 * (the sum over K of the left-hand operand `lhs` of
@@ -603,15 +593,23 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
       !getElementTypeOrSelf(generic.getDpsInputs()[0].getType()).isInteger(8))
     return op;
   OpOperand *lhs = generic.getDpsInputOperand(0);
-  OpOperand *rhs = generic.getDpsInputOperand(1);
-  // The new init first: flipping the weights cannot be undone.
+  Value weights = generic.getDpsInputs()[1];
+  // Weights this can read as B + 128: a constant, or a decode of i8.
+  TypedAttr flipped = flippedConstant(weights);
+  linalg::GenericOp decode = flipped ? nullptr : constantDecode(weights);
+  if (!flipped &&
+      (!decode || !getElementTypeOrSelf(weights.getType()).isInteger(8)))
+    return op;
   Value init = subtractOffsetSums(rewriter, generic, *dims, lhs);
   if (!init)
     return op;
-  Value weights = offsetBytes(rewriter, rhs->get());
-  if (!weights) {
-    rewriter.eraseOp(init.getDefiningOp());
-    return op;
+  if (flipped) {
+    Operation *cst = weights.getDefiningOp();
+    rewriter.setInsertionPoint(cst);
+    weights = arith::ConstantOp::create(rewriter, cst->getLoc(), flipped);
+    rewriter.replaceOp(cst, weights);
+  } else {
+    flipDecodedBytes(rewriter, decode);
   }
   return replaceWithIntegerMatmul(rewriter, generic, lhs->get(), weights, init,
                                   /*unsignedB=*/true);
