@@ -1115,14 +1115,16 @@ struct CpuTileAndVectorizePass
         linalg::inferContractionDims(op);
     if (int8Vpdpbusd && succeeded(dims)) {
       OpOperand *rhs = rightHandOperand(op, *dims);
+      // One register block of rows (tileIntoBlocks tiles the last M dim
+      // by tileM, the others by 1): the decode moves into its K loop.
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-      int64_t rows = 1;
-      for (unsigned d : dims->m)
-        rows = ranges[d] == ShapedType::kDynamic || rows == ShapedType::kDynamic
-                   ? ShapedType::kDynamic
-                   : rows * ranges[d];
-      bool decodedInRegisters = rhs && constantDecode(rhs->get()) &&
-                                rows != ShapedType::kDynamic && rows <= tileM;
+      unsigned lastM = dims->m.back();
+      bool oneBlock = ranges[lastM] != ShapedType::kDynamic &&
+                      ranges[lastM] <= tileM &&
+                      llvm::all_of(ArrayRef(dims->m).drop_back(),
+                                   [&](unsigned d) { return ranges[d] == 1; });
+      bool decodedInRegisters =
+          oneBlock && rhs && constantDecode(rhs->get()) != nullptr;
       if (!decodedInRegisters) {
         linalg::LinalgOp quad = offsetWeightsForQuadDot(rewriter, op);
         if (quad != op)
