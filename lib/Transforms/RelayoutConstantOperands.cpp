@@ -2,6 +2,7 @@
 
 #include "qopt/Transforms/Passes.h"
 
+#include "qopt/Transforms/ConstantData.h"
 #include "qopt/Transforms/OperandLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -9,7 +10,6 @@
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
@@ -49,28 +49,6 @@ static SmallVector<int64_t> loopOrder(AffineMap map) {
   return perm;
 }
 
-/// The bytes of a constant tensor's elements, row-major (every element
-/// stored, so `elemBytes` each), or none for splats, sub-byte elements and
-/// attributes without data.
-static std::optional<ArrayRef<char>>
-rawElements(Attribute value, RankedTensorType type, size_t &elemBytes) {
-  Type elem = type.getElementType();
-  if (!elem.isIntOrFloat() || elem.getIntOrFloatBitWidth() % 8 != 0)
-    return std::nullopt;
-  elemBytes = elem.getIntOrFloatBitWidth() / 8;
-  std::optional<ArrayRef<char>> data;
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    if (!dense.isSplat())
-      data = dense.getRawData();
-  } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      data = blob->getData();
-  }
-  if (!data || data->size() != type.getNumElements() * elemBytes)
-    return std::nullopt;
-  return data;
-}
-
 /// `data` ([shape] row-major, `elemBytes` each) with its dims permuted:
 /// result dim j is source dim perm[j].
 static std::vector<char> permuteElements(ArrayRef<char> data,
@@ -105,12 +83,13 @@ static std::vector<char> permuteElements(ArrayRef<char> data,
 
 /// The elements of constant `value` of `type` (the last dim a multiple of
 /// `panelN`) as panels: `[.., N]` as `[N / panelN, .., panelN]`, the
-/// panels' shape in `packedShape`; none where rawElements has none.
+/// panels' shape in `packedShape`; none where qopt::rawElements has none.
 static std::optional<std::vector<char>>
 asPanels(Attribute value, RankedTensorType type, int64_t panelN,
          SmallVectorImpl<int64_t> &packedShape) {
   size_t elemBytes;
-  std::optional<ArrayRef<char>> data = rawElements(value, type, elemBytes);
+  std::optional<ArrayRef<char>> data =
+      qopt::rawElements(value, type, elemBytes);
   if (!data)
     return std::nullopt;
   // [.., N] as [.., N / panelN, panelN], then the panel dim first.
@@ -129,26 +108,16 @@ asPanels(Attribute value, RankedTensorType type, int64_t panelN,
   return permuteElements(*data, split, perm, elemBytes);
 }
 
-/// A constant of `type` holding `data`, of the same kind as `like` (dense
-/// data or a resource blob with its alignment).
+/// A constant of `type` holding `data`, of the same kind as `like` (see
+/// qopt::elementsLike), before it.
 static arith::ConstantOp createConstantLike(RewriterBase &rewriter,
                                             arith::ConstantOp like,
                                             RankedTensorType type,
                                             ArrayRef<char> data) {
-  Attribute value;
-  if (isa<DenseElementsAttr>(like.getValue()))
-    value = DenseElementsAttr::getFromRawBuffer(type, data);
-  else
-    value = DenseResourceElementsAttr::get(
-        type, "relayout",
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(
-            data, cast<DenseResourceElementsAttr>(like.getValue())
-                      .getRawHandle()
-                      .getBlob()
-                      ->getDataAlignment()));
   rewriter.setInsertionPoint(like);
-  return arith::ConstantOp::create(rewriter, like.getLoc(),
-                                   cast<TypedAttr>(value));
+  return arith::ConstantOp::create(
+      rewriter, like.getLoc(),
+      qopt::elementsLike(like.getValue(), type, data, "relayout"));
 }
 
 struct CpuRelayoutConstantOperandsPass
@@ -453,7 +422,7 @@ struct CpuRelayoutConstantOperandsPass
         continue;
       size_t elemBytes;
       std::optional<ArrayRef<char>> data =
-          rawElements(cst.getValue(), type, elemBytes);
+          qopt::rawElements(cst.getValue(), type, elemBytes);
       if (!data)
         continue;
       std::vector<char> permuted =

@@ -3,6 +3,7 @@
 #include "qopt/Transforms/Passes.h"
 
 #include "qopt/Dialect/Qopt/IR/QoptDialect.h"
+#include "qopt/Transforms/ConstantData.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -17,8 +18,6 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/AsmState.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -316,37 +315,236 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
                  });
 }
 
+/// The four rows of `rows` (vector<4 x C x i8>, K rows of C columns)
+/// interleaved into byte quads: the quad of column j (rows 0 to 3) at bytes
+/// 4j .. 4j + 3 of the vector<4C x i8>, as vpdpbusd reads B.
+static Value interleaveQuads(OpBuilder &b, Location loc, Value rows) {
+  auto type = cast<VectorType>(rows.getType());
+  int64_t cols = type.getDimSize(1);
+  auto row = [&](int64_t k) {
+    return vector::ExtractOp::create(b, loc, rows, k).getResult();
+  };
+  // (B[0, j], B[1, j]) and (B[2, j], B[3, j]) byte pairs, then the pairs
+  // interleaved as i16.
+  auto pairs = [&](Value first, Value second) -> Value {
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({cols}, b.getI16Type()),
+        vector::InterleaveOp::create(b, loc, first, second));
+  };
+  return vector::BitCastOp::create(
+      b, loc, VectorType::get({4 * cols}, b.getI8Type()),
+      vector::InterleaveOp::create(b, loc, pairs(row(0), row(1)),
+                                   pairs(row(2), row(3))));
+}
+
+/// Where a static tensor `value` lies in the tensor it is sliced from
+/// through unit-stride extract_slices: `root`, the first value up the chain
+/// that no such slice defines; for each dim of root the offsets whose sum
+/// is where `value` starts along it (static zeros left out); and which
+/// dims of root are `value`'s dims.
+struct SliceOrigin {
+  Value root;
+  SmallVector<SmallVector<OpFoldResult>> offsets;
+  SmallVector<unsigned> dims;
+};
+
+static std::optional<SliceOrigin> traceSlices(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SliceOrigin origin;
+  origin.offsets.resize(type.getRank());
+  origin.dims = llvm::to_vector(llvm::seq<unsigned>(0, type.getRank()));
+  while (auto slice = value.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (!slice.hasUnitStride())
+      return std::nullopt;
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    unsigned rank = slice.getSourceType().getRank();
+    // Source dim of each result dim.
+    SmallVector<unsigned> sourceDim;
+    for (unsigned d = 0; d < rank; ++d)
+      if (!dropped.test(d))
+        sourceDim.push_back(d);
+    SmallVector<SmallVector<OpFoldResult>> offsets(rank);
+    for (auto [d, offset] : llvm::enumerate(slice.getMixedOffsets()))
+      if (!isConstantIntValue(offset, 0))
+        offsets[d].push_back(offset);
+    for (auto [i, d] : llvm::enumerate(sourceDim))
+      llvm::append_range(offsets[d], origin.offsets[i]);
+    for (unsigned &d : origin.dims)
+      d = sourceDim[d];
+    origin.offsets = std::move(offsets);
+    value = slice.getSource();
+  }
+  origin.root = value;
+  return origin;
+}
+
+/// True when `offset` is a multiple of `factor` whatever its value: a
+/// constant, or the induction variable of an scf.for whose lower bound and
+/// step are constant multiples.
+static bool isMultipleOf(OpFoldResult offset, int64_t factor) {
+  if (std::optional<int64_t> value = getConstantIntValue(offset))
+    return *value % factor == 0;
+  auto iv = dyn_cast<BlockArgument>(cast<Value>(offset));
+  auto loop = iv ? dyn_cast<scf::ForOp>(iv.getOwner()->getParentOp()) : nullptr;
+  if (!loop || loop.getInductionVar() != iv)
+    return false;
+  std::optional<int64_t> lb = getConstantIntValue(loop.getLowerBound());
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  return lb && step && *lb % factor == 0 && *step % factor == 0;
+}
+
+/// `panel` ([.., K, C] i8, K rows of C columns) stored quad by quad, as
+/// quad dot blocks read it: `[.., K / 4, 4 * C]`, element (.., q, 4j + t)
+/// being panel[.., 4q + t, j]. A constant is stored so at compile time; a
+/// decoded panel is interleaved once after its decode, every M block then
+/// reading it with no shuffles. Null for anything else. One copy for each
+/// panel, kept in `stored`.
+static Value storedQuads(RewriterBase &rewriter, Value panel,
+                         DenseMap<Value, Value> &stored) {
+  if (Value copy = stored.lookup(panel))
+    return copy;
+  auto type = dyn_cast<RankedTensorType>(panel.getType());
+  if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
+      !type.getElementType().isInteger(8))
+    return {};
+  int64_t rank = type.getRank(), rows = type.getDimSize(rank - 2),
+          cols = type.getDimSize(rank - 1);
+  if (rows % 4 != 0)
+    return {};
+  SmallVector<int64_t> shape(type.getShape());
+  shape[rank - 2] = rows / 4;
+  shape[rank - 1] = 4 * cols;
+  auto quadType = RankedTensorType::get(shape, type.getElementType());
+  Location loc = panel.getLoc();
+  Value copy;
+  if (auto cst = panel.getDefiningOp<arith::ConstantOp>()) {
+    size_t elemBytes;
+    std::optional<ArrayRef<char>> data =
+        qopt::rawElements(cst.getValue(), type, elemBytes);
+    if (!data)
+      return {};
+    std::vector<char> quads(data->size());
+    for (int64_t base = 0; base < type.getNumElements(); base += rows * cols)
+      for (int64_t q = 0; q < rows / 4; ++q)
+        for (int64_t j = 0; j < cols; ++j)
+          for (int64_t t = 0; t < 4; ++t)
+            quads[base + q * 4 * cols + 4 * j + t] =
+                (*data)[base + (4 * q + t) * cols + j];
+    rewriter.setInsertionPointAfter(cst);
+    copy = arith::ConstantOp::create(
+        rewriter, loc,
+        qopt::elementsLike(cst.getValue(), quadType, quads, "quad_weights"));
+  } else {
+    // A decoded panel of more than one K step, read by the M blocks after
+    // it: interleaved in a loop over its quads of rows.
+    auto decode = panel.getDefiningOp<linalg::GenericOp>();
+    if (!decode || !decode->hasAttr(kFusedDecodeAttr) || rows == 4)
+      return {};
+    rewriter.setInsertionPointAfter(decode);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value four = arith::ConstantIndexOp::create(rewriter, loc, 4);
+    Value pad =
+        arith::ConstantIntOp::create(rewriter, loc, rewriter.getI8Type(), 0);
+    Value empty =
+        tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
+    // Every dim before the K rows is 1 for a panel; others are looped over
+    // by the loop nest below, one quad row of C columns at a time.
+    SmallVector<Value> lbs(rank - 1, zero), ubs,
+        steps(rank - 1, arith::ConstantIndexOp::create(rewriter, loc, 1));
+    for (int64_t d = 0; d < rank - 1; ++d)
+      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, shape[d]));
+    scf::LoopNest nest = scf::buildLoopNest(
+        rewriter, loc, lbs, ubs, steps, ValueRange{empty},
+        [&](OpBuilder &b, Location l, ValueRange ivs,
+            ValueRange iterArgs) -> scf::ValueVector {
+          SmallVector<Value> from(ivs);
+          from.back() = arith::MulIOp::create(b, l, ivs.back(), four);
+          from.push_back(zero);
+          Value rowsRead = vector::TransferReadOp::create(
+              b, l, VectorType::get({4, cols}, type.getElementType()), panel,
+              from, pad, SmallVector<bool>{true, true});
+          SmallVector<Value> to(ivs);
+          to.push_back(zero);
+          return {vector::TransferWriteOp::create(
+                      b, l, interleaveQuads(b, l, rowsRead), iterArgs[0], to,
+                      SmallVector<bool>{true})
+                      .getResult()};
+        });
+    copy = nest.results.front();
+  }
+  stored[panel] = copy;
+  return copy;
+}
+
+/// The K step of a quad dot block's right-hand operand `b` ([4, C] i8) as
+/// byte quads read from the stored quads of the panel it is sliced from
+/// (see storedQuads): the panel's last two dims are `b`'s, `b` spans all C
+/// columns and starts at a K row that is a multiple of 4. Null otherwise.
+static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
+                             DenseMap<Value, Value> &stored) {
+  Location loc = op.getLoc();
+  Value b = op.getDpsInputs()[1];
+  std::optional<SliceOrigin> origin = traceSlices(b);
+  auto rootType =
+      origin ? dyn_cast<RankedTensorType>(origin->root.getType()) : nullptr;
+  if (!rootType || !rootType.hasStaticShape())
+    return {};
+  int64_t rank = rootType.getRank();
+  int64_t cols = cast<RankedTensorType>(b.getType()).getDimSize(1);
+  if (rank < 2 || origin->dims[0] != rank - 2 || origin->dims[1] != rank - 1 ||
+      rootType.getDimSize(rank - 1) != cols ||
+      !origin->offsets[rank - 1].empty() ||
+      !llvm::all_of(origin->offsets[rank - 2],
+                    [](OpFoldResult o) { return isMultipleOf(o, 4); }))
+    return {};
+  Value quads = storedQuads(rewriter, origin->root, stored);
+  if (!quads)
+    return {};
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> indices;
+  for (ArrayRef<OpFoldResult> summands : origin->offsets) {
+    Value sum = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    for (OpFoldResult summand : summands)
+      sum = arith::AddIOp::create(
+          rewriter, loc, sum,
+          getValueOrCreateConstantIndexOp(rewriter, loc, summand));
+    indices.push_back(sum);
+  }
+  // The K row's quad row; the quads start at column 0.
+  indices[rank - 2] =
+      arith::DivUIOp::create(rewriter, loc, indices[rank - 2],
+                             arith::ConstantIndexOp::create(rewriter, loc, 4));
+  return vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get({4 * cols}, rewriter.getI8Type()), quads,
+      indices,
+      arith::ConstantIntOp::create(rewriter, loc, rewriter.getI8Type(), 0),
+      SmallVector<bool>{true});
+}
+
 /// Replaces the block `op`, C[m, n] += extsi(A[m, k]) * extui(B[k, n])
 /// with K = 4 and N a multiple of 16, by vpdpbusd quad dot products: lane
-/// j adds A[m, 0..3] . B[0..3, j], B's four rows interleaved into byte
-/// quads (two 16-column registers per 32 columns), A's quad broadcast.
-static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op) {
+/// j adds A[m, 0..3] . B[0..3, j], B's four rows as byte quads (two
+/// 16-column registers per 32 columns): read as such from a panel stored
+/// quad by quad (see storedQuads, one copy per panel in `stored`), else
+/// interleaved here. A's quad is broadcast.
+static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
+                             DenseMap<Value, Value> &stored) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t rows = ranges[0], cols = ranges[1];
-  Type i8 = rewriter.getI8Type(), i16 = rewriter.getI16Type(),
-       i32 = rewriter.getI32Type();
+  Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
   // Each row's quad (A[m, 0..3]) as one i32 to broadcast.
   Value aQuads = vector::BitCastOp::create(
       rewriter, loc, VectorType::get({rows, 1}, i32),
       readBlock(rewriter, loc, op.getDpsInputs()[0], {rows, 4}, i8));
   Value acc = readBlock(rewriter, loc, op.getDpsInits()[0], {rows, cols}, i32);
-  Value b = readBlock(rewriter, loc, op.getDpsInputs()[1], {4, cols}, i8);
-  auto row = [&](int64_t k) {
-    return vector::ExtractOp::create(rewriter, loc, b, k).getResult();
-  };
-  // (B[0, j], B[1, j]) and (B[2, j], B[3, j]) byte pairs, then the pairs
-  // interleaved as i16: the quad of column j at bytes 4j .. 4j + 3.
-  auto pairs = [&](Value first, Value second) -> Value {
-    return vector::BitCastOp::create(
-        rewriter, loc, VectorType::get({cols}, i16),
-        vector::InterleaveOp::create(rewriter, loc, first, second));
-  };
-  Value quads = vector::BitCastOp::create(
-      rewriter, loc, VectorType::get({4 * cols}, i8),
-      vector::InterleaveOp::create(rewriter, loc, pairs(row(0), row(1)),
-                                   pairs(row(2), row(3))));
+  Value quads = readStoredQuads(rewriter, op, stored);
+  rewriter.setInsertionPoint(op);
+  if (!quads)
+    quads = interleaveQuads(
+        rewriter, loc,
+        readBlock(rewriter, loc, op.getDpsInputs()[1], {4, cols}, i8));
   accumulateRows(rewriter, op, acc, aQuads, quads, VectorType::get({64}, i8),
                  [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
                    return qopt::X86VpdpbusdOp::create(rewriter, loc,
@@ -465,18 +663,15 @@ static TypedAttr flippedConstant(Value value) {
   if (auto dense = dyn_cast<DenseIntElementsAttr>(cst.getValue()))
     return dense.mapValues(type.getElementType(),
                            [](const APInt &v) { return v ^ APInt(8, 0x80); });
-  auto resource = dyn_cast<DenseResourceElementsAttr>(cst.getValue());
-  AsmResourceBlob *blob =
-      resource ? resource.getRawHandle().getBlob() : nullptr;
-  if (!blob || blob->getData().size() != (size_t)type.getNumElements())
+  size_t elemBytes;
+  std::optional<ArrayRef<char>> data =
+      qopt::rawElements(cst.getValue(), type, elemBytes);
+  if (!data)
     return {};
-  std::vector<char> bytes(blob->getData().begin(), blob->getData().end());
+  std::vector<char> bytes(data->begin(), data->end());
   for (char &byte : bytes)
     byte = static_cast<char>(static_cast<unsigned char>(byte) ^ 0x80u);
-  return DenseResourceElementsAttr::get(
-      type, "quad_dot_weights",
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes,
-                                                    blob->getDataAlignment()));
+  return qopt::elementsLike(cst.getValue(), type, bytes, "quad_dot_weights");
 }
 
 /// Gives weight decode `decode` (of i8, see constantDecode) an xor before
@@ -1021,6 +1216,10 @@ struct CpuTileAndVectorizePass
     : qopt::impl::CpuTileAndVectorizeBase<CpuTileAndVectorizePass> {
   using Base::Base;
 
+  /// The panels quad dot blocks read, each stored quad by quad (see
+  /// storedQuads), during phase 2.
+  DenseMap<Value, Value> storedQuadPanels;
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     IRRewriter rewriter(&getContext());
@@ -1064,6 +1263,7 @@ struct CpuTileAndVectorizePass
       if (op && !op.hasDynamicShape())
         vectorizeBlock(rewriter, op);
     }
+    storedQuadPanels.clear();
 
     // Contractions the vectorizer does not turn into vector.contract become
     // a broadcast multiply and an add (after folding): let LLVM contract
@@ -1356,7 +1556,7 @@ struct CpuTileAndVectorizePass
     if (pairDot) {
       auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
       if (quadDot && generic && isInt8Matmul(generic, /*unsignedB=*/true)) {
-        emitQuadDotBlock(rewriter, generic);
+        emitQuadDotBlock(rewriter, generic, storedQuadPanels);
         return;
       }
       if (!quadDot && generic && isInt8Matmul(generic)) {

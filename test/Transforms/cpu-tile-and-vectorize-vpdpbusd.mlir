@@ -6,26 +6,31 @@
 // (each byte's top bit flipped at compile time: -3, -2, -1, 0, 1, 2, 3 ->
 // 0x7D, 0x7E, 0x7F, 0x80, 0x81, 0x82, 0x83), and the accumulator starts at C - 128 * sum_k A[m, k]
 // (the row sums, shifted left by 7), so the sum is C + A B exactly. K steps
-// by 4; B's four rows are interleaved into byte quads; each row's quad of
-// activations is broadcast; 8 rows x 2 registers of 16 lanes.
+// by 4, reading B as byte quads: the constant is stored quad by quad,
+// [64, 32] as [16, 128], row q holding (B[4q, j], .., B[4q + 3, j]) for
+// each column j, so column 0's first quad (-3, 1, -2, 2) is 0x7D 0x81 0x7E
+// 0x82 and column 1's (-2, 2, -1, 3) 0x7E 0x82 0x7F 0x83; a K step reads
+// its row q = k / 4 with no shuffles. Each row's quad of activations is
+// broadcast; 8 rows x 2 registers of 16 lanes.
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #o = affine_map<(m, n, k) -> (m, n)>
 // CHECK-LABEL: func.func @quad_dot
 // CHECK-SAME: (%[[A:.*]]: tensor<8x64xi8>, %[[C:.*]]: tensor<8x32xi32>)
-// CHECK-DAG: arith.constant dense<"0x7D7E7F808182837D7E7F80
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<"0x7D817E827E827F83{{.*}}"> : tensor<16x128xi8>
+// CHECK-NOT: tensor<64x32xi8>
 // CHECK: %[[SUMS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[A]] : tensor<8x64xi8>) outs(%{{.*}} : tensor<8xi32>)
 // CHECK: arith.extsi %{{.*}} : i8 to i32
 // CHECK: arith.addi
 // CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%[[SUMS]] : tensor<8xi32>) outs(%[[C]] : tensor<8x32xi32>)
 // CHECK: %[[OFF:.*]] = arith.shli %{{.*}}, %c7_i32 : i32
 // CHECK: arith.subi %{{.*}}, %[[OFF]] : i32
-// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c4 iter_args(%{{.*}} = %[[INIT]])
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4 iter_args(%{{.*}} = %[[INIT]])
 // CHECK: vector.transfer_read {{.*}} : tensor<8x4xi8>, vector<8x4xi8>
 // CHECK: vector.bitcast %{{.*}} : vector<8x4xi8> to vector<8x1xi32>
-// CHECK: vector.transfer_read {{.*}} : tensor<4x32xi8>, vector<4x32xi8>
-// CHECK-COUNT-2: vector.interleave %{{.*}}, %{{.*}} : vector<32xi8> -> vector<64xi8>
-// CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<32xi16> -> vector<64xi16>
+// CHECK: %[[Q:.*]] = arith.divui %[[K]], %c4 : index
+// CHECK: vector.transfer_read %[[W]][%[[Q]], %c0], %{{.*}} : tensor<16x128xi8>, vector<128xi8>
+// CHECK-NOT: vector.interleave
 // CHECK-COUNT-16: qopt.x86.vpdpbusd %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi32>, vector<64xi8>, vector<64xi8> -> vector<16xi32>
 // CHECK-NOT: qopt.x86.vpdpbusd
 // CHECK-NOT: qopt.x86.pmaddwd
@@ -50,7 +55,9 @@ func.func @quad_dot(%a: tensor<8x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x32xi3
 // Weights decoded from constant 4-bit fields, a dynamic M: the copy for
 // M == 1 decodes its pairs in registers (pair dot products, its decode
 // unchanged); the copy for any M reads a decoded panel, so it takes quad
-// dot products, its decode flipping each byte's top bit.
+// dot products, its decode flipping each byte's top bit. The panel (64 K
+// rows) is interleaved into quads once, four rows at a time, after its
+// decode; the full 8-row blocks and the leftover rows read the quads.
 #a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
@@ -64,8 +71,26 @@ func.func @quad_dot(%a: tensor<8x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x32xi3
 // CHECK-NOT: qopt.x86.vpdpbusd
 // CHECK: } else {
 // CHECK: arith.shli %{{.*}}, %c7_i32 : i32
+// CHECK: %[[PANEL:.*]] = scf.for {{.*}} -> (tensor<1x64x32xi8>)
 // CHECK: arith.xori %{{.*}}, %[[TOP]] : vector<32xi8>
-// CHECK: qopt.x86.vpdpbusd
+// CHECK: %[[QUADS:.*]] = scf.for %[[R:.*]] = %c0 to %c16 step %c1 iter_args({{.*}}) -> (tensor<1x16x128xi8>)
+// CHECK: %[[ROW:.*]] = arith.muli %[[R]], %c4 : index
+// CHECK: vector.transfer_read %[[PANEL]][%c0, %[[ROW]], %c0], %{{.*}} : tensor<1x64x32xi8>, vector<4x32xi8>
+// CHECK-COUNT-2: vector.interleave %{{.*}}, %{{.*}} : vector<32xi8> -> vector<64xi8>
+// CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<32xi16> -> vector<64xi16>
+// CHECK: vector.transfer_write %{{.*}}, %{{.*}}[%c0, %[[R]], %c0] {{.*}} : vector<128xi8>, tensor<1x16x128xi8>
+// CHECK: scf.for {{.*}} step %c8
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4
+// CHECK: %[[Q:.*]] = arith.divui %[[K]], %c4 : index
+// CHECK: vector.transfer_read %[[QUADS]][%c0, %[[Q]], %c0], %{{.*}} : tensor<1x16x128xi8>, vector<128xi8>
+// CHECK-NOT: vector.interleave
+// CHECK-COUNT-16: qopt.x86.vpdpbusd
+// CHECK: scf.for {{.*}} step %c8
+// CHECK: scf.for %[[K1:.*]] = %c0 to %c64 step %c4
+// CHECK: %[[Q1:.*]] = arith.divui %[[K1]], %c4 : index
+// CHECK: vector.transfer_read %[[QUADS]][%c0, %[[Q1]], %c0], %{{.*}} : tensor<1x16x128xi8>, vector<128xi8>
+// CHECK-NOT: vector.interleave
+// CHECK-COUNT-2: qopt.x86.vpdpbusd
 // CHECK-NOT: qopt.x86.pmaddwd
 // CHECK: return
 func.func @decoded_dynamic_rows(%a: tensor<?x1x64xi8>, %c: tensor<?x32x1xi32>) -> tensor<?x32x1xi32> {
@@ -134,4 +159,34 @@ func.func @not_quad_dot(%a: tensor<8x66xi8>, %c: tensor<8x32xi32>, %a2: tensor<8
     linalg.yield %s : i32
   } -> tensor<8x32xi32>
   return %r, %r2 : tensor<8x32xi32>, tensor<8x32xi32>
+}
+
+// -----
+
+// Weights with no bytes to store in quads (a splat: every weight 1, so
+// every flipped byte 0x81, a splat the slices fold to): each K step
+// interleaves B's four rows itself.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#o = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @splat_weights
+// CHECK: %[[W:.*]] = arith.constant dense<-127> : tensor<4x32xi8>
+// CHECK: scf.for
+// CHECK: vector.transfer_read %[[W]]{{.*}} : tensor<4x32xi8>, vector<4x32xi8>
+// CHECK-COUNT-2: vector.interleave %{{.*}}, %{{.*}} : vector<32xi8> -> vector<64xi8>
+// CHECK: vector.interleave %{{.*}}, %{{.*}} : vector<32xi16> -> vector<64xi16>
+// CHECK-COUNT-16: qopt.x86.vpdpbusd
+// CHECK: return
+func.func @splat_weights(%a: tensor<8x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x32xi32> {
+  %w = arith.constant dense<1> : tensor<64x32xi8>
+  %r = linalg.generic {indexing_maps = [#a, #b, #o], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<8x64xi8>, tensor<64x32xi8>) outs(%c : tensor<8x32xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<8x32xi32>
+  return %r : tensor<8x32xi32>
 }
