@@ -393,15 +393,27 @@ static bool isMultipleOf(OpFoldResult offset, int64_t factor) {
   return lb && step && *lb % factor == 0 && *step % factor == 0;
 }
 
+/// The panels quad dot blocks read, each stored quad by quad (see
+/// storedQuads).
+struct QuadPanels {
+  /// The copy of each panel stored so far.
+  DenseMap<Value, Value> copies;
+  /// The largest decoded panel copied at run time, in bytes: a copy is one
+  /// more buffer per N block, and two large ones freed together return
+  /// their pages to the system (glibc trims the heap), to be faulted in
+  /// again by the next block.
+  int64_t maxDecodedBytes;
+};
+
 /// `panel` ([.., K, C] i8, K rows of C columns) stored quad by quad, as
 /// quad dot blocks read it: `[.., K / 4, 4 * C]`, element (.., q, 4j + t)
 /// being panel[.., 4q + t, j]. A constant is stored so at compile time; a
-/// decoded panel is interleaved once after its decode, every M block then
-/// reading it with no shuffles. Null for anything else. One copy for each
-/// panel, kept in `stored`.
+/// decoded panel (of at most `panels.maxDecodedBytes`) is interleaved once
+/// after its decode, every M block then reading it with no shuffles. Null
+/// for anything else. One copy for each panel, kept in `panels`.
 static Value storedQuads(RewriterBase &rewriter, Value panel,
-                         DenseMap<Value, Value> &stored) {
-  if (Value copy = stored.lookup(panel))
+                         QuadPanels &panels) {
+  if (Value copy = panels.copies.lookup(panel))
     return copy;
   auto type = dyn_cast<RankedTensorType>(panel.getType());
   if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
@@ -438,7 +450,8 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
     // A decoded panel of more than one K step, read by the M blocks after
     // it: interleaved in a loop over its quads of rows.
     auto decode = panel.getDefiningOp<linalg::GenericOp>();
-    if (!decode || !decode->hasAttr(kFusedDecodeAttr) || rows == 4)
+    if (!decode || !decode->hasAttr(kFusedDecodeAttr) || rows == 4 ||
+        type.getNumElements() > panels.maxDecodedBytes)
       return {};
     rewriter.setInsertionPointAfter(decode);
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -472,7 +485,7 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
         });
     copy = nest.results.front();
   }
-  stored[panel] = copy;
+  panels.copies[panel] = copy;
   return copy;
 }
 
@@ -481,7 +494,7 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
 /// (see storedQuads): the panel's last two dims are `b`'s, `b` spans all C
 /// columns and starts at a K row that is a multiple of 4. Null otherwise.
 static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
-                             DenseMap<Value, Value> &stored) {
+                             QuadPanels &panels) {
   Location loc = op.getLoc();
   Value b = op.getDpsInputs()[1];
   std::optional<SliceOrigin> origin = traceSlices(b);
@@ -497,7 +510,7 @@ static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
       !llvm::all_of(origin->offsets[rank - 2],
                     [](OpFoldResult o) { return isMultipleOf(o, 4); }))
     return {};
-  Value quads = storedQuads(rewriter, origin->root, stored);
+  Value quads = storedQuads(rewriter, origin->root, panels);
   if (!quads)
     return {};
   rewriter.setInsertionPoint(op);
@@ -525,10 +538,10 @@ static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
 /// with K = 4 and N a multiple of 16, by vpdpbusd quad dot products: lane
 /// j adds A[m, 0..3] . B[0..3, j], B's four rows as byte quads (two
 /// 16-column registers per 32 columns): read as such from a panel stored
-/// quad by quad (see storedQuads, one copy per panel in `stored`), else
+/// quad by quad (see storedQuads, one copy per panel in `panels`), else
 /// interleaved here. A's quad is broadcast.
 static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
-                             DenseMap<Value, Value> &stored) {
+                             QuadPanels &panels) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -539,7 +552,7 @@ static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
       rewriter, loc, VectorType::get({rows, 1}, i32),
       readBlock(rewriter, loc, op.getDpsInputs()[0], {rows, 4}, i8));
   Value acc = readBlock(rewriter, loc, op.getDpsInits()[0], {rows, cols}, i32);
-  Value quads = readStoredQuads(rewriter, op, stored);
+  Value quads = readStoredQuads(rewriter, op, panels);
   rewriter.setInsertionPoint(op);
   if (!quads)
     quads = interleaveQuads(
@@ -1216,9 +1229,8 @@ struct CpuTileAndVectorizePass
     : qopt::impl::CpuTileAndVectorizeBase<CpuTileAndVectorizePass> {
   using Base::Base;
 
-  /// The panels quad dot blocks read, each stored quad by quad (see
-  /// storedQuads), during phase 2.
-  DenseMap<Value, Value> storedQuadPanels;
+  /// The panels quad dot blocks read, during phase 2.
+  QuadPanels quadPanels;
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -1253,6 +1265,7 @@ struct CpuTileAndVectorizePass
     // Fold the now-constant tile sizes into static types.
     canonicalize(func);
 
+    quadPanels.maxDecodedBytes = panelBytes;
     // Phase 2: vectorize the full (static) blocks. A partial block whose
     // only dynamic dims are M rows (the rows left over by a dynamic M, all
     // of them when M is below tile-m, as in one token at a time) becomes
@@ -1263,7 +1276,7 @@ struct CpuTileAndVectorizePass
       if (op && !op.hasDynamicShape())
         vectorizeBlock(rewriter, op);
     }
-    storedQuadPanels.clear();
+    quadPanels.copies.clear();
 
     // Contractions the vectorizer does not turn into vector.contract become
     // a broadcast multiply and an add (after folding): let LLVM contract
@@ -1556,7 +1569,7 @@ struct CpuTileAndVectorizePass
     if (pairDot) {
       auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
       if (quadDot && generic && isInt8Matmul(generic, /*unsignedB=*/true)) {
-        emitQuadDotBlock(rewriter, generic, storedQuadPanels);
+        emitQuadDotBlock(rewriter, generic, quadPanels);
         return;
       }
       if (!quadDot && generic && isInt8Matmul(generic)) {

@@ -1,4 +1,5 @@
 // RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32 int8-pmaddwd=true int8-vpdpbusd=true}),canonicalize)" --split-input-file | FileCheck %s
+// RUN: qopt-opt %s --pass-pipeline="builtin.module(func.func(qopt-cpu-tile-and-vectorize{tile-m=8 tile-n=32 int8-pmaddwd=true int8-vpdpbusd=true panel-bytes=2048}),canonicalize)" --split-input-file | FileCheck %s --check-prefix=LARGE
 
 // With VNNI, an 8-bit integer matmul whose weights the blocks read from
 // memory (a constant here) becomes vpdpbusd quad dot products, which
@@ -189,4 +190,60 @@ func.func @splat_weights(%a: tensor<8x64xi8>, %c: tensor<8x32xi32>) -> tensor<8x
     linalg.yield %s : i32
   } -> tensor<8x32xi32>
   return %r : tensor<8x32xi32>
+}
+
+// -----
+
+// 6-bit fields, five a word, K = 80: with panel-bytes = 2048 a K chunk of
+// 64 rows would split a word, so the decoded panel is the whole K (80 x 32
+// bytes), larger than panel-bytes: it is not copied as quads (a second
+// large buffer per N block), each K step interleaves its rows. With the
+// default 32 KiB the same panel is copied.
+#a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#fields = affine_map<(d0, d1, d2) -> (d1 floordiv 5, d2)>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @whole_k_panel
+// CHECK: } else {
+// CHECK: scf.for {{.*}} -> (tensor<1x20x128xi8>)
+// CHECK: vector.transfer_read {{.*}} : tensor<1x20x128xi8>, vector<128xi8>
+// LARGE-LABEL: func.func @whole_k_panel
+// LARGE: } else {
+// LARGE-NOT: tensor<1x20x128xi8>
+// LARGE: vector.transfer_read {{.*}} : tensor<4x32xi8>, vector<4x32xi8>
+// LARGE-COUNT-2: vector.interleave %{{.*}}, %{{.*}} : vector<32xi8> -> vector<64xi8>
+// LARGE: qopt.x86.vpdpbusd
+// LARGE-NOT: tensor<1x20x128xi8>
+// LARGE: return
+func.func @whole_k_panel(%a: tensor<?x1x80xi8>, %c: tensor<?x32x1xi32>) -> tensor<?x32x1xi32> {
+  %words = arith.constant dense<123456789> : tensor<16x32xi32>
+  %c5 = arith.constant 5 : index
+  %c6 = arith.constant 6 : index
+  %c26 = arith.constant 26 : index
+  %c26_i32 = arith.constant 26 : i32
+  %empty = tensor.empty() : tensor<1x80x32xi8>
+  %w = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%words : tensor<16x32xi32>) outs(%empty : tensor<1x80x32xi8>) {
+  ^bb0(%word: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %field = arith.remui %k, %c5 : index
+    %bits = arith.muli %field, %c6 : index
+    %left = arith.subi %c26, %bits : index
+    %lefti = arith.index_cast %left : index to i32
+    %up = arith.shli %word, %lefti : i32
+    %q = arith.shrsi %up, %c26_i32 : i32
+    %q8 = arith.trunci %q : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<1x80x32xi8>
+  %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<?x1x80xi8>, tensor<1x80x32xi8>) outs(%c : tensor<?x32x1xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<?x32x1xi32>
+  return %r : tensor<?x32x1xi32>
 }

@@ -179,8 +179,13 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     compile time, a decode given an xor) and the accumulator starts at
     C - 128 * sum_k A[m, k] (the activations' row sums, one pass over
     them), so the result is C + A B exactly. The block steps K by 4,
-    interleaves B's four rows into byte quads and broadcasts each row's
-    quad of activations. A decode in the block's K loop keeps pair dot
+    reads B's four rows as byte quads (column j's four values together)
+    and broadcasts each row's quad of activations. The panel B is sliced
+    from is stored quad by quad, `[.., K, C]` as `[.., K / 4, 4 * C]`: a
+    constant at compile time, a decoded panel once after its decode
+    (every M block then reads it with no shuffles); a block whose panel
+    cannot be (a splat constant, a panel of one K step) interleaves its
+    four rows itself. A decode in the block's K loop keeps pair dot
     products (its pairs are built in registers).
 
     A right-hand operand computed from constants alone by an elementwise
