@@ -2,6 +2,8 @@
 
 #include "qopt/Transforms/Passes.h"
 
+#include "qopt/Dialect/Qopt/IR/QoptDialect.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -57,6 +59,14 @@ static bool shouldFuse(OpOperand *fusedOperand) {
   return generic && isSingleCast(generic);
 }
 
+/// The names of the ops in the body of `op`, in order.
+static SmallVector<OperationName> bodyOps(linalg::GenericOp op) {
+  SmallVector<OperationName> names;
+  for (Operation &nested : op.getBody()->getOperations())
+    names.push_back(nested.getName());
+  return names;
+}
+
 struct FuseElementwisePass
     : qopt::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
@@ -74,10 +84,32 @@ struct FuseElementwisePass
     ctx->getLoadedDialect<linalg::LinalgDialect>()->getCanonicalizationPatterns(
         patterns);
     linalg::populateConstantFoldLinalgOperations(patterns, shouldFuse);
+    // Byte-quad field decodes (qopt::kByteQuadFieldsAttr) by their words:
+    // fusion rebuilds a decode that a transpose folds into without marks.
+    struct FieldDecode {
+      Attribute mark;
+      SmallVector<OperationName> body;
+    };
+    llvm::MapVector<Value, FieldDecode> fieldDecodes;
+    op->walk([&](linalg::GenericOp generic) {
+      if (Attribute mark = generic->getAttr(qopt::kByteQuadFieldsAttr))
+        if (generic.getNumDpsInputs() == 1)
+          fieldDecodes[generic.getDpsInputs()[0]] = {mark, bodyOps(generic)};
+    });
     if (failed(applyPatternsGreedily(
             op, std::move(patterns),
             GreedyRewriteConfig().setUseTopDownTraversal())))
       signalPassFailure();
+    // The ops now decoding those words with the same body (a decode with a
+    // copy or transpose folded in: the same fields, in another layout) get
+    // the mark back; one that fused more has a longer body.
+    op->walk([&](linalg::GenericOp generic) {
+      if (generic.getNumDpsInputs() != 1 || generic->getNumResults() != 1)
+        return;
+      auto it = fieldDecodes.find(generic.getDpsInputs()[0]);
+      if (it != fieldDecodes.end() && bodyOps(generic) == it->second.body)
+        generic->setAttr(qopt::kByteQuadFieldsAttr, it->second.mark);
+    });
   }
 };
 } // namespace

@@ -315,6 +315,55 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
                  });
 }
 
+/// Marks a byte-quad field decode whose fields offsetFieldsForQuadDot made
+/// unsigned: the K extent of its contraction (i64).
+constexpr llvm::StringLiteral kQuadFieldsKAttr = "qopt.quad_fields_k";
+
+/// The width and fields per word of byte-quad bit fields (see
+/// qopt.field_unpack).
+struct QuadFields {
+  int64_t bits;
+  int64_t fieldsPerWord;
+};
+
+/// The fields `decode` reads when it decodes signed byte-quad fields: marked
+/// with qopt::kByteQuadFieldsAttr, its one input the i32 words, yielding
+/// trunci(shrsi(shli(word, s), 32 - B)) as i8 (plus 2^(B - 1) with
+/// `offset`), B dividing 8. None otherwise.
+static std::optional<QuadFields> byteQuadFields(linalg::GenericOp decode,
+                                                bool offset) {
+  auto fields =
+      decode ? decode->getAttrOfType<IntegerAttr>(qopt::kByteQuadFieldsAttr)
+             : nullptr;
+  if (!fields || decode.getNumDpsInputs() != 1 ||
+      decode->getNumResults() != 1 ||
+      !getElementTypeOrSelf(decode.getDpsInputs()[0].getType()).isInteger(32) ||
+      !getElementTypeOrSelf(decode->getResult(0).getType()).isInteger(8))
+    return std::nullopt;
+  Block *body = decode.getBody();
+  Value value = cast<linalg::YieldOp>(body->getTerminator()).getOperand(0);
+  std::optional<int64_t> added;
+  if (offset) {
+    auto add = value.getDefiningOp<arith::AddIOp>();
+    if (!add)
+      return std::nullopt;
+    added = getConstantIntValue(add.getRhs());
+    value = add.getLhs();
+  }
+  auto trunc = value.getDefiningOp<arith::TruncIOp>();
+  auto down = trunc ? trunc.getIn().getDefiningOp<arith::ShRSIOp>() : nullptr;
+  auto up = down ? down.getLhs().getDefiningOp<arith::ShLIOp>() : nullptr;
+  std::optional<int64_t> downBy =
+      down ? getConstantIntValue(down.getRhs()) : std::nullopt;
+  if (!up || !downBy || up.getLhs() != body->getArgument(0))
+    return std::nullopt;
+  int64_t bits = 32 - *downBy, perWord = fields.getInt();
+  if (bits < 1 || 8 % bits != 0 || perWord % 4 != 0 || perWord * bits > 32 ||
+      (offset && added != (int64_t(1) << (bits - 1))))
+    return std::nullopt;
+  return QuadFields{bits, perWord};
+}
+
 /// The four rows of `rows` (vector<4 x C x i8>, K rows of C columns)
 /// interleaved into byte quads: the quad of column j (rows 0 to 3) at bytes
 /// 4j .. 4j + 3 of the vector<4C x i8>, as vpdpbusd reads B.
@@ -376,6 +425,16 @@ static std::optional<SliceOrigin> traceSlices(Value value) {
   }
   origin.root = value;
   return origin;
+}
+
+/// The sum of `summands` (index values), built before the insertion point.
+static Value sumOfOffsets(OpBuilder &b, Location loc,
+                          ArrayRef<OpFoldResult> summands) {
+  Value sum = arith::ConstantIndexOp::create(b, loc, 0);
+  for (OpFoldResult summand : summands)
+    sum = arith::AddIOp::create(
+        b, loc, sum, getValueOrCreateConstantIndexOp(b, loc, summand));
+  return sum;
 }
 
 /// True when `offset` is a multiple of `factor` whatever its value: a
@@ -515,14 +574,8 @@ static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
     return {};
   rewriter.setInsertionPoint(op);
   SmallVector<Value> indices;
-  for (ArrayRef<OpFoldResult> summands : origin->offsets) {
-    Value sum = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    for (OpFoldResult summand : summands)
-      sum = arith::AddIOp::create(
-          rewriter, loc, sum,
-          getValueOrCreateConstantIndexOp(rewriter, loc, summand));
-    indices.push_back(sum);
-  }
+  for (ArrayRef<OpFoldResult> summands : origin->offsets)
+    indices.push_back(sumOfOffsets(rewriter, loc, summands));
   // The K row's quad row; the quads start at column 0.
   indices[rank - 2] =
       arith::DivUIOp::create(rewriter, loc, indices[rank - 2],
@@ -532,6 +585,105 @@ static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
       indices,
       arith::ConstantIntOp::create(rewriter, loc, rewriter.getI8Type(), 0),
       SmallVector<bool>{true});
+}
+
+/// B's K step of quad dot block `op` as byte quads computed straight from
+/// the words of the byte-quad field decode fused into the step, whose
+/// fields offsetFieldsForQuadDot made unsigned: K rows 4i .. 4i + 3 of a
+/// word are bits B i up of its bytes 0 .. 3, so for the column of each
+/// word (word >> B i) & mask, each field's top bit flipped, is its quad.
+/// i = (k mod F) / 4 for the step's K offset k, traced from A's slices
+/// (whose root must span the contraction's whole K). Null where `op` does
+/// not read such a decode.
+static Value quadsFromFields(RewriterBase &rewriter, linalg::GenericOp op) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  int64_t cols = op.getStaticLoopRanges()[1];
+  // B: the whole of the decode of the step, [1.., 4, cols], one word per
+  // column.
+  std::optional<SliceOrigin> b = traceSlices(op.getDpsInputs()[1]);
+  auto decode = b ? b->root.getDefiningOp<linalg::GenericOp>() : nullptr;
+  std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/true);
+  auto totalK =
+      decode ? decode->getAttrOfType<IntegerAttr>(kQuadFieldsKAttr) : nullptr;
+  if (!fields || !totalK)
+    return {};
+  auto outType = cast<RankedTensorType>(decode->getResult(0).getType());
+  Value words = decode.getDpsInputs()[0];
+  auto wordsType = dyn_cast<RankedTensorType>(words.getType());
+  int64_t rank = outType.getRank();
+  if (!outType.hasStaticShape() || rank < 2 ||
+      b->dims != ArrayRef<unsigned>{unsigned(rank - 2), unsigned(rank - 1)} ||
+      llvm::any_of(b->offsets, [](auto &o) { return !o.empty(); }) ||
+      outType.getDimSize(rank - 2) != 4 ||
+      outType.getDimSize(rank - 1) != cols ||
+      outType.getNumElements() != 4 * cols || !wordsType ||
+      !wordsType.hasStaticShape() || wordsType.getNumElements() != cols)
+    return {};
+  // The words read through (k floordiv F) and n, or n floordiv c before
+  // n mod c: row-major, the tile's words are the columns in order.
+  AffineExpr k = getAffineDimExpr(rank - 2, ctx),
+             n = getAffineDimExpr(rank - 1, ctx);
+  SmallVector<AffineExpr> byColumn;
+  for (AffineExpr e : decode.getIndexingMapsArray()[0].getResults()) {
+    bool readsK = e.isFunctionOfDim(rank - 2),
+         readsN = e.isFunctionOfDim(rank - 1);
+    if ((readsK && readsN) ||
+        (readsK && e != k.floorDiv(fields->fieldsPerWord)))
+      return {};
+    if (readsN)
+      byColumn.push_back(e);
+  }
+  bool inOrder = byColumn.size() == 1 && byColumn[0] == n;
+  if (byColumn.size() == 2)
+    if (auto split = dyn_cast<AffineBinaryOpExpr>(byColumn[0]))
+      if (auto divisor = dyn_cast<AffineConstantExpr>(split.getRHS()))
+        inOrder = byColumn[0] == n.floorDiv(divisor.getValue()) &&
+                  byColumn[1] == n % divisor.getValue();
+  if (!inOrder)
+    return {};
+  // The step's K offset: where A's K step starts in A's root.
+  std::optional<SliceOrigin> a = traceSlices(op.getDpsInputs()[0]);
+  auto aRoot = a ? dyn_cast<RankedTensorType>(a->root.getType()) : nullptr;
+  unsigned aK = a ? a->dims[1] : 0;
+  if (!aRoot || aRoot.isDynamicDim(aK) ||
+      aRoot.getDimSize(aK) != totalK.getInt() ||
+      !llvm::all_of(a->offsets[aK],
+                    [](OpFoldResult o) { return isMultipleOf(o, 4); }))
+    return {};
+  rewriter.setInsertionPoint(op);
+  Type i32 = rewriter.getI32Type();
+  auto lanes = VectorType::get({cols}, i32);
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  auto splat = [&](uint32_t v) -> Value {
+    return arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(lanes, APInt(32, v)));
+  };
+  Value step = sumOfOffsets(rewriter, loc, a->offsets[aK]);
+  Value quad = arith::DivUIOp::create(
+      rewriter, loc,
+      arith::RemUIOp::create(rewriter, loc, step, index(fields->fieldsPerWord)),
+      index(4));
+  Value shift = arith::IndexCastOp::create(
+      rewriter, loc, i32,
+      arith::MulIOp::create(rewriter, loc, quad, index(fields->bits)));
+  Value wordLanes = vector::ShapeCastOp::create(
+      rewriter, loc, lanes,
+      readBlock(rewriter, loc, words, wordsType.getShape(), i32));
+  uint32_t fieldMask = (1u << fields->bits) - 1;
+  uint32_t topBit = 1u << (fields->bits - 1);
+  Value shifted = arith::ShRUIOp::create(
+      rewriter, loc, wordLanes,
+      vector::BroadcastOp::create(rewriter, loc, lanes, shift));
+  Value masked = arith::AndIOp::create(rewriter, loc, shifted,
+                                       splat(fieldMask * 0x01010101u));
+  Value unsignedFields =
+      arith::XOrIOp::create(rewriter, loc, masked, splat(topBit * 0x01010101u));
+  return vector::BitCastOp::create(
+      rewriter, loc, VectorType::get({4 * cols}, rewriter.getI8Type()),
+      unsignedFields);
 }
 
 /// Replaces the block `op`, C[m, n] += extsi(A[m, k]) * extui(B[k, n])
@@ -552,7 +704,10 @@ static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
       rewriter, loc, VectorType::get({rows, 1}, i32),
       readBlock(rewriter, loc, op.getDpsInputs()[0], {rows, 4}, i8));
   Value acc = readBlock(rewriter, loc, op.getDpsInits()[0], {rows, cols}, i32);
-  Value quads = readStoredQuads(rewriter, op, panels);
+  // (A decode whose words give the quads is left dead, for canonicalization.)
+  Value quads = quadsFromFields(rewriter, op);
+  if (!quads)
+    quads = readStoredQuads(rewriter, op, panels);
   rewriter.setInsertionPoint(op);
   if (!quads)
     quads = interleaveQuads(
@@ -699,13 +854,14 @@ static void flipDecodedBytes(RewriterBase &rewriter, linalg::GenericOp decode) {
   rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, flipped); });
 }
 
-/// `init` - 128 * (the sum over K of the left-hand operand `lhs` of
+/// `init` - 2^shift * (the sum over K of the left-hand operand `lhs` of
 /// contraction `op`), for each output element: what the quad dot products
-/// of offsetWeightsForQuadDot add beyond the product. The sums are one pass
+/// of weights read with an offset of 2^shift (offsetWeightsForQuadDot,
+/// offsetFieldsForQuadDot) add beyond the product. The sums are one pass
 /// over the activations, then one over the output, not over M x N x K.
 static Value subtractOffsetSums(RewriterBase &rewriter, linalg::GenericOp op,
                                 const linalg::ContractionDimensions &dims,
-                                OpOperand *lhs) {
+                                OpOperand *lhs, int64_t shift) {
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
   OpOperand *initOperand = op.getDpsInitOperand(0);
@@ -777,7 +933,8 @@ static Value subtractOffsetSums(RewriterBase &rewriter, linalg::GenericOp op,
                                               utils::IteratorType::parallel),
              [&](OpBuilder &b, Location l, ValueRange args) {
                Value offset = arith::ShLIOp::create(
-                   b, l, args[0], arith::ConstantIntOp::create(b, l, i32, 7));
+                   b, l, args[0],
+                   arith::ConstantIntOp::create(b, l, i32, shift));
                linalg::YieldOp::create(
                    b, l,
                    arith::SubIOp::create(b, l, args[1], offset).getResult());
@@ -808,7 +965,7 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
   if (!flipped &&
       (!decode || !getElementTypeOrSelf(weights.getType()).isInteger(8)))
     return op;
-  Value init = subtractOffsetSums(rewriter, generic, *dims, lhs);
+  Value init = subtractOffsetSums(rewriter, generic, *dims, lhs, /*shift=*/7);
   if (!init)
     return op;
   if (flipped) {
@@ -820,6 +977,46 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
     flipDecodedBytes(rewriter, decode);
   }
   return replaceWithIntegerMatmul(rewriter, generic, lhs->get(), weights, init,
+                                  /*unsignedB=*/true);
+}
+
+/// `op`, an int8 matmul of signed activations and weights decoded in its K
+/// loop from signed byte-quad fields (`decode`, see byteQuadFields), K a
+/// multiple of 4, rewritten so quad dot products can read the weights'
+/// bytes straight from the words (see quadsFromFields): the decode yields
+/// u = q + 2^(B - 1), unsigned (a field with its top bit flipped), and the
+/// accumulator starts at init - 2^(B - 1) * sum_k A[m, k], so the sum is
+/// init + sum_k A q exactly. Other ops are returned as they are.
+static linalg::LinalgOp offsetFieldsForQuadDot(RewriterBase &rewriter,
+                                               linalg::LinalgOp op,
+                                               linalg::GenericOp decode) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/false);
+  if (!generic || !fields || failed(dims) ||
+      !suitsPairDot(op, *dims, /*kStep=*/4) ||
+      !getElementTypeOrSelf(generic.getDpsInputs()[0].getType()).isInteger(8) ||
+      generic.getDpsInputs()[1] != decode->getResult(0))
+    return op;
+  OpOperand *lhs = generic.getDpsInputOperand(0);
+  Value init =
+      subtractOffsetSums(rewriter, generic, *dims, lhs, fields->bits - 1);
+  if (!init)
+    return op;
+  auto yield = cast<linalg::YieldOp>(decode.getBody()->getTerminator());
+  rewriter.setInsertionPoint(yield);
+  Value offset = arith::ConstantIntOp::create(rewriter, yield.getLoc(),
+                                              rewriter.getI8Type(),
+                                              int64_t(1) << (fields->bits - 1));
+  Value unsignedField = arith::AddIOp::create(rewriter, yield.getLoc(),
+                                              yield.getOperand(0), offset);
+  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, unsignedField); });
+  decode->setAttr(
+      kQuadFieldsKAttr,
+      rewriter.getI64IntegerAttr(op.getStaticLoopRanges()[dims->k.front()]));
+  return replaceWithIntegerMatmul(rewriter, generic, lhs->get(),
+                                  decode->getResult(0), init,
                                   /*unsignedB=*/true);
 }
 
@@ -1318,8 +1515,9 @@ struct CpuTileAndVectorizePass
   /// `op` made ready for the int8 blocks it will have (an int8 matmul, else
   /// it is returned as it is): quad dot products where the target has VNNI
   /// and the blocks read the weights from memory (a constant, or a decoded
-  /// panel: a decode whose M does not fit one block), else pair dot
-  /// products of widened activations.
+  /// panel: a decode whose M does not fit one block) or decode them in
+  /// registers from byte-quad fields, else pair dot products of widened
+  /// activations.
   linalg::LinalgOp prepareInt8Blocks(RewriterBase &rewriter,
                                      linalg::LinalgOp op) {
     if (!int8Pmaddwd)
@@ -1336,13 +1534,14 @@ struct CpuTileAndVectorizePass
                       ranges[lastM] <= tileM &&
                       llvm::all_of(ArrayRef(dims->m).drop_back(),
                                    [&](unsigned d) { return ranges[d] == 1; });
-      bool decodedInRegisters =
-          oneBlock && rhs && constantDecode(rhs->get()) != nullptr;
-      if (!decodedInRegisters) {
-        linalg::LinalgOp quad = offsetWeightsForQuadDot(rewriter, op);
-        if (quad != op)
-          return quad;
-      }
+      linalg::GenericOp decode = rhs ? constantDecode(rhs->get()) : nullptr;
+      // A decode in registers of byte-quad fields gives its quads straight
+      // from the words; other decodes in registers keep pair dot products.
+      linalg::LinalgOp quad = oneBlock && decode
+                                  ? offsetFieldsForQuadDot(rewriter, op, decode)
+                                  : offsetWeightsForQuadDot(rewriter, op);
+      if (quad != op)
+        return quad;
     }
     return widenPairDotActivations(rewriter, op);
   }

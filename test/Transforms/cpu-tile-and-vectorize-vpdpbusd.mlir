@@ -247,3 +247,79 @@ func.func @whole_k_panel(%a: tensor<?x1x80xi8>, %c: tensor<?x32x1xi32>) -> tenso
   } -> tensor<?x32x1xi32>
   return %r : tensor<?x32x1xi32>
 }
+
+// -----
+
+// 4-bit weights as byte-quad fields (marked by convert-qopt-to-linalg: field
+// f of a word at bit 8 (f % 4) + 4 (f / 4)), a dynamic M. The copy for
+// M == 1 decodes in its K loop: quad dot products whose quads come
+// straight from the words, K rows 4i .. 4i + 3 of each column's word being
+// the nibbles at bit 4i of its four bytes: (word >> 4i) & 0x0F0F0F0F with
+// each field's top bit flipped (^ 0x08080808), the unsigned q + 8; the
+// accumulator starts at C - 8 * sum_k A (shift 3). i = (k mod 8) / 4 of
+// the step's K offset k. The copy for any M reads a decoded panel as
+// before (its bytes flipped to q + 128).
+#a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#fields = affine_map<(d0, d1, d2) -> (d1 floordiv 8, d2)>
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @byte_quad_fields
+// CHECK-DAG: %[[NIBBLES:.*]] = arith.constant dense<252645135> : vector<32xi32>
+// CHECK-DAG: %[[TOPS:.*]] = arith.constant dense<134744072> : vector<32xi32>
+// CHECK: scf.if
+// CHECK: arith.shli %{{.*}}, %c3_i32 : i32
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4
+// CHECK: %[[F:.*]] = arith.remui %[[K]], %c8 : index
+// CHECK: %[[I:.*]] = arith.divui %[[F]], %c4 : index
+// CHECK: %[[BITS:.*]] = arith.muli %[[I]], %c4 : index
+// CHECK: %[[SHIFT:.*]] = arith.index_cast %[[BITS]] : index to i32
+// CHECK: %[[WORDS:.*]] = vector.transfer_read %{{.*}} : tensor<1x32xi32>, vector<1x32xi32>
+// CHECK: %[[FLAT:.*]] = vector.shape_cast %[[WORDS]] : vector<1x32xi32> to vector<32xi32>
+// CHECK: %[[SPLAT:.*]] = vector.broadcast %[[SHIFT]] : i32 to vector<32xi32>
+// CHECK: %[[DOWN:.*]] = arith.shrui %[[FLAT]], %[[SPLAT]] : vector<32xi32>
+// CHECK: %[[MASKED:.*]] = arith.andi %[[DOWN]], %[[NIBBLES]] : vector<32xi32>
+// CHECK: %[[U:.*]] = arith.xori %[[MASKED]], %[[TOPS]] : vector<32xi32>
+// CHECK: vector.bitcast %[[U]] : vector<32xi32> to vector<128xi8>
+// CHECK-NOT: vector.interleave
+// CHECK-NOT: arith.shli
+// CHECK-COUNT-2: qopt.x86.vpdpbusd
+// CHECK-NOT: qopt.x86.pmaddwd
+// CHECK: } else {
+// CHECK: arith.shli %{{.*}}, %c7_i32 : i32
+// CHECK: qopt.x86.vpdpbusd
+// CHECK: return
+func.func @byte_quad_fields(%a: tensor<?x1x64xi8>, %c: tensor<?x32x1xi32>) -> tensor<?x32x1xi32> {
+  %words = arith.constant dense<[[12345, 143416, 274487, 405558, 536629, 667700, 798771, 929842, 1060913, 1191984, 1323055, 1454126, 1585197, 1716268, 1847339, 1978410, 2109481, 2240552, 2371623, 2502694, 2633765, 2764836, 2895907, 3026978, 3158049, 3289120, 3420191, 3551262, 3682333, 3813404, 3944475, 4075546], [-12345, -143416, -274487, -405558, -536629, -667700, -798771, -929842, -1060913, -1191984, -1323055, -1454126, -1585197, -1716268, -1847339, -1978410, -2109481, -2240552, -2371623, -2502694, -2633765, -2764836, -2895907, -3026978, -3158049, -3289120, -3420191, -3551262, -3682333, -3813404, -3944475, -4075546], [12345, 143416, 274487, 405558, 536629, 667700, 798771, 929842, 1060913, 1191984, 1323055, 1454126, 1585197, 1716268, 1847339, 1978410, 2109481, 2240552, 2371623, 2502694, 2633765, 2764836, 2895907, 3026978, 3158049, 3289120, 3420191, 3551262, 3682333, 3813404, 3944475, 4075546], [-12345, -143416, -274487, -405558, -536629, -667700, -798771, -929842, -1060913, -1191984, -1323055, -1454126, -1585197, -1716268, -1847339, -1978410, -2109481, -2240552, -2371623, -2502694, -2633765, -2764836, -2895907, -3026978, -3158049, -3289120, -3420191, -3551262, -3682333, -3813404, -3944475, -4075546], [12345, 143416, 274487, 405558, 536629, 667700, 798771, 929842, 1060913, 1191984, 1323055, 1454126, 1585197, 1716268, 1847339, 1978410, 2109481, 2240552, 2371623, 2502694, 2633765, 2764836, 2895907, 3026978, 3158049, 3289120, 3420191, 3551262, 3682333, 3813404, 3944475, 4075546], [-12345, -143416, -274487, -405558, -536629, -667700, -798771, -929842, -1060913, -1191984, -1323055, -1454126, -1585197, -1716268, -1847339, -1978410, -2109481, -2240552, -2371623, -2502694, -2633765, -2764836, -2895907, -3026978, -3158049, -3289120, -3420191, -3551262, -3682333, -3813404, -3944475, -4075546], [12345, 143416, 274487, 405558, 536629, 667700, 798771, 929842, 1060913, 1191984, 1323055, 1454126, 1585197, 1716268, 1847339, 1978410, 2109481, 2240552, 2371623, 2502694, 2633765, 2764836, 2895907, 3026978, 3158049, 3289120, 3420191, 3551262, 3682333, 3813404, 3944475, 4075546], [-12345, -143416, -274487, -405558, -536629, -667700, -798771, -929842, -1060913, -1191984, -1323055, -1454126, -1585197, -1716268, -1847339, -1978410, -2109481, -2240552, -2371623, -2502694, -2633765, -2764836, -2895907, -3026978, -3158049, -3289120, -3420191, -3551262, -3682333, -3813404, -3944475, -4075546]]> : tensor<8x32xi32>
+  %c4_i32 = arith.constant 4 : i32
+  %c8_i32 = arith.constant 8 : i32
+  %c28_i32 = arith.constant 28 : i32
+  %empty = tensor.empty() : tensor<1x64x32xi8>
+  %w = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%words : tensor<8x32xi32>) outs(%empty : tensor<1x64x32xi8>) attrs = {qopt.byte_quad_fields = 8 : i64} {
+  ^bb0(%word: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %k32 = arith.index_cast %k : index to i32
+    %f = arith.remui %k32, %c8_i32 : i32
+    %byte = arith.remui %f, %c4_i32 : i32
+    %bytebit = arith.muli %byte, %c8_i32 : i32
+    %slot = arith.divui %f, %c4_i32 : i32
+    %slotbit = arith.muli %slot, %c4_i32 : i32
+    %low = arith.addi %bytebit, %slotbit : i32
+    %left = arith.subi %c28_i32, %low : i32
+    %up = arith.shli %word, %left : i32
+    %q = arith.shrsi %up, %c28_i32 : i32
+    %q8 = arith.trunci %q : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<1x64x32xi8>
+  %r = linalg.generic {indexing_maps = [#a, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : tensor<?x1x64xi8>, tensor<1x64x32xi8>) outs(%c : tensor<?x32x1xi32>) {
+  ^bb0(%x: i8, %y: i8, %acc: i32):
+    %xe = arith.extsi %x : i8 to i32
+    %ye = arith.extsi %y : i8 to i32
+    %p = arith.muli %xe, %ye : i32
+    %s = arith.addi %acc, %p : i32
+    linalg.yield %s : i32
+  } -> tensor<?x32x1xi32>
+  return %r : tensor<?x32x1xi32>
+}

@@ -199,3 +199,73 @@ func.func @decode_not_fused_into_matvec(%a: tensor<1x64xf32>, %q: tensor<64x32xi
   } -> tensor<1x32xf32>
   return %r : tensor<1x32xf32>
 }
+
+// -----
+
+// A byte-quad field decode (marked by convert-qopt-to-linalg) with a
+// transpose after it, as qopt-cpu-transpose-computed-operands writes: the
+// fused op decodes the same fields in the transposed layout and keeps the
+// mark. A decode fused with arithmetic after it is no longer one: no mark.
+#fields = affine_map<(d0, d1) -> (d0, d1 floordiv 8)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+// CHECK-LABEL: func.func @field_decode_mark
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], {{.*}} ins(%arg0 : tensor<4x2xi32>) outs(%{{.*}} : tensor<16x4xi8>) attrs =  {qopt.byte_quad_fields = 8 : i64}
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%arg1 : tensor<4x2xi32>)
+// CHECK-NOT: qopt.byte_quad_fields
+// CHECK: return
+func.func @field_decode_mark(%words: tensor<4x2xi32>, %words2: tensor<4x2xi32>) -> (tensor<16x4xi8>, tensor<4x16xi8>) {
+  %c4_i32 = arith.constant 4 : i32
+  %c8_i32 = arith.constant 8 : i32
+  %c28_i32 = arith.constant 28 : i32
+  %c1_i8 = arith.constant 1 : i8
+  %e = tensor.empty() : tensor<4x16xi8>
+  %d = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%words : tensor<4x2xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = 8 : i64} {
+  ^bb0(%word: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %k32 = arith.index_cast %k : index to i32
+    %f = arith.remui %k32, %c8_i32 : i32
+    %byte = arith.remui %f, %c4_i32 : i32
+    %bytebit = arith.muli %byte, %c8_i32 : i32
+    %slot = arith.divui %f, %c4_i32 : i32
+    %slotbit = arith.muli %slot, %c4_i32 : i32
+    %low = arith.addi %bytebit, %slotbit : i32
+    %left = arith.subi %c28_i32, %low : i32
+    %up = arith.shli %word, %left : i32
+    %q = arith.shrsi %up, %c28_i32 : i32
+    %q8 = arith.trunci %q : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<4x16xi8>
+  %et = tensor.empty() : tensor<16x4xi8>
+  %t = linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d : tensor<4x16xi8>) outs(%et : tensor<16x4xi8>) {
+  ^bb0(%x: i8, %out: i8):
+    linalg.yield %x : i8
+  } -> tensor<16x4xi8>
+  %d2 = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%words2 : tensor<4x2xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = 8 : i64} {
+  ^bb0(%word: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %k32 = arith.index_cast %k : index to i32
+    %f = arith.remui %k32, %c8_i32 : i32
+    %byte = arith.remui %f, %c4_i32 : i32
+    %bytebit = arith.muli %byte, %c8_i32 : i32
+    %slot = arith.divui %f, %c4_i32 : i32
+    %slotbit = arith.muli %slot, %c4_i32 : i32
+    %low = arith.addi %bytebit, %slotbit : i32
+    %left = arith.subi %c28_i32, %low : i32
+    %up = arith.shli %word, %left : i32
+    %q = arith.shrsi %up, %c28_i32 : i32
+    %q8 = arith.trunci %q : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<4x16xi8>
+  %p = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d2 : tensor<4x16xi8>) outs(%e : tensor<4x16xi8>) {
+  ^bb0(%x: i8, %out: i8):
+    %y = arith.addi %x, %c1_i8 : i8
+    linalg.yield %y : i8
+  } -> tensor<4x16xi8>
+  return %t, %p : tensor<16x4xi8>, tensor<4x16xi8>
+}

@@ -39,6 +39,11 @@ def FuseElementwise : Pass<"qopt-fuse-elementwise"> {
     a consumer with reduction loops: a decode fused into a matrix-vector
     product (M = 1) leaves a generic that is no contraction and does not
     vectorize, while the decode alone is elementwise and does.
+
+    A decode of byte-quad bit fields marked `qopt.byte_quad_fields` (see
+    `qopt.field_unpack`) keeps its mark when a copy or transpose is fused
+    into it (the fused op reads the same words with the same body), so
+    `qopt-cpu-tile-and-vectorize` can still read its quads from the words.
   }];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::linalg::LinalgDialect",
@@ -185,8 +190,16 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     constant at compile time, a decoded panel once after its decode
     (every M block then reads it with no shuffles); a block whose panel
     cannot be (a splat constant, a panel of one K step) interleaves its
-    four rows itself. A decode in the block's K loop keeps pair dot
-    products (its pairs are built in registers).
+    four rows itself. A decode in the block's K loop (M fits one block)
+    of signed byte-quad bit fields (marked `qopt.byte_quad_fields` by
+    `convert-qopt-to-linalg`; 1, 2 and 4-bit weights) takes quad dot
+    products whose quads come straight from the words: K rows 4i to
+    4i + 3 of a column are bits B i up of its word's four bytes, so
+    `(word >> B i) & mask` with each field's top bit flipped is the
+    column's quad of unsigned q + 2^(B - 1), and the accumulator starts at
+    C - 2^(B - 1) * sum_k A[m, k]: a shift, an and and an xor per 16
+    columns and K step of 4, no decode. Other decodes in the K loop keep
+    pair dot products (their pairs are built in registers).
 
     A right-hand operand computed from constants alone by an elementwise
     `linalg.generic` read by nothing else (a weight decode: bit planes or

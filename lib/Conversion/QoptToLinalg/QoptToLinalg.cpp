@@ -602,7 +602,8 @@ struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
     Value init =
         tensor::EmptyOp::create(rewriter, loc, outDims, rewriter.getI8Type());
     bool isSigned = storage.getIsSigned();
-    Value values =
+    bool byteQuads = op.getByteQuads();
+    auto decode =
         linalg::GenericOp::create(
             rewriter, loc, init.getType(), ValueRange{words}, ValueRange{init},
             maps,
@@ -613,9 +614,21 @@ struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
               };
               Value k = arith::IndexCastOp::create(
                   b, l, b.getI32Type(), linalg::IndexOp::create(b, l, 1));
-              Value low = arith::MulIOp::create(
-                  b, l, arith::RemUIOp::create(b, l, k, i32(fields)),
-                  i32(bits));
+              Value f = arith::RemUIOp::create(b, l, k, i32(fields));
+              // The field's lowest bit: B f, or with byte quads
+              // 8 (f % 4) + B (f / 4).
+              Value low =
+                  byteQuads
+                      ? arith::AddIOp::create(
+                            b, l,
+                            arith::MulIOp::create(
+                                b, l, arith::RemUIOp::create(b, l, f, i32(4)),
+                                i32(8)),
+                            arith::MulIOp::create(
+                                b, l, arith::DivUIOp::create(b, l, f, i32(4)),
+                                i32(bits)))
+                            .getResult()
+                      : arith::MulIOp::create(b, l, f, i32(bits)).getResult();
               Value v;
               if (isSigned) {
                 // The field's top bit to bit 31, then back with the sign.
@@ -631,9 +644,10 @@ struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
               linalg::YieldOp::create(
                   b, l,
                   arith::TruncIOp::create(b, l, b.getI8Type(), v).getResult());
-            })
-            .getResult(0);
-    rewriter.replaceOp(op, values);
+            });
+    if (byteQuads)
+      decode->setAttr(kByteQuadFieldsAttr, rewriter.getI64IntegerAttr(fields));
+    rewriter.replaceOp(op, decode.getResult(0));
     return success();
   }
 };

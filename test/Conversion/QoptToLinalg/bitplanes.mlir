@@ -162,3 +162,27 @@ func.func @field_unpack_unsigned(%w: tensor<?x1xi32>) -> tensor<?x7x!qopt.int<u2
   %v = qopt.field_unpack %w {fields_per_word = 16} : tensor<?x1xi32> -> tensor<?x7x!qopt.int<u2>>
   return %v : tensor<?x7x!qopt.int<u2>>
 }
+
+// -----
+
+// Byte quads: field f = k % 8 of a word starts at bit 8 (f % 4) + 4 (f / 4)
+// (fields 0 to 3 the low nibbles of bytes 0 to 3, fields 4 to 7 the high
+// ones), shifted left to bit 31 by 28 - that, then back with the sign. The
+// decode is marked with its fields per word (for
+// qopt-cpu-tile-and-vectorize).
+// CHECK-LABEL: func.func @field_unpack_byte_quads
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<5x5xi32>) outs(%{{.*}} : tensor<5x40xi8>) attrs =  {qopt.byte_quad_fields = 8 : i64}
+// CHECK: ^bb0(%[[IN:.*]]: i32, %{{.*}}: i8):
+// CHECK: %[[F:.*]] = arith.remui %{{.*}}, {{%c8_i32[_0-9]*}} : i32
+// CHECK: %[[BYTE:.*]] = arith.remui %[[F]], {{%c4_i32[_0-9]*}} : i32
+// CHECK: %[[BYTEBIT:.*]] = arith.muli %[[BYTE]], {{%c8_i32[_0-9]*}} : i32
+// CHECK: %[[SLOT:.*]] = arith.divui %[[F]], {{%c4_i32[_0-9]*}} : i32
+// CHECK: %[[SLOTBIT:.*]] = arith.muli %[[SLOT]], {{%c4_i32[_0-9]*}} : i32
+// CHECK: %[[LOW:.*]] = arith.addi %[[BYTEBIT]], %[[SLOTBIT]] : i32
+// CHECK: %[[UP:.*]] = arith.subi %[[TOP:c28_i32[_0-9]*]], %[[LOW]] : i32
+// CHECK: %[[HI:.*]] = arith.shli %[[IN]], %[[UP]] : i32
+// CHECK: arith.shrsi %[[HI]], %[[TOP]] : i32
+func.func @field_unpack_byte_quads(%w: tensor<5x5xi32>) -> tensor<5x40x!qopt.int<s4>> {
+  %v = qopt.field_unpack %w {fields_per_word = 8, byte_quads} : tensor<5x5xi32> -> tensor<5x40x!qopt.int<s4>>
+  return %v : tensor<5x40x!qopt.int<s4>>
+}

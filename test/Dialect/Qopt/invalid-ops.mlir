@@ -552,6 +552,22 @@ func.func @field_unpack_no_fields(%w: tensor<5x4xi32>) {
 
 // -----
 
+func.func @field_unpack_byte_quads_width(%w: tensor<5x4xi32>) {
+  // expected-error @+1 {{byte_quads needs a width dividing 8 and a multiple of 4 fields per word, got 3 bits, 10 fields}}
+  %0 = qopt.field_unpack %w {fields_per_word = 10, byte_quads} : tensor<5x4xi32> -> tensor<5x40x!qopt.int<s3>>
+  return
+}
+
+// -----
+
+func.func @field_unpack_byte_quads_fields(%w: tensor<5x7xi32>) {
+  // expected-error @+1 {{byte_quads needs a width dividing 8 and a multiple of 4 fields per word, got 4 bits, 6 fields}}
+  %0 = qopt.field_unpack %w {fields_per_word = 6, byte_quads} : tensor<5x7xi32> -> tensor<5x40x!qopt.int<s4>>
+  return
+}
+
+// -----
+
 func.func @field_unpack_rows(%w: tensor<6x4xi32>) {
   // expected-error @+1 {{row counts differ: 6 word rows, 5 result rows}}
   %0 = qopt.field_unpack %w {fields_per_word = 10} : tensor<6x4xi32> -> tensor<5x40x!qopt.int<s3>>

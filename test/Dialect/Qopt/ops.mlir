@@ -127,14 +127,16 @@ func.func @bitplane_unpack(%p: tensor<3x5x2xi32>, %q: tensor<2x?x1xi32>) -> (ten
 }
 
 // Unpacking weights stored as bit fields (10 3-bit fields per word; dynamic
-// rows).
+// rows; 4-bit fields as byte quads).
 // CHECK-LABEL: func.func @field_unpack
 // CHECK: qopt.field_unpack %{{.*}} {fields_per_word = 10 : i64} : tensor<5x4xi32> -> tensor<5x40x!qopt.int<s3>>
 // CHECK: qopt.field_unpack %{{.*}} {fields_per_word = 16 : i64} : tensor<?x1xi32> -> tensor<?x7x!qopt.int<u2>>
-func.func @field_unpack(%p: tensor<5x4xi32>, %q: tensor<?x1xi32>) -> (tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>) {
+// CHECK: qopt.field_unpack %{{.*}} {byte_quads, fields_per_word = 8 : i64} : tensor<5x5xi32> -> tensor<5x40x!qopt.int<s4>>
+func.func @field_unpack(%p: tensor<5x4xi32>, %q: tensor<?x1xi32>, %r: tensor<5x5xi32>) -> (tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>, tensor<5x40x!qopt.int<s4>>) {
   %w = qopt.field_unpack %p {fields_per_word = 10} : tensor<5x4xi32> -> tensor<5x40x!qopt.int<s3>>
   %v = qopt.field_unpack %q {fields_per_word = 16} : tensor<?x1xi32> -> tensor<?x7x!qopt.int<u2>>
-  return %w, %v : tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>
+  %u = qopt.field_unpack %r {fields_per_word = 8, byte_quads} : tensor<5x5xi32> -> tensor<5x40x!qopt.int<s4>>
+  return %w, %v, %u : tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>, tensor<5x40x!qopt.int<s4>>
 }
 
 // CHECK-LABEL: func.func @x86_pmaddwd

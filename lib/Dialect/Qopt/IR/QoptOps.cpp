@@ -367,6 +367,10 @@ LogicalResult FieldUnpackOp::verify() {
   if (fields < 1 || fields * bits > 32)
     return emitOpError("fields_per_word must be 1 to ")
            << 32 / bits << " for " << bits << "-bit values, got " << fields;
+  if (getByteQuads() && (8 % bits != 0 || fields % 4 != 0))
+    return emitOpError("byte_quads needs a width dividing 8 and a multiple "
+                       "of 4 fields per word, got ")
+           << bits << " bits, " << fields << " fields";
   if (!isCompatibleShape({words.getDimSize(0)}, {result.getDimSize(0)}))
     return emitOpError("row counts differ: ")
            << words.getDimSize(0) << " word rows, " << result.getDimSize(0)

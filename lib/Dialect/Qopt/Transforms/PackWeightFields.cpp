@@ -47,6 +47,9 @@ struct CpuPackWeightFieldsPass
     int64_t rows = resultType.getDimSize(0), k = resultType.getDimSize(1);
     int64_t planeWords = planesType.getDimSize(2);
     int64_t fields = 32 / bits;
+    // Widths dividing a byte as byte quads (see qopt.field_unpack), so
+    // VNNI blocks take four K values of a column with a shift and a mask.
+    bool byteQuads = 8 % bits == 0;
     int64_t words = (k + fields - 1) / fields;
     std::vector<uint32_t> packed(rows * words, 0);
     for (int64_t r = 0; r < rows; ++r)
@@ -57,7 +60,9 @@ struct CpuPackWeightFieldsPass
               (*planes)[(b * rows + r) * planeWords + kk / 32]);
           value |= ((word >> (kk % 32)) & 1u) << b;
         }
-        packed[r * words + kk / fields] |= value << (bits * (kk % fields));
+        int64_t f = kk % fields;
+        int64_t shift = byteQuads ? 8 * (f % 4) + bits * (f / 4) : bits * f;
+        packed[r * words + kk / fields] |= value << shift;
       }
     OpBuilder builder(op);
     auto type = RankedTensorType::get({rows, words}, builder.getI32Type());
@@ -75,7 +80,8 @@ struct CpuPackWeightFieldsPass
     Value constant = arith::ConstantOp::create(builder, op.getLoc(), value);
     Value unpacked =
         FieldUnpackOp::create(builder, op.getLoc(), resultType, constant,
-                              builder.getI64IntegerAttr(fields));
+                              builder.getI64IntegerAttr(fields),
+                              byteQuads ? builder.getUnitAttr() : UnitAttr());
     Operation *planesOp = op.getPlanes().getDefiningOp();
     op.getResult().replaceAllUsesWith(unpacked);
     op.erase();

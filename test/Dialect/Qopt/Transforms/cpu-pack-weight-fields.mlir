@@ -19,10 +19,15 @@ func.func @signed_3bit() -> tensor<2x12x!qopt.int<s3>> {
 // -----
 
 // Unsigned 2-bit values, K = 40 from two plane words: sixteen fields per
-// word, three words (the last half padding). w[k] = (7k + 1) % 4.
+// word, three words (the last half padding), as byte quads (2 divides 8):
+// field f at bit 8 (f % 4) + 2 (f / 4). w[k] = (7k + 1) % 4 = 1, 0, 3, 2,
+// 1, 0, 3, 2, ..., so byte b of a word holds fields b, b + 4, b + 8,
+// b + 12, all equal: bytes 0x55, 0x00, 0xFF, 0xAA, the word 0xAAFF0055 =
+// -1426128811; the third word's fields 32 to 39 fill the low halves of
+// its bytes: 0x0A0F0005 = 168755205.
 // CHECK-LABEL: func.func @unsigned_2bit
-// CHECK: %[[F:.*]] = arith.constant dense<{{\[}}[-1313754703, -1313754703, 45489]]> : tensor<1x3xi32>
-// CHECK: qopt.field_unpack %{{.*}} {fields_per_word = 16 : i64} : tensor<1x3xi32> -> tensor<1x40x!qopt.int<u2>>
+// CHECK: %[[F:.*]] = arith.constant dense<{{\[}}[-1426128811, -1426128811, 168755205]]> : tensor<1x3xi32>
+// CHECK: qopt.field_unpack %{{.*}} {byte_quads, fields_per_word = 16 : i64} : tensor<1x3xi32> -> tensor<1x40x!qopt.int<u2>>
 func.func @unsigned_2bit() -> tensor<1x40x!qopt.int<u2>> {
   %p = arith.constant dense<[[[1431655765, 85]], [[-858993460, 204]]]> : tensor<2x1x2xi32>
   %w = qopt.bitplane_unpack %p : tensor<2x1x2xi32> -> tensor<1x40x!qopt.int<u2>>
@@ -31,10 +36,15 @@ func.func @unsigned_2bit() -> tensor<1x40x!qopt.int<u2>> {
 
 // -----
 
-// One bit: the single plane's words are the fields.
+// One bit, as byte quads: field f at bit 8 (f % 4) + f / 4, so byte b
+// holds fields b, b + 4, .., b + 28. The plane 0x49249249 sets fields
+// k % 3 == 0: byte 0 gets fields 0, 12, 24 (bits 0, 3, 6) = 0x49, byte 1
+// fields 9, 21 (bits 2, 5) = 0x24, byte 2 fields 6, 18, 30 (bits 1, 4, 7)
+// = 0x92, byte 3 fields 3, 15, 27 (bits 0, 3, 6) = 0x49: 0x49922449 =
+// 1234314313.
 // CHECK-LABEL: func.func @one_bit
-// CHECK: %[[F:.*]] = arith.constant dense<1227133513> : tensor<1x1xi32>
-// CHECK: qopt.field_unpack %[[F]] {fields_per_word = 32 : i64} : tensor<1x1xi32> -> tensor<1x32x!qopt.int<s1>>
+// CHECK: %[[F:.*]] = arith.constant dense<1234314313> : tensor<1x1xi32>
+// CHECK: qopt.field_unpack %[[F]] {byte_quads, fields_per_word = 32 : i64} : tensor<1x1xi32> -> tensor<1x32x!qopt.int<s1>>
 func.func @one_bit() -> tensor<1x32x!qopt.int<s1>> {
   %p = arith.constant dense<1227133513> : tensor<1x1x1xi32>
   %w = qopt.bitplane_unpack %p : tensor<1x1x1xi32> -> tensor<1x32x!qopt.int<s1>>
@@ -44,12 +54,13 @@ func.func @one_bit() -> tensor<1x32x!qopt.int<s1>> {
 // -----
 
 // Weights in a resource blob (as qcc stores them) stay in one: values -8 to
-// -1 as eight 4-bit fields, 0xFEDCBA98 (little-endian bytes after the
-// blob's alignment).
+// -1 (nibbles 8 to 15) as eight 4-bit fields in byte quads, byte b holding
+// fields b and b + 4: 0xC8, 0xD9, 0xEA, 0xFB (little-endian bytes after
+// the blob's alignment).
 // CHECK-LABEL: func.func @resource
 // CHECK: %[[F:.*]] = arith.constant dense_resource<wfields> : tensor<1x1xi32>
-// CHECK: qopt.field_unpack %[[F]] {fields_per_word = 8 : i64} : tensor<1x1xi32> -> tensor<1x8x!qopt.int<s4>>
-// CHECK: wfields: "0x{{[0-9]}}{{[0-9]}}00000098BADCFE"
+// CHECK: qopt.field_unpack %[[F]] {byte_quads, fields_per_word = 8 : i64} : tensor<1x1xi32> -> tensor<1x8x!qopt.int<s4>>
+// CHECK: wfields: "0x{{[0-9]}}{{[0-9]}}000000C8D9EAFB"
 func.func @resource() -> tensor<1x8x!qopt.int<s4>> {
   %p = arith.constant dense_resource<planes> : tensor<4x1x1xi32>
   %w = qopt.bitplane_unpack %p : tensor<4x1x1xi32> -> tensor<1x8x!qopt.int<s4>>

@@ -32,4 +32,12 @@
 #define GET_OP_CLASSES
 #include "qopt/Dialect/Qopt/IR/QoptOps.h.inc"
 
+namespace qopt {
+/// Marks the linalg.generic that convert-qopt-to-linalg makes of a
+/// `qopt.field_unpack` with `byte_quads`; the value is its fields per word
+/// (i64). qopt-cpu-tile-and-vectorize reads the byte quads of such a
+/// decode straight from its words.
+constexpr llvm::StringLiteral kByteQuadFieldsAttr = "qopt.byte_quad_fields";
+} // namespace qopt
+
 #endif // QOPT_DIALECT_QOPT_IR_QOPTDIALECT_H

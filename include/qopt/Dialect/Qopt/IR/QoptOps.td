@@ -278,11 +278,17 @@ def Qopt_BitplaneUnpackOp : Qopt_Op<"bitplane_unpack", [Pure]> {
 def Qopt_FieldUnpackOp : Qopt_Op<"field_unpack", [Pure]> {
   let summary = "unpack low-bit integers stored as bit fields of 32-bit words";
   let description = [{
-    `result[r, k]` is field `k % F` of word `words[r, k / F]`, with `F` =
-    `fields_per_word`: the `B` bits (the result's width) from bit
-    `B * (k % F)` up, least significant first, read as a two's-complement
-    value for a signed result type. `F * B` must not exceed 32; the words
-    may hold more fields than K needs (padding).
+    `result[r, k]` is field `f = k % F` of word `words[r, k / F]`, with
+    `F` = `fields_per_word`: the `B` bits (the result's width) from bit
+    `B * f` up, least significant first, read as a two's-complement value
+    for a signed result type. `F * B` must not exceed 32; the words may
+    hold more fields than K needs (padding).
+
+    With `byte_quads` (B dividing 8, F a multiple of 4), field `f` starts
+    at bit `8 * (f % 4) + B * (f / 4)` instead: fields `4i .. 4i + 3` are
+    bits `B * i` up of bytes 0 to 3, so one shift and one mask of the word
+    give the four of them as bytes, the byte quads of a VNNI dot product
+    (`qopt.x86.vpdpbusd`).
 
     This is the CPU's layout of quantized weights: one word holds `F`
     consecutive values of K, so a vector of words, one per output column,
@@ -293,10 +299,12 @@ def Qopt_FieldUnpackOp : Qopt_Op<"field_unpack", [Pure]> {
 
     ```mlir
     %w = qopt.field_unpack %words {fields_per_word = 10} : tensor<64x30xi32> -> tensor<64x300x!qopt.int<s3>>
+    %v = qopt.field_unpack %nibbles {fields_per_word = 8, byte_quads} : tensor<64x32xi32> -> tensor<64x256x!qopt.int<s4>>
     ```
   }];
   let arguments = (ins RankedTensorOf<[I32]>:$words,
-                       I64Attr:$fields_per_word);
+                       I64Attr:$fields_per_word,
+                       UnitAttr:$byte_quads);
   let results = (outs Qopt_IntTensor:$result);
   let assemblyFormat = "$words attr-dict `:` type($words) `->` type($result)";
   let hasVerifier = 1;

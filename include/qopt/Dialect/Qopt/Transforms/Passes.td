@@ -52,7 +52,9 @@ def CpuPackWeightFields
     Rewrites `qopt.bitplane_unpack` of a constant into `qopt.field_unpack`
     of a constant repacked at compile time: each 32-bit word holds
     `F = 32 / B` consecutive K values of one row (B-bit fields, least
-    significant first). Bit planes are the GPU kernels' layout; decoding
+    significant first; for B = 1, 2, 4 and 8 as byte quads, field f at bit
+    8 (f % 4) + B (f / 4), so a VNNI block takes four K values of a column
+    as bytes with a shift and a mask). Bit planes are the GPU kernels' layout; decoding
     them on the CPU takes a shift, a mask and a merge per plane for every
     weight, while a field is two shifts. Storage: B bits per weight for
     B = 1, 2, 4, 8 (as planes), 3.2 for B = 3, 5.33 for B = 5, 6.4 for
