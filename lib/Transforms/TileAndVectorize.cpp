@@ -452,6 +452,85 @@ static bool isMultipleOf(OpFoldResult offset, int64_t factor) {
   return lb && step && *lb % factor == 0 && *step % factor == 0;
 }
 
+/// The fields of `decode` when it decodes signed byte-quad fields made
+/// unsigned by offsetFieldsForQuadDot into a tile `[1.., R, cols]` (R rows
+/// of K, a multiple of its fields per word F) from a words tile holding
+/// the R / F words of each column, read through (k floordiv F) and n (or
+/// n floordiv c before n mod c): row-major, each row of words is the
+/// columns in order. The result dim of the words that K reads is in
+/// `wordsKDim`. None otherwise.
+static std::optional<QuadFields>
+fieldsByColumn(linalg::GenericOp decode, int64_t cols, unsigned &wordsKDim) {
+  std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/true);
+  if (!fields || !decode->hasAttr(kQuadFieldsKAttr))
+    return std::nullopt;
+  auto outType = cast<RankedTensorType>(decode->getResult(0).getType());
+  auto wordsType =
+      dyn_cast<RankedTensorType>(decode.getDpsInputs()[0].getType());
+  int64_t rank = outType.getRank();
+  if (!outType.hasStaticShape() || rank < 2 || !wordsType ||
+      !wordsType.hasStaticShape() || outType.getDimSize(rank - 1) != cols)
+    return std::nullopt;
+  int64_t rows = outType.getDimSize(rank - 2);
+  if (rows % fields->fieldsPerWord != 0 && rows != 4)
+    return std::nullopt;
+  if (outType.getNumElements() != rows * cols ||
+      wordsType.getNumElements() !=
+          cols * std::max<int64_t>(1, rows / fields->fieldsPerWord))
+    return std::nullopt;
+  MLIRContext *ctx = decode.getContext();
+  AffineExpr k = getAffineDimExpr(rank - 2, ctx),
+             n = getAffineDimExpr(rank - 1, ctx);
+  SmallVector<AffineExpr> byColumn;
+  std::optional<unsigned> kDim;
+  for (auto [i, e] :
+       llvm::enumerate(decode.getIndexingMapsArray()[0].getResults())) {
+    bool readsK = e.isFunctionOfDim(rank - 2),
+         readsN = e.isFunctionOfDim(rank - 1);
+    if ((readsK && readsN) ||
+        (readsK && e != k.floorDiv(fields->fieldsPerWord)))
+      return std::nullopt;
+    if (readsK)
+      kDim = i;
+    if (readsN)
+      byColumn.push_back(e);
+  }
+  bool inOrder = byColumn.size() == 1 && byColumn[0] == n;
+  if (byColumn.size() == 2)
+    if (auto split = dyn_cast<AffineBinaryOpExpr>(byColumn[0]))
+      if (auto divisor = dyn_cast<AffineConstantExpr>(split.getRHS()))
+        inOrder = byColumn[0] == n.floorDiv(divisor.getValue()) &&
+                  byColumn[1] == n % divisor.getValue();
+  if (!inOrder || !kDim)
+    return std::nullopt;
+  wordsKDim = *kDim;
+  return fields;
+}
+
+/// The byte quads of K rows 4i .. 4i + 3 of each column from `wordLanes`
+/// (vector<C x i32>, a word per column) and `shift` (i32, B i): bits B i
+/// up of the word's four bytes, `(word >> B i) & mask`, each field's top
+/// bit flipped (the unsigned q + 2^(B - 1)), as vector<4C x i8>.
+static Value quadsOfWords(OpBuilder &b, Location loc, Value wordLanes,
+                          Value shift, QuadFields fields) {
+  auto lanes = cast<VectorType>(wordLanes.getType());
+  auto splat = [&](uint32_t v) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(lanes, APInt(32, v)));
+  };
+  uint32_t fieldMask = (1u << fields.bits) - 1;
+  uint32_t topBit = 1u << (fields.bits - 1);
+  Value shifted = arith::ShRUIOp::create(
+      b, loc, wordLanes, vector::BroadcastOp::create(b, loc, lanes, shift));
+  Value masked =
+      arith::AndIOp::create(b, loc, shifted, splat(fieldMask * 0x01010101u));
+  Value unsignedFields =
+      arith::XOrIOp::create(b, loc, masked, splat(topBit * 0x01010101u));
+  return vector::BitCastOp::create(
+      b, loc, VectorType::get({4 * lanes.getNumElements()}, b.getI8Type()),
+      unsignedFields);
+}
+
 /// The panels quad dot blocks read, each stored quad by quad (see
 /// storedQuads).
 struct QuadPanels {
@@ -488,6 +567,7 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
   auto quadType = RankedTensorType::get(shape, type.getElementType());
   Location loc = panel.getLoc();
   Value copy;
+  unsigned wordsKDim;
   if (auto cst = panel.getDefiningOp<arith::ConstantOp>()) {
     size_t elemBytes;
     std::optional<ArrayRef<char>> data =
@@ -505,10 +585,57 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
     copy = arith::ConstantOp::create(
         rewriter, loc,
         qopt::elementsLike(cst.getValue(), quadType, quads, "quad_weights"));
+  } else if (auto decode = panel.getDefiningOp<linalg::GenericOp>();
+             decode && decode->hasAttr(kFusedDecodeAttr) && rows > 4 &&
+             fieldsByColumn(decode, cols, wordsKDim)) {
+    // A decoded panel of byte-quad fields: its quads straight from its
+    // words (see quadsOfWords), quad row q from word row q / (F / 4) at
+    // i = q mod (F / 4); the row decode is left dead.
+    QuadFields fields = *fieldsByColumn(decode, cols, wordsKDim);
+    Value words = decode.getDpsInputs()[0];
+    auto wordsType = cast<RankedTensorType>(words.getType());
+    rewriter.setInsertionPointAfter(decode);
+    Type i32 = rewriter.getI32Type();
+    auto index = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(rewriter, loc, v);
+    };
+    SmallVector<int64_t> rowShape(wordsType.getShape());
+    rowShape[wordsKDim] = 1;
+    Value empty =
+        tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
+    auto loop = scf::ForOp::create(
+        rewriter, loc, index(0), index(rows / 4), index(1), ValueRange{empty},
+        [&](OpBuilder &b, Location l, Value q, ValueRange iterArgs) {
+          auto at = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(b, l, v);
+          };
+          SmallVector<Value> from(wordsType.getRank(), at(0));
+          Value perWord = at(fields.fieldsPerWord / 4);
+          from[wordsKDim] = arith::DivUIOp::create(b, l, q, perWord);
+          Value shift = arith::IndexCastOp::create(
+              b, l, i32,
+              arith::MulIOp::create(b, l,
+                                    arith::RemUIOp::create(b, l, q, perWord),
+                                    at(fields.bits)));
+          Value wordRow = vector::TransferReadOp::create(
+              b, l, VectorType::get(rowShape, i32), words, from,
+              arith::ConstantIntOp::create(b, l, i32, 0),
+              SmallVector<bool>(rowShape.size(), true));
+          Value wordLanes = vector::ShapeCastOp::create(
+              b, l, VectorType::get({cols}, i32), wordRow);
+          SmallVector<Value> to(rank, at(0));
+          to[rank - 2] = q;
+          scf::YieldOp::create(b, l,
+                               vector::TransferWriteOp::create(
+                                   b, l,
+                                   quadsOfWords(b, l, wordLanes, shift, fields),
+                                   iterArgs[0], to, SmallVector<bool>{true})
+                                   .getResult());
+        });
+    copy = loop.getResult(0);
   } else {
     // A decoded panel of more than one K step, read by the M blocks after
     // it: interleaved in a loop over its quads of rows.
-    auto decode = panel.getDefiningOp<linalg::GenericOp>();
     if (!decode || !decode->hasAttr(kFusedDecodeAttr) || rows == 4 ||
         type.getNumElements() > panels.maxDecodedBytes)
       return {};
@@ -588,61 +715,29 @@ static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
 }
 
 /// B's K step of quad dot block `op` as byte quads computed straight from
-/// the words of the byte-quad field decode fused into the step, whose
-/// fields offsetFieldsForQuadDot made unsigned: K rows 4i .. 4i + 3 of a
-/// word are bits B i up of its bytes 0 .. 3, so for the column of each
-/// word (word >> B i) & mask, each field's top bit flipped, is its quad.
-/// i = (k mod F) / 4 for the step's K offset k, traced from A's slices
-/// (whose root must span the contraction's whole K). Null where `op` does
-/// not read such a decode.
+/// the words of the byte-quad field decode fused into the step (see
+/// fieldsByColumn, quadsOfWords). i = (k mod F) / 4 for the step's K
+/// offset k, traced from A's slices (whose root must span the
+/// contraction's whole K). Null where `op` does not read such a decode.
 static Value quadsFromFields(RewriterBase &rewriter, linalg::GenericOp op) {
   Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
   int64_t cols = op.getStaticLoopRanges()[1];
-  // B: the whole of the decode of the step, [1.., 4, cols], one word per
-  // column.
+  // B: the whole of the decode of the step, [1.., 4, cols].
   std::optional<SliceOrigin> b = traceSlices(op.getDpsInputs()[1]);
   auto decode = b ? b->root.getDefiningOp<linalg::GenericOp>() : nullptr;
-  std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/true);
-  auto totalK =
-      decode ? decode->getAttrOfType<IntegerAttr>(kQuadFieldsKAttr) : nullptr;
-  if (!fields || !totalK)
+  unsigned wordsKDim;
+  std::optional<QuadFields> fields =
+      decode ? fieldsByColumn(decode, cols, wordsKDim) : std::nullopt;
+  if (!fields)
     return {};
   auto outType = cast<RankedTensorType>(decode->getResult(0).getType());
-  Value words = decode.getDpsInputs()[0];
-  auto wordsType = dyn_cast<RankedTensorType>(words.getType());
   int64_t rank = outType.getRank();
-  if (!outType.hasStaticShape() || rank < 2 ||
+  if (outType.getDimSize(rank - 2) != 4 ||
       b->dims != ArrayRef<unsigned>{unsigned(rank - 2), unsigned(rank - 1)} ||
-      llvm::any_of(b->offsets, [](auto &o) { return !o.empty(); }) ||
-      outType.getDimSize(rank - 2) != 4 ||
-      outType.getDimSize(rank - 1) != cols ||
-      outType.getNumElements() != 4 * cols || !wordsType ||
-      !wordsType.hasStaticShape() || wordsType.getNumElements() != cols)
-    return {};
-  // The words read through (k floordiv F) and n, or n floordiv c before
-  // n mod c: row-major, the tile's words are the columns in order.
-  AffineExpr k = getAffineDimExpr(rank - 2, ctx),
-             n = getAffineDimExpr(rank - 1, ctx);
-  SmallVector<AffineExpr> byColumn;
-  for (AffineExpr e : decode.getIndexingMapsArray()[0].getResults()) {
-    bool readsK = e.isFunctionOfDim(rank - 2),
-         readsN = e.isFunctionOfDim(rank - 1);
-    if ((readsK && readsN) ||
-        (readsK && e != k.floorDiv(fields->fieldsPerWord)))
-      return {};
-    if (readsN)
-      byColumn.push_back(e);
-  }
-  bool inOrder = byColumn.size() == 1 && byColumn[0] == n;
-  if (byColumn.size() == 2)
-    if (auto split = dyn_cast<AffineBinaryOpExpr>(byColumn[0]))
-      if (auto divisor = dyn_cast<AffineConstantExpr>(split.getRHS()))
-        inOrder = byColumn[0] == n.floorDiv(divisor.getValue()) &&
-                  byColumn[1] == n % divisor.getValue();
-  if (!inOrder)
+      llvm::any_of(b->offsets, [](auto &o) { return !o.empty(); }))
     return {};
   // The step's K offset: where A's K step starts in A's root.
+  auto totalK = decode->getAttrOfType<IntegerAttr>(kQuadFieldsKAttr);
   std::optional<SliceOrigin> a = traceSlices(op.getDpsInputs()[0]);
   auto aRoot = a ? dyn_cast<RankedTensorType>(a->root.getType()) : nullptr;
   unsigned aK = a ? a->dims[1] : 0;
@@ -653,13 +748,8 @@ static Value quadsFromFields(RewriterBase &rewriter, linalg::GenericOp op) {
     return {};
   rewriter.setInsertionPoint(op);
   Type i32 = rewriter.getI32Type();
-  auto lanes = VectorType::get({cols}, i32);
   auto index = [&](int64_t v) {
     return arith::ConstantIndexOp::create(rewriter, loc, v);
-  };
-  auto splat = [&](uint32_t v) -> Value {
-    return arith::ConstantOp::create(
-        rewriter, loc, DenseElementsAttr::get(lanes, APInt(32, v)));
   };
   Value step = sumOfOffsets(rewriter, loc, a->offsets[aK]);
   Value quad = arith::DivUIOp::create(
@@ -669,21 +759,12 @@ static Value quadsFromFields(RewriterBase &rewriter, linalg::GenericOp op) {
   Value shift = arith::IndexCastOp::create(
       rewriter, loc, i32,
       arith::MulIOp::create(rewriter, loc, quad, index(fields->bits)));
+  Value words = decode.getDpsInputs()[0];
   Value wordLanes = vector::ShapeCastOp::create(
-      rewriter, loc, lanes,
-      readBlock(rewriter, loc, words, wordsType.getShape(), i32));
-  uint32_t fieldMask = (1u << fields->bits) - 1;
-  uint32_t topBit = 1u << (fields->bits - 1);
-  Value shifted = arith::ShRUIOp::create(
-      rewriter, loc, wordLanes,
-      vector::BroadcastOp::create(rewriter, loc, lanes, shift));
-  Value masked = arith::AndIOp::create(rewriter, loc, shifted,
-                                       splat(fieldMask * 0x01010101u));
-  Value unsignedFields =
-      arith::XOrIOp::create(rewriter, loc, masked, splat(topBit * 0x01010101u));
-  return vector::BitCastOp::create(
-      rewriter, loc, VectorType::get({4 * cols}, rewriter.getI8Type()),
-      unsignedFields);
+      rewriter, loc, VectorType::get({cols}, i32),
+      readBlock(rewriter, loc, words,
+                cast<RankedTensorType>(words.getType()).getShape(), i32));
+  return quadsOfWords(rewriter, loc, wordLanes, shift, *fields);
 }
 
 /// Replaces the block `op`, C[m, n] += extsi(A[m, k]) * extui(B[k, n])
@@ -1535,11 +1616,13 @@ struct CpuTileAndVectorizePass
                       llvm::all_of(ArrayRef(dims->m).drop_back(),
                                    [&](unsigned d) { return ranges[d] == 1; });
       linalg::GenericOp decode = rhs ? constantDecode(rhs->get()) : nullptr;
-      // A decode in registers of byte-quad fields gives its quads straight
-      // from the words; other decodes in registers keep pair dot products.
-      linalg::LinalgOp quad = oneBlock && decode
-                                  ? offsetFieldsForQuadDot(rewriter, op, decode)
-                                  : offsetWeightsForQuadDot(rewriter, op);
+      // A decode of byte-quad fields gives its quads straight from the
+      // words, in registers or into a panel; other decodes in registers
+      // keep pair dot products.
+      linalg::LinalgOp quad =
+          decode ? offsetFieldsForQuadDot(rewriter, op, decode) : op;
+      if (quad == op && !(oneBlock && decode))
+        quad = offsetWeightsForQuadDot(rewriter, op);
       if (quad != op)
         return quad;
     }

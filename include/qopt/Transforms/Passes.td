@@ -198,8 +198,10 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     `(word >> B i) & mask` with each field's top bit flipped is the
     column's quad of unsigned q + 2^(B - 1), and the accumulator starts at
     C - 2^(B - 1) * sum_k A[m, k]: a shift, an and and an xor per 16
-    columns and K step of 4, no decode. Other decodes in the K loop keep
-    pair dot products (their pairs are built in registers).
+    columns and K step of 4, no decode. A panel of such fields (M beyond
+    one block) is stored quad by quad the same way, straight from its
+    words. Other decodes in the K loop keep pair dot products (their pairs
+    are built in registers).
 
     A right-hand operand computed from constants alone by an elementwise
     `linalg.generic` read by nothing else (a weight decode: bit planes or
