@@ -543,12 +543,135 @@ struct QuadPanels {
   int64_t maxDecodedBytes;
 };
 
+/// Constant panel `cst` ([.., K, C] i8) stored quad by quad at compile
+/// time, as `quadType` (see storedQuads); null without its bytes.
+static Value quadsOfConstant(RewriterBase &rewriter, arith::ConstantOp cst,
+                             RankedTensorType quadType) {
+  auto type = cast<RankedTensorType>(cst.getType());
+  int64_t rank = type.getRank(), rows = type.getDimSize(rank - 2),
+          cols = type.getDimSize(rank - 1);
+  size_t elemBytes;
+  std::optional<ArrayRef<char>> data =
+      qopt::rawElements(cst.getValue(), type, elemBytes);
+  if (!data)
+    return {};
+  std::vector<char> quads(data->size());
+  for (int64_t base = 0; base < type.getNumElements(); base += rows * cols)
+    for (int64_t q = 0; q < rows / 4; ++q)
+      for (int64_t j = 0; j < cols; ++j)
+        for (int64_t t = 0; t < 4; ++t)
+          quads[base + q * 4 * cols + 4 * j + t] =
+              (*data)[base + (4 * q + t) * cols + j];
+  rewriter.setInsertionPointAfter(cst);
+  return arith::ConstantOp::create(
+      rewriter, cst.getLoc(),
+      qopt::elementsLike(cst.getValue(), quadType, quads, "quad_weights"));
+}
+
+/// The panel of byte-quad field decode `decode` (see fieldsByColumn: a
+/// panel [1.., K, C], `wordsKDim` the dim of its words that K reads) as
+/// `quadType`, straight from its words (see quadsOfWords) in a loop after
+/// it: quad row q from word row q / (F / 4) at i = q mod (F / 4). The row
+/// decode is left dead.
+static Value quadsOfFieldPanel(RewriterBase &rewriter, linalg::GenericOp decode,
+                               QuadFields fields, unsigned wordsKDim,
+                               RankedTensorType quadType) {
+  Location loc = decode.getLoc();
+  int64_t rank = quadType.getRank(), quadRows = quadType.getDimSize(rank - 2),
+          cols = quadType.getDimSize(rank - 1) / 4;
+  Value words = decode.getDpsInputs()[0];
+  auto wordsType = cast<RankedTensorType>(words.getType());
+  SmallVector<int64_t> rowShape(wordsType.getShape());
+  rowShape[wordsKDim] = 1;
+  Type i32 = rewriter.getI32Type();
+  rewriter.setInsertionPointAfter(decode);
+  auto index = [&](OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value empty = tensor::EmptyOp::create(rewriter, loc, quadType.getShape(),
+                                        quadType.getElementType());
+  auto loop = scf::ForOp::create(
+      rewriter, loc, index(rewriter, 0), index(rewriter, quadRows),
+      index(rewriter, 1), ValueRange{empty},
+      [&](OpBuilder &b, Location l, Value q, ValueRange iterArgs) {
+        Value perWord = index(b, fields.fieldsPerWord / 4);
+        SmallVector<Value> from(wordsType.getRank(), index(b, 0));
+        from[wordsKDim] = arith::DivUIOp::create(b, l, q, perWord);
+        Value shift = arith::IndexCastOp::create(
+            b, l, i32,
+            arith::MulIOp::create(b, l,
+                                  arith::RemUIOp::create(b, l, q, perWord),
+                                  index(b, fields.bits)));
+        Value wordRow = vector::TransferReadOp::create(
+            b, l, VectorType::get(rowShape, i32), words, from,
+            arith::ConstantIntOp::create(b, l, i32, 0),
+            SmallVector<bool>(rowShape.size(), true));
+        Value wordLanes = vector::ShapeCastOp::create(
+            b, l, VectorType::get({cols}, i32), wordRow);
+        SmallVector<Value> to(rank, index(b, 0));
+        to[rank - 2] = q;
+        scf::YieldOp::create(b, l,
+                             vector::TransferWriteOp::create(
+                                 b, l,
+                                 quadsOfWords(b, l, wordLanes, shift, fields),
+                                 iterArgs[0], to, SmallVector<bool>{true})
+                                 .getResult());
+      });
+  return loop.getResult(0);
+}
+
+/// Decoded panel `panel` ([.., K, C] i8, the result of `decode`) as
+/// `quadType`, its rows interleaved four at a time (see interleaveQuads)
+/// in a loop nest after the decode.
+static Value interleavedPanel(RewriterBase &rewriter, linalg::GenericOp decode,
+                              RankedTensorType quadType) {
+  Value panel = decode->getResult(0);
+  Location loc = decode.getLoc();
+  int64_t rank = quadType.getRank(), cols = quadType.getDimSize(rank - 1) / 4;
+  rewriter.setInsertionPointAfter(decode);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value four = arith::ConstantIndexOp::create(rewriter, loc, 4);
+  Value pad =
+      arith::ConstantIntOp::create(rewriter, loc, rewriter.getI8Type(), 0);
+  Value empty = tensor::EmptyOp::create(rewriter, loc, quadType.getShape(),
+                                        quadType.getElementType());
+  // One quad row of C columns at a time; every dim before the K rows is
+  // 1 for a panel.
+  SmallVector<Value> lbs(rank - 1, zero), ubs,
+      steps(rank - 1, arith::ConstantIndexOp::create(rewriter, loc, 1));
+  for (int64_t d = 0; d < rank - 1; ++d)
+    ubs.push_back(
+        arith::ConstantIndexOp::create(rewriter, loc, quadType.getDimSize(d)));
+  scf::LoopNest nest =
+      scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, ValueRange{empty},
+                         [&](OpBuilder &b, Location l, ValueRange ivs,
+                             ValueRange iterArgs) -> scf::ValueVector {
+                           SmallVector<Value> from(ivs);
+                           from.back() =
+                               arith::MulIOp::create(b, l, ivs.back(), four);
+                           from.push_back(zero);
+                           Value rowsRead = vector::TransferReadOp::create(
+                               b, l, VectorType::get({4, cols}, b.getI8Type()),
+                               panel, from, pad, SmallVector<bool>{true, true});
+                           SmallVector<Value> to(ivs);
+                           to.push_back(zero);
+                           return {vector::TransferWriteOp::create(
+                                       b, l, interleaveQuads(b, l, rowsRead),
+                                       iterArgs[0], to, SmallVector<bool>{true})
+                                       .getResult()};
+                         });
+  return nest.results.front();
+}
+
 /// `panel` ([.., K, C] i8, K rows of C columns) stored quad by quad, as
 /// quad dot blocks read it: `[.., K / 4, 4 * C]`, element (.., q, 4j + t)
-/// being panel[.., 4q + t, j]. A constant is stored so at compile time; a
-/// decoded panel (of at most `panels.maxDecodedBytes`) is interleaved once
-/// after its decode, every M block then reading it with no shuffles. Null
-/// for anything else. One copy for each panel, kept in `panels`.
+/// being panel[.., 4q + t, j]. A constant is stored so at compile time. A
+/// panel decoded in the loops (of more than one K step, read by the M
+/// blocks after it) is stored so once after its decode, every M block then
+/// reading it with no shuffles: straight from the words for byte-quad
+/// fields, else by interleaving the decoded rows (a panel of at most
+/// `panels.maxDecodedBytes`). Null for anything else. One copy for each
+/// panel, kept in `panels`.
 static Value storedQuads(RewriterBase &rewriter, Value panel,
                          QuadPanels &panels) {
   if (Value copy = panels.copies.lookup(panel))
@@ -565,113 +688,20 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
   shape[rank - 2] = rows / 4;
   shape[rank - 1] = 4 * cols;
   auto quadType = RankedTensorType::get(shape, type.getElementType());
-  Location loc = panel.getLoc();
   Value copy;
+  auto decode = panel.getDefiningOp<linalg::GenericOp>();
   unsigned wordsKDim;
   if (auto cst = panel.getDefiningOp<arith::ConstantOp>()) {
-    size_t elemBytes;
-    std::optional<ArrayRef<char>> data =
-        qopt::rawElements(cst.getValue(), type, elemBytes);
-    if (!data)
-      return {};
-    std::vector<char> quads(data->size());
-    for (int64_t base = 0; base < type.getNumElements(); base += rows * cols)
-      for (int64_t q = 0; q < rows / 4; ++q)
-        for (int64_t j = 0; j < cols; ++j)
-          for (int64_t t = 0; t < 4; ++t)
-            quads[base + q * 4 * cols + 4 * j + t] =
-                (*data)[base + (4 * q + t) * cols + j];
-    rewriter.setInsertionPointAfter(cst);
-    copy = arith::ConstantOp::create(
-        rewriter, loc,
-        qopt::elementsLike(cst.getValue(), quadType, quads, "quad_weights"));
-  } else if (auto decode = panel.getDefiningOp<linalg::GenericOp>();
-             decode && decode->hasAttr(kFusedDecodeAttr) && rows > 4 &&
-             fieldsByColumn(decode, cols, wordsKDim)) {
-    // A decoded panel of byte-quad fields: its quads straight from its
-    // words (see quadsOfWords), quad row q from word row q / (F / 4) at
-    // i = q mod (F / 4); the row decode is left dead.
-    QuadFields fields = *fieldsByColumn(decode, cols, wordsKDim);
-    Value words = decode.getDpsInputs()[0];
-    auto wordsType = cast<RankedTensorType>(words.getType());
-    rewriter.setInsertionPointAfter(decode);
-    Type i32 = rewriter.getI32Type();
-    auto index = [&](int64_t v) {
-      return arith::ConstantIndexOp::create(rewriter, loc, v);
-    };
-    SmallVector<int64_t> rowShape(wordsType.getShape());
-    rowShape[wordsKDim] = 1;
-    Value empty =
-        tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
-    auto loop = scf::ForOp::create(
-        rewriter, loc, index(0), index(rows / 4), index(1), ValueRange{empty},
-        [&](OpBuilder &b, Location l, Value q, ValueRange iterArgs) {
-          auto at = [&](int64_t v) {
-            return arith::ConstantIndexOp::create(b, l, v);
-          };
-          SmallVector<Value> from(wordsType.getRank(), at(0));
-          Value perWord = at(fields.fieldsPerWord / 4);
-          from[wordsKDim] = arith::DivUIOp::create(b, l, q, perWord);
-          Value shift = arith::IndexCastOp::create(
-              b, l, i32,
-              arith::MulIOp::create(b, l,
-                                    arith::RemUIOp::create(b, l, q, perWord),
-                                    at(fields.bits)));
-          Value wordRow = vector::TransferReadOp::create(
-              b, l, VectorType::get(rowShape, i32), words, from,
-              arith::ConstantIntOp::create(b, l, i32, 0),
-              SmallVector<bool>(rowShape.size(), true));
-          Value wordLanes = vector::ShapeCastOp::create(
-              b, l, VectorType::get({cols}, i32), wordRow);
-          SmallVector<Value> to(rank, at(0));
-          to[rank - 2] = q;
-          scf::YieldOp::create(b, l,
-                               vector::TransferWriteOp::create(
-                                   b, l,
-                                   quadsOfWords(b, l, wordLanes, shift, fields),
-                                   iterArgs[0], to, SmallVector<bool>{true})
-                                   .getResult());
-        });
-    copy = loop.getResult(0);
-  } else {
-    // A decoded panel of more than one K step, read by the M blocks after
-    // it: interleaved in a loop over its quads of rows.
-    if (!decode || !decode->hasAttr(kFusedDecodeAttr) || rows == 4 ||
-        type.getNumElements() > panels.maxDecodedBytes)
-      return {};
-    rewriter.setInsertionPointAfter(decode);
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value four = arith::ConstantIndexOp::create(rewriter, loc, 4);
-    Value pad =
-        arith::ConstantIntOp::create(rewriter, loc, rewriter.getI8Type(), 0);
-    Value empty =
-        tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
-    // Every dim before the K rows is 1 for a panel; others are looped over
-    // by the loop nest below, one quad row of C columns at a time.
-    SmallVector<Value> lbs(rank - 1, zero), ubs,
-        steps(rank - 1, arith::ConstantIndexOp::create(rewriter, loc, 1));
-    for (int64_t d = 0; d < rank - 1; ++d)
-      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, shape[d]));
-    scf::LoopNest nest = scf::buildLoopNest(
-        rewriter, loc, lbs, ubs, steps, ValueRange{empty},
-        [&](OpBuilder &b, Location l, ValueRange ivs,
-            ValueRange iterArgs) -> scf::ValueVector {
-          SmallVector<Value> from(ivs);
-          from.back() = arith::MulIOp::create(b, l, ivs.back(), four);
-          from.push_back(zero);
-          Value rowsRead = vector::TransferReadOp::create(
-              b, l, VectorType::get({4, cols}, type.getElementType()), panel,
-              from, pad, SmallVector<bool>{true, true});
-          SmallVector<Value> to(ivs);
-          to.push_back(zero);
-          return {vector::TransferWriteOp::create(
-                      b, l, interleaveQuads(b, l, rowsRead), iterArgs[0], to,
-                      SmallVector<bool>{true})
-                      .getResult()};
-        });
-    copy = nest.results.front();
+    copy = quadsOfConstant(rewriter, cst, quadType);
+  } else if (decode && decode->hasAttr(kFusedDecodeAttr) && rows > 4) {
+    if (std::optional<QuadFields> fields =
+            fieldsByColumn(decode, cols, wordsKDim))
+      copy = quadsOfFieldPanel(rewriter, decode, *fields, wordsKDim, quadType);
+    else if (type.getNumElements() <= panels.maxDecodedBytes)
+      copy = interleavedPanel(rewriter, decode, quadType);
   }
-  panels.copies[panel] = copy;
+  if (copy)
+    panels.copies[panel] = copy;
   return copy;
 }
 
