@@ -359,7 +359,7 @@ static std::optional<QuadFields> byteQuadFields(linalg::GenericOp decode,
     return std::nullopt;
   int64_t bits = 32 - *downBy, perWord = fields.getInt();
   if (bits < 1 || 8 % bits != 0 || perWord % 4 != 0 || perWord * bits > 32 ||
-      (offset && added != (int64_t(1) << (bits - 1))))
+      (offset && (!added || (*added & 0xff) != (int64_t(1) << (bits - 1)))))
     return std::nullopt;
   return QuadFields{bits, perWord};
 }
