@@ -315,7 +315,7 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
                  });
 }
 
-/// Marks a byte-quad field decode whose fields offsetFieldsForQuadDot made
+/// Marks a byte-quad field decode whose fields offsetWeightsForQuadDot made
 /// unsigned: the K extent of its contraction (i64).
 constexpr llvm::StringLiteral kQuadFieldsKAttr = "qopt.quad_fields_k";
 
@@ -453,7 +453,7 @@ static bool isMultipleOf(OpFoldResult offset, int64_t factor) {
 }
 
 /// The fields of `decode` when it decodes signed byte-quad fields made
-/// unsigned by offsetFieldsForQuadDot into a tile `[1.., R, cols]` (R rows
+/// unsigned by offsetWeightsForQuadDot into a tile `[1.., R, cols]` (R rows
 /// of K, a multiple of its fields per word F) from a words tile holding
 /// the R / F words of each column, read through (k floordiv F) and n (or
 /// n floordiv c before n mod c): row-major, each row of words is the
@@ -568,75 +568,18 @@ static Value quadsOfConstant(RewriterBase &rewriter, arith::ConstantOp cst,
       qopt::elementsLike(cst.getValue(), quadType, quads, "quad_weights"));
 }
 
-/// The panel of byte-quad field decode `decode` (see fieldsByColumn: a
-/// panel [1.., K, C], `wordsKDim` the dim of its words that K reads) as
-/// `quadType`, straight from its words (see quadsOfWords) in a loop after
-/// it: quad row q from word row q / (F / 4) at i = q mod (F / 4). The row
-/// decode is left dead.
-static Value quadsOfFieldPanel(RewriterBase &rewriter, linalg::GenericOp decode,
-                               QuadFields fields, unsigned wordsKDim,
-                               RankedTensorType quadType) {
-  Location loc = decode.getLoc();
-  int64_t rank = quadType.getRank(), quadRows = quadType.getDimSize(rank - 2),
-          cols = quadType.getDimSize(rank - 1) / 4;
-  Value words = decode.getDpsInputs()[0];
-  auto wordsType = cast<RankedTensorType>(words.getType());
-  SmallVector<int64_t> rowShape(wordsType.getShape());
-  rowShape[wordsKDim] = 1;
-  Type i32 = rewriter.getI32Type();
-  rewriter.setInsertionPointAfter(decode);
-  auto index = [&](OpBuilder &b, int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Value empty = tensor::EmptyOp::create(rewriter, loc, quadType.getShape(),
-                                        quadType.getElementType());
-  auto loop = scf::ForOp::create(
-      rewriter, loc, index(rewriter, 0), index(rewriter, quadRows),
-      index(rewriter, 1), ValueRange{empty},
-      [&](OpBuilder &b, Location l, Value q, ValueRange iterArgs) {
-        Value perWord = index(b, fields.fieldsPerWord / 4);
-        SmallVector<Value> from(wordsType.getRank(), index(b, 0));
-        from[wordsKDim] = arith::DivUIOp::create(b, l, q, perWord);
-        Value shift = arith::IndexCastOp::create(
-            b, l, i32,
-            arith::MulIOp::create(b, l,
-                                  arith::RemUIOp::create(b, l, q, perWord),
-                                  index(b, fields.bits)));
-        Value wordRow = vector::TransferReadOp::create(
-            b, l, VectorType::get(rowShape, i32), words, from,
-            arith::ConstantIntOp::create(b, l, i32, 0),
-            SmallVector<bool>(rowShape.size(), true));
-        Value wordLanes = vector::ShapeCastOp::create(
-            b, l, VectorType::get({cols}, i32), wordRow);
-        SmallVector<Value> to(rank, index(b, 0));
-        to[rank - 2] = q;
-        scf::YieldOp::create(b, l,
-                             vector::TransferWriteOp::create(
-                                 b, l,
-                                 quadsOfWords(b, l, wordLanes, shift, fields),
-                                 iterArgs[0], to, SmallVector<bool>{true})
-                                 .getResult());
-      });
-  return loop.getResult(0);
-}
-
-/// Decoded panel `panel` ([.., K, C] i8, the result of `decode`) as
-/// `quadType`, its rows interleaved four at a time (see interleaveQuads)
-/// in a loop nest after the decode.
-static Value interleavedPanel(RewriterBase &rewriter, linalg::GenericOp decode,
-                              RankedTensorType quadType) {
-  Value panel = decode->getResult(0);
-  Location loc = decode.getLoc();
-  int64_t rank = quadType.getRank(), cols = quadType.getDimSize(rank - 1) / 4;
-  rewriter.setInsertionPointAfter(decode);
+/// A tensor of `quadType` ([.., K / 4, 4C] i8) built in a loop nest after
+/// `after`, over every dim but the last: row (ivs) is `quadRow(b, loc,
+/// ivs)`, a vector<4C x i8> (the last iv the quad row).
+static Value storeQuadRows(
+    RewriterBase &rewriter, Operation *after, RankedTensorType quadType,
+    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)> quadRow) {
+  Location loc = after->getLoc();
+  int64_t rank = quadType.getRank();
+  rewriter.setInsertionPointAfter(after);
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-  Value four = arith::ConstantIndexOp::create(rewriter, loc, 4);
-  Value pad =
-      arith::ConstantIntOp::create(rewriter, loc, rewriter.getI8Type(), 0);
   Value empty = tensor::EmptyOp::create(rewriter, loc, quadType.getShape(),
                                         quadType.getElementType());
-  // One quad row of C columns at a time; every dim before the K rows is
-  // 1 for a panel.
   SmallVector<Value> lbs(rank - 1, zero), ubs,
       steps(rank - 1, arith::ConstantIndexOp::create(rewriter, loc, 1));
   for (int64_t d = 0; d < rank - 1; ++d)
@@ -646,21 +589,74 @@ static Value interleavedPanel(RewriterBase &rewriter, linalg::GenericOp decode,
       scf::buildLoopNest(rewriter, loc, lbs, ubs, steps, ValueRange{empty},
                          [&](OpBuilder &b, Location l, ValueRange ivs,
                              ValueRange iterArgs) -> scf::ValueVector {
-                           SmallVector<Value> from(ivs);
-                           from.back() =
-                               arith::MulIOp::create(b, l, ivs.back(), four);
-                           from.push_back(zero);
-                           Value rowsRead = vector::TransferReadOp::create(
-                               b, l, VectorType::get({4, cols}, b.getI8Type()),
-                               panel, from, pad, SmallVector<bool>{true, true});
                            SmallVector<Value> to(ivs);
                            to.push_back(zero);
                            return {vector::TransferWriteOp::create(
-                                       b, l, interleaveQuads(b, l, rowsRead),
-                                       iterArgs[0], to, SmallVector<bool>{true})
+                                       b, l, quadRow(b, l, ivs), iterArgs[0],
+                                       to, SmallVector<bool>{true})
                                        .getResult()};
                          });
   return nest.results.front();
+}
+
+/// The panel of byte-quad field decode `decode` (see fieldsByColumn: a
+/// panel [1.., K, C], `wordsKDim` the dim of its words that K reads) as
+/// `quadType`, straight from its words (see quadsOfWords) in a loop after
+/// it: quad row q from word row q / (F / 4) at i = q mod (F / 4). The row
+/// decode is left dead.
+static Value quadsOfFieldPanel(RewriterBase &rewriter, linalg::GenericOp decode,
+                               QuadFields fields, unsigned wordsKDim,
+                               RankedTensorType quadType) {
+  int64_t cols = quadType.getDimSize(quadType.getRank() - 1) / 4;
+  Value words = decode.getDpsInputs()[0];
+  auto wordsType = cast<RankedTensorType>(words.getType());
+  SmallVector<int64_t> rowShape(wordsType.getShape());
+  rowShape[wordsKDim] = 1;
+  return storeQuadRows(
+      rewriter, decode, quadType,
+      [&](OpBuilder &b, Location l, ValueRange ivs) -> Value {
+        auto index = [&](int64_t v) {
+          return arith::ConstantIndexOp::create(b, l, v);
+        };
+        Type i32 = b.getI32Type();
+        Value q = ivs.back(), perWord = index(fields.fieldsPerWord / 4);
+        SmallVector<Value> from(wordsType.getRank(), index(0));
+        from[wordsKDim] = arith::DivUIOp::create(b, l, q, perWord);
+        Value shift = arith::IndexCastOp::create(
+            b, l, i32,
+            arith::MulIOp::create(b, l,
+                                  arith::RemUIOp::create(b, l, q, perWord),
+                                  index(fields.bits)));
+        Value wordRow = vector::TransferReadOp::create(
+            b, l, VectorType::get(rowShape, i32), words, from,
+            arith::ConstantIntOp::create(b, l, i32, 0),
+            SmallVector<bool>(rowShape.size(), true));
+        Value wordLanes = vector::ShapeCastOp::create(
+            b, l, VectorType::get({cols}, i32), wordRow);
+        return quadsOfWords(b, l, wordLanes, shift, fields);
+      });
+}
+
+/// Decoded panel `decode` ([.., K, C] i8) as `quadType`, its rows
+/// interleaved four at a time (see interleaveQuads) in a loop nest after
+/// the decode.
+static Value interleavedPanel(RewriterBase &rewriter, linalg::GenericOp decode,
+                              RankedTensorType quadType) {
+  Value panel = decode->getResult(0);
+  int64_t cols = quadType.getDimSize(quadType.getRank() - 1) / 4;
+  return storeQuadRows(
+      rewriter, decode, quadType,
+      [&](OpBuilder &b, Location l, ValueRange ivs) -> Value {
+        SmallVector<Value> from(ivs);
+        from.back() = arith::MulIOp::create(
+            b, l, ivs.back(), arith::ConstantIndexOp::create(b, l, 4));
+        from.push_back(arith::ConstantIndexOp::create(b, l, 0));
+        Value rowsRead = vector::TransferReadOp::create(
+            b, l, VectorType::get({4, cols}, b.getI8Type()), panel, from,
+            arith::ConstantIntOp::create(b, l, b.getI8Type(), 0),
+            SmallVector<bool>{true, true});
+        return interleaveQuads(b, l, rowsRead);
+      });
 }
 
 /// `panel` ([.., K, C] i8, K rows of C columns) stored quad by quad, as
@@ -953,22 +949,21 @@ static TypedAttr flippedConstant(Value value) {
   return qopt::elementsLike(cst.getValue(), type, bytes, "quad_dot_weights");
 }
 
-/// Gives weight decode `decode` (of i8, see constantDecode) an xor before
-/// its yield that flips each byte's top bit.
-static void flipDecodedBytes(RewriterBase &rewriter, linalg::GenericOp decode) {
+/// Gives weight decode `decode` (of i8, see constantDecode) `offset(value)`
+/// before its yield, in place of the value it yielded.
+static void offsetDecodedBytes(
+    RewriterBase &rewriter, linalg::GenericOp decode,
+    llvm::function_ref<Value(OpBuilder &, Location, Value)> offset) {
   auto yield = cast<linalg::YieldOp>(decode.getBody()->getTerminator());
   rewriter.setInsertionPoint(yield);
-  Value top = arith::ConstantIntOp::create(rewriter, yield.getLoc(),
-                                           yield.getOperand(0).getType(), 0x80);
-  Value flipped =
-      arith::XOrIOp::create(rewriter, yield.getLoc(), yield.getOperand(0), top);
-  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, flipped); });
+  Value offsetValue = offset(rewriter, yield.getLoc(), yield.getOperand(0));
+  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, offsetValue); });
 }
 
 /// `init` - 2^shift * (the sum over K of the left-hand operand `lhs` of
 /// contraction `op`), for each output element: what the quad dot products
-/// of weights read with an offset of 2^shift (offsetWeightsForQuadDot,
-/// offsetFieldsForQuadDot) add beyond the product. The sums are one pass
+/// of weights read with an offset of 2^shift (offsetWeightsForQuadDot) add
+/// beyond the product. The sums are one pass
 /// over the activations, then one over the output, not over M x N x K.
 static Value subtractOffsetSums(RewriterBase &rewriter, linalg::GenericOp op,
                                 const linalg::ContractionDimensions &dims,
@@ -1055,13 +1050,19 @@ static Value subtractOffsetSums(RewriterBase &rewriter, linalg::GenericOp op,
 
 /// `op`, an int8 matmul of signed activations and weights that quad dot
 /// products suit (K a multiple of 4), rewritten for vpdpbusd, which
-/// multiplies unsigned by signed bytes: the weights B read as the unsigned
-/// bytes B + 128 (a constant flipped at compile time, a decode given an
-/// xor), and the accumulator started at init - 128 * sum_k A[m, k], so
-/// sum_k A (B + 128) lands on init + sum_k A B exactly (all in i32). Other
-/// ops are returned as they are.
+/// multiplies unsigned by signed bytes: the weights read as unsigned bytes
+/// with an offset of 2^s, the accumulator started at init - 2^s *
+/// sum_k A[m, k], so the sum lands on init + sum_k A B exactly (all in
+/// i32). A decode of signed byte-quad fields (see byteQuadFields) yields
+/// q + 2^(B - 1) (its fields' top bits flipped), so the blocks take the
+/// quads straight from its words (quadsFromFields, quadsOfFieldPanel); a
+/// constant is read as B + 128 (flipped at compile time); another decode
+/// of i8 as B + 128 (an xor), unless it is `decodedInRegisters` (built in
+/// the block's K loop, where pair dot products build their pairs from its
+/// lanes). Other ops are returned as they are.
 static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
-                                                linalg::LinalgOp op) {
+                                                linalg::LinalgOp op,
+                                                bool decodedInRegisters) {
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
   auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
@@ -1070,13 +1071,16 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
     return op;
   OpOperand *lhs = generic.getDpsInputOperand(0);
   Value weights = generic.getDpsInputs()[1];
-  // Weights this can read as B + 128: a constant, or a decode of i8.
-  TypedAttr flipped = flippedConstant(weights);
-  linalg::GenericOp decode = flipped ? nullptr : constantDecode(weights);
-  if (!flipped &&
-      (!decode || !getElementTypeOrSelf(weights.getType()).isInteger(8)))
+  linalg::GenericOp decode = constantDecode(weights);
+  std::optional<QuadFields> fields =
+      decode ? byteQuadFields(decode, /*offset=*/false) : std::nullopt;
+  TypedAttr flipped = decode ? TypedAttr() : flippedConstant(weights);
+  if (!fields && !flipped &&
+      (!decode || decodedInRegisters ||
+       !getElementTypeOrSelf(weights.getType()).isInteger(8)))
     return op;
-  Value init = subtractOffsetSums(rewriter, generic, *dims, lhs, /*shift=*/7);
+  int64_t shift = fields ? fields->bits - 1 : 7;
+  Value init = subtractOffsetSums(rewriter, generic, *dims, lhs, shift);
   if (!init)
     return op;
   if (flipped) {
@@ -1085,49 +1089,20 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
     weights = arith::ConstantOp::create(rewriter, cst->getLoc(), flipped);
     rewriter.replaceOp(cst, weights);
   } else {
-    flipDecodedBytes(rewriter, decode);
+    offsetDecodedBytes(rewriter, decode,
+                       [&](OpBuilder &b, Location l, Value value) -> Value {
+                         Value offset = arith::ConstantIntOp::create(
+                             b, l, b.getI8Type(), int64_t(1) << shift);
+                         if (fields)
+                           return arith::AddIOp::create(b, l, value, offset);
+                         return arith::XOrIOp::create(b, l, value, offset);
+                       });
+    if (fields)
+      decode->setAttr(kQuadFieldsKAttr,
+                      rewriter.getI64IntegerAttr(
+                          op.getStaticLoopRanges()[dims->k.front()]));
   }
   return replaceWithIntegerMatmul(rewriter, generic, lhs->get(), weights, init,
-                                  /*unsignedB=*/true);
-}
-
-/// `op`, an int8 matmul of signed activations and weights decoded in its K
-/// loop from signed byte-quad fields (`decode`, see byteQuadFields), K a
-/// multiple of 4, rewritten so quad dot products can read the weights'
-/// bytes straight from the words (see quadsFromFields): the decode yields
-/// u = q + 2^(B - 1), unsigned (a field with its top bit flipped), and the
-/// accumulator starts at init - 2^(B - 1) * sum_k A[m, k], so the sum is
-/// init + sum_k A q exactly. Other ops are returned as they are.
-static linalg::LinalgOp offsetFieldsForQuadDot(RewriterBase &rewriter,
-                                               linalg::LinalgOp op,
-                                               linalg::GenericOp decode) {
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
-  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-  std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/false);
-  if (!generic || !fields || failed(dims) ||
-      !suitsPairDot(op, *dims, /*kStep=*/4) ||
-      !getElementTypeOrSelf(generic.getDpsInputs()[0].getType()).isInteger(8) ||
-      generic.getDpsInputs()[1] != decode->getResult(0))
-    return op;
-  OpOperand *lhs = generic.getDpsInputOperand(0);
-  Value init =
-      subtractOffsetSums(rewriter, generic, *dims, lhs, fields->bits - 1);
-  if (!init)
-    return op;
-  auto yield = cast<linalg::YieldOp>(decode.getBody()->getTerminator());
-  rewriter.setInsertionPoint(yield);
-  Value offset = arith::ConstantIntOp::create(rewriter, yield.getLoc(),
-                                              rewriter.getI8Type(),
-                                              int64_t(1) << (fields->bits - 1));
-  Value unsignedField = arith::AddIOp::create(rewriter, yield.getLoc(),
-                                              yield.getOperand(0), offset);
-  rewriter.modifyOpInPlace(yield, [&] { yield->setOperand(0, unsignedField); });
-  decode->setAttr(
-      kQuadFieldsKAttr,
-      rewriter.getI64IntegerAttr(op.getStaticLoopRanges()[dims->k.front()]));
-  return replaceWithIntegerMatmul(rewriter, generic, lhs->get(),
-                                  decode->getResult(0), init,
                                   /*unsignedB=*/true);
 }
 
@@ -1645,14 +1620,10 @@ struct CpuTileAndVectorizePass
                       ranges[lastM] <= tileM &&
                       llvm::all_of(ArrayRef(dims->m).drop_back(),
                                    [&](unsigned d) { return ranges[d] == 1; });
-      linalg::GenericOp decode = rhs ? constantDecode(rhs->get()) : nullptr;
-      // A decode of byte-quad fields gives its quads straight from the
-      // words, in registers or into a panel; other decodes in registers
-      // keep pair dot products.
+      bool decodedInRegisters =
+          oneBlock && rhs && constantDecode(rhs->get()) != nullptr;
       linalg::LinalgOp quad =
-          decode ? offsetFieldsForQuadDot(rewriter, op, decode) : op;
-      if (quad == op && !(oneBlock && decode))
-        quad = offsetWeightsForQuadDot(rewriter, op);
+          offsetWeightsForQuadDot(rewriter, op, decodedInRegisters);
       if (quad != op)
         return quad;
     }
