@@ -4,7 +4,8 @@ format, against f32 model.so and ONNX Runtime in the same run.
 
     /usr/bin/python3 bench/cpu_linear.py [--qcc build/bin/qcc]
         [--baseline-qcc OLD/bin/qcc] [--shapes 4096x4096,4096x11008,11008x4096]
-        [--m 1,16,128] [--configs f32,w8a8,w4a8,w2a8,w6a6,w4a16-g64,q4-nbits]
+        [--m 1,16,128]
+        [--configs f32,w8a8,w4a8,w2a8,w3a8,w6a6,w4a16-g64,q4-nbits]
         [--repeat 10] [--markdown table.md]
 
 Each layer is one MatMul [M, K] x [K, N] with a dynamic M (as an exported
@@ -42,6 +43,7 @@ CONFIGS = {
     "w8a8": ["--wbits", "8", "--abits", "8", "--smooth", "off"],
     "w4a8": ["--wbits", "4", "--abits", "8", "--smooth", "off"],
     "w2a8": ["--wbits", "2", "--abits", "8", "--smooth", "off"],
+    "w3a8": ["--wbits", "3", "--abits", "8", "--smooth", "off"],
     "w6a6": ["--wbits", "6", "--abits", "6", "--smooth", "off"],
     "w4a16-g64": ["--wbits", "4", "--group-size", "64"],
     "q4-nbits": [],  # the MatMulNBits file, pre-quantized

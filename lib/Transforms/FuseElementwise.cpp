@@ -87,14 +87,17 @@ struct FuseElementwisePass
     // Byte-quad field decodes (qopt::kByteQuadFieldsAttr) by their words:
     // fusion rebuilds a decode that a transpose folds into without marks.
     struct FieldDecode {
+      SmallVector<Value> words;
       Attribute mark;
       SmallVector<OperationName> body;
     };
-    llvm::MapVector<Value, FieldDecode> fieldDecodes;
+    // By their first words.
+    DenseMap<Value, FieldDecode> fieldDecodes;
     op->walk([&](linalg::GenericOp generic) {
-      if (Attribute mark = generic->getAttr(qopt::kByteQuadFieldsAttr))
-        if (generic.getNumDpsInputs() == 1)
-          fieldDecodes[generic.getDpsInputs()[0]] = {mark, bodyOps(generic)};
+      Attribute mark = generic->getAttr(qopt::kByteQuadFieldsAttr);
+      if (mark && generic.getNumDpsInputs())
+        fieldDecodes[generic.getDpsInputs().front()] = {generic.getDpsInputs(),
+                                                        mark, bodyOps(generic)};
     });
     if (failed(applyPatternsGreedily(
             op, std::move(patterns),
@@ -104,10 +107,12 @@ struct FuseElementwisePass
     // copy or transpose folded in: the same fields, in another layout) get
     // the mark back; one that fused more has a longer body.
     op->walk([&](linalg::GenericOp generic) {
-      if (generic.getNumDpsInputs() != 1 || generic->getNumResults() != 1)
+      if (generic->getNumResults() != 1 || generic.getNumDpsInputs() == 0)
         return;
-      auto it = fieldDecodes.find(generic.getDpsInputs()[0]);
-      if (it != fieldDecodes.end() && bodyOps(generic) == it->second.body)
+      auto it = fieldDecodes.find(generic.getDpsInputs().front());
+      if (it != fieldDecodes.end() &&
+          llvm::equal(generic.getDpsInputs(), it->second.words) &&
+          bodyOps(generic) == it->second.body)
         generic->setAttr(qopt::kByteQuadFieldsAttr, it->second.mark);
     });
   }

@@ -202,15 +202,15 @@ static Value readBlock(RewriterBase &rewriter, Location loc, Value source,
       SmallVector<bool>(shape.size(), true));
 }
 
-/// The shared end of the pair and quad dot blocks: B's K step interleaved
-/// (`bInterleaved`, the values of column j together) is split into parts of
-/// 16 columns; for each row m of the block `op`'s accumulator `acc` (rows x
-/// cols i32) and each part h, `dot(lanes, a, part h)` adds the products of
-/// row m's i32 of activations `aWords[m, 0]` (broadcast and bitcast to
-/// `operandType`) and the part; then the block is written back in place of
-/// `op`.
+/// The shared end of the pair and quad dot blocks: B's K steps interleaved
+/// (`bSteps`, each with the values of column j together) are split into
+/// parts of 16 columns; for each row m of the block `op`'s accumulator
+/// `acc` (rows x cols i32), each step s and each part h, `dot(lanes, a,
+/// part h)` adds the products of row m's i32 of activations `aWords[m, s]`
+/// (broadcast and bitcast to `operandType`) and the step's part; then the
+/// block is written back in place of `op`.
 static void accumulateRows(RewriterBase &rewriter, linalg::GenericOp op,
-                           Value acc, Value aWords, Value bInterleaved,
+                           Value acc, Value aWords, ArrayRef<Value> bSteps,
                            VectorType operandType,
                            llvm::function_ref<Value(Value, Value, Value)> dot) {
   Location loc = op.getLoc();
@@ -218,24 +218,30 @@ static void accumulateRows(RewriterBase &rewriter, linalg::GenericOp op,
   auto accType = cast<VectorType>(acc.getType());
   int64_t rows = accType.getDimSize(0), parts = accType.getDimSize(1) / 16;
   int64_t partSize = operandType.getNumElements();
-  SmallVector<Value> bParts;
-  for (int64_t h = 0; h < parts; ++h)
-    bParts.push_back(vector::ExtractStridedSliceOp::create(
-        rewriter, loc, bInterleaved, /*offsets=*/{partSize * h},
-        /*sizes=*/{partSize}, /*strides=*/{1}));
+  SmallVector<SmallVector<Value>> bParts;
+  for (Value bInterleaved : bSteps) {
+    SmallVector<Value> &stepParts = bParts.emplace_back();
+    for (int64_t h = 0; h < parts; ++h)
+      stepParts.push_back(vector::ExtractStridedSliceOp::create(
+          rewriter, loc, bInterleaved, /*offsets=*/{partSize * h},
+          /*sizes=*/{partSize}, /*strides=*/{1}));
+  }
   for (int64_t m = 0; m < rows; ++m) {
-    Value word = vector::ExtractOp::create(rewriter, loc, aWords,
-                                           ArrayRef<int64_t>{m, 0});
-    Value aBroadcast = vector::BitCastOp::create(
-        rewriter, loc, operandType,
-        vector::BroadcastOp::create(rewriter, loc, lanes, word));
     Value row = vector::ExtractOp::create(rewriter, loc, acc, m);
-    for (auto [h, bPart] : llvm::enumerate(bParts)) {
-      int64_t offset = 16 * static_cast<int64_t>(h);
-      Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, row,
-                                                         {offset}, {16}, {1});
-      row = vector::InsertStridedSliceOp::create(
-          rewriter, loc, dot(part, aBroadcast, bPart), row, {offset}, {1});
+    for (auto [step, stepParts] : llvm::enumerate(bParts)) {
+      Value word = vector::ExtractOp::create(
+          rewriter, loc, aWords,
+          ArrayRef<int64_t>{m, static_cast<int64_t>(step)});
+      Value aBroadcast = vector::BitCastOp::create(
+          rewriter, loc, operandType,
+          vector::BroadcastOp::create(rewriter, loc, lanes, word));
+      for (auto [h, bPart] : llvm::enumerate(stepParts)) {
+        int64_t offset = 16 * static_cast<int64_t>(h);
+        Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, row,
+                                                           {offset}, {16}, {1});
+        row = vector::InsertStridedSliceOp::create(
+            rewriter, loc, dot(part, aBroadcast, bPart), row, {offset}, {1});
+      }
     }
     acc = vector::InsertOp::create(rewriter, loc, row, acc, m);
   }
@@ -319,26 +325,84 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
 /// unsigned: the K extent of its contraction (i64).
 constexpr llvm::StringLiteral kQuadFieldsKAttr = "qopt.quad_fields_k";
 
-/// The width and fields per word of byte-quad bit fields (see
-/// qopt.field_unpack).
-struct QuadFields {
+/// One slice of the bits of byte-quad bit fields (see qopt.field_unpack and
+/// qopt.field_slices_unpack): `bits` bits a field, `fieldsPerWord` fields a
+/// word, from bit `offset` of the value up; `wordsKDim`, the dim of its
+/// words that K reads (set by fieldsByColumn).
+struct QuadSlice {
   int64_t bits;
   int64_t fieldsPerWord;
+  int64_t offset;
+  unsigned wordsKDim = 0;
 };
 
+/// Signed byte-quad bit fields of `bits` bits: one slice per input of their
+/// decode, in its order.
+struct QuadFields {
+  int64_t bits;
+  SmallVector<QuadSlice, 3> slices;
+};
+
+/// The slice `term` of a field decode's body reads from its block argument
+/// `arg`: trunc(shrsi(shli(word, s), 32 - b)) for the signed top slice,
+/// andi(shrui(word, s), 2^b - 1) for the others, either shifted left by a
+/// constant offset. None for anything else.
+static std::optional<QuadSlice> decodedSlice(Value term, bool &isSigned,
+                                             unsigned &arg) {
+  QuadSlice slice{0, 0, 0};
+  if (auto up = term.getDefiningOp<arith::ShLIOp>()) {
+    std::optional<int64_t> by = getConstantIntValue(up.getRhs());
+    if (!by)
+      return std::nullopt;
+    slice.offset = *by;
+    term = up.getLhs();
+  }
+  Value word;
+  if (auto down = term.getDefiningOp<arith::ShRSIOp>()) {
+    auto up = down.getLhs().getDefiningOp<arith::ShLIOp>();
+    std::optional<int64_t> by = getConstantIntValue(down.getRhs());
+    if (!up || !by)
+      return std::nullopt;
+    slice.bits = 32 - *by;
+    word = up.getLhs();
+    isSigned = true;
+  } else if (auto masked = term.getDefiningOp<arith::AndIOp>()) {
+    auto down = masked.getLhs().getDefiningOp<arith::ShRUIOp>();
+    std::optional<int64_t> mask = getConstantIntValue(masked.getRhs());
+    if (!down || !mask || *mask <= 0 || (*mask & (*mask + 1)) != 0)
+      return std::nullopt;
+    slice.bits = llvm::countr_one(uint64_t(*mask));
+    word = down.getLhs();
+    isSigned = false;
+  } else {
+    return std::nullopt;
+  }
+  auto argument = dyn_cast<BlockArgument>(word);
+  if (!argument)
+    return std::nullopt;
+  arg = argument.getArgNumber();
+  return slice;
+}
+
 /// The fields `decode` reads when it decodes signed byte-quad fields: marked
-/// with qopt::kByteQuadFieldsAttr, its one input the i32 words, yielding
-/// trunci(shrsi(shli(word, s), 32 - B)) as i8 (plus 2^(B - 1) with
-/// `offset`), B dividing 8. None otherwise.
+/// with qopt::kByteQuadFieldsAttr (the fields per word of each input), its
+/// inputs the i32 words of each slice, yielding as i8 the or of its slices
+/// (see decodedSlice; the top one signed, each from the bit where the one
+/// below ends), plus 2^(B - 1) with `offset`; slice widths dividing 8. None
+/// otherwise.
 static std::optional<QuadFields> byteQuadFields(linalg::GenericOp decode,
                                                 bool offset) {
-  auto fields =
-      decode ? decode->getAttrOfType<IntegerAttr>(qopt::kByteQuadFieldsAttr)
-             : nullptr;
-  if (!fields || decode.getNumDpsInputs() != 1 ||
+  auto perWord =
+      decode
+          ? decode->getAttrOfType<DenseI64ArrayAttr>(qopt::kByteQuadFieldsAttr)
+          : nullptr;
+  int64_t inputs = decode ? decode.getNumDpsInputs() : 0;
+  if (!perWord || inputs == 0 || perWord.size() != inputs ||
       decode->getNumResults() != 1 ||
-      !getElementTypeOrSelf(decode.getDpsInputs()[0].getType()).isInteger(32) ||
-      !getElementTypeOrSelf(decode->getResult(0).getType()).isInteger(8))
+      !getElementTypeOrSelf(decode->getResult(0).getType()).isInteger(8) ||
+      llvm::any_of(decode.getDpsInputs(), [](Value words) {
+        return !getElementTypeOrSelf(words.getType()).isInteger(32);
+      }))
     return std::nullopt;
   Block *body = decode.getBody();
   Value value = cast<linalg::YieldOp>(body->getTerminator()).getOperand(0);
@@ -351,17 +415,60 @@ static std::optional<QuadFields> byteQuadFields(linalg::GenericOp decode,
     value = add.getLhs();
   }
   auto trunc = value.getDefiningOp<arith::TruncIOp>();
-  auto down = trunc ? trunc.getIn().getDefiningOp<arith::ShRSIOp>() : nullptr;
-  auto up = down ? down.getLhs().getDefiningOp<arith::ShLIOp>() : nullptr;
-  std::optional<int64_t> downBy =
-      down ? getConstantIntValue(down.getRhs()) : std::nullopt;
-  if (!up || !downBy || up.getLhs() != body->getArgument(0))
+  if (!trunc)
     return std::nullopt;
-  int64_t bits = 32 - *downBy, perWord = fields.getInt();
-  if (bits < 1 || 8 % bits != 0 || perWord % 4 != 0 || perWord * bits > 32 ||
-      (offset && (!added || (*added & 0xff) != (int64_t(1) << (bits - 1)))))
+  // The or's terms: one slice each.
+  SmallVector<Value> terms, pending = {trunc.getIn()};
+  while (!pending.empty()) {
+    Value term = pending.pop_back_val();
+    if (auto merged = term.getDefiningOp<arith::OrIOp>()) {
+      pending.push_back(merged.getLhs());
+      pending.push_back(merged.getRhs());
+    } else {
+      terms.push_back(term);
+    }
+  }
+  if (int64_t(terms.size()) != inputs)
     return std::nullopt;
-  return QuadFields{bits, perWord};
+  QuadFields fields{0, SmallVector<QuadSlice, 3>(inputs, QuadSlice{0, 0, 0})};
+  SmallVector<bool> seen(inputs, false);
+  std::optional<unsigned> top;
+  for (Value term : terms) {
+    bool isSigned;
+    unsigned arg;
+    std::optional<QuadSlice> slice = decodedSlice(term, isSigned, arg);
+    if (!slice || arg >= inputs || seen[arg])
+      return std::nullopt;
+    seen[arg] = true;
+    slice->fieldsPerWord = perWord[arg];
+    if (slice->bits < 1 || 8 % slice->bits != 0 ||
+        slice->fieldsPerWord % 4 != 0 ||
+        slice->fieldsPerWord * slice->bits > 32)
+      return std::nullopt;
+    if (isSigned)
+      top = arg;
+    fields.slices[arg] = *slice;
+    fields.bits += slice->bits;
+  }
+  // Contiguous bits, the signed slice on top.
+  SmallVector<QuadSlice> byOffset(fields.slices.begin(), fields.slices.end());
+  llvm::sort(byOffset, [](const QuadSlice &a, const QuadSlice &b) {
+    return a.offset < b.offset;
+  });
+  int64_t next = 0;
+  for (const QuadSlice &slice : byOffset) {
+    if (slice.offset != next)
+      return std::nullopt;
+    next += slice.bits;
+  }
+  if (!top ||
+      fields.slices[*top].offset + fields.slices[*top].bits != fields.bits)
+    return std::nullopt;
+  if (fields.bits > 8 ||
+      (offset &&
+       (!added || (*added & 0xff) != (int64_t(1) << (fields.bits - 1)))))
+    return std::nullopt;
+  return fields;
 }
 
 /// The four rows of `rows` (vector<4 x C x i8>, K rows of C columns)
@@ -454,81 +561,115 @@ static bool isMultipleOf(OpFoldResult offset, int64_t factor) {
 
 /// The fields of `decode` when it decodes signed byte-quad fields made
 /// unsigned by offsetWeightsForQuadDot into a tile `[1.., R, cols]` (R rows
-/// of K, a multiple of its fields per word F) from a words tile holding
-/// the R / F words of each column, read through (k floordiv F) and n (or
-/// n floordiv c before n mod c): row-major, each row of words is the
-/// columns in order. The result dim of the words that K reads is in
-/// `wordsKDim`. None otherwise.
-static std::optional<QuadFields>
-fieldsByColumn(linalg::GenericOp decode, int64_t cols, unsigned &wordsKDim) {
+/// of K, a multiple of each slice's fields per word F) from words tiles
+/// holding the R / F words of each column, read through (k floordiv F) and
+/// n (or n floordiv c before n mod c): row-major, each row of words is the
+/// columns in order. Each slice's `wordsKDim` is the result dim of its
+/// words that K reads. None otherwise.
+static std::optional<QuadFields> fieldsByColumn(linalg::GenericOp decode,
+                                                int64_t cols) {
   std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/true);
   if (!fields || !decode->hasAttr(kQuadFieldsKAttr))
     return std::nullopt;
   auto outType = cast<RankedTensorType>(decode->getResult(0).getType());
-  auto wordsType =
-      dyn_cast<RankedTensorType>(decode.getDpsInputs()[0].getType());
   int64_t rank = outType.getRank();
-  if (!outType.hasStaticShape() || rank < 2 || !wordsType ||
-      !wordsType.hasStaticShape() || outType.getDimSize(rank - 1) != cols)
+  if (!outType.hasStaticShape() || rank < 2 ||
+      outType.getDimSize(rank - 1) != cols)
     return std::nullopt;
   int64_t rows = outType.getDimSize(rank - 2);
-  if (rows % fields->fieldsPerWord != 0 && rows != 4)
-    return std::nullopt;
-  if (outType.getNumElements() != rows * cols ||
-      wordsType.getNumElements() !=
-          cols * std::max<int64_t>(1, rows / fields->fieldsPerWord))
+  if (outType.getNumElements() != rows * cols)
     return std::nullopt;
   MLIRContext *ctx = decode.getContext();
   AffineExpr k = getAffineDimExpr(rank - 2, ctx),
              n = getAffineDimExpr(rank - 1, ctx);
-  SmallVector<AffineExpr> byColumn;
-  std::optional<unsigned> kDim;
-  for (auto [i, e] :
-       llvm::enumerate(decode.getIndexingMapsArray()[0].getResults())) {
-    bool readsK = e.isFunctionOfDim(rank - 2),
-         readsN = e.isFunctionOfDim(rank - 1);
-    if ((readsK && readsN) ||
-        (readsK && e != k.floorDiv(fields->fieldsPerWord)))
+  SmallVector<AffineMap> maps = decode.getIndexingMapsArray();
+  for (auto [slice, words, map] :
+       llvm::zip(fields->slices, decode.getDpsInputs(), maps)) {
+    auto wordsType = dyn_cast<RankedTensorType>(words.getType());
+    if ((rows % slice.fieldsPerWord != 0 && rows != 4) || !wordsType ||
+        !wordsType.hasStaticShape() ||
+        wordsType.getNumElements() !=
+            cols * std::max<int64_t>(1, rows / slice.fieldsPerWord))
       return std::nullopt;
-    if (readsK)
-      kDim = i;
-    if (readsN)
-      byColumn.push_back(e);
+    SmallVector<AffineExpr> byColumn;
+    std::optional<unsigned> kDim;
+    for (auto [i, e] : llvm::enumerate(map.getResults())) {
+      bool readsK = e.isFunctionOfDim(rank - 2),
+           readsN = e.isFunctionOfDim(rank - 1);
+      if ((readsK && readsN) ||
+          (readsK && e != k.floorDiv(slice.fieldsPerWord)))
+        return std::nullopt;
+      if (readsK)
+        kDim = i;
+      if (readsN)
+        byColumn.push_back(e);
+    }
+    bool inOrder = byColumn.size() == 1 && byColumn[0] == n;
+    if (byColumn.size() == 2)
+      if (auto split = dyn_cast<AffineBinaryOpExpr>(byColumn[0]))
+        if (auto divisor = dyn_cast<AffineConstantExpr>(split.getRHS()))
+          inOrder = byColumn[0] == n.floorDiv(divisor.getValue()) &&
+                    byColumn[1] == n % divisor.getValue();
+    if (!inOrder || !kDim)
+      return std::nullopt;
+    slice.wordsKDim = *kDim;
   }
-  bool inOrder = byColumn.size() == 1 && byColumn[0] == n;
-  if (byColumn.size() == 2)
-    if (auto split = dyn_cast<AffineBinaryOpExpr>(byColumn[0]))
-      if (auto divisor = dyn_cast<AffineConstantExpr>(split.getRHS()))
-        inOrder = byColumn[0] == n.floorDiv(divisor.getValue()) &&
-                  byColumn[1] == n % divisor.getValue();
-  if (!inOrder || !kDim)
-    return std::nullopt;
-  wordsKDim = *kDim;
   return fields;
 }
 
-/// The byte quads of K rows 4i .. 4i + 3 of each column from `wordLanes`
-/// (vector<C x i32>, a word per column) and `shift` (i32, B i): bits B i
-/// up of the word's four bytes, `(word >> B i) & mask`, each field's top
-/// bit flipped (the unsigned q + 2^(B - 1)), as vector<4C x i8>.
-static Value quadsOfWords(OpBuilder &b, Location loc, Value wordLanes,
-                          Value shift, QuadFields fields) {
-  auto lanes = cast<VectorType>(wordLanes.getType());
+/// The byte quads of K rows 4i .. 4i + 3 of each column, the unsigned
+/// q + 2^(B - 1) of `fields`' signed q, from `wordLanes` (vector<C x i32>,
+/// a word of each slice per column) and `shifts` (i32, each slice's b i for
+/// its word's quad i): the or of each slice's bits b i up of the word's four
+/// bytes, `(word >> b i) & mask`, shifted to where the slice starts, each
+/// value's top bit flipped; as vector<4C x i8>.
+static Value quadsOfWords(OpBuilder &b, Location loc, ValueRange wordLanes,
+                          ValueRange shifts, const QuadFields &fields) {
+  auto lanes = cast<VectorType>(wordLanes.front().getType());
   auto splat = [&](uint32_t v) -> Value {
     return arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(lanes, APInt(32, v)));
   };
-  uint32_t fieldMask = (1u << fields.bits) - 1;
+  Value quads;
+  for (auto [slice, words, shift] :
+       llvm::zip(fields.slices, wordLanes, shifts)) {
+    uint32_t fieldMask = (1u << slice.bits) - 1;
+    Value shifted = arith::ShRUIOp::create(
+        b, loc, words, vector::BroadcastOp::create(b, loc, lanes, shift));
+    Value masked =
+        arith::AndIOp::create(b, loc, shifted, splat(fieldMask * 0x01010101u));
+    // Within each byte: the slices' bits end below bit 8.
+    if (slice.offset)
+      masked = arith::ShLIOp::create(b, loc, masked, splat(slice.offset));
+    quads = quads ? arith::OrIOp::create(b, loc, quads, masked).getResult()
+                  : masked;
+  }
   uint32_t topBit = 1u << (fields.bits - 1);
-  Value shifted = arith::ShRUIOp::create(
-      b, loc, wordLanes, vector::BroadcastOp::create(b, loc, lanes, shift));
-  Value masked =
-      arith::AndIOp::create(b, loc, shifted, splat(fieldMask * 0x01010101u));
   Value unsignedFields =
-      arith::XOrIOp::create(b, loc, masked, splat(topBit * 0x01010101u));
+      arith::XOrIOp::create(b, loc, quads, splat(topBit * 0x01010101u));
   return vector::BitCastOp::create(
       b, loc, VectorType::get({4 * lanes.getNumElements()}, b.getI8Type()),
       unsignedFields);
+}
+
+/// Row `row` (index) along dim `kDim` of `words` (a static tile of i32
+/// whose other dims are `cols` words, see fieldsByColumn), as
+/// vector<cols x i32>.
+static Value readWordRow(OpBuilder &b, Location loc, Value words, unsigned kDim,
+                         Value row, int64_t cols) {
+  auto wordsType = cast<RankedTensorType>(words.getType());
+  Type i32 = b.getI32Type();
+  SmallVector<int64_t> rowShape(wordsType.getShape());
+  rowShape[kDim] = 1;
+  SmallVector<Value> from(wordsType.getRank(),
+                          arith::ConstantIndexOp::create(b, loc, 0));
+  from[kDim] = row;
+  Value wordRow = vector::TransferReadOp::create(
+      b, loc, VectorType::get(rowShape, i32), words, from,
+      arith::ConstantIntOp::create(b, loc, i32, 0),
+      SmallVector<bool>(rowShape.size(), true));
+  return vector::ShapeCastOp::create(b, loc, VectorType::get({cols}, i32),
+                                     wordRow);
 }
 
 /// The panels quad dot blocks read, each stored quad by quad (see
@@ -600,18 +741,13 @@ static Value storeQuadRows(
 }
 
 /// The panel of byte-quad field decode `decode` (see fieldsByColumn: a
-/// panel [1.., K, C], `wordsKDim` the dim of its words that K reads) as
-/// `quadType`, straight from its words (see quadsOfWords) in a loop after
-/// it: quad row q from word row q / (F / 4) at i = q mod (F / 4). The row
-/// decode is left dead.
+/// panel [1.., K, C]) as `quadType`, straight from its words (see
+/// quadsOfWords) in a loop after it: quad row q from each slice's word row
+/// q / (F / 4) at i = q mod (F / 4). The row decode is left dead.
 static Value quadsOfFieldPanel(RewriterBase &rewriter, linalg::GenericOp decode,
-                               QuadFields fields, unsigned wordsKDim,
+                               const QuadFields &fields,
                                RankedTensorType quadType) {
   int64_t cols = quadType.getDimSize(quadType.getRank() - 1) / 4;
-  Value words = decode.getDpsInputs()[0];
-  auto wordsType = cast<RankedTensorType>(words.getType());
-  SmallVector<int64_t> rowShape(wordsType.getShape());
-  rowShape[wordsKDim] = 1;
   return storeQuadRows(
       rewriter, decode, quadType,
       [&](OpBuilder &b, Location l, ValueRange ivs) -> Value {
@@ -619,21 +755,21 @@ static Value quadsOfFieldPanel(RewriterBase &rewriter, linalg::GenericOp decode,
           return arith::ConstantIndexOp::create(b, l, v);
         };
         Type i32 = b.getI32Type();
-        Value q = ivs.back(), perWord = index(fields.fieldsPerWord / 4);
-        SmallVector<Value> from(wordsType.getRank(), index(0));
-        from[wordsKDim] = arith::DivUIOp::create(b, l, q, perWord);
-        Value shift = arith::IndexCastOp::create(
-            b, l, i32,
-            arith::MulIOp::create(b, l,
-                                  arith::RemUIOp::create(b, l, q, perWord),
-                                  index(fields.bits)));
-        Value wordRow = vector::TransferReadOp::create(
-            b, l, VectorType::get(rowShape, i32), words, from,
-            arith::ConstantIntOp::create(b, l, i32, 0),
-            SmallVector<bool>(rowShape.size(), true));
-        Value wordLanes = vector::ShapeCastOp::create(
-            b, l, VectorType::get({cols}, i32), wordRow);
-        return quadsOfWords(b, l, wordLanes, shift, fields);
+        Value q = ivs.back();
+        SmallVector<Value> wordLanes, shifts;
+        for (auto [slice, words] :
+             llvm::zip(fields.slices, decode.getDpsInputs())) {
+          Value perWord = index(slice.fieldsPerWord / 4);
+          shifts.push_back(arith::IndexCastOp::create(
+              b, l, i32,
+              arith::MulIOp::create(b, l,
+                                    arith::RemUIOp::create(b, l, q, perWord),
+                                    index(slice.bits))));
+          wordLanes.push_back(
+              readWordRow(b, l, words, slice.wordsKDim,
+                          arith::DivUIOp::create(b, l, q, perWord), cols));
+        }
+        return quadsOfWords(b, l, wordLanes, shifts, fields);
       });
 }
 
@@ -686,13 +822,11 @@ static Value storedQuads(RewriterBase &rewriter, Value panel,
   auto quadType = RankedTensorType::get(shape, type.getElementType());
   Value copy;
   auto decode = panel.getDefiningOp<linalg::GenericOp>();
-  unsigned wordsKDim;
   if (auto cst = panel.getDefiningOp<arith::ConstantOp>()) {
     copy = quadsOfConstant(rewriter, cst, quadType);
   } else if (decode && decode->hasAttr(kFusedDecodeAttr) && rows > 4) {
-    if (std::optional<QuadFields> fields =
-            fieldsByColumn(decode, cols, wordsKDim))
-      copy = quadsOfFieldPanel(rewriter, decode, *fields, wordsKDim, quadType);
+    if (std::optional<QuadFields> fields = fieldsByColumn(decode, cols))
+      copy = quadsOfFieldPanel(rewriter, decode, *fields, quadType);
     else if (type.getNumElements() <= panels.maxDecodedBytes)
       copy = interleavedPanel(rewriter, decode, quadType);
   }
@@ -740,29 +874,34 @@ static Value readStoredQuads(RewriterBase &rewriter, linalg::GenericOp op,
       SmallVector<bool>{true});
 }
 
-/// B's K step of quad dot block `op` as byte quads computed straight from
-/// the words of the byte-quad field decode fused into the step (see
-/// fieldsByColumn, quadsOfWords). i = (k mod F) / 4 for the step's K
-/// offset k, traced from A's slices (whose root must span the
-/// contraction's whole K). Null where `op` does not read such a decode.
-static Value quadsFromFields(RewriterBase &rewriter, linalg::GenericOp op) {
+/// B's K steps of quad dot block `op` (K rows, a multiple of 4) as byte
+/// quads, one vector per step of 4 rows, computed straight from the words
+/// of the byte-quad field decode fused into the block (see fieldsByColumn,
+/// quadsOfWords). Where the block's K offset k (traced from A's slices,
+/// whose root must span the contraction's whole K) is a multiple of every
+/// slice's fields per word F, step j's quads are from word row 4j / F of
+/// the slice's tile at i = (4j mod F) / 4, constants; a block of one step
+/// otherwise takes i = (k mod F) / 4. Empty where `op` does not read such a
+/// decode.
+static SmallVector<Value> quadsFromFields(RewriterBase &rewriter,
+                                          linalg::GenericOp op) {
   Location loc = op.getLoc();
-  int64_t cols = op.getStaticLoopRanges()[1];
-  // B: the whole of the decode of the step, [1.., 4, cols].
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t cols = ranges[1], rows = ranges[2];
+  // B: the whole of the decode of the block, [1.., K, cols].
   std::optional<SliceOrigin> b = traceSlices(op.getDpsInputs()[1]);
   auto decode = b ? b->root.getDefiningOp<linalg::GenericOp>() : nullptr;
-  unsigned wordsKDim;
   std::optional<QuadFields> fields =
-      decode ? fieldsByColumn(decode, cols, wordsKDim) : std::nullopt;
+      decode ? fieldsByColumn(decode, cols) : std::nullopt;
   if (!fields)
     return {};
   auto outType = cast<RankedTensorType>(decode->getResult(0).getType());
   int64_t rank = outType.getRank();
-  if (outType.getDimSize(rank - 2) != 4 ||
+  if (outType.getDimSize(rank - 2) != rows ||
       b->dims != ArrayRef<unsigned>{unsigned(rank - 2), unsigned(rank - 1)} ||
       llvm::any_of(b->offsets, [](auto &o) { return !o.empty(); }))
     return {};
-  // The step's K offset: where A's K step starts in A's root.
+  // The block's K offset: where A's K block starts in A's root.
   auto totalK = decode->getAttrOfType<IntegerAttr>(kQuadFieldsKAttr);
   std::optional<SliceOrigin> a = traceSlices(op.getDpsInputs()[0]);
   auto aRoot = a ? dyn_cast<RankedTensorType>(a->root.getType()) : nullptr;
@@ -772,54 +911,79 @@ static Value quadsFromFields(RewriterBase &rewriter, linalg::GenericOp op) {
       !llvm::all_of(a->offsets[aK],
                     [](OpFoldResult o) { return isMultipleOf(o, 4); }))
     return {};
+  int64_t widest = 4;
+  for (const QuadSlice &slice : fields->slices)
+    widest = std::max(widest, slice.fieldsPerWord);
+  bool aligned = llvm::all_of(
+      a->offsets[aK], [&](OpFoldResult o) { return isMultipleOf(o, widest); });
+  if (!aligned && rows != 4)
+    return {};
   rewriter.setInsertionPoint(op);
   Type i32 = rewriter.getI32Type();
-  auto index = [&](int64_t v) {
+  auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, v);
   };
-  Value step = sumOfOffsets(rewriter, loc, a->offsets[aK]);
-  Value quad = arith::DivUIOp::create(
-      rewriter, loc,
-      arith::RemUIOp::create(rewriter, loc, step, index(fields->fieldsPerWord)),
-      index(4));
-  Value shift = arith::IndexCastOp::create(
-      rewriter, loc, i32,
-      arith::MulIOp::create(rewriter, loc, quad, index(fields->bits)));
-  Value words = decode.getDpsInputs()[0];
-  Value wordLanes = vector::ShapeCastOp::create(
-      rewriter, loc, VectorType::get({cols}, i32),
-      readBlock(rewriter, loc, words,
-                cast<RankedTensorType>(words.getType()).getShape(), i32));
-  return quadsOfWords(rewriter, loc, wordLanes, shift, *fields);
+  Value blockK = sumOfOffsets(rewriter, loc, a->offsets[aK]);
+  SmallVector<Value> steps;
+  for (int64_t first = 0; first < rows; first += 4) {
+    SmallVector<Value> wordLanes, shifts;
+    for (auto [slice, words] :
+         llvm::zip(fields->slices, decode.getDpsInputs())) {
+      Value quad;
+      if (aligned)
+        quad = index(first % slice.fieldsPerWord / 4);
+      else
+        quad = arith::DivUIOp::create(
+            rewriter, loc,
+            arith::RemUIOp::create(rewriter, loc, blockK,
+                                   index(slice.fieldsPerWord)),
+            index(4));
+      shifts.push_back(arith::IndexCastOp::create(
+          rewriter, loc, i32,
+          arith::MulIOp::create(rewriter, loc, quad, index(slice.bits))));
+      wordLanes.push_back(readWordRow(rewriter, loc, words, slice.wordsKDim,
+                                      index(first / slice.fieldsPerWord),
+                                      cols));
+    }
+    steps.push_back(quadsOfWords(rewriter, loc, wordLanes, shifts, *fields));
+  }
+  return steps;
 }
 
 /// Replaces the block `op`, C[m, n] += extsi(A[m, k]) * extui(B[k, n])
-/// with K = 4 and N a multiple of 16, by vpdpbusd quad dot products: lane
-/// j adds A[m, 0..3] . B[0..3, j], B's four rows as byte quads (two
-/// 16-column registers per 32 columns): read as such from a panel stored
-/// quad by quad (see storedQuads, one copy per panel in `panels`), else
+/// with K a multiple of 4 and N a multiple of 16, by vpdpbusd quad dot
+/// products, a K step of 4 at a time: lane j adds A[m, 4s..4s+3] .
+/// B[4s..4s+3, j], B's four rows as byte quads (two 16-column registers per
+/// 32 columns): straight from the words of a byte-quad field decode (see
+/// quadsFromFields), read as such from a panel stored quad by quad (see
+/// storedQuads, one copy per panel in `panels`; blocks of one step), else
 /// interleaved here. A's quad is broadcast.
 static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
                              QuadPanels &panels) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t rows = ranges[0], cols = ranges[1];
+  int64_t rows = ranges[0], cols = ranges[1], depth = ranges[2];
   Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
-  // Each row's quad (A[m, 0..3]) as one i32 to broadcast.
+  // Each row's quads (A[m, 4s..4s+3]) as i32s to broadcast.
   Value aQuads = vector::BitCastOp::create(
-      rewriter, loc, VectorType::get({rows, 1}, i32),
-      readBlock(rewriter, loc, op.getDpsInputs()[0], {rows, 4}, i8));
+      rewriter, loc, VectorType::get({rows, depth / 4}, i32),
+      readBlock(rewriter, loc, op.getDpsInputs()[0], {rows, depth}, i8));
   Value acc = readBlock(rewriter, loc, op.getDpsInits()[0], {rows, cols}, i32);
   // (A decode whose words give the quads is left dead, for canonicalization.)
-  Value quads = quadsFromFields(rewriter, op);
-  if (!quads)
-    quads = readStoredQuads(rewriter, op, panels);
+  SmallVector<Value> quads = quadsFromFields(rewriter, op);
+  if (quads.empty() && depth == 4)
+    if (Value stored = readStoredQuads(rewriter, op, panels))
+      quads.push_back(stored);
   rewriter.setInsertionPoint(op);
-  if (!quads)
-    quads = interleaveQuads(
-        rewriter, loc,
-        readBlock(rewriter, loc, op.getDpsInputs()[1], {4, cols}, i8));
+  if (quads.empty()) {
+    Value b = readBlock(rewriter, loc, op.getDpsInputs()[1], {depth, cols}, i8);
+    for (int64_t first = 0; first < depth; first += 4)
+      quads.push_back(interleaveQuads(
+          rewriter, loc,
+          vector::ExtractStridedSliceOp::create(rewriter, loc, b, {first, 0},
+                                                {4, cols}, {1, 1})));
+  }
   accumulateRows(rewriter, op, acc, aQuads, quads, VectorType::get({64}, i8),
                  [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
                    return qopt::X86VpdpbusdOp::create(rewriter, loc,
@@ -907,6 +1071,30 @@ static OpOperand *rightHandOperand(linalg::LinalgOp op,
       return operand;
   }
   return nullptr;
+}
+
+/// How many K steps of 4 a quad dot block of contraction `op` (dims
+/// `dims`) takes at once: where its weights are a decode of byte-quad
+/// fields made unsigned (see offsetWeightsForQuadDot) that the block will
+/// fuse (read by nothing else), as many as the word of its narrowest slice
+/// holds (F / 4), so the block reads each word once and takes its quads
+/// with constant shifts (see quadsFromFields); 1 otherwise, or where that
+/// many steps do not divide K.
+static int64_t quadStepsPerBlock(linalg::LinalgOp op,
+                                 const linalg::ContractionDimensions &dims) {
+  OpOperand *rhs = rightHandOperand(op, dims);
+  auto decode = rhs ? rhs->get().getDefiningOp<linalg::GenericOp>() : nullptr;
+  if (!decode || !decode->hasAttr(kFusedDecodeAttr) ||
+      !decode->hasAttr(kQuadFieldsKAttr) || !decode->hasOneUse())
+    return 1;
+  std::optional<QuadFields> fields = byteQuadFields(decode, /*offset=*/true);
+  if (!fields)
+    return 1;
+  int64_t steps = 1;
+  for (const QuadSlice &slice : fields->slices)
+    steps = std::max(steps, slice.fieldsPerWord / 4);
+  int64_t k = op.getStaticLoopRanges()[dims.k.front()];
+  return ShapedType::isDynamic(k) || k % (4 * steps) != 0 ? 1 : steps;
 }
 
 /// The elementwise generic that computes `value` from constants alone (a
@@ -1827,7 +2015,7 @@ struct CpuTileAndVectorizePass
                                                 /*unsignedB=*/true);
     bool pairDot = quadDot || (int8Pmaddwd && suitsPairDot(op, *dims));
     if (pairDot)
-      sizes[dims->k.front()] = quadDot ? 4 : 2;
+      sizes[dims->k.front()] = quadDot ? 4 * quadStepsPerBlock(op, *dims) : 2;
     linalg::LinalgOp inner = tile(rewriter, op, sizes);
     if (!inner || inner.hasDynamicShape())
       return;

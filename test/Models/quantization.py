@@ -155,9 +155,13 @@ def fused_decodes(qcc, work):
     import onnx
     for k, configs in [
             (1100, [("W4A8", ["--wbits", "4", "--abits", "8"]),
-                    ("W2A8", ["--wbits", "2", "--abits", "8"])]),
+                    ("W2A8", ["--wbits", "2", "--abits", "8"]),
+                    ("W3A8", ["--wbits", "3", "--abits", "8"])]),
+            # With VNNI, W6 and W7 are byte-quad slices of 4 + 2 and
+            # 4 + 2 + 1 bits; K = 1088 a multiple of every slice's word.
             (1088, [("W4A16 g64", ["--wbits", "4", "--group-size", "64"]),
-                    ("W6A8", ["--wbits", "6", "--abits", "8"])]),
+                    ("W6A8", ["--wbits", "6", "--abits", "8"]),
+                    ("W7A8", ["--wbits", "7", "--abits", "8"])]),
             (1152, [("W3A16 g96", ["--wbits", "3", "--group-size", "96"])])]:
         model = quant_eval.write_model("linear", work, k=k, n=72)
         for label, flags, m, static in [(label, flags, m, static)

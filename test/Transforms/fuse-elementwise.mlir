@@ -210,7 +210,7 @@ func.func @decode_not_fused_into_matvec(%a: tensor<1x64xf32>, %q: tensor<64x32xi
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #t = affine_map<(d0, d1) -> (d1, d0)>
 // CHECK-LABEL: func.func @field_decode_mark
-// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], {{.*}} ins(%arg0 : tensor<4x2xi32>) outs(%{{.*}} : tensor<16x4xi8>) attrs =  {qopt.byte_quad_fields = 8 : i64}
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], {{.*}} ins(%arg0 : tensor<4x2xi32>) outs(%{{.*}} : tensor<16x4xi8>) attrs =  {qopt.byte_quad_fields = array<i64: 8>}
 // CHECK: linalg.generic
 // CHECK-SAME: ins(%arg1 : tensor<4x2xi32>)
 // CHECK-NOT: qopt.byte_quad_fields
@@ -222,7 +222,7 @@ func.func @field_decode_mark(%words: tensor<4x2xi32>, %words2: tensor<4x2xi32>) 
   %c1_i8 = arith.constant 1 : i8
   %e = tensor.empty() : tensor<4x16xi8>
   %d = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%words : tensor<4x2xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = 8 : i64} {
+      ins(%words : tensor<4x2xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = array<i64: 8>} {
   ^bb0(%word: i32, %out: i8):
     %k = linalg.index 1 : index
     %k32 = arith.index_cast %k : index to i32
@@ -245,7 +245,7 @@ func.func @field_decode_mark(%words: tensor<4x2xi32>, %words2: tensor<4x2xi32>) 
     linalg.yield %x : i8
   } -> tensor<16x4xi8>
   %d2 = linalg.generic {indexing_maps = [#fields, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%words2 : tensor<4x2xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = 8 : i64} {
+      ins(%words2 : tensor<4x2xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = array<i64: 8>} {
   ^bb0(%word: i32, %out: i8):
     %k = linalg.index 1 : index
     %k32 = arith.index_cast %k : index to i32
@@ -268,4 +268,59 @@ func.func @field_decode_mark(%words: tensor<4x2xi32>, %words2: tensor<4x2xi32>) 
     linalg.yield %y : i8
   } -> tensor<4x16xi8>
   return %t, %p : tensor<16x4xi8>, tensor<4x16xi8>
+}
+
+// -----
+
+// A decode of byte-quad slices (4 + 2 bits, two word inputs) keeps its mark
+// through a transpose fused into it, with both inputs in their order.
+#lo = affine_map<(d0, d1) -> (d0, d1 floordiv 8)>
+#hi = affine_map<(d0, d1) -> (d0, d1 floordiv 16)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+// CHECK-LABEL: func.func @field_slices_decode_mark
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], {{.*}} ins(%arg0, %arg1 : tensor<4x2xi32>, tensor<4x1xi32>) outs(%{{.*}} : tensor<16x4xi8>) attrs =  {qopt.byte_quad_fields = array<i64: 8, 16>}
+// CHECK: return
+func.func @field_slices_decode_mark(%lo: tensor<4x2xi32>, %hi: tensor<4x1xi32>) -> tensor<16x4xi8> {
+  %c2_i32 = arith.constant 2 : i32
+  %c4_i32 = arith.constant 4 : i32
+  %c8_i32 = arith.constant 8 : i32
+  %c15_i32 = arith.constant 15 : i32
+  %c16_i32 = arith.constant 16 : i32
+  %c30_i32 = arith.constant 30 : i32
+  %e = tensor.empty() : tensor<4x16xi8>
+  %d = linalg.generic {indexing_maps = [#lo, #hi, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%lo, %hi : tensor<4x2xi32>, tensor<4x1xi32>) outs(%e : tensor<4x16xi8>) attrs = {qopt.byte_quad_fields = array<i64: 8, 16>} {
+  ^bb0(%w4: i32, %w2: i32, %out: i8):
+    %k = linalg.index 1 : index
+    %k32 = arith.index_cast %k : index to i32
+    %f4 = arith.remui %k32, %c8_i32 : i32
+    %byte4 = arith.remui %f4, %c4_i32 : i32
+    %bytebit4 = arith.muli %byte4, %c8_i32 : i32
+    %slot4 = arith.divui %f4, %c4_i32 : i32
+    %slotbit4 = arith.muli %slot4, %c4_i32 : i32
+    %low4 = arith.addi %bytebit4, %slotbit4 : i32
+    %down4 = arith.shrui %w4, %low4 : i32
+    %nibble = arith.andi %down4, %c15_i32 : i32
+    %f2 = arith.remui %k32, %c16_i32 : i32
+    %byte2 = arith.remui %f2, %c4_i32 : i32
+    %bytebit2 = arith.muli %byte2, %c8_i32 : i32
+    %slot2 = arith.divui %f2, %c4_i32 : i32
+    %slotbit2 = arith.muli %slot2, %c2_i32 : i32
+    %low2 = arith.addi %bytebit2, %slotbit2 : i32
+    %left = arith.subi %c30_i32, %low2 : i32
+    %up = arith.shli %w2, %left : i32
+    %high = arith.shrsi %up, %c30_i32 : i32
+    %high4 = arith.shli %high, %c4_i32 : i32
+    %v = arith.ori %nibble, %high4 : i32
+    %q8 = arith.trunci %v : i32 to i8
+    linalg.yield %q8 : i8
+  } -> tensor<4x16xi8>
+  %et = tensor.empty() : tensor<16x4xi8>
+  %t = linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d : tensor<4x16xi8>) outs(%et : tensor<16x4xi8>) {
+  ^bb0(%x: i8, %out: i8):
+    linalg.yield %x : i8
+  } -> tensor<16x4xi8>
+  return %t : tensor<16x4xi8>
 }

@@ -1755,7 +1755,8 @@ int main(int argc, char **argv) {
       const char *name;
       std::string pipeline;
     } stages[] = {
-        {Stage::QoptLowering, "qopt-lowering", qopt::qoptLoweringPipeline()},
+        {Stage::QoptLowering, "qopt-lowering",
+         qopt::qoptLoweringPipeline(pipelineOptions)},
         {Stage::Linalg, "linalg",
          qopt::linalgOptimizationPipeline(pipelineOptions)},
         {Stage::Bufferize, "bufferize", qopt::bufferizationPipeline()},

@@ -181,7 +181,7 @@ protected:
     qopt::CpuPipelineOptions options =
         qopt::CpuPipelineOptions::forCpu("native", 2);
     std::string pipeline = (bitplanes ? "qopt-bitplane-decompose," : "") +
-                           qopt::qoptLoweringPipeline() + "," +
+                           qopt::qoptLoweringPipeline(options) + "," +
                            qopt::linalgOptimizationPipeline(options) + "," +
                            qopt::bufferizationPipeline() + "," +
                            qopt::llvmLoweringPipeline();

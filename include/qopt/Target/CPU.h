@@ -64,7 +64,7 @@ struct CpuPipelineOptions {
 
 /// The pass groups of the CPU lowering, as textual pipelines (also what
 /// `qopt-opt --pass-pipeline` accepts).
-std::string qoptLoweringPipeline();
+std::string qoptLoweringPipeline(const CpuPipelineOptions &options);
 std::string linalgOptimizationPipeline(const CpuPipelineOptions &options);
 std::string bufferizationPipeline();
 /// Its two halves: one-shot bufferization, then ownership-based buffer

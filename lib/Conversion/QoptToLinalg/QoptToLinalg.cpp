@@ -576,78 +576,133 @@ struct BitplaneUnpackLowering : OpConversionPattern<BitplaneUnpackOp> {
   }
 };
 
+/// One slice of the bits of the values a field decode yields: `bits` bits
+/// a field, `fieldsPerWord` fields a word, in the byte-quad layout with
+/// `byteQuads` (see qopt.field_unpack).
+struct FieldSlice {
+  int64_t bits;
+  int64_t fieldsPerWord;
+  bool byteQuads;
+};
+
+/// The linalg.generic decoding values whose bits are stored as `slices`,
+/// least significant first, slice s in `words[s]` ([R, words] i32): value
+/// (r, k) gathers field k % F_s of words[s][r, k / F_s] into its bits from
+/// the sum of the earlier slices' widths up, read as two's complement when
+/// `isSigned`. Yields i8 [R, `k`]; marked with qopt::kByteQuadFieldsAttr
+/// where every slice is byte quads.
+static linalg::GenericOp decodeFields(OpBuilder &builder, Location loc,
+                                      ValueRange words,
+                                      ArrayRef<FieldSlice> slices, int64_t k,
+                                      bool isSigned) {
+  MLIRContext *ctx = builder.getContext();
+  SmallVector<OpFoldResult> outDims = {
+      tensor::getMixedSize(builder, loc, words.front(), 0),
+      builder.getIndexAttr(k)};
+  // result[r, k] = field k % F of words[r, k / F]: a uniform shift per K
+  // index, so a vector of columns decodes with two shifts a slice.
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps;
+  for (const FieldSlice &slice : slices)
+    maps.push_back(
+        AffineMap::get(2, 0, {d(0), d(1).floorDiv(slice.fieldsPerWord)}, ctx));
+  maps.push_back(builder.getMultiDimIdentityMap(2));
+  Value init =
+      tensor::EmptyOp::create(builder, loc, outDims, builder.getI8Type());
+  auto decode = linalg::GenericOp::create(
+      builder, loc, init.getType(), words, ValueRange{init}, maps,
+      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        auto i32 = [&](int64_t v) -> Value {
+          return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(v));
+        };
+        Value k = arith::IndexCastOp::create(b, l, b.getI32Type(),
+                                             linalg::IndexOp::create(b, l, 1));
+        Value value;
+        int64_t offset = 0;
+        for (auto [s, slice] : llvm::enumerate(slices)) {
+          int64_t bits = slice.bits;
+          Value f = arith::RemUIOp::create(b, l, k, i32(slice.fieldsPerWord));
+          // The field's lowest bit: B f, or with byte quads
+          // 8 (f % 4) + B (f / 4).
+          Value low =
+              slice.byteQuads
+                  ? arith::AddIOp::create(
+                        b, l,
+                        arith::MulIOp::create(
+                            b, l, arith::RemUIOp::create(b, l, f, i32(4)),
+                            i32(8)),
+                        arith::MulIOp::create(
+                            b, l, arith::DivUIOp::create(b, l, f, i32(4)),
+                            i32(bits)))
+                        .getResult()
+                  : arith::MulIOp::create(b, l, f, i32(bits)).getResult();
+          Value field;
+          if (isSigned && s + 1 == slices.size()) {
+            // The top slice's top bit to bit 31, then back with the sign.
+            Value top = i32(32 - bits);
+            Value up = arith::SubIOp::create(b, l, top, low);
+            field = arith::ShRSIOp::create(
+                b, l, arith::ShLIOp::create(b, l, args[s], up), top);
+          } else {
+            field = arith::AndIOp::create(
+                b, l, arith::ShRUIOp::create(b, l, args[s], low),
+                i32((int64_t(1) << bits) - 1));
+          }
+          if (offset)
+            field = arith::ShLIOp::create(b, l, field, i32(offset));
+          value = value ? arith::OrIOp::create(b, l, value, field).getResult()
+                        : field;
+          offset += bits;
+        }
+        linalg::YieldOp::create(
+            b, l,
+            arith::TruncIOp::create(b, l, b.getI8Type(), value).getResult());
+      });
+  if (llvm::all_of(slices, [](const FieldSlice &s) { return s.byteQuads; }))
+    decode->setAttr(
+        kByteQuadFieldsAttr,
+        builder.getDenseI64ArrayAttr(llvm::map_to_vector(
+            slices, [](const FieldSlice &s) { return s.fieldsPerWord; })));
+  return decode;
+}
+
 struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(FieldUnpackOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
-    Value words = adaptor.getWords();
     auto storage = cast<IntType>(op.getResult().getType().getElementType());
-    int64_t bits = storage.getWidth();
-    int64_t fields = op.getFieldsPerWord();
     // K comes from the result type only; rows from the words.
     if (op.getResult().getType().isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "dynamic K");
-    SmallVector<OpFoldResult> outDims = {
-        tensor::getMixedSize(rewriter, loc, words, 0),
-        rewriter.getIndexAttr(op.getResult().getType().getDimSize(1))};
-    // result[r, k] = field k % F of words[r, k / F]: a uniform shift per K
-    // index, so a vector of columns decodes with two shifts.
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(2, 0, {d(0), d(1).floorDiv(fields)}, ctx),
-        rewriter.getMultiDimIdentityMap(2)};
-    Value init =
-        tensor::EmptyOp::create(rewriter, loc, outDims, rewriter.getI8Type());
-    bool isSigned = storage.getIsSigned();
-    bool byteQuads = op.getByteQuads();
-    auto decode =
-        linalg::GenericOp::create(
-            rewriter, loc, init.getType(), ValueRange{words}, ValueRange{init},
-            maps,
-            SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              auto i32 = [&](int64_t v) -> Value {
-                return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(v));
-              };
-              Value k = arith::IndexCastOp::create(
-                  b, l, b.getI32Type(), linalg::IndexOp::create(b, l, 1));
-              Value f = arith::RemUIOp::create(b, l, k, i32(fields));
-              // The field's lowest bit: B f, or with byte quads
-              // 8 (f % 4) + B (f / 4).
-              Value low =
-                  byteQuads
-                      ? arith::AddIOp::create(
-                            b, l,
-                            arith::MulIOp::create(
-                                b, l, arith::RemUIOp::create(b, l, f, i32(4)),
-                                i32(8)),
-                            arith::MulIOp::create(
-                                b, l, arith::DivUIOp::create(b, l, f, i32(4)),
-                                i32(bits)))
-                            .getResult()
-                      : arith::MulIOp::create(b, l, f, i32(bits)).getResult();
-              Value v;
-              if (isSigned) {
-                // The field's top bit to bit 31, then back with the sign.
-                Value top = i32(32 - bits);
-                Value up = arith::SubIOp::create(b, l, top, low);
-                v = arith::ShRSIOp::create(
-                    b, l, arith::ShLIOp::create(b, l, args[0], up), top);
-              } else {
-                v = arith::AndIOp::create(
-                    b, l, arith::ShRUIOp::create(b, l, args[0], low),
-                    i32((int64_t(1) << bits) - 1));
-              }
-              linalg::YieldOp::create(
-                  b, l,
-                  arith::TruncIOp::create(b, l, b.getI8Type(), v).getResult());
-            });
-    if (byteQuads)
-      decode->setAttr(kByteQuadFieldsAttr, rewriter.getI64IntegerAttr(fields));
-    rewriter.replaceOp(op, decode.getResult(0));
+    FieldSlice slice{storage.getWidth(), int64_t(op.getFieldsPerWord()),
+                     op.getByteQuads()};
+    rewriter.replaceOp(op, decodeFields(rewriter, op.getLoc(),
+                                        adaptor.getWords(), slice,
+                                        op.getResult().getType().getDimSize(1),
+                                        storage.getIsSigned())
+                               .getResult(0));
+    return success();
+  }
+};
+
+struct FieldSlicesUnpackLowering : OpConversionPattern<FieldSlicesUnpackOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(FieldSlicesUnpackOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto storage = cast<IntType>(op.getResult().getType().getElementType());
+    if (op.getResult().getType().isDynamicDim(1))
+      return rewriter.notifyMatchFailure(op, "dynamic K");
+    SmallVector<FieldSlice> slices;
+    for (int64_t bits : op.getSliceBits())
+      slices.push_back({bits, 32 / bits, /*byteQuads=*/true});
+    rewriter.replaceOp(op, decodeFields(rewriter, op.getLoc(),
+                                        adaptor.getSlices(), slices,
+                                        op.getResult().getType().getDimSize(1),
+                                        storage.getIsSigned())
+                               .getResult(0));
     return success();
   }
 };
@@ -889,12 +944,12 @@ struct GenericTypeConversion : ConversionPattern {
 
 void qopt::populateQoptToLinalgPatterns(const TypeConverter &converter,
                                         RewritePatternSet &patterns) {
-  patterns
-      .add<QuantizeLowering, DequantizeLowering, StorageCastLowering,
-           IntegerMatmulLowering, BitplanePackLowering, BitplaneUnpackLowering,
-           FieldUnpackLowering, BitplanePopcountLowering,
-           BitplaneCombineLowering, GenericTypeConversion>(
-          converter, patterns.getContext());
+  patterns.add<QuantizeLowering, DequantizeLowering, StorageCastLowering,
+               IntegerMatmulLowering, BitplanePackLowering,
+               BitplaneUnpackLowering, FieldUnpackLowering,
+               FieldSlicesUnpackLowering, BitplanePopcountLowering,
+               BitplaneCombineLowering, GenericTypeConversion>(
+      converter, patterns.getContext());
 }
 
 namespace {

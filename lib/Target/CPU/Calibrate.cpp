@@ -58,7 +58,7 @@ LogicalResult qopt::buildSharedLibrary(ModuleOp module,
     return failure();
   }
   for (const std::string &stage :
-       {qoptLoweringPipeline(), linalgOptimizationPipeline(pipeline),
+       {qoptLoweringPipeline(pipeline), linalgOptimizationPipeline(pipeline),
         bufferizationPipeline(), llvmLoweringPipeline()}) {
     PassManager pm(module.getContext());
     if (failed(addPipeline(pm, stage, error)) || failed(pm.run(module))) {

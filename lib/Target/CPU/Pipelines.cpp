@@ -42,10 +42,12 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
   return options;
 }
 
-std::string qopt::qoptLoweringPipeline() {
-  // Constant weights in the CPU's layout (bit fields) before lowering.
-  return "func.func(qopt-cpu-pack-weight-fields),convert-qopt-to-linalg,"
-         "canonicalize,cse";
+std::string qopt::qoptLoweringPipeline(const CpuPipelineOptions &options) {
+  // Constant weights in the CPU's layout (bit fields) before lowering; in
+  // byte-quad slices where quad dot products will read them.
+  return std::string("func.func(qopt-cpu-pack-weight-fields{quad-slices=") +
+         (options.int8Vpdpbusd ? "true" : "false") +
+         "}),convert-qopt-to-linalg,canonicalize,cse";
 }
 
 std::string

@@ -171,7 +171,7 @@ func.func @field_unpack_unsigned(%w: tensor<?x1xi32>) -> tensor<?x7x!qopt.int<u2
 // decode is marked with its fields per word (for
 // qopt-cpu-tile-and-vectorize).
 // CHECK-LABEL: func.func @field_unpack_byte_quads
-// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<5x5xi32>) outs(%{{.*}} : tensor<5x40xi8>) attrs =  {qopt.byte_quad_fields = 8 : i64}
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<5x5xi32>) outs(%{{.*}} : tensor<5x40xi8>) attrs =  {qopt.byte_quad_fields = array<i64: 8>}
 // CHECK: ^bb0(%[[IN:.*]]: i32, %{{.*}}: i8):
 // CHECK: %[[F:.*]] = arith.remui %{{.*}}, {{%c8_i32[_0-9]*}} : i32
 // CHECK: %[[BYTE:.*]] = arith.remui %[[F]], {{%c4_i32[_0-9]*}} : i32
@@ -185,4 +185,33 @@ func.func @field_unpack_unsigned(%w: tensor<?x1xi32>) -> tensor<?x7x!qopt.int<u2
 func.func @field_unpack_byte_quads(%w: tensor<5x5xi32>) -> tensor<5x40x!qopt.int<s4>> {
   %v = qopt.field_unpack %w {fields_per_word = 8, byte_quads} : tensor<5x5xi32> -> tensor<5x40x!qopt.int<s4>>
   return %v : tensor<5x40x!qopt.int<s4>>
+}
+
+// -----
+
+// Byte-quad slices: 6 bits as 4 + 2, one input per slice. The low slice is
+// field k % 8 of its word, unsigned ((word >> low) & 15); the high one field
+// k % 16 of its own, shifted to bit 31 and back with the sign (2 bits),
+// then up to bit 4; the two or'd. The decode is marked with each input's
+// fields per word.
+// CHECK: #[[LO:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 8)>
+// CHECK-NEXT: #[[HI:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 16)>
+// CHECK-LABEL: func.func @field_slices_unpack
+// CHECK: linalg.generic {indexing_maps = [#[[LO]], #[[HI]], #{{.*}}], {{.*}} ins(%arg0, %arg1 : tensor<5x5xi32>, tensor<5x3xi32>) outs(%{{.*}} : tensor<5x40xi8>) attrs =  {qopt.byte_quad_fields = array<i64: 8, 16>}
+// CHECK: ^bb0(%[[W4:.*]]: i32, %[[W2:.*]]: i32, %{{.*}}: i8):
+// CHECK: %[[F4:.*]] = arith.remui %{{.*}}, {{%c8_i32[_0-9]*}} : i32
+// CHECK: %[[LOW4:.*]] = arith.addi
+// CHECK: %[[DOWN:.*]] = arith.shrui %[[W4]], %[[LOW4]] : i32
+// CHECK: %[[NIBBLE:.*]] = arith.andi %[[DOWN]], {{%c15_i32[_0-9]*}} : i32
+// CHECK: %[[F2:.*]] = arith.remui %{{.*}}, {{%c16_i32[_0-9]*}} : i32
+// CHECK: %[[LOW2:.*]] = arith.addi
+// CHECK: %[[UP:.*]] = arith.subi %[[TOP:c30_i32[_0-9]*]], %[[LOW2]] : i32
+// CHECK: %[[HIGH:.*]] = arith.shli %[[W2]], %[[UP]] : i32
+// CHECK: %[[SIGNED:.*]] = arith.shrsi %[[HIGH]], %[[TOP]] : i32
+// CHECK: %[[AT4:.*]] = arith.shli %[[SIGNED]], {{%c4_i32[_0-9]*}} : i32
+// CHECK: %[[V:.*]] = arith.ori %[[NIBBLE]], %[[AT4]] : i32
+// CHECK: arith.trunci %[[V]] : i32 to i8
+func.func @field_slices_unpack(%lo: tensor<5x5xi32>, %hi: tensor<5x3xi32>) -> tensor<5x40x!qopt.int<s6>> {
+  %v = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<5x3xi32> -> tensor<5x40x!qopt.int<s6>>
+  return %v : tensor<5x40x!qopt.int<s6>>
 }

@@ -568,6 +568,70 @@ func.func @field_unpack_byte_quads_fields(%w: tensor<5x7xi32>) {
 
 // -----
 
+func.func @field_slices_unpack_rank(%lo: tensor<5x5xi32>, %hi: tensor<5x3xi32>) {
+  // expected-error @+1 {{unpacks into a 2-D [R, K] tensor}}
+  %0 = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<5x3xi32> -> tensor<1x5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_count(%lo: tensor<5x5xi32>) {
+  // expected-error @+1 {{has 1 word tensors for 2 slice widths}}
+  %0 = qopt.field_slices_unpack %lo {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32> -> tensor<5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_none() {
+  // expected-error @+1 {{needs at least one slice}}
+  %0 = "qopt.field_slices_unpack"() {slice_bits = array<i64>} : () -> tensor<5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_width(%lo: tensor<5x7xi32>, %hi: tensor<5x40xi32>) {
+  // expected-error @+1 {{slice widths must divide 8, got 3}}
+  %0 = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 3, 3>} : tensor<5x7xi32>, tensor<5x40xi32> -> tensor<5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_total(%lo: tensor<5x5xi32>, %hi: tensor<5x3xi32>) {
+  // expected-error @+1 {{slice widths add up to 6 bits for 5-bit values}}
+  %0 = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<5x3xi32> -> tensor<5x40x!qopt.int<s5>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_words_rank(%lo: tensor<5x5xi32>, %hi: tensor<1x5x3xi32>) {
+  // expected-error @+1 {{slices must be 2-D [R, words] tensors}}
+  %0 = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<1x5x3xi32> -> tensor<5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_rows(%lo: tensor<5x5xi32>, %hi: tensor<4x3xi32>) {
+  // expected-error @+1 {{row counts differ: 4 word rows, 5 result rows}}
+  %0 = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<4x3xi32> -> tensor<5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
+func.func @field_slices_unpack_short(%lo: tensor<5x5xi32>, %hi: tensor<5x2xi32>) {
+  // expected-error @+1 {{has 2 words of 2-bit fields per row, which cannot hold K = 40 values}}
+  %0 = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<5x2xi32> -> tensor<5x40x!qopt.int<s6>>
+  return
+}
+
+// -----
+
 func.func @field_unpack_rows(%w: tensor<6x4xi32>) {
   // expected-error @+1 {{row counts differ: 6 word rows, 5 result rows}}
   %0 = qopt.field_unpack %w {fields_per_word = 10} : tensor<6x4xi32> -> tensor<5x40x!qopt.int<s3>>

@@ -139,6 +139,18 @@ func.func @field_unpack(%p: tensor<5x4xi32>, %q: tensor<?x1xi32>, %r: tensor<5x5
   return %w, %v, %u : tensor<5x40x!qopt.int<s3>>, tensor<?x7x!qopt.int<u2>>, tensor<5x40x!qopt.int<s4>>
 }
 
+// Weights stored as byte-quad slices: 6 bits as 4 + 2 (K = 40: five words
+// of eight nibbles, three of sixteen 2-bit fields); 3 unsigned bits as
+// 2 + 1 with dynamic rows.
+// CHECK-LABEL: func.func @field_slices_unpack
+// CHECK: qopt.field_slices_unpack %{{.*}}, %{{.*}} {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<5x3xi32> -> tensor<5x40x!qopt.int<s6>>
+// CHECK: qopt.field_slices_unpack %{{.*}}, %{{.*}} {slice_bits = array<i64: 2, 1>} : tensor<?x1xi32>, tensor<?x1xi32> -> tensor<?x7x!qopt.int<u3>>
+func.func @field_slices_unpack(%lo: tensor<5x5xi32>, %hi: tensor<5x3xi32>, %a: tensor<?x1xi32>, %b: tensor<?x1xi32>) -> (tensor<5x40x!qopt.int<s6>>, tensor<?x7x!qopt.int<u3>>) {
+  %w = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<5x5xi32>, tensor<5x3xi32> -> tensor<5x40x!qopt.int<s6>>
+  %v = qopt.field_slices_unpack %a, %b {slice_bits = array<i64: 2, 1>} : tensor<?x1xi32>, tensor<?x1xi32> -> tensor<?x7x!qopt.int<u3>>
+  return %w, %v : tensor<5x40x!qopt.int<s6>>, tensor<?x7x!qopt.int<u3>>
+}
+
 // CHECK-LABEL: func.func @x86_pmaddwd
 // CHECK: qopt.x86.pmaddwd %{{.*}}, %{{.*}} : vector<32xi16>, vector<32xi16> -> vector<16xi32>
 func.func @x86_pmaddwd(%a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32> {

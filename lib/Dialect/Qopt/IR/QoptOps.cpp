@@ -384,6 +384,45 @@ LogicalResult FieldUnpackOp::verify() {
   return success();
 }
 
+LogicalResult FieldSlicesUnpackOp::verify() {
+  RankedTensorType result = getResult().getType();
+  unsigned bits = cast<IntType>(result.getElementType()).getWidth();
+  ArrayRef<int64_t> sliceBits = getSliceBits();
+  if (result.getRank() != 2)
+    return emitOpError("unpacks into a 2-D [R, K] tensor");
+  if (sliceBits.size() != getSlices().size())
+    return emitOpError("has ") << getSlices().size() << " word tensors for "
+                               << sliceBits.size() << " slice widths";
+  if (sliceBits.empty())
+    return emitOpError("needs at least one slice");
+  int64_t total = 0;
+  for (int64_t width : sliceBits) {
+    if (width < 1 || 8 % width != 0)
+      return emitOpError("slice widths must divide 8, got ") << width;
+    total += width;
+  }
+  if (total != bits)
+    return emitOpError("slice widths add up to ")
+           << total << " bits for " << bits << "-bit values";
+  int64_t k = result.getDimSize(1);
+  for (auto [words, width] : llvm::zip(getSlices(), sliceBits)) {
+    auto type = cast<RankedTensorType>(words.getType());
+    if (type.getRank() != 2)
+      return emitOpError("slices must be 2-D [R, words] tensors");
+    if (!isCompatibleShape({type.getDimSize(0)}, {result.getDimSize(0)}))
+      return emitOpError("row counts differ: ")
+             << type.getDimSize(0) << " word rows, " << result.getDimSize(0)
+             << " result rows";
+    int64_t count = type.getDimSize(1), fields = 32 / width;
+    if (!ShapedType::isDynamic(count) && !ShapedType::isDynamic(k) &&
+        count * fields < k)
+      return emitOpError("has ")
+             << count << " words of " << width
+             << "-bit fields per row, which cannot hold K = " << k << " values";
+  }
+  return success();
+}
+
 LogicalResult BitplanePopcountOp::verify() {
   auto a = cast<RankedTensorType>(getActPlanes().getType());
   auto w = cast<RankedTensorType>(getWeightPlanes().getType());

@@ -27,6 +27,8 @@ using namespace qopt;
 namespace {
 struct CpuPackWeightFieldsPass
     : qopt::impl::CpuPackWeightFieldsBase<CpuPackWeightFieldsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<BitplaneUnpackOp> unpacks;
     getOperation().walk([&](BitplaneUnpackOp op) { unpacks.push_back(op); });
@@ -34,7 +36,7 @@ struct CpuPackWeightFieldsPass
       repack(op);
   }
 
-  static void repack(BitplaneUnpackOp op) {
+  void repack(BitplaneUnpackOp op) {
     auto planesType = cast<RankedTensorType>(op.getPlanes().getType());
     RankedTensorType resultType = op.getResult().getType();
     if (!planesType.hasStaticShape() || !resultType.hasStaticShape())
@@ -46,47 +48,102 @@ struct CpuPackWeightFieldsPass
     int64_t bits = cast<IntType>(resultType.getElementType()).getWidth();
     int64_t rows = resultType.getDimSize(0), k = resultType.getDimSize(1);
     int64_t planeWords = planesType.getDimSize(2);
-    int64_t fields = 32 / bits;
-    // Widths dividing a byte as byte quads (see qopt.field_unpack), so
-    // VNNI blocks take four K values of a column with a shift and a mask.
-    bool byteQuads = 8 % bits == 0;
-    int64_t words = (k + fields - 1) / fields;
-    std::vector<uint32_t> packed(rows * words, 0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t kk = 0; kk < k; ++kk) {
-        uint32_t value = 0;
-        for (int64_t b = 0; b < bits; ++b) {
-          auto word = static_cast<uint32_t>(
-              (*planes)[(b * rows + r) * planeWords + kk / 32]);
-          value |= ((word >> (kk % 32)) & 1u) << b;
-        }
-        int64_t f = kk % fields;
-        int64_t shift = byteQuads ? 8 * (f % 4) + bits * (f / 4) : bits * f;
-        packed[r * words + kk / fields] |= value << shift;
+    // Plane b of value (r, kk) is bit b of the B-bit value.
+    auto valueAt = [&](int64_t r, int64_t kk) {
+      uint32_t value = 0;
+      for (int64_t b = 0; b < bits; ++b) {
+        auto word = static_cast<uint32_t>(
+            (*planes)[(b * rows + r) * planeWords + kk / 32]);
+        value |= ((word >> (kk % 32)) & 1u) << b;
       }
+      return value;
+    };
     OpBuilder builder(op);
-    auto type = RankedTensorType::get({rows, words}, builder.getI32Type());
-    ArrayRef<uint32_t> data(packed);
+    Location loc = op.getLoc();
     // The kind of constant the planes were: inline data stays inline.
-    TypedAttr value;
-    if (matchPattern(op.getPlanes(), m_Constant<DenseElementsAttr>(nullptr)))
-      value = DenseElementsAttr::getFromRawBuffer(
-          type, ArrayRef<char>(reinterpret_cast<const char *>(data.data()),
-                               data.size() * sizeof(uint32_t)));
-    else
-      value = DenseResourceElementsAttr::get(
-          type, "wfields",
-          HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
-    Value constant = arith::ConstantOp::create(builder, op.getLoc(), value);
-    Value unpacked =
-        FieldUnpackOp::create(builder, op.getLoc(), resultType, constant,
-                              builder.getI64IntegerAttr(fields),
-                              byteQuads ? builder.getUnitAttr() : UnitAttr());
+    bool inlineData =
+        matchPattern(op.getPlanes(), m_Constant<DenseElementsAttr>(nullptr));
+    auto wordsConstant = [&](ArrayRef<uint32_t> data, int64_t words) {
+      auto type = RankedTensorType::get({rows, words}, builder.getI32Type());
+      TypedAttr value;
+      if (inlineData)
+        value = DenseElementsAttr::getFromRawBuffer(
+            type, ArrayRef<char>(reinterpret_cast<const char *>(data.data()),
+                                 data.size() * sizeof(uint32_t)));
+      else
+        value = DenseResourceElementsAttr::get(
+            type, "wfields",
+            HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
+      return arith::ConstantOp::create(builder, loc, value).getResult();
+    };
+    // The B-bit values' bits from `low` up, `width` of them a field, as
+    // byte-quad fields of words (see qopt.field_unpack), or with
+    // `byteQuads` false F = 32 / width consecutive fields a word.
+    auto packFields = [&](int64_t low, int64_t width, bool byteQuads) {
+      int64_t fields = 32 / width;
+      int64_t words = (k + fields - 1) / fields;
+      std::vector<uint32_t> packed(rows * words, 0);
+      uint32_t mask = (1u << width) - 1;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t kk = 0; kk < k; ++kk) {
+          int64_t f = kk % fields;
+          int64_t shift = byteQuads ? 8 * (f % 4) + width * (f / 4) : width * f;
+          packed[r * words + kk / fields] |= ((valueAt(r, kk) >> low) & mask)
+                                             << shift;
+        }
+      return wordsConstant(packed, words);
+    };
+    Value unpacked;
+    SmallVector<int64_t> sliceBits = byteQuadSlices(op, bits);
+    if (sliceBits.size() == 1) {
+      // Widths dividing a byte as byte quads (see qopt.field_unpack), so
+      // VNNI blocks take four K values of a column with a shift and a mask.
+      bool byteQuads = 8 % bits == 0;
+      unpacked = FieldUnpackOp::create(
+          builder, loc, resultType, packFields(0, bits, byteQuads),
+          builder.getI64IntegerAttr(32 / bits),
+          byteQuads ? builder.getUnitAttr() : UnitAttr());
+    } else {
+      SmallVector<Value> slices;
+      int64_t low = 0;
+      for (int64_t width : sliceBits) {
+        slices.push_back(packFields(low, width, /*byteQuads=*/true));
+        low += width;
+      }
+      unpacked =
+          FieldSlicesUnpackOp::create(builder, loc, resultType, slices,
+                                      builder.getDenseI64ArrayAttr(sliceBits));
+    }
     Operation *planesOp = op.getPlanes().getDefiningOp();
     op.getResult().replaceAllUsesWith(unpacked);
     op.erase();
     if (planesOp && planesOp->use_empty())
       planesOp->erase();
+  }
+
+  /// The widths of the slices `op`'s B-bit weights are stored in (see
+  /// qopt.field_slices_unpack), least significant first; one slice of B
+  /// bits where they are stored whole. A width dividing a byte is one
+  /// slice. Weights multiplied by integer activations (what VNNI quad dot
+  /// products take from byte quads) are split into widths dividing a byte,
+  /// the widest lowest: 3 = 2 + 1, 5 = 4 + 1, 6 = 4 + 2, 7 = 4 + 2 + 1,
+  /// with `quad-slices` (a CPU with VNNI). A weight-only matmul, or pair
+  /// dot products, decode one value at a time, which two shifts of a whole
+  /// field do for less.
+  SmallVector<int64_t> byteQuadSlices(BitplaneUnpackOp op, int64_t bits) {
+    bool intActivations =
+        !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *user) {
+          auto matmul = dyn_cast<QMatmulOp>(user);
+          return matmul && matmul.getWeight() == op.getResult() &&
+                 isa<IntType>(getElementTypeOrSelf(matmul.getAct().getType()));
+        });
+    if (!quadSlices || 8 % bits == 0 || !intActivations)
+      return {bits};
+    SmallVector<int64_t> widths;
+    for (int64_t width = 4; width >= 1; width /= 2)
+      if (bits & width)
+        widths.push_back(width);
+    return widths;
   }
 };
 } // namespace

@@ -34,9 +34,10 @@
 
 namespace qopt {
 /// Marks the linalg.generic that convert-qopt-to-linalg makes of a
-/// `qopt.field_unpack` with `byte_quads`; the value is its fields per word
-/// (i64). qopt-cpu-tile-and-vectorize reads the byte quads of such a
-/// decode straight from its words.
+/// `qopt.field_unpack` with `byte_quads` or a `qopt.field_slices_unpack`;
+/// the value is the fields per word of each of its inputs (a dense i64
+/// array, slice by slice for the latter). qopt-cpu-tile-and-vectorize reads
+/// the byte quads of such a decode straight from its words.
 constexpr llvm::StringLiteral kByteQuadFieldsAttr = "qopt.byte_quad_fields";
 } // namespace qopt
 

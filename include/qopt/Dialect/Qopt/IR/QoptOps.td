@@ -310,6 +310,37 @@ def Qopt_FieldUnpackOp : Qopt_Op<"field_unpack", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Qopt_FieldSlicesUnpackOp : Qopt_Op<"field_slices_unpack", [Pure]> {
+  let summary = "unpack low-bit integers whose bits are stored as slices of "
+                "byte-quad bit fields";
+  let description = [{
+    The bits of each value are split, least significant first, into slices
+    of the widths in `slice_bits` (each dividing 8; their sum `B` is the
+    result's width). Slice `s` of `result[r, k]` (its `b_s` bits, from bit
+    `o_s` = the sum of the earlier widths up) is field `k % F_s` of word
+    `slices[s][r, k / F_s]`, with `F_s = 32 / b_s` fields a word in the
+    byte-quad layout of `qopt.field_unpack`'s `byte_quads`. The whole `B`
+    bits are read as a two's-complement value for a signed result type.
+
+    This is how the CPU stores widths that do not divide a byte (3 = 2 + 1,
+    5 = 4 + 1, 6 = 4 + 2, 7 = 4 + 2 + 1): with no padding bits, and so that
+    a VNNI dot product (`qopt.x86.vpdpbusd`) gets four K values of a column
+    as bytes from one shift, mask and shift per slice merged by an or,
+    where fields packed `floor(32 / B)` to a word would have to be
+    shuffled apart.
+
+    ```mlir
+    %w = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 4, 2>} : tensor<64x32xi32>, tensor<64x16xi32> -> tensor<64x256x!qopt.int<s6>>
+    ```
+  }];
+  let arguments = (ins Variadic<RankedTensorOf<[I32]>>:$slices,
+                       DenseI64ArrayAttr:$slice_bits);
+  let results = (outs Qopt_IntTensor:$result);
+  let assemblyFormat =
+      "$slices attr-dict `:` type($slices) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Qopt_BitplanePopcountOp : Qopt_Op<"bitplane_popcount", [Pure]> {
   let summary = "the p*q binary matrix products of two bit-plane tensors";
   let description = [{

@@ -54,11 +54,21 @@ def CpuPackWeightFields
     `F = 32 / B` consecutive K values of one row (B-bit fields, least
     significant first; for B = 1, 2, 4 and 8 as byte quads, field f at bit
     8 (f % 4) + B (f / 4), so a VNNI block takes four K values of a column
-    as bytes with a shift and a mask). Bit planes are the GPU kernels' layout; decoding
-    them on the CPU takes a shift, a mask and a merge per plane for every
-    weight, while a field is two shifts. Storage: B bits per weight for
-    B = 1, 2, 4, 8 (as planes), 3.2 for B = 3, 5.33 for B = 5, 6.4 for
-    B = 6 and 8 for B = 7.
+    as bytes with a shift and a mask). Bit planes are the GPU kernels'
+    layout; decoding them on the CPU takes a shift, a mask and a merge per
+    plane for every weight, while a field is two shifts. Storage: B bits
+    per weight for B = 1, 2, 4, 8 (as planes), 3.2 for B = 3, 5.33 for
+    B = 5, 6.4 for B = 6 and 8 for B = 7.
+
+    With `quad-slices` (what qcc sets for a CPU with AVX-512 VNNI), weights
+    of a width that does not divide a byte which a `qopt.qmatmul` multiplies
+    by integer activations become `qopt.field_slices_unpack` instead: their
+    bits split into byte-quad slices of 4, 2 and 1 bits (3 = 2 + 1,
+    5 = 4 + 1, 6 = 4 + 2, 7 = 4 + 2 + 1), each slice in words of its own,
+    so quad dot blocks get the bytes of four K values with a shift, a mask
+    and a shift a slice, or'd; B bits a weight exactly. Weight-only
+    matmuls, and CPUs without VNNI, decode one value at a time, for which
+    two shifts of a whole field cost less.
 
     Runs on the CPU variant only, before `convert-qopt-to-linalg`; unpacks
     of non-constant planes are left alone.
@@ -69,8 +79,18 @@ def CpuPackWeightFields
     // becomes
     %f = arith.constant dense<...> : tensor<64x30xi32>
     %w = qopt.field_unpack %f {fields_per_word = 10} : tensor<64x30xi32> -> tensor<64x300x!qopt.int<s3>>
+    // or, with quad-slices and integer activations,
+    %lo = arith.constant dense<...> : tensor<64x19xi32>
+    %hi = arith.constant dense<...> : tensor<64x10xi32>
+    %w = qopt.field_slices_unpack %lo, %hi {slice_bits = array<i64: 2, 1>} : tensor<64x19xi32>, tensor<64x10xi32> -> tensor<64x300x!qopt.int<s3>>
     ```
   }];
+  let options = [
+    Option<"quadSlices", "quad-slices", "bool", /*default=*/"false",
+           "Store weights of widths that do not divide a byte, multiplied "
+           "by integer activations, as byte-quad slices (for VNNI quad dot "
+           "products)">
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
