@@ -667,23 +667,32 @@ static linalg::GenericOp decodeFields(OpBuilder &builder, Location loc,
   return decode;
 }
 
+/// Replaces field unpack `op` (its result [R, K] of a static K) by the
+/// decode of `words` stored as `slices` (see decodeFields).
+static LogicalResult replaceByFieldDecode(ConversionPatternRewriter &rewriter,
+                                          Operation *op, ValueRange words,
+                                          ArrayRef<FieldSlice> slices) {
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  // K comes from the result type only; rows from the words.
+  if (resultType.isDynamicDim(1))
+    return rewriter.notifyMatchFailure(op, "dynamic K");
+  auto storage = cast<IntType>(resultType.getElementType());
+  rewriter.replaceOp(op, decodeFields(rewriter, op->getLoc(), words, slices,
+                                      resultType.getDimSize(1),
+                                      storage.getIsSigned())
+                             .getResult(0));
+  return success();
+}
+
 struct FieldUnpackLowering : OpConversionPattern<FieldUnpackOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(FieldUnpackOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto storage = cast<IntType>(op.getResult().getType().getElementType());
-    // K comes from the result type only; rows from the words.
-    if (op.getResult().getType().isDynamicDim(1))
-      return rewriter.notifyMatchFailure(op, "dynamic K");
     FieldSlice slice{storage.getWidth(), int64_t(op.getFieldsPerWord()),
                      op.getByteQuads()};
-    rewriter.replaceOp(op, decodeFields(rewriter, op.getLoc(),
-                                        adaptor.getWords(), slice,
-                                        op.getResult().getType().getDimSize(1),
-                                        storage.getIsSigned())
-                               .getResult(0));
-    return success();
+    return replaceByFieldDecode(rewriter, op, adaptor.getWords(), slice);
   }
 };
 
@@ -692,18 +701,10 @@ struct FieldSlicesUnpackLowering : OpConversionPattern<FieldSlicesUnpackOp> {
   LogicalResult
   matchAndRewrite(FieldSlicesUnpackOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    auto storage = cast<IntType>(op.getResult().getType().getElementType());
-    if (op.getResult().getType().isDynamicDim(1))
-      return rewriter.notifyMatchFailure(op, "dynamic K");
     SmallVector<FieldSlice> slices;
     for (int64_t bits : op.getSliceBits())
       slices.push_back({bits, 32 / bits, /*byteQuads=*/true});
-    rewriter.replaceOp(op, decodeFields(rewriter, op.getLoc(),
-                                        adaptor.getSlices(), slices,
-                                        op.getResult().getType().getDimSize(1),
-                                        storage.getIsSigned())
-                               .getResult(0));
-    return success();
+    return replaceByFieldDecode(rewriter, op, adaptor.getSlices(), slices);
   }
 };
 
