@@ -6,7 +6,7 @@ format, against f32 model.so and ONNX Runtime in the same run.
         [--baseline-qcc OLD/bin/qcc] [--shapes 4096x4096,4096x11008,11008x4096]
         [--m 1,16,128]
         [--configs f32,w8a8,w4a8,w2a8,w3a8,w6a6,w4a16-g64,q4-nbits]
-        [--repeat 10] [--markdown table.md]
+        [--repeat 10] [--markdown table.md] [--cpu haswell]
 
 Each layer is one MatMul [M, K] x [K, N] with a dynamic M (as an exported
 LM has), compiled with `qcc -O3`; qopt is timed from C (bench/qopt_time.c),
@@ -74,6 +74,9 @@ def main():
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--markdown", default=None)
+    parser.add_argument("--cpu", default=None,
+                        help="qcc --cpu for both qcc builds (default: this "
+                        "machine); ORT keeps its own kernels")
     args = parser.parse_args()
     reason = ort.available()
     if reason:
@@ -112,7 +115,8 @@ def main():
                         continue
                     so = os.path.join(tmp, "%s-%s-%s.so" % (shape, config,
                                                             tag))
-                    subprocess.run([qcc, source, "-o", so, "-O3"] +
+                    cpu = ["--cpu=" + args.cpu] if args.cpu else []
+                    subprocess.run([qcc, source, "-o", so, "-O3"] + cpu +
                                    CONFIGS[config], check=True,
                                    capture_output=True)
                     libraries[config, tag] = so

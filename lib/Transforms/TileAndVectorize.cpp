@@ -204,19 +204,22 @@ static Value readBlock(RewriterBase &rewriter, Location loc, Value source,
 
 /// The shared end of the pair and quad dot blocks: B's K steps interleaved
 /// (`bSteps`, each with the values of column j together) are split into
-/// parts of 16 columns; for each row m of the block `op`'s accumulator
-/// `acc` (rows x cols i32), each step s and each part h, `dot(lanes, a,
-/// part h)` adds the products of row m's i32 of activations `aWords[m, s]`
-/// (broadcast and bitcast to `operandType`) and the step's part; then the
-/// block is written back in place of `op`.
+/// parts of a register of `operandType` (16 columns of 512 bits, 8 of 256); for
+/// each row m of the block `op`'s accumulator `acc` (rows x cols i32), each
+/// step s and each part h, `dot(lanes, a, part h)` adds the products of row m's
+/// i32 of activations `aWords[m, s]` (broadcast and bitcast to `operandType`)
+/// and the step's part; then the block is written back in place of `op`.
 static void accumulateRows(RewriterBase &rewriter, linalg::GenericOp op,
                            Value acc, Value aWords, ArrayRef<Value> bSteps,
                            VectorType operandType,
                            llvm::function_ref<Value(Value, Value, Value)> dot) {
   Location loc = op.getLoc();
-  auto lanes = VectorType::get({16}, rewriter.getI32Type());
+  // The i32 lanes of a register of `operandType`.
+  int64_t width = operandType.getNumElements() *
+                  operandType.getElementType().getIntOrFloatBitWidth() / 32;
+  auto lanes = VectorType::get({width}, rewriter.getI32Type());
   auto accType = cast<VectorType>(acc.getType());
-  int64_t rows = accType.getDimSize(0), parts = accType.getDimSize(1) / 16;
+  int64_t rows = accType.getDimSize(0), parts = accType.getDimSize(1) / width;
   int64_t partSize = operandType.getNumElements();
   SmallVector<SmallVector<Value>> bParts;
   for (Value bInterleaved : bSteps) {
@@ -236,9 +239,9 @@ static void accumulateRows(RewriterBase &rewriter, linalg::GenericOp op,
           rewriter, loc, operandType,
           vector::BroadcastOp::create(rewriter, loc, lanes, word));
       for (auto [h, bPart] : llvm::enumerate(stepParts)) {
-        int64_t offset = 16 * static_cast<int64_t>(h);
-        Value part = vector::ExtractStridedSliceOp::create(rewriter, loc, row,
-                                                           {offset}, {16}, {1});
+        int64_t offset = width * static_cast<int64_t>(h);
+        Value part = vector::ExtractStridedSliceOp::create(
+            rewriter, loc, row, {offset}, {width}, {1});
         row = vector::InsertStridedSliceOp::create(
             rewriter, loc, dot(part, aBroadcast, bPart), row, {offset}, {1});
       }
@@ -957,9 +960,13 @@ static SmallVector<Value> quadsFromFields(RewriterBase &rewriter,
 /// 32 columns): straight from the words of a byte-quad field decode (see
 /// quadsFromFields), read as such from a panel stored quad by quad (see
 /// storedQuads, one copy per panel in `panels`; blocks of one step), else
-/// interleaved here. A's quad is broadcast.
+/// interleaved here. A's quad is broadcast. With `vnni`, `qopt.x86.vpdpbusd`
+/// on registers of `registerColumns` (16) columns; else
+/// `qopt.x86.pmaddubsw`, then `qopt.x86.pmaddwd` with ones and an add
+/// (exact for weights below 128).
 static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
-                             QuadPanels &panels) {
+                             QuadPanels &panels, int64_t registerColumns,
+                             bool vnni) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -984,11 +991,22 @@ static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
           vector::ExtractStridedSliceOp::create(rewriter, loc, b, {first, 0},
                                                 {4, cols}, {1, 1})));
   }
-  accumulateRows(rewriter, op, acc, aQuads, quads, VectorType::get({64}, i8),
+  auto operandType = VectorType::get({4 * registerColumns}, i8);
+  auto pairType = VectorType::get({2 * registerColumns}, rewriter.getI16Type());
+  Value ones = arith::ConstantOp::create(
+      rewriter, loc, DenseElementsAttr::get(pairType, APInt(16, 1)));
+  accumulateRows(rewriter, op, acc, aQuads, quads, operandType,
                  [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
-                   return qopt::X86VpdpbusdOp::create(rewriter, loc,
-                                                      lanes.getType(), lanes,
-                                                      bPart, aBroadcast);
+                   if (vnni)
+                     return qopt::X86VpdpbusdOp::create(rewriter, loc,
+                                                        lanes.getType(), lanes,
+                                                        bPart, aBroadcast);
+                   // Unsigned weights below 128: the i16 pair sums are exact.
+                   Value pairs = qopt::X86PmaddubswOp::create(
+                       rewriter, loc, pairType, bPart, aBroadcast);
+                   Value quadSums = qopt::X86PmaddwdOp::create(
+                       rewriter, loc, lanes.getType(), pairs, ones);
+                   return arith::AddIOp::create(rewriter, loc, lanes, quadSums);
                  });
 }
 
@@ -1250,7 +1268,8 @@ static Value subtractOffsetSums(RewriterBase &rewriter, linalg::GenericOp op,
 /// lanes). Other ops are returned as they are.
 static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
                                                 linalg::LinalgOp op,
-                                                bool decodedInRegisters) {
+                                                bool decodedInRegisters,
+                                                bool fieldsOnly) {
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
   auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
@@ -1262,6 +1281,9 @@ static linalg::LinalgOp offsetWeightsForQuadDot(RewriterBase &rewriter,
   linalg::GenericOp decode = constantDecode(weights);
   std::optional<QuadFields> fields =
       decode ? byteQuadFields(decode, /*offset=*/false) : std::nullopt;
+  // pmaddubsw's i16 pair sums are exact for weights below 128 only.
+  if (fieldsOnly && (!fields || fields->bits > 7))
+    return op;
   TypedAttr flipped = decode ? TypedAttr() : flippedConstant(weights);
   if (!fields && !flipped &&
       (!decode || decodedInRegisters ||
@@ -1794,11 +1816,11 @@ struct CpuTileAndVectorizePass
   /// activations.
   linalg::LinalgOp prepareInt8Blocks(RewriterBase &rewriter,
                                      linalg::LinalgOp op) {
-    if (!int8Pmaddwd)
+    if (!int8Pmaddwd && !int8Pmaddubsw)
       return op;
     FailureOr<linalg::ContractionDimensions> dims =
         linalg::inferContractionDims(op);
-    if (int8Vpdpbusd && succeeded(dims)) {
+    if ((int8Vpdpbusd || int8Pmaddubsw) && succeeded(dims)) {
       OpOperand *rhs = rightHandOperand(op, *dims);
       // One register block of rows (tileIntoBlocks tiles the last M dim
       // by tileM, the others by 1): the decode moves into its K loop.
@@ -1810,11 +1832,13 @@ struct CpuTileAndVectorizePass
                                    [&](unsigned d) { return ranges[d] == 1; });
       bool decodedInRegisters =
           oneBlock && rhs && constantDecode(rhs->get()) != nullptr;
-      linalg::LinalgOp quad =
-          offsetWeightsForQuadDot(rewriter, op, decodedInRegisters);
+      linalg::LinalgOp quad = offsetWeightsForQuadDot(
+          rewriter, op, decodedInRegisters, /*fieldsOnly=*/!int8Vpdpbusd);
       if (quad != op)
         return quad;
     }
+    if (!int8Pmaddwd)
+      return op;
     return widenPairDotActivations(rewriter, op);
   }
 
@@ -2011,8 +2035,9 @@ struct CpuTileAndVectorizePass
       sizes[d] = 1;
     // An 8-bit integer block steps K by 2 for pair dot products, when K is
     // even and the block is N-innermost in multiples of 16 columns.
-    bool quadDot = int8Vpdpbusd && suitsPairDot(op, *dims, /*kStep=*/4,
-                                                /*unsignedB=*/true);
+    bool quadDot =
+        (int8Vpdpbusd || int8Pmaddubsw) && suitsPairDot(op, *dims, /*kStep=*/4,
+                                                        /*unsignedB=*/true);
     bool pairDot = quadDot || (int8Pmaddwd && suitsPairDot(op, *dims));
     if (pairDot)
       sizes[dims->k.front()] = quadDot ? 4 * quadStepsPerBlock(op, *dims) : 2;
@@ -2040,7 +2065,8 @@ struct CpuTileAndVectorizePass
     if (pairDot) {
       auto generic = dyn_cast<linalg::GenericOp>(inner.getOperation());
       if (quadDot && generic && isInt8Matmul(generic, /*unsignedB=*/true)) {
-        emitQuadDotBlock(rewriter, generic, quadPanels);
+        emitQuadDotBlock(rewriter, generic, quadPanels, tileN / 2,
+                         int8Vpdpbusd);
         return;
       }
       if (!quadDot && generic && isInt8Matmul(generic)) {

@@ -130,17 +130,19 @@ def exact_integer_path(qcc, work):
               % (label, acc.size, np.abs(acc).max()))
 
 
-def integer_accumulators_exact(so, export, x, label):
-    """Symmetric dynamic per-token activations, symmetric weights: the
-    accumulators recovered from the output equal NumPy's integer matmul."""
+def integer_accumulators_exact(so, export, x, label, abits=8):
+    """Symmetric dynamic per-token activations of `abits` bits, symmetric
+    weights: the accumulators recovered from the output equal NumPy's
+    integer matmul."""
     z = np.load(export)
     prefix = [k for k in z.keys() if k.endswith("::weights")][0][:-9]
     w = z[prefix + "::weights"].astype(np.int64)           # [N, K]
     sw = z[prefix + "::weight_scales"].astype(np.float32)  # [N]
+    qmax = 2 ** (abits - 1) - 1
     amax = np.abs(x).max(axis=1).astype(np.float32)
-    sa = amax / np.float32(127)
+    sa = amax / np.float32(qmax)
     sa = np.where(sa > 0, sa, np.float32(1)).astype(np.float32)
-    xq = np.stack([quantize_np(x[m], sa[m], 0, -128, 127)
+    xq = np.stack([quantize_np(x[m], sa[m], 0, -qmax - 1, qmax)
                    for m in range(x.shape[0])])
     acc = xq @ w.T
     y = qopt.load(so).run({"x": x})["y"].astype(np.float64)
@@ -206,6 +208,37 @@ def fused_decodes(qcc, work):
                   "at most %.3g of the f32 bound (max |y| %.3g)"
                   % (name, np.abs(got - ref).max(),
                      (np.abs(got - ref) / bound).max(), np.abs(ref).max()))
+
+
+def quad_dot_without_vnni(qcc, work):
+    """The byte-quad blocks of CPUs without VNNI (vpmaddubsw, vpmaddwd):
+    compiled for haswell (AVX2) and skylake-avx512 (AVX-512 BW), run here
+    where the CPU has those instructions; the accumulators equal NumPy's
+    integer matmul."""
+    flags = open("/proc/cpuinfo").read().split()
+    for cpu, needed in (("haswell", ["avx2", "fma", "bmi2"]),
+                        ("skylake-avx512", ["avx512f", "avx512bw",
+                                            "avx512vl", "avx512dq"])):
+        if not all(f in flags for f in needed):
+            print("skip  %s quad dot products: this CPU lacks %s"
+                  % (cpu, ", ".join(f for f in needed if f not in flags)))
+            continue
+        for k, label, wflags in [
+                (1100, "W4A8", ["--wbits", "4", "--abits", "8"]),
+                (1088, "W3A8", ["--wbits", "3", "--abits", "8"]),
+                (1088, "W6A6", ["--wbits", "6", "--abits", "6"])]:
+            model = quant_eval.write_model("linear", work, k=k, n=72)
+            tag = "nonvnni-%s-%d-%s" % (cpu, k, label)
+            so = os.path.join(work, tag + ".so")
+            export = os.path.join(work, tag + ".npz")
+            quant_eval.qcc(qcc, model, so, wflags + [
+                "--cpu=" + cpu, "--export-quantization", export])
+            for m in (1, 23):
+                x = np.random.default_rng(m).standard_normal(
+                    (m, k)).astype(np.float32)
+                name = "%s for %s, K = %d, N = 72, M = %d" % (label, cpu, k, m)
+                integer_accumulators_exact(so, export, x, name,
+                                           abits=int(wflags[3]))
 
 
 def from_bf16(bits):
@@ -374,6 +407,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     exact_integer_path(args.qcc, args.work)
     fused_decodes(args.qcc, args.work)
+    quad_dot_without_vnni(args.qcc, args.work)
     bf16_model(args.qcc, args.work)
     outlier_block(args.qcc, args.work)
     cnn(args.qcc, args.work)

@@ -56,6 +56,9 @@ struct CpuPipelineOptions {
   /// Where the weights are read from memory, quad dot products (vpdpbusd,
   /// AVX-512 VNNI) instead: twice the products per instruction.
   bool int8Vpdpbusd = false;
+  /// Without VNNI, byte-quad weight fields of at most 7 bits as vpmaddubsw
+  /// and vpmaddwd quad dot products (AVX2, or AVX-512 BW).
+  bool int8Pmaddubsw = false;
   /// A register block that fits the vector registers of `cpu` ("native":
   /// this machine): 8 x 32 with AVX-512, 4 x 16 otherwise; pair dot
   /// products where it has AVX-512 BW.

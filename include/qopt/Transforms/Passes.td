@@ -198,10 +198,22 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     `(word >> B i) & mask` with each field's top bit flipped is the
     column's quad of unsigned q + 2^(B - 1), and the accumulator starts at
     C - 2^(B - 1) * sum_k A[m, k]: a shift, an and and an xor per 16
-    columns and K step of 4, no decode. A panel of such fields (M beyond
-    one block) is stored quad by quad the same way, straight from its
-    words. Other decodes in the K loop keep pair dot products (their pairs
-    are built in registers).
+    columns and K step of 4, no decode. Byte-quad slices
+    (`qopt.field_slices_unpack`: 3, 5, 6 and 7-bit weights as slices of 4,
+    2 and 1 bits, one input each) give theirs the same way, the slices'
+    bytes or'd after a shift to their bit. Such a block steps K by the rows
+    of its narrowest slice's word (F / 4 quads, F fields a word) where K
+    allows, so each word is read once and every shift is a constant. A
+    panel of such fields (M beyond one block) is stored quad by quad the
+    same way, straight from its words. Other decodes in the K loop keep
+    pair dot products (their pairs are built in registers).
+
+    With `int8-pmaddubsw` instead (AVX2 or AVX-512 BW without VNNI), the
+    quad dot products of byte-quad fields or slices of at most 7 bits are
+    `qopt.x86.pmaddubsw` (pairs of unsigned weight by signed activation
+    bytes summed into i16, exact below 128) then `qopt.x86.pmaddwd` with
+    ones (the two pairs of each quad into an i32 lane) and an add, on
+    registers of `tile-n / 2` columns; other int8 matmuls are unchanged.
 
     A right-hand operand computed from constants alone by an elementwise
     `linalg.generic` read by nothing else (a weight decode: bit planes or
@@ -253,7 +265,12 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     Option<"int8Vpdpbusd", "int8-vpdpbusd", "bool", /*default=*/"false",
            "With int8-pmaddwd: blocks of 8-bit integer matmuls whose "
            "weights are read from memory as AVX-512 VNNI quad dot "
-           "products (x86 only)">
+           "products (x86 only)">,
+    Option<"int8Pmaddubsw", "int8-pmaddubsw", "bool", /*default=*/"false",
+           "Without int8-vpdpbusd: blocks of 8-bit integer matmuls of "
+           "byte-quad weight fields of at most 7 bits as pmaddubsw and "
+           "pmaddwd quad dot products, on registers of tile-n / 2 columns "
+           "(x86 AVX2 or AVX-512 BW)">
   ];
   let dependentDialects = ["mlir::affine::AffineDialect",
                            "mlir::arith::ArithDialect",

@@ -15,12 +15,13 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
                                                           unsigned optLevel) {
   CpuPipelineOptions options;
   options.optLevel = optLevel;
-  bool avx512 = false;
+  bool avx512 = false, avx2 = false;
   if (cpu == "native") {
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
     avx512 = features.lookup("avx512f");
     options.int8Pmaddwd = avx512 && features.lookup("avx512bw");
     options.int8Vpdpbusd = options.int8Pmaddwd && features.lookup("avx512vnni");
+    avx2 = features.lookup("avx2");
   } else {
     llvm::InitializeNativeTarget();
     std::string error;
@@ -33,8 +34,13 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
       options.int8Pmaddwd = avx512 && sti->checkFeatures("+avx512bw");
       options.int8Vpdpbusd =
           options.int8Pmaddwd && sti->checkFeatures("+avx512vnni");
+      avx2 = sti && sti->checkFeatures("+avx2");
     }
   }
+  // Byte quads without VNNI: vpmaddubsw on the block's registers (512-bit
+  // ones need AVX-512 BW).
+  options.int8Pmaddubsw =
+      !options.int8Vpdpbusd && (avx512 ? options.int8Pmaddwd : avx2);
   if (!avx512) {
     options.tileM = 4;
     options.tileN = 16;
@@ -46,7 +52,7 @@ std::string qopt::qoptLoweringPipeline(const CpuPipelineOptions &options) {
   // Constant weights in the CPU's layout (bit fields) before lowering; in
   // byte-quad slices where quad dot products will read them.
   return std::string("func.func(qopt-cpu-pack-weight-fields{quad-slices=") +
-         (options.int8Vpdpbusd ? "true" : "false") +
+         (options.int8Vpdpbusd || options.int8Pmaddubsw ? "true" : "false") +
          "}),convert-qopt-to-linalg,canonicalize,cse";
 }
 
@@ -67,17 +73,19 @@ qopt::linalgOptimizationPipeline(const CpuPipelineOptions &options) {
     pipeline += "func.func(qopt-cpu-transpose-computed-operands),";
   pipeline += "qopt-fuse-elementwise,canonicalize,cse";
   if (options.optLevel >= 2)
-    pipeline += ",qopt-math-approximation,func.func(qopt-cpu-relayout-"
-                "constant-operands{panel-n=" +
-                std::to_string(options.tileN) +
-                "}),func.func(qopt-cpu-tile-and-"
-                "vectorize{tile-m=" +
-                std::to_string(options.tileM) +
-                " tile-n=" + std::to_string(options.tileN) +
-                " int8-pmaddwd=" + (options.int8Pmaddwd ? "true" : "false") +
-                " int8-vpdpbusd=" + (options.int8Vpdpbusd ? "true" : "false") +
-                "}),canonicalize,cse,loop-invariant-subset-hoisting,"
-                "canonicalize,cse";
+    pipeline +=
+        ",qopt-math-approximation,func.func(qopt-cpu-relayout-"
+        "constant-operands{panel-n=" +
+        std::to_string(options.tileN) +
+        "}),func.func(qopt-cpu-tile-and-"
+        "vectorize{tile-m=" +
+        std::to_string(options.tileM) +
+        " tile-n=" + std::to_string(options.tileN) +
+        " int8-pmaddwd=" + (options.int8Pmaddwd ? "true" : "false") +
+        " int8-vpdpbusd=" + (options.int8Vpdpbusd ? "true" : "false") +
+        " int8-pmaddubsw=" + (options.int8Pmaddubsw ? "true" : "false") +
+        "}),canonicalize,cse,loop-invariant-subset-hoisting,"
+        "canonicalize,cse";
   return pipeline;
 }
 

@@ -649,16 +649,40 @@ func.func @field_unpack_words(%w: tensor<5x3xi32>) {
 // -----
 
 func.func @x86_pmaddwd_lanes(%a: vector<16xi16>, %b: vector<32xi16>) {
-  // expected-error @+1 {{operand #0 must be vector of 16-bit signless integer values of length 32}}
+  // expected-error @+1 {{takes two vectors of 2n elements and returns n, got 16, 32 and 16}}
   %0 = qopt.x86.pmaddwd %a, %b : vector<16xi16>, vector<32xi16> -> vector<16xi32>
   return
 }
 
 // -----
 
+func.func @x86_pmaddwd_width(%a: vector<8xi16>, %b: vector<8xi16>) {
+  // expected-error @+1 {{operand #0 must be vector of 16-bit signless integer values of length 16/32}}
+  %0 = qopt.x86.pmaddwd %a, %b : vector<8xi16>, vector<8xi16> -> vector<4xi32>
+  return
+}
+
+// -----
+
 func.func @x86_pmaddwd_result(%a: vector<32xi16>, %b: vector<32xi16>) {
-  // expected-error @+1 {{result #0 must be vector of 32-bit signless integer values of length 16}}
+  // expected-error @+1 {{result #0 must be vector of 32-bit signless integer values of length 8/16}}
   %0 = qopt.x86.pmaddwd %a, %b : vector<32xi16>, vector<32xi16> -> vector<16xi16>
+  return
+}
+
+// -----
+
+func.func @x86_pmaddubsw_lanes(%u: vector<32xi8>, %s: vector<32xi8>) {
+  // expected-error @+1 {{takes two vectors of 2n elements and returns n, got 32, 32 and 32}}
+  %0 = qopt.x86.pmaddubsw %u, %s : vector<32xi8>, vector<32xi8> -> vector<32xi16>
+  return
+}
+
+// -----
+
+func.func @x86_pmaddubsw_bytes(%u: vector<32xi16>, %s: vector<32xi8>) {
+  // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 32/64}}
+  %0 = qopt.x86.pmaddubsw %u, %s : vector<32xi16>, vector<32xi8> -> vector<16xi16>
   return
 }
 

@@ -158,6 +158,17 @@ func.func @x86_pmaddwd(%a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32>
   return %d : vector<16xi32>
 }
 
+// CHECK-LABEL: func.func @x86_avx2_pairs
+// CHECK: qopt.x86.pmaddubsw %{{.*}}, %{{.*}} : vector<32xi8>, vector<32xi8> -> vector<16xi16>
+// CHECK: qopt.x86.pmaddwd %{{.*}}, %{{.*}} : vector<16xi16>, vector<16xi16> -> vector<8xi32>
+// CHECK: qopt.x86.pmaddubsw %{{.*}}, %{{.*}} : vector<64xi8>, vector<64xi8> -> vector<32xi16>
+func.func @x86_avx2_pairs(%u: vector<32xi8>, %s: vector<32xi8>, %ones: vector<16xi16>, %u5: vector<64xi8>, %s5: vector<64xi8>) -> (vector<8xi32>, vector<32xi16>) {
+  %p = qopt.x86.pmaddubsw %u, %s : vector<32xi8>, vector<32xi8> -> vector<16xi16>
+  %d = qopt.x86.pmaddwd %p, %ones : vector<16xi16>, vector<16xi16> -> vector<8xi32>
+  %w = qopt.x86.pmaddubsw %u5, %s5 : vector<64xi8>, vector<64xi8> -> vector<32xi16>
+  return %d, %w : vector<8xi32>, vector<32xi16>
+}
+
 // CHECK-LABEL: func.func @x86_vpdpbusd
 // CHECK: qopt.x86.vpdpbusd %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi32>, vector<64xi8>, vector<64xi8> -> vector<16xi32>
 func.func @x86_vpdpbusd(%c: vector<16xi32>, %u: vector<64xi8>, %s: vector<64xi8>) -> vector<16xi32> {

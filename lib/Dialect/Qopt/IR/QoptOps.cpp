@@ -384,6 +384,25 @@ LogicalResult FieldUnpackOp::verify() {
   return success();
 }
 
+/// Checks that x86 pair op `op` takes two vectors of `lanes` elements and
+/// returns one of lanes / 2.
+static LogicalResult verifyPairLanes(Operation *op) {
+  auto lhs = cast<VectorType>(op->getOperand(0).getType());
+  auto rhs = cast<VectorType>(op->getOperand(1).getType());
+  auto result = cast<VectorType>(op->getResult(0).getType());
+  if (lhs.getNumElements() != rhs.getNumElements() ||
+      result.getNumElements() * 2 != lhs.getNumElements())
+    return op->emitOpError("takes two vectors of 2n elements and returns n, "
+                           "got ")
+           << lhs.getNumElements() << ", " << rhs.getNumElements() << " and "
+           << result.getNumElements();
+  return success();
+}
+
+LogicalResult X86PmaddwdOp::verify() { return verifyPairLanes(*this); }
+
+LogicalResult X86PmaddubswOp::verify() { return verifyPairLanes(*this); }
+
 LogicalResult FieldSlicesUnpackOp::verify() {
   RankedTensorType result = getResult().getType();
   unsigned bits = cast<IntType>(result.getElementType()).getWidth();

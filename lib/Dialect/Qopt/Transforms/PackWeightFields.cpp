@@ -124,12 +124,12 @@ struct CpuPackWeightFieldsPass
   /// The widths of the slices `op`'s B-bit weights are stored in (see
   /// qopt.field_slices_unpack), least significant first; one slice of B
   /// bits where they are stored whole. A width dividing a byte is one
-  /// slice. Weights multiplied by integer activations (what VNNI quad dot
-  /// products take from byte quads) are split into widths dividing a byte,
-  /// the widest lowest: 3 = 2 + 1, 5 = 4 + 1, 6 = 4 + 2, 7 = 4 + 2 + 1,
-  /// with `quad-slices` (a CPU with VNNI). A weight-only matmul, or pair
-  /// dot products, decode one value at a time, which two shifts of a whole
-  /// field do for less.
+  /// slice. With `quad-slices` (a CPU with quad dot products), signed
+  /// weights multiplied by integer activations (what quad dot products take
+  /// from byte quads) are split into widths dividing a byte, the widest
+  /// lowest: 3 = 2 + 1, 5 = 4 + 1, 6 = 4 + 2, 7 = 4 + 2 + 1. A weight-only
+  /// matmul, zero-point weights or pair dot products decode one value at a
+  /// time, which two shifts of a whole field do for less.
   SmallVector<int64_t> byteQuadSlices(BitplaneUnpackOp op, int64_t bits) {
     bool intActivations =
         !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *user) {
@@ -137,7 +137,11 @@ struct CpuPackWeightFieldsPass
           return matmul && matmul.getWeight() == op.getResult() &&
                  isa<IntType>(getElementTypeOrSelf(matmul.getAct().getType()));
         });
-    if (!quadSlices || 8 % bits == 0 || !intActivations)
+    // Quad dot products take signed fields only (see
+    // offsetWeightsForQuadDot); zero-point weights are unsigned.
+    bool isSigned =
+        cast<IntType>(op.getResult().getType().getElementType()).getIsSigned();
+    if (!quadSlices || 8 % bits == 0 || !intActivations || !isSigned)
       return {bits};
     SmallVector<int64_t> widths;
     for (int64_t width = 4; width >= 1; width /= 2)

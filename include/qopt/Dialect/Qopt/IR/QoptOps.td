@@ -385,7 +385,7 @@ def Qopt_BitplaneCombineOp : Qopt_Op<"bitplane_combine", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Qopt_X86PmaddwdOp : Qopt_Op<"x86.pmaddwd", [Pure]> {
-  let summary = "AVX-512 BW multiply of i16 pairs, added into i32 lanes";
+  let summary = "AVX2 / AVX-512 BW multiply of i16 pairs, added into i32 lanes";
   let description = [{
     `result[i] = lhs[2i] * rhs[2i] + lhs[2i + 1] * rhs[2i + 1]`, with the
     products and their sum exact in i32 for i16 operands (the one exception
@@ -393,18 +393,48 @@ def Qopt_X86PmaddwdOp : Qopt_Op<"x86.pmaddwd", [Pure]> {
 
     The x86 `vpmaddwd` on 512-bit registers (AVX-512 BW), which LLVM fuses
     with a following i32 addition into `vpdpwssd` on CPUs with AVX-512
-    VNNI. `qopt-cpu-tile-and-vectorize` emits it for 8-bit integer matmul
-    blocks when the target has AVX-512 BW; `qopt-lower-x86-to-llvm` turns it
-    into `llvm.x86.avx512.pmaddw.d.512`. An op rather than the intrinsic
-    call itself, because an LLVM intrinsic call has unknown memory effects
-    and buffer deallocation rejects those.
+    VNNI, or on 256-bit ones (AVX2). `qopt-cpu-tile-and-vectorize` emits it
+    for 8-bit integer matmul blocks when the target has AVX-512 BW, and
+    after `qopt.x86.pmaddubsw` for byte-quad blocks;
+    `qopt-lower-x86-to-llvm` turns it into `llvm.x86.avx512.pmaddw.d.512`
+    or `llvm.x86.avx2.pmadd.wd`. An op rather than the intrinsic call
+    itself, because an LLVM intrinsic call has unknown memory effects and
+    buffer deallocation rejects those.
   }];
-  let arguments = (ins VectorOfLengthAndType<[32], [I16]>:$lhs,
-                       VectorOfLengthAndType<[32], [I16]>:$rhs);
-  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let arguments = (ins VectorOfLengthAndType<[16, 32], [I16]>:$lhs,
+                       VectorOfLengthAndType<[16, 32], [I16]>:$rhs);
+  let results = (outs VectorOfLengthAndType<[8, 16], [I32]>:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
   }];
+  let hasVerifier = 1;
+}
+
+def Qopt_X86PmaddubswOp : Qopt_Op<"x86.pmaddubsw", [Pure]> {
+  let summary = "AVX2 / AVX-512 BW multiply of unsigned by signed byte pairs, "
+                "summed into saturated i16 lanes";
+  let description = [{
+    `result[i] = sat16(unsigned[2i] * signed[2i] + unsigned[2i + 1] *
+    signed[2i + 1])`, the first bytes zero-extended, the second
+    sign-extended, the sum saturated to i16. Exact (no saturation) when the
+    unsigned bytes are below 128: two products of at most 127 * 128.
+
+    The x86 `vpmaddubsw` on 256-bit (AVX2) or 512-bit (AVX-512 BW)
+    registers. Followed by `qopt.x86.pmaddwd` with ones, it is the byte quad
+    dot product of CPUs without VNNI: `qopt-cpu-tile-and-vectorize` emits
+    the pair for blocks of an integer matmul of signed 8-bit activations and
+    unsigned weights of at most 7 bits when the target has `int8-pmaddubsw`;
+    `qopt-lower-x86-to-llvm` turns it into `llvm.x86.avx2.pmadd.ub.sw` or
+    `llvm.x86.avx512.pmaddubs.w.512`.
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32, 64], [I8]>:$unsigned_bytes,
+                       VectorOfLengthAndType<[32, 64], [I8]>:$signed_bytes);
+  let results = (outs VectorOfLengthAndType<[16, 32], [I16]>:$result);
+  let assemblyFormat = [{
+    $unsigned_bytes `,` $signed_bytes attr-dict `:` type($unsigned_bytes) `,`
+    type($signed_bytes) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 def Qopt_X86VpdpbusdOp : Qopt_Op<"x86.vpdpbusd", [Pure]> {
