@@ -60,15 +60,17 @@ def CpuPackWeightFields
     per weight for B = 1, 2, 4, 8 (as planes), 3.2 for B = 3, 5.33 for
     B = 5, 6.4 for B = 6 and 8 for B = 7.
 
-    With `quad-slices` (what qcc sets for a CPU with AVX-512 VNNI), weights
-    of a width that does not divide a byte which a `qopt.qmatmul` multiplies
-    by integer activations become `qopt.field_slices_unpack` instead: their
+    With `quad-slices` (what qcc sets for a CPU with quad dot products:
+    AVX-512 VNNI, or AVX2 / AVX-512 BW's vpmaddubsw), signed weights of a
+    width that does not divide a byte which a `qopt.qmatmul` multiplies by
+    integer activations become `qopt.field_slices_unpack` instead: their
     bits split into byte-quad slices of 4, 2 and 1 bits (3 = 2 + 1,
     5 = 4 + 1, 6 = 4 + 2, 7 = 4 + 2 + 1), each slice in words of its own,
     so quad dot blocks get the bytes of four K values with a shift, a mask
     and a shift a slice, or'd; B bits a weight exactly. Weight-only
-    matmuls, and CPUs without VNNI, decode one value at a time, for which
-    two shifts of a whole field cost less.
+    matmuls, zero-point (unsigned) weights and CPUs without quad dot
+    products decode one value at a time, for which two shifts of a whole
+    field cost less.
 
     Runs on the CPU variant only, before `convert-qopt-to-linalg`; unpacks
     of non-constant planes are left alone.
