@@ -347,8 +347,8 @@ struct QuadFields {
 };
 
 /// The slice `term` of a field decode's body reads from its block argument
-/// `arg`: trunc(shrsi(shli(word, s), 32 - b)) for the signed top slice,
-/// andi(shrui(word, s), 2^b - 1) for the others, either shifted left by a
+/// `arg` (`isSigned` for the signed top slice, shrsi(shli(word, s), 32 - b);
+/// the others are andi(shrui(word, s), 2^b - 1)), either shifted left by a
 /// constant offset. None for anything else.
 static std::optional<QuadSlice> decodedSlice(Value term, bool &isSigned,
                                              unsigned &arg) {
