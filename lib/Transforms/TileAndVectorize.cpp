@@ -257,12 +257,13 @@ static void accumulateRows(RewriterBase &rewriter, linalg::GenericOp op,
 }
 
 /// Replaces the int8 matmul block `op` (K = 2, N a multiple of 16) by
-/// vpmaddwd pair dot products: lane j of a product is
+/// vpmaddwd pair dot products on registers of `registerColumns` i32 lanes
+/// (16 with AVX-512, 8 with AVX2): lane j of a product is
 /// A[m, 0] * B[0, j] + A[m, 1] * B[1, j], added to C[m, j]. With
 /// `decodedB`, B is a decode computed in registers (i32 lanes before its
 /// truncation to i8).
 static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
-                             bool decodedB) {
+                             bool decodedB, int64_t registerColumns) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -316,7 +317,7 @@ static void emitPairDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
         vector::ExtractOp::create(rewriter, loc, b16, 1));
   }
   accumulateRows(rewriter, op, acc, aPairs, interleaved,
-                 VectorType::get({32}, i16),
+                 VectorType::get({2 * registerColumns}, i16),
                  [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
                    Value dot = qopt::X86PmaddwdOp::create(
                        rewriter, loc, lanes.getType(), aBroadcast, bPart);
@@ -2073,7 +2074,7 @@ struct CpuTileAndVectorizePass
         if (decodedInStep)
           if (auto loop = generic->getParentOfType<scf::ForOp>())
             loop->setAttr(kDecodedPairLoopAttr, rewriter.getUnitAttr());
-        emitPairDotBlock(rewriter, generic, decodedInStep);
+        emitPairDotBlock(rewriter, generic, decodedInStep, tileN / 2);
         return;
       }
       // Not the int8 matmul form after all: back to K steps of 1.

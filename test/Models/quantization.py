@@ -211,10 +211,10 @@ def fused_decodes(qcc, work):
 
 
 def quad_dot_without_vnni(qcc, work):
-    """The byte-quad blocks of CPUs without VNNI (vpmaddubsw, vpmaddwd):
-    compiled for haswell (AVX2) and skylake-avx512 (AVX-512 BW), run here
-    where the CPU has those instructions; the accumulators equal NumPy's
-    integer matmul."""
+    """The byte-quad blocks of CPUs without VNNI (vpmaddubsw, vpmaddwd) and
+    their pair dot products: compiled for haswell (AVX2) and skylake-avx512
+    (AVX-512 BW), run here where the CPU has those instructions; the
+    accumulators equal NumPy's integer matmul."""
     flags = open("/proc/cpuinfo").read().split()
     for cpu, needed in (("haswell", ["avx2", "fma", "bmi2"]),
                         ("skylake-avx512", ["avx512f", "avx512bw",
@@ -226,7 +226,9 @@ def quad_dot_without_vnni(qcc, work):
         for k, label, wflags in [
                 (1100, "W4A8", ["--wbits", "4", "--abits", "8"]),
                 (1088, "W3A8", ["--wbits", "3", "--abits", "8"]),
-                (1088, "W6A6", ["--wbits", "6", "--abits", "6"])]:
+                (1088, "W6A6", ["--wbits", "6", "--abits", "6"]),
+                # 8-bit weights: pair dot products (256-bit on haswell).
+                (1088, "W8A8", ["--wbits", "8", "--abits", "8"])]:
             model = quant_eval.write_model("linear", work, k=k, n=72)
             tag = "nonvnni-%s-%d-%s" % (cpu, k, label)
             so = os.path.join(work, tag + ".so")

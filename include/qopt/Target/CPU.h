@@ -50,8 +50,9 @@ struct CpuPipelineOptions {
   unsigned optLevel = 2;
   /// Register block of contractions (rows x columns of f32).
   int64_t tileM = 8, tileN = 32;
-  /// Integer matmuls of 8-bit operands as AVX-512 pair dot products
-  /// (vpmaddwd, vpdpwssd with VNNI) instead of 32-bit multiplies.
+  /// Integer matmuls of 8-bit operands as pair dot products (vpmaddwd,
+  /// vpdpwssd with VNNI; 512-bit with AVX-512 BW, 256-bit with AVX2)
+  /// instead of 32-bit multiplies.
   bool int8Pmaddwd = false;
   /// Where the weights are read from memory, quad dot products (vpdpbusd,
   /// AVX-512 VNNI) instead: twice the products per instruction.
@@ -61,7 +62,7 @@ struct CpuPipelineOptions {
   bool int8Pmaddubsw = false;
   /// A register block that fits the vector registers of `cpu` ("native":
   /// this machine): 8 x 32 with AVX-512, 4 x 16 otherwise; pair dot
-  /// products where it has AVX-512 BW.
+  /// products where it has AVX-512 BW or (without AVX-512) AVX2.
   static CpuPipelineOptions forCpu(llvm::StringRef cpu, unsigned optLevel);
 };
 

@@ -168,8 +168,9 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     with an even K instead steps K by 2: the two rows of the right operand
     are interleaved as i16 pairs, each row's activation pair is broadcast,
     and `qopt.x86.pmaddwd` multiplies and adds a pair into each i32 lane,
-    32 products per instruction (LLVM fuses it with the accumulation into
-    `vpdpwssd` where the CPU has AVX-512 VNNI). The sums
+    32 products per instruction on 512-bit registers (LLVM fuses it with
+    the accumulation into `vpdpwssd` where the CPU has AVX-512 VNNI), 16
+    on AVX2's 256-bit ones (registers of tile-n / 2 columns). The sums
     are exact: two products of i8 values never overflow i32. The
     activations are first sign-extended to i16 by an elementwise op before
     the loops (M x K values), so every N block broadcasts each row's pair
@@ -260,8 +261,8 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     Option<"im2col", "im2col", "bool", /*default=*/"true",
            "Rewrite 2-D NCHW convolutions as im2col + matmul">,
     Option<"int8Pmaddwd", "int8-pmaddwd", "bool", /*default=*/"false",
-           "Blocks of 8-bit integer matmuls as AVX-512 BW pair dot "
-           "products (x86 only)">,
+           "Blocks of 8-bit integer matmuls as pair dot products on "
+           "registers of tile-n / 2 columns (x86 AVX-512 BW or AVX2)">,
     Option<"int8Vpdpbusd", "int8-vpdpbusd", "bool", /*default=*/"false",
            "With int8-pmaddwd: blocks of 8-bit integer matmuls whose "
            "weights are read from memory as AVX-512 VNNI quad dot "

@@ -37,10 +37,12 @@ qopt::CpuPipelineOptions qopt::CpuPipelineOptions::forCpu(llvm::StringRef cpu,
       avx2 = sti && sti->checkFeatures("+avx2");
     }
   }
-  // Byte quads without VNNI: vpmaddubsw on the block's registers (512-bit
-  // ones need AVX-512 BW).
-  options.int8Pmaddubsw =
-      !options.int8Vpdpbusd && (avx512 ? options.int8Pmaddwd : avx2);
+  // Without AVX-512, pair dot products (vpmaddwd) on AVX2's 256-bit
+  // registers; byte quads without VNNI as vpmaddubsw on the block's
+  // registers (512-bit ones need AVX-512 BW).
+  if (!avx512)
+    options.int8Pmaddwd = avx2;
+  options.int8Pmaddubsw = !options.int8Vpdpbusd && options.int8Pmaddwd;
   if (!avx512) {
     options.tileM = 4;
     options.tileN = 16;
