@@ -994,8 +994,11 @@ static void emitQuadDotBlock(RewriterBase &rewriter, linalg::GenericOp op,
   }
   auto operandType = VectorType::get({4 * registerColumns}, i8);
   auto pairType = VectorType::get({2 * registerColumns}, rewriter.getI16Type());
-  Value ones = arith::ConstantOp::create(
-      rewriter, loc, DenseElementsAttr::get(pairType, APInt(16, 1)));
+  Value ones =
+      vnni ? Value()
+           : arith::ConstantOp::create(
+                 rewriter, loc, DenseElementsAttr::get(pairType, APInt(16, 1)))
+                 .getResult();
   accumulateRows(rewriter, op, acc, aQuads, quads, operandType,
                  [&](Value lanes, Value aBroadcast, Value bPart) -> Value {
                    if (vnni)

@@ -76,22 +76,36 @@ struct CpuPackWeightFieldsPass
             HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
       return arith::ConstantOp::create(builder, loc, value).getResult();
     };
-    // The B-bit values' bits from `low` up, `width` of them a field, as
-    // byte-quad fields of words (see qopt.field_unpack), or with
-    // `byteQuads` false F = 32 / width consecutive fields a word.
-    auto packFields = [&](int64_t low, int64_t width, bool byteQuads) {
-      int64_t fields = 32 / width;
-      int64_t words = (k + fields - 1) / fields;
-      std::vector<uint32_t> packed(rows * words, 0);
-      uint32_t mask = (1u << width) - 1;
+    // The B-bit values' bits split into slices of `widths` (least
+    // significant first), each `width` bits a field of words of its own:
+    // byte-quad fields (see qopt.field_unpack), or with `byteQuads` false
+    // F = 32 / width consecutive fields a word. Each value is read from the
+    // planes once.
+    auto packSlices = [&](ArrayRef<int64_t> widths, bool byteQuads) {
+      SmallVector<int64_t> wordCounts;
+      SmallVector<std::vector<uint32_t>> packed;
+      for (int64_t width : widths) {
+        int64_t fields = 32 / width;
+        wordCounts.push_back((k + fields - 1) / fields);
+        packed.emplace_back(rows * wordCounts.back(), 0);
+      }
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t kk = 0; kk < k; ++kk) {
-          int64_t f = kk % fields;
-          int64_t shift = byteQuads ? 8 * (f % 4) + width * (f / 4) : width * f;
-          packed[r * words + kk / fields] |= ((valueAt(r, kk) >> low) & mask)
-                                             << shift;
+          uint32_t value = valueAt(r, kk);
+          for (auto [s, width] : llvm::enumerate(widths)) {
+            int64_t fields = 32 / width;
+            int64_t f = kk % fields;
+            int64_t shift =
+                byteQuads ? 8 * (f % 4) + width * (f / 4) : width * f;
+            packed[s][r * wordCounts[s] + kk / fields] |=
+                (value & ((1u << width) - 1)) << shift;
+            value >>= width;
+          }
         }
-      return wordsConstant(packed, words);
+      SmallVector<Value> constants;
+      for (auto [data, words] : llvm::zip(packed, wordCounts))
+        constants.push_back(wordsConstant(data, words));
+      return constants;
     };
     Value unpacked;
     SmallVector<int64_t> sliceBits = byteQuadSlices(op, bits);
@@ -100,19 +114,13 @@ struct CpuPackWeightFieldsPass
       // VNNI blocks take four K values of a column with a shift and a mask.
       bool byteQuads = 8 % bits == 0;
       unpacked = FieldUnpackOp::create(
-          builder, loc, resultType, packFields(0, bits, byteQuads),
+          builder, loc, resultType, packSlices(bits, byteQuads).front(),
           builder.getI64IntegerAttr(32 / bits),
           byteQuads ? builder.getUnitAttr() : UnitAttr());
     } else {
-      SmallVector<Value> slices;
-      int64_t low = 0;
-      for (int64_t width : sliceBits) {
-        slices.push_back(packFields(low, width, /*byteQuads=*/true));
-        low += width;
-      }
-      unpacked =
-          FieldSlicesUnpackOp::create(builder, loc, resultType, slices,
-                                      builder.getDenseI64ArrayAttr(sliceBits));
+      unpacked = FieldSlicesUnpackOp::create(
+          builder, loc, resultType, packSlices(sliceBits, /*byteQuads=*/true),
+          builder.getDenseI64ArrayAttr(sliceBits));
     }
     Operation *planesOp = op.getPlanes().getDefiningOp();
     op.getResult().replaceAllUsesWith(unpacked);
