@@ -18,6 +18,7 @@
 
 #include "qopt/Runtime/qopt_model.h"
 
+#include "BufferCache.h"
 #include "CudaRuntime.h"
 
 #include <cstdarg>
@@ -179,46 +180,6 @@ static qopt_status fail(qopt_model *model, qopt_status status, const char *fmt,
 
 extern "C" {
 
-/// Called by generated code for memref.copy between non-contiguous buffers
-/// (the same contract as MLIR's libmlir_c_runner_utils, which model.so does
-/// not depend on). Each argument is an unranked memref: {rank, descriptor}.
-struct UnrankedMemRef {
-  int64_t rank;
-  void *descriptor;
-};
-__attribute__((visibility("hidden"))) void
-memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
-  int64_t rank = src->rank;
-  auto *s = static_cast<int64_t *>(src->descriptor);
-  auto *d = static_cast<int64_t *>(dst->descriptor);
-  char *srcBase, *dstBase;
-  std::memcpy(&srcBase, &s[1], sizeof(void *));
-  std::memcpy(&dstBase, &d[1], sizeof(void *));
-  srcBase += s[2] * elemSize;
-  dstBase += d[2] * elemSize;
-  const int64_t *sizes = &s[3], *srcStrides = &s[3 + rank],
-                *dstStrides = &d[3 + rank];
-  int64_t count = 1;
-  for (int64_t i = 0; i < rank; ++i)
-    count *= sizes[i];
-  if (count == 0)
-    return;
-  std::vector<int64_t> index(rank, 0);
-  for (int64_t n = 0; n < count; ++n) {
-    int64_t so = 0, dof = 0;
-    for (int64_t i = 0; i < rank; ++i) {
-      so += index[i] * srcStrides[i];
-      dof += index[i] * dstStrides[i];
-    }
-    std::memcpy(dstBase + dof * elemSize, srcBase + so * elemSize, elemSize);
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      if (++index[i] < sizes[i])
-        break;
-      index[i] = 0;
-    }
-  }
-}
-
 size_t qopt_dtype_size(qopt_dtype dtype) {
   switch (dtype) {
   case QOPT_UINT8:
@@ -289,6 +250,7 @@ qopt_status qopt_model_open(qopt_model **model) {
   if (!m)
     return QOPT_ERROR_OUT_OF_MEMORY;
   selectDevice(*m);
+  qopt::runtime::modelOpened();
   *model = m;
   return QOPT_OK;
 }
@@ -309,7 +271,12 @@ const char *qopt_model_profile(qopt_model *model, int32_t reset) {
   return model->profile.c_str();
 }
 
-void qopt_model_close(qopt_model *model) { delete model; }
+void qopt_model_close(qopt_model *model) {
+  if (!model)
+    return;
+  delete model;
+  qopt::runtime::modelClosed();
+}
 
 int32_t qopt_model_num_inputs(const qopt_model *) {
   return static_cast<int32_t>(signature().inputs.size());
@@ -340,7 +307,7 @@ const char *qopt_model_last_error(const qopt_model *model) {
 void qopt_tensor_free(qopt_tensor *tensor) {
   if (!tensor)
     return;
-  std::free(tensor->owner);
+  qopt::runtime::releaseBuffer(tensor->owner);
   tensor->owner = nullptr;
   tensor->data = nullptr;
 }
@@ -446,7 +413,7 @@ qopt_status qopt_model_run(qopt_model *model, const qopt_tensor *inputs,
       for (const TensorSpec &spec : sig.outputs) {
         void *allocated;
         std::memcpy(&allocated, &results[offset], sizeof(void *));
-        std::free(allocated);
+        qopt::runtime::releaseBuffer(allocated);
         offset += descriptorWords(spec.info.rank);
       }
       return fail(model, QOPT_ERROR_DEVICE, "GPU: %s", gpuError.c_str());
@@ -517,7 +484,7 @@ qopt_status qopt_model_run(qopt_model *model, const qopt_tensor *inputs,
         }
       }
       if (!shared)
-        std::free(allocated);
+        qopt::runtime::releaseBuffer(allocated);
       else
         std::free(out.owner);
       out.owner = dense;

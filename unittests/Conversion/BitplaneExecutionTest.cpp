@@ -19,6 +19,8 @@
 #include "qopt/Target/CPU.h"
 #include "qopt/Transforms/Passes.h"
 
+#include "BufferCache.h"
+
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/MLIRContext.h"
@@ -38,6 +40,19 @@
 #include <random>
 
 using namespace mlir;
+
+// The heap functions generated code calls (`finalize-memref-to-llvm
+// {use-generic-functions}`), which model.so gets from its runtime: exported
+// from this executable (ENABLE_EXPORTS) for the JIT to resolve.
+extern "C" {
+__attribute__((visibility("default"))) void *
+_mlir_memref_to_llvm_alloc(size_t bytes) {
+  return qopt::runtime::allocateBuffer(bytes);
+}
+__attribute__((visibility("default"))) void _mlir_memref_to_llvm_free(void *p) {
+  qopt::runtime::releaseBuffer(p);
+}
+}
 
 namespace {
 

@@ -113,7 +113,8 @@ std::string qopt::deallocationPipeline() {
 
 std::string qopt::llvmLoweringPipeline() {
   // bf16 conversions as bit operations once linalg bodies are loops (a
-  // named op's body must keep its arith.extf).
+  // named op's body must keep its arith.extf). Heap buffers come from the
+  // runtime's buffer cache (lib/Runtime/BufferCache.cpp), not malloc.
   return "convert-linalg-to-loops,convert-vector-to-scf{full-unroll},"
          "qopt-expand-bf16-conversions,"
          "lower-affine,convert-scf-to-cf,"
@@ -122,7 +123,8 @@ std::string qopt::llvmLoweringPipeline() {
          "convert-math-to-libm,"
          "qopt-lower-x86-to-llvm,"
          "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
-         "finalize-memref-to-llvm,convert-arith-to-llvm,"
+         "finalize-memref-to-llvm{use-generic-functions},"
+         "convert-arith-to-llvm,"
          "convert-index-to-llvm,convert-ub-to-llvm,convert-func-to-llvm,"
          "convert-cf-to-llvm,"
          "reconcile-unrealized-casts";
