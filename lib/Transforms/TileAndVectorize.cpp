@@ -1722,6 +1722,105 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::GenericOp op) {
   }
 }
 
+/// `conv` (NCHW input, FCHW filter) as an im2col gather and a contraction
+/// `out[n, f, p] += w[f, k] * col[n, k, p]` with k = (c, kh, kw) and
+/// p = (oh, ow), which the register blocks take as any batched matmul.
+/// The gather writes `[N, C, KH, KW, OH, OW]` (collapsed to `[N, C * KH *
+/// KW, OH * OW]`) from `x[n, c, oh * sh + kh * dh, ow * sw + kw * dw]`:
+/// affine indices whose innermost loop reads a row of x, which LLVM
+/// vectorizes (upstream's rewriteInIm2Col indexes the flattened dims with a
+/// div and a mod per element, a scalar loop). A 1 x 1 filter of stride 1
+/// needs no gather: x is the column tensor. The batch may be dynamic.
+static LogicalResult rewriteConvAsIm2colMatmul(RewriterBase &rewriter,
+                                               linalg::Conv2DNchwFchwOp conv) {
+  Value x = conv.getInputs()[0], w = conv.getInputs()[1];
+  Value init = conv.getOutputs()[0];
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  auto outType = cast<RankedTensorType>(init.getType());
+  // Every dim but the batch static: the collapsed dims need their sizes.
+  if (!wType.hasStaticShape() ||
+      llvm::any_of(xType.getShape().drop_front(), ShapedType::isDynamic) ||
+      llvm::any_of(outType.getShape().drop_front(), ShapedType::isDynamic))
+    return failure();
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
+  int64_t c = xType.getDimSize(1), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  int64_t oh = outType.getDimSize(2), ow = outType.getDimSize(3);
+  Location loc = conv.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  Type xElem = xType.getElementType();
+
+  Value col;
+  if (kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
+      xType.getDimSize(2) == oh && xType.getDimSize(3) == ow) {
+    col = tensor::CollapseShapeOp::create(
+        rewriter, loc, x, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  } else {
+    SmallVector<OpFoldResult> colSizes = {
+        tensor::getMixedSize(rewriter, loc, x, 0),
+        rewriter.getIndexAttr(c),
+        rewriter.getIndexAttr(kh),
+        rewriter.getIndexAttr(kw),
+        rewriter.getIndexAttr(oh),
+        rewriter.getIndexAttr(ow)};
+    Value empty = tensor::EmptyOp::create(rewriter, loc, colSizes, xElem);
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    // Loops (n, c, kh, kw, oh, ow).
+    AffineMap xMap =
+        AffineMap::get(6, 0,
+                       {d(0), d(1), d(4) * strides[0] + d(2) * dilations[0],
+                        d(5) * strides[1] + d(3) * dilations[1]},
+                       ctx);
+    AffineMap colMap = AffineMap::getMultiDimIdentityMap(6, ctx);
+    SmallVector<utils::IteratorType> parallel(6, utils::IteratorType::parallel);
+    Value col6 =
+        linalg::GenericOp::create(
+            rewriter, loc, empty.getType(), ValueRange{x}, ValueRange{empty},
+            ArrayRef<AffineMap>{xMap, colMap}, parallel,
+            [](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(b, l, args[0]);
+            })
+            .getResult(0);
+    col = tensor::CollapseShapeOp::create(
+        rewriter, loc, col6,
+        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
+  }
+  Value filter = tensor::CollapseShapeOp::create(
+      rewriter, loc, w, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  Value out = tensor::CollapseShapeOp::create(
+      rewriter, loc, init, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+
+  // Loops (n, f, p, k), the filter first: its rows are the M dim of the
+  // register blocks, the output pixels their N dim. The body is the
+  // conv's own (its casts and arithmetic), its input and filter arguments
+  // swapped.
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(1), d(3)}, ctx),
+                                 AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx),
+                                 AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::parallel, utils::IteratorType::reduction};
+  Block &convBody = conv->getRegion(0).front();
+  auto matmul = linalg::GenericOp::create(
+      rewriter, loc, out.getType(), ValueRange{filter, col}, ValueRange{out},
+      maps, iterators, [&](OpBuilder &b, Location, ValueRange args) {
+        IRMapping mapping;
+        mapping.map(convBody.getArgument(0), args[1]);
+        mapping.map(convBody.getArgument(1), args[0]);
+        mapping.map(convBody.getArgument(2), args[2]);
+        for (Operation &op : convBody)
+          b.clone(op, mapping);
+      });
+  Value result = tensor::ExpandShapeOp::create(
+      rewriter, loc, outType, matmul.getResult(0),
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  rewriter.replaceOp(conv, result);
+  return success();
+}
+
 struct CpuTileAndVectorizePass
     : qopt::impl::CpuTileAndVectorizeBase<CpuTileAndVectorizePass> {
   using Base::Base;
@@ -1738,7 +1837,7 @@ struct CpuTileAndVectorizePass
       func.walk([&](linalg::Conv2DNchwFchwOp conv) { convs.push_back(conv); });
       for (linalg::Conv2DNchwFchwOp conv : convs) {
         rewriter.setInsertionPoint(conv);
-        (void)linalg::rewriteInIm2Col(rewriter, conv);
+        (void)rewriteConvAsIm2colMatmul(rewriter, conv);
       }
     }
 

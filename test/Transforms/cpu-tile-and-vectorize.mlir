@@ -114,18 +114,66 @@ func.func @grouped_int_matmul(%a: tensor<8x1x64xi8>, %w: tensor<1x64x32xi8>, %c:
 
 // -----
 
-// A 2-D NCHW convolution becomes im2col ([N, C*Kh*Kw, Ho*Wo]) + a
-// contraction in 8 x 32 blocks whose multiply-adds may contract into FMAs.
+// A 2-D NCHW convolution becomes an im2col gather into [N, C, Kh, Kw, Ho,
+// Wo] with affine indices (x[n, c, oh + kh, ow + kw]: no div or mod),
+// collapsed to [N, C*Kh*Kw, Ho*Wo], and a contraction with the collapsed
+// filter in 8 x 32 blocks whose multiply-adds may contract into FMAs.
+// CHECK-DAG: #[[GATHER:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + d4, d3 + d5)>
 // CHECK-LABEL: func.func @conv
 // CHECK-NOT: linalg.conv_2d_nchw_fchw
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x36x64xf32>)
+// CHECK: %[[COL6:.+]] = linalg.generic {indexing_maps = [#[[GATHER]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%{{.*}} : tensor<1x4x10x10xf32>) outs(%{{.*}} : tensor<1x4x3x3x8x8xf32>)
+// CHECK: tensor.collapse_shape %[[COL6]] {{\[\[}}0], [1, 2, 3], [4, 5]] : tensor<1x4x3x3x8x8xf32> into tensor<1x36x64xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c36 step %c1
 // CHECK: arith.mulf %{{.*}} fastmath<contract> : vector<8x32xf32>
 // CHECK: arith.addf %{{.*}} fastmath<contract> : vector<8x32xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [1, 16, 8, 8]
 func.func @conv(%x: tensor<1x4x10x10xf32>, %w: tensor<16x4x3x3xf32>, %c: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
   %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%x, %w : tensor<1x4x10x10xf32>, tensor<16x4x3x3xf32>) outs(%c : tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32>
   return %r : tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// Strides and dilations scale the gather's indices: x[n, c, 2 oh + 2 kh,
+// 3 ow + kw].
+// CHECK-DAG: #[[GATHER:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4 * 2 + d2 * 2, d5 * 3 + d3)>
+// CHECK-LABEL: func.func @conv_strided_dilated
+// CHECK: linalg.generic {indexing_maps = [#[[GATHER]], #{{.+}}], {{.*}} outs(%{{.*}} : tensor<1x2x3x2x4x3xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<1x2x3x2x4x3xf32> into tensor<1x12x12xf32>
+func.func @conv_strided_dilated(%x: tensor<1x2x12x9xf32>, %w: tensor<32x2x3x2xf32>, %c: tensor<1x32x4x3xf32>) -> tensor<1x32x4x3xf32> {
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<[2, 1]> : tensor<2xi64>, strides = dense<[2, 3]> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x2x12x9xf32>, tensor<32x2x3x2xf32>) outs(%c : tensor<1x32x4x3xf32>) -> tensor<1x32x4x3xf32>
+  return %r : tensor<1x32x4x3xf32>
+}
+
+// -----
+
+// A 1 x 1 filter of stride 1 needs no gather: the input, its spatial dims
+// collapsed, is the column tensor; a dynamic batch stays dynamic.
+// CHECK-LABEL: func.func @conv_1x1
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x8x4x8xf32>
+// CHECK-NOT: tensor<?x8x1x1x4x8xf32>
+// CHECK: %[[COL:.+]] = tensor.collapse_shape %[[X]] {{\[\[}}0], [1], [2, 3]] : tensor<?x8x4x8xf32> into tensor<?x8x32xf32>
+// CHECK: scf.for
+// CHECK: tensor.extract_slice %[[COL]]
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 32, 4, 8] : tensor<?x32x32xf32> into tensor<?x32x4x8xf32>
+func.func @conv_1x1(%x: tensor<?x8x4x8xf32>, %w: tensor<32x8x1x1xf32>, %c: tensor<?x32x4x8xf32>) -> tensor<?x32x4x8xf32> {
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<?x8x4x8xf32>, tensor<32x8x1x1xf32>) outs(%c : tensor<?x32x4x8xf32>) -> tensor<?x32x4x8xf32>
+  return %r : tensor<?x32x4x8xf32>
+}
+
+// -----
+
+// A 1 x 1 filter of stride 2 still gathers (every other row and column).
+// CHECK-DAG: #[[GATHER:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4 * 2 + d2, d5 * 2 + d3)>
+// CHECK-LABEL: func.func @conv_1x1_stride_2
+// CHECK: linalg.generic {indexing_maps = [#[[GATHER]], #{{.+}}], {{.*}} outs(%{{.*}} : tensor<1x8x1x1x2x4xf32>)
+func.func @conv_1x1_stride_2(%x: tensor<1x8x4x8xf32>, %w: tensor<32x8x1x1xf32>, %c: tensor<1x32x2x4xf32>) -> tensor<1x32x2x4xf32> {
+  %r = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x8x4x8xf32>, tensor<32x8x1x1xf32>) outs(%c : tensor<1x32x2x4xf32>) -> tensor<1x32x2x4xf32>
+  return %r : tensor<1x32x2x4xf32>
 }
 
 // -----

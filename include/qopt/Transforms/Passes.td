@@ -146,7 +146,12 @@ def CpuTileAndVectorize : Pass<"qopt-cpu-tile-and-vectorize",
     bufferization:
 
     1. `linalg.conv_2d_nchw_fchw` becomes im2col + a matmul-like contraction
-       (when `im2col` is set).
+       (when `im2col` is set): a gather into `[N, C, KH, KW, OH, OW]` with
+       affine indices (`x[n, c, oh * sh + kh * dh, ow * sw + kw * dw]`,
+       rows LLVM vectorizes) collapsed to `[N, C * KH * KW, OH * OW]`, or
+       for a 1 x 1 filter of stride 1 the input itself, its spatial dims
+       collapsed; then `out[n, f, p] += w[f, k] * col[n, k, p]`, the filter
+       rows as M and the output pixels as N.
     2. Every contraction (matmul, batch_matmul, contraction generics, such as
        the integer matmuls of `convert-qopt-to-linalg`) is tiled over its
        innermost M and N dims by `tile-m` x `tile-n` (other parallel dims by
