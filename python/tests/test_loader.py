@@ -45,6 +45,21 @@ def test_repeated_runs_do_not_leak_or_alias(model_path):
     assert not np.array_equal(first, second)
 
 
+def test_large_buffers_reused_across_runs(model_path):
+    # 8192 x 4 floats (128 KiB) per tensor: the runtime's buffer cache keeps
+    # these between runs (docs/runtime.md#memory). Each run must compute its
+    # own result into the reused blocks, and earlier outputs stay intact.
+    model = qopt.load(model_path)
+    runs = []
+    for seed in range(5):
+        f = feeds(batch=8192, seed=seed)
+        runs.append((f, model.run(f)))
+    for f, out in runs:
+        np.testing.assert_allclose(out["y"], f["a"] * f["b"] + BIAS,
+                                   rtol=1e-6)
+        np.testing.assert_array_equal(out["picked"], f["a"][:, [3, 0, 3]])
+
+
 def expect_error(model_path, f, message):
     with pytest.raises(qopt.QoptError, match=message):
         qopt.load(model_path).run(f)

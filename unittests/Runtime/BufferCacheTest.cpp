@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
+#include <utility>
 #include <vector>
 
 using namespace qopt::runtime;
@@ -88,6 +90,38 @@ TEST_F(BufferCache, ClosingTheLastModelReturnsEverything) {
   modelClosed(); // one model remains open: kept
   EXPECT_GE(cachedBufferBytes(), 2 * kMiB);
   // TearDown closes the last one and checks the cache is empty.
+}
+
+TEST_F(BufferCache, ThreadsNeverShareABlock) {
+  // Models run from several threads share the cache: each thread fills
+  // its blocks with its own byte and checks them before freeing, so a
+  // block handed to two threads at once would show the other's byte.
+  auto work = [](unsigned char tag, bool *ok) {
+    std::vector<std::pair<unsigned char *, size_t>> live;
+    unsigned seed = tag;
+    for (int i = 0; i < 2000; ++i) {
+      seed = seed * 1103515245u + 12345u;
+      size_t bytes = (64 + (seed >> 8) % 448) * kKiB;
+      auto *block = static_cast<unsigned char *>(allocateBuffer(bytes));
+      std::memset(block, tag, bytes);
+      live.push_back({block, bytes});
+      if (live.size() > 3 || (seed & 1)) {
+        auto [old, oldBytes] = live.front();
+        live.erase(live.begin());
+        for (size_t j = 0; j < oldBytes; j += 4093)
+          *ok &= old[j] == tag;
+        releaseBuffer(old);
+      }
+    }
+    for (auto [block, bytes] : live)
+      releaseBuffer(block);
+  };
+  bool ok1 = true, ok2 = true;
+  std::thread t1(work, 0x5a, &ok1), t2(work, 0xa5, &ok2);
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(ok1);
+  EXPECT_TRUE(ok2);
 }
 
 TEST(BufferCacheDisabled, KeepsNothing) {
