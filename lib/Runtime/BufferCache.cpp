@@ -62,7 +62,7 @@ unsigned ceilClass(size_t bytes) {
 
 struct BufferCache {
   std::mutex mutex;
-  std::vector<void *> free[kNumClasses];
+  std::vector<void *> freeBlocks[kNumClasses];
   size_t cachedBytes = 0;
   size_t capBytes = 0;
   int openModels = 0;
@@ -80,9 +80,9 @@ struct BufferCache {
       unsigned c = ceilClass(bytes);
       {
         std::lock_guard<std::mutex> lock(mutex);
-        if (!free[c].empty()) {
-          void *block = free[c].back();
-          free[c].pop_back();
+        if (!freeBlocks[c].empty()) {
+          void *block = freeBlocks[c].back();
+          freeBlocks[c].pop_back();
           cachedBytes -= classBytes(c);
           return block;
         }
@@ -104,7 +104,7 @@ struct BufferCache {
       unsigned c = floorClass(usable);
       std::lock_guard<std::mutex> lock(mutex);
       if (cachedBytes + classBytes(c) <= capBytes) {
-        free[c].push_back(block);
+        freeBlocks[c].push_back(block);
         cachedBytes += classBytes(c);
         return;
       }
@@ -115,7 +115,7 @@ struct BufferCache {
 
   void trim() {
     std::lock_guard<std::mutex> lock(mutex);
-    for (std::vector<void *> &blocks : free) {
+    for (std::vector<void *> &blocks : freeBlocks) {
       for (void *block : blocks)
         std::free(block);
       blocks.clear();
